@@ -1,0 +1,49 @@
+namespace RichLazyOrleans.Theory;
+
+/// <summary>
+/// Scalar pieces of the exact solution P(t) = e^{At}Q₀(I + Q₀ᵀG(t)Q₀)⁻¹Q₀ᵀe^{At} written in the
+/// eigenbasis of A, for one eigenvalue μ at time t &gt; 0:
+///   g(μ,t) = ∫₀ᵗ e^{2μs} ds = expm1(2μt)/(2μ)   (t when μ = 0), and
+///   f(μ,t)² = e^{2μt}/g(μ,t) = 2μ / (−expm1(−2μt)) (1/t when μ = 0).
+/// The textbook form multiplies e^{μt} (overflows for t ≈ 700/μ) by (I + …)⁻¹ (underflows).
+/// The solvers instead use log g, which grows only linearly in t, and f, which stays bounded
+/// (→ √(2μ) for μ &gt; 0, → 0 for μ &lt; 0), so every time up to 1e9 and beyond stays exact.
+/// </summary>
+public static class RiccatiModes
+{
+    /// <summary>log g(μ, t) for t &gt; 0, accurate for every sign and size of μt.</summary>
+    public static double LogG(double mu, double t)
+    {
+        if (!(t > 0)) throw new ArgumentOutOfRangeException(nameof(t), t, "needs t > 0");
+        if (mu == 0) return Math.Log(t);
+        double x = 2 * mu * t;
+        if (mu > 0) return x + Math.Log(-ExpM1(-x)) - Math.Log(2 * mu);
+        return Math.Log(-ExpM1(x)) - Math.Log(-2 * mu);
+    }
+
+    /// <summary>f(μ, t) = e^{μt}/√g(μ, t) for t &gt; 0: bounded, never overflows.</summary>
+    public static double F(double mu, double t)
+    {
+        if (!(t > 0)) throw new ArgumentOutOfRangeException(nameof(t), t, "needs t > 0");
+        if (mu == 0) return 1 / Math.Sqrt(t);
+        double f2 = 2 * mu / -ExpM1(-2 * mu * t);
+        return f2 > 0 ? Math.Sqrt(f2) : 0.0;  // −0 when expm1 overflows for μ < 0
+    }
+
+    /// <summary>e^x − 1 without cancellation for small |x| (Math has no expm1).</summary>
+    public static double ExpM1(double x)
+    {
+        double ax = Math.Abs(x);
+        if (ax < 1e-5)
+            return x + x * x / 2 + x * x * x / 6;             // truncation x⁴/24: relative error < 5e-17
+        if (ax < 0.5)
+        {
+            // Kahan's trick: u = e^x rounded; (u − 1)·x / log(u) is accurate to a few ulps.
+            double u = Math.Exp(x);
+            if (u == 1.0) return x;
+            double um1 = u - 1.0;
+            return um1 * x / Math.Log(u);
+        }
+        return Math.Exp(x) - 1.0;
+    }
+}
