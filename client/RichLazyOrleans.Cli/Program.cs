@@ -1,0 +1,30 @@
+using System.CommandLine;
+using RichLazyOrleans.Cli;
+using RichLazyOrleans.RunKinds;
+
+// Exit codes: 0 success, 2 bad input (one line naming the key or file), 1 any other failure.
+var root = new RootCommand("richlazy: exact and numerical learning dynamics for lazy/rich regime studies");
+root.Subcommands.Add(RunCommand.Create());
+root.Subcommands.Add(TheoryCommands.Create());
+root.Subcommands.Add(DoctorCommand.Create());
+
+var parse = root.Parse(args);
+if (parse.Errors.Count > 0)
+{
+    Console.Error.WriteLine($"richlazy: {parse.Errors[0].Message}");
+    return 2;
+}
+try
+{
+    return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+}
+catch (SpecException e)
+{
+    Console.Error.WriteLine($"richlazy: {e.Message}");
+    return 2;
+}
+catch (Exception e) when (Environment.GetEnvironmentVariable("RICHLAZY_DEBUG") != "1")
+{
+    Console.Error.WriteLine($"richlazy: {e.GetType().Name}: {e.Message.Split('\n')[0]} (set RICHLAZY_DEBUG=1 for the stack trace)");
+    return 1;
+}

@@ -1,0 +1,38 @@
+using System.CommandLine;
+using System.Text;
+using RichLazyOrleans.RunKinds;
+
+namespace RichLazyOrleans.Cli;
+
+/// <summary>`richlazy run KIND --spec FILE.json`: one run, in-process; a JSON array on stdout, nothing else.</summary>
+internal static class RunCommand
+{
+    public static Command Create()
+    {
+        var kind = new Argument<string>("kind")
+        {
+            Description = "run kind: " + string.Join(", ", RunKindRegistry.All.Select(k => k.Name)),
+        };
+        var spec = new Option<FileInfo>("--spec") { Description = "JSON spec file with the run's keys", Required = true };
+        var cmd = new Command("run", "Run one configuration in-process and print one JSON object per checkpoint/time point.\n"
+            + string.Join("\n", RunKindRegistry.All.Select(k => $"  {k.Name}: {k.Summary}")))
+        {
+            kind,
+            spec,
+        };
+        cmd.SetAction(parse =>
+        {
+            var runKind = RunKindRegistry.Get(parse.GetValue(kind)!);
+            var rows = runKind.Run(Spec.Load(parse.GetValue(spec)!.FullName));
+            // Build the whole document first: a failure mid-way must not leave half an array on stdout.
+            var sb = new StringBuilder("[\n");
+            for (int i = 0; i < rows.Count; i++)
+                sb.Append("  ").Append(rows[i].ToJsonString()).Append(i + 1 < rows.Count ? ",\n" : "\n");
+            sb.Append("]\n");
+            using var stdout = Console.OpenStandardOutput();
+            stdout.Write(Encoding.UTF8.GetBytes(sb.ToString()));
+            return 0;
+        });
+        return cmd;
+    }
+}

@@ -1,0 +1,40 @@
+using System.Text.Json.Nodes;
+
+namespace RichLazyOrleans.RunKinds;
+
+/// <summary>
+/// One kind of run (ENGINEERING.md contract): a spec in, one JSON object per checkpoint or time
+/// point out. Kinds validate their whole spec before doing any work.
+/// </summary>
+public interface IRunKind
+{
+    /// <summary>The name used on the command line and in sweep specs, e.g. "single-neuron".</summary>
+    string Name { get; }
+    /// <summary>One line for `richlazy run --help`.</summary>
+    string Summary { get; }
+    /// <summary>Runs the spec; throws <see cref="SpecException"/> on bad input before any work.</summary>
+    IReadOnlyList<JsonObject> Run(Spec spec, CancellationToken cancellationToken = default);
+}
+
+/// <summary>All run kinds by name.</summary>
+public static class RunKindRegistry
+{
+    public static IReadOnlyList<IRunKind> All { get; } =
+    [
+        new SingleNeuronRun(),
+        new TwoLayerLinearRun(),
+        new SyntheticRun(),
+    ];
+
+    public static IRunKind Get(string name) =>
+        All.FirstOrDefault(k => k.Name == name)
+        ?? throw new SpecException($"unknown run kind '{name}' (known: {string.Join(", ", All.Select(k => k.Name))})");
+}
+
+internal static class Json
+{
+    public static JsonArray Array(IEnumerable<double> values) => new(values.Select(v => (JsonNode?)JsonValue.Create(v)).ToArray());
+
+    public static JsonArray Rows(Theory.Matrix m) =>
+        new(Enumerable.Range(0, m.Rows).Select(i => (JsonNode?)Array(Enumerable.Range(0, m.Cols).Select(j => m[i, j]))).ToArray());
+}
