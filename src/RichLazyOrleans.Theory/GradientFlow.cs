@@ -75,8 +75,7 @@ public sealed class SingleNeuronNumeric(double[] betaStar, double a0, double[] w
         Array.Copy(w0, 0, y0, 1, d);
         var (states, stats) = Integrator.Solve(GradientFlow.SingleNeuron(betaStar, etaA, etaW), 0, y0, times);
         Stats = stats;
-        var k0x = new Matrix(1, 1, [etaW * a0 * a0]);
-        var k0y = Outer(w0, etaA);
+        var p0 = w0.Select(v => Math.Sqrt(etaA) * v).ToArray();
         return states.Select((y, idx) =>
         {
             double a = y[0];
@@ -85,18 +84,9 @@ public sealed class SingleNeuronNumeric(double[] betaStar, double a0, double[] w
             double loss = 0;
             for (int i = 0; i < d; i++) loss += 0.5 * (beta[i] - betaStar[i]) * (beta[i] - betaStar[i]);
             double delta = etaW * a * a - etaA * SingleNeuronExact.Dot(w, w);
-            double kd = KernelDistance.TwoLayer(k0x, k0y, new Matrix(1, 1, [etaW * a * a]), Outer(w, etaA));
+            double kd = KernelDistance.SingleNeuron(etaW * a0 * a0, p0, etaW * a * a, w.Select(v => Math.Sqrt(etaA) * v).ToArray());
             return new SingleNeuronState(times[idx], a, w, beta, delta, kd, loss);
         }).ToArray();
-    }
-
-    internal static Matrix Outer(double[] w, double scale)
-    {
-        var m = new Matrix(w.Length, w.Length);
-        for (int i = 0; i < w.Length; i++)
-            for (int j = 0; j < w.Length; j++)
-                m[i, j] = scale * w[i] * w[j];
-        return m;
     }
 }
 

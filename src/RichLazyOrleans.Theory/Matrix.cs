@@ -144,9 +144,16 @@ public sealed class Matrix
         return true;
     }
 
-    /// <summary>Euclidean norm of a vector, scaled (LAPACK dnrm2 style) so it neither overflows nor underflows.</summary>
+    /// <summary>
+    /// Euclidean norm of a vector. Plain sum of squares when that is safe; otherwise scaled (LAPACK
+    /// dnrm2 style) so it neither overflows nor underflows.
+    /// </summary>
     public static double Norm2(ReadOnlySpan<double> x)
     {
+        double plain = 0;
+        foreach (double v in x) plain += v * v;
+        if (plain > 1e-280 && plain < 1e280) return Math.Sqrt(plain);
+        if (plain == 0) return 0;
         double scale = 0, ssq = 1;
         foreach (double v in x)
         {

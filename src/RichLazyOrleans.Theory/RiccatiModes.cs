@@ -30,19 +30,39 @@ public static class RiccatiModes
         return f2 > 0 ? Math.Sqrt(f2) : 0.0;  // −0 when expm1 overflows for μ < 0
     }
 
-    /// <summary>e^x − 1 without cancellation for small |x| (Math has no expm1).</summary>
+    /// <summary>
+    /// log g(μ, t) and f(μ, t)² together, sharing their exponentials (the hot path of the solvers).
+    /// <paramref name="logTwoAbsMu"/> is log(2|μ|), precomputed by the caller (ignored for μ = 0).
+    /// </summary>
+    public static void Evaluate(double mu, double logTwoAbsMu, double t, out double logG, out double f2)
+    {
+        if (mu == 0) { logG = Math.Log(t); f2 = 1 / t; return; }
+        double x = 2 * mu * t;
+        if (mu > 0)
+        {
+            double e = -ExpM1(-x);               // 1 − e^{−2μt} ∈ (0, 1]
+            logG = x + Math.Log(e) - logTwoAbsMu;
+            f2 = 2 * mu / e;
+        }
+        else
+        {
+            double ex = Math.Exp(x);             // e^{2μt} ∈ (0, 1)
+            double e = x > -0.5 ? -ExpM1(x) : 1 - ex;
+            logG = Math.Log(e) - logTwoAbsMu;
+            f2 = -2 * mu * ex / e;
+        }
+    }
+
+    /// <summary>
+    /// e^x − 1 without cancellation for small |x| (Math has none; double.ExpM1 is exp(x) − 1):
+    /// 2·tanh(x/2)/(1 − tanh(x/2)), accurate to a few ulps since tanh is and 1 − tanh(x/2) &gt; 0.75.
+    /// </summary>
     public static double ExpM1(double x)
     {
-        double ax = Math.Abs(x);
-        if (ax < 1e-5)
-            return x + x * x / 2 + x * x * x / 6;             // truncation x⁴/24: relative error < 5e-17
-        if (ax < 0.5)
+        if (Math.Abs(x) < 0.5)
         {
-            // Kahan's trick: u = e^x rounded; (u − 1)·x / log(u) is accurate to a few ulps.
-            double u = Math.Exp(x);
-            if (u == 1.0) return x;
-            double um1 = u - 1.0;
-            return um1 * x / Math.Log(u);
+            double th = Math.Tanh(0.5 * x);
+            return 2 * th / (1 - th);
         }
         return Math.Exp(x) - 1.0;
     }

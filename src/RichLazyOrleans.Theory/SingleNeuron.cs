@@ -32,9 +32,16 @@ public sealed class SingleNeuronExact
     private readonly double[] _uPerp;  // unit vector along the part of w̃₀ orthogonal to u (or zeros)
     private readonly Mode[] _modes;    // +D/2, −D/2 (in the (u, a) plane), −δ̃/2 (along u⊥)
     private readonly double[] _vPlus, _vMinus; // plane eigenvectors, coordinates (along u, along a)
-    private readonly Matrix _kx0, _ky0;        // NTK at t = 0: η_w a₀² (1×1) and η_a w₀w₀ᵀ (d×d)
+    private readonly double _kx0;              // NTK at t = 0 is K₀ = x₀·I + p₀p₀ᵀ: x₀ = η_w a₀²,
+    private readonly double[] _kp0;            // p₀ = √η_a·w₀
 
-    private readonly record struct Mode(double Mu, double Coefficient);
+    // An eigen-mode of A touched by q₀: eigenvalue μ, coefficient c of q₀ on it, and the
+    // time-independent logs the hot path needs.
+    private readonly record struct Mode(double Mu, double Coefficient)
+    {
+        public double LogTwoAbsMu { get; } = Math.Log(2 * Math.Abs(Mu));
+        public double LogC2 { get; } = 2 * Math.Log(Math.Abs(Coefficient));
+    }
 
     public int Dimension => _betaStar.Length;
     /// <summary>δ = η_w a² − η_a ‖w‖², the conserved quantity.</summary>
@@ -94,8 +101,8 @@ public sealed class SingleNeuronExact
             new Mode(-0.5 * deltaT, cPerp),
         ];
 
-        _kx0 = new Matrix(1, 1, [etaW * a0 * a0]);
-        _ky0 = SingleNeuronNumeric.Outer(w0, etaA);
+        _kx0 = etaW * a0 * a0;
+        _kp0 = w0.Select(v => Math.Sqrt(etaA) * v).ToArray();
     }
 
     /// <summary>The state at time t ≥ 0 (finite).</summary>
@@ -116,24 +123,22 @@ public sealed class SingleNeuronExact
             // q_i(T) = sign(c_i)·f_i·√r_i with r_i = g_i c_i² / (1 + Σ_j g_j c_j²), formed in logs so that
             // the huge common factor cancels exactly.
             Span<double> logWeight = stackalloc double[3];
+            Span<double> f2 = stackalloc double[3];
             double max = 0; // the "1 +" term has log weight 0
             for (int i = 0; i < 3; i++)
             {
-                double c = _modes[i].Coefficient;
-                logWeight[i] = c == 0 ? double.NegativeInfinity : RiccatiModes.LogG(_modes[i].Mu, bigT) + 2 * Math.Log(Math.Abs(c));
+                var m = _modes[i];
+                if (m.Coefficient == 0) { logWeight[i] = double.NegativeInfinity; f2[i] = 0; continue; }
+                RiccatiModes.Evaluate(m.Mu, m.LogTwoAbsMu, bigT, out double logG, out f2[i]);
+                logWeight[i] = logG + m.LogC2;
                 if (logWeight[i] > max) max = logWeight[i];
             }
             double sum = Math.Exp(-max);
-            for (int i = 0; i < 3; i++) sum += Math.Exp(logWeight[i] - max);
-            double logSum = Math.Log(sum);
+            Span<double> weight = stackalloc double[3];
+            for (int i = 0; i < 3; i++) { weight[i] = Math.Exp(logWeight[i] - max); sum += weight[i]; }
             Span<double> amp = stackalloc double[3];
             for (int i = 0; i < 3; i++)
-            {
-                double c = _modes[i].Coefficient;
-                if (c == 0) { amp[i] = 0; continue; }
-                double r = Math.Exp(logWeight[i] - max - logSum);
-                amp[i] = Math.Sign(c) * RiccatiModes.F(_modes[i].Mu, bigT) * Math.Sqrt(r);
-            }
+                amp[i] = weight[i] == 0 ? 0 : Math.Sign(_modes[i].Coefficient) * Math.Sqrt(f2[i] * (weight[i] / sum));
             double wPar = amp[0] * _vPlus[0] + amp[1] * _vMinus[0];
             double aT = amp[0] * _vPlus[1] + amp[1] * _vMinus[1];
             a = Math.Sqrt(_etaA) * aT;
@@ -149,7 +154,10 @@ public sealed class SingleNeuronExact
             loss += 0.5 * r * r;
         }
         double delta = _etaW * a * a - _etaA * Dot(w, w);
-        double kd = KernelDistance.TwoLayer(_kx0, _ky0, new Matrix(1, 1, [_etaW * a * a]), SingleNeuronNumeric.Outer(w, _etaA));
+        Span<double> pt = d <= 512 ? stackalloc double[d] : new double[d];
+        double se = Math.Sqrt(_etaA);
+        for (int i = 0; i < d; i++) pt[i] = se * w[i];
+        double kd = KernelDistance.SingleNeuron(_kx0, _kp0, _etaW * a * a, pt);
         return new SingleNeuronState(t, a, w, beta, delta, kd, loss);
     }
 

@@ -61,9 +61,10 @@ public sealed class TwoLayerLinearExact
     private readonly Matrix _sigma;
     private readonly Matrix _q0;       // [W₁ᵀ; W₂] in real (not rate-scaled) variables, for t = 0
     private readonly double[] _mu;     // eigenvalues of A (descending)
+    private readonly double[] _logTwoAbsMu;
     private readonly Matrix _v;        // eigenvectors of A (columns)
     private readonly Matrix _q0Eigen;  // VᵀQ̃₀: rate-scaled init in A's eigenbasis
-    private readonly Matrix _kx0, _ky0;  // NTK blocks at t = 0
+    private readonly Matrix _w2w2t0, _w1tw10;  // W₂W₂ᵀ and W₁ᵀW₁ at t = 0 (NTK blocks)
 
     public Balance Balance { get; }
     /// <summary>λ of Δ = λI (η₁W₂ᵀW₂ − η₂W₁W₁ᵀ).</summary>
@@ -111,6 +112,7 @@ public sealed class TwoLayerLinearExact
             }
         var eig = new SymmetricEigen(a);
         _mu = SnapClusters(eig.Values);
+        _logTwoAbsMu = _mu.Select(m => Math.Log(2 * Math.Abs(m))).ToArray();
         _v = eig.Vectors;
 
         var q0Scaled = new Matrix(n, _h);
@@ -120,7 +122,7 @@ public sealed class TwoLayerLinearExact
                 q0Scaled[i, j] = _q0[i, j] * (i < _d ? s1 : s2);
         _q0Eigen = _v.Transpose() * q0Scaled;
 
-        (_kx0, _ky0) = NtkBlocks(w2.TimesTranspose(), w1.TransposeTimes());
+        (_w2w2t0, _w1tw10) = (w2.TimesTranspose(), w1.TransposeTimes());
     }
 
     /// <summary>The state at time t ≥ 0 (finite).</summary>
@@ -130,44 +132,52 @@ public sealed class TwoLayerLinearExact
         double bigT = _eta1 * _eta2 * t;
         Matrix y = bigT == 0 ? _q0.Clone() : FactorAt(bigT);
 
-        var top = y.Block(0, 0, _d, _h);       // ~ W₁ᵀ·R
-        var bottom = y.Block(_d, 0, _c, _h);   // ~ W₂·R
-        var beta = bottom * top.Transpose();
-        var w1tw1 = top.TimesTranspose();
-        var w2w2t = bottom.TimesTranspose();
-        var (kx, ky) = NtkBlocks(w2w2t, w1tw1);
-        double kd = KernelDistance.TwoLayer(_kx0, _ky0, kx, ky);
-        double loss = 0.5 * Math.Pow((beta - _sigma).FrobeniusNorm(), 2);
-        return new TwoLayerLinearState(t, beta, w1tw1, w2w2t, y, kd, loss);
+        // P = YYᵀ holds everything: W₁ᵀW₁ (top-left), W₂W₂ᵀ (bottom-right), β = W₂W₁ (bottom-left).
+        int n = _d + _c, h = _h;
+        var yd = y.Data;
+        var beta = new Matrix(_c, _d);
+        var w1tw1 = new Matrix(_d, _d);
+        var w2w2t = new Matrix(_c, _c);
+        for (int i = 0; i < n; i++)
+            for (int l = 0; l <= i; l++)
+            {
+                double s = 0;
+                for (int j = 0; j < h; j++) s += yd[i * h + j] * yd[l * h + j];
+                if (i < _d) { w1tw1.Data[i * _d + l] = s; w1tw1.Data[l * _d + i] = s; }
+                else if (l >= _d) { w2w2t.Data[(i - _d) * _c + (l - _d)] = s; w2w2t.Data[(l - _d) * _c + (i - _d)] = s; }
+                else beta.Data[(i - _d) * _d + l] = s;
+            }
+        double kd = KernelDistance.TwoLayer(_w2w2t0, _w1tw10, w2w2t, w1tw1, _eta1, _eta2);
+        double loss = 0;
+        for (int k = 0; k < beta.Data.Length; k++) { double r = beta.Data[k] - _sigma.Data[k]; loss += r * r; }
+        return new TwoLayerLinearState(t, beta, w1tw1, w2w2t, y, kd, 0.5 * loss);
     }
 
-    private (Matrix X, Matrix Y) NtkBlocks(Matrix w2w2t, Matrix w1tw1) => (_eta1 * w2w2t, _eta2 * w1tw1);
-
     /// <summary>Y = [W₁ᵀ; W₂]·R (R an h×h rotation) at rate-scaled time T &gt; 0, in real variables.</summary>
-    private Matrix FactorAt(double bigT)
+    internal Matrix FactorAt(double bigT)
     {
         int n = _d + _c, h = _h;
         if (h == 0) return new Matrix(n, 0);
         // Rows of W = [C·VᵀQ̃₀; I_h] as (log scale, content).
         var logScale = new double[n + h];
+        var f = new double[n];
         var content = new Matrix(n + h, h);
         for (int i = 0; i < n; i++)
         {
-            logScale[i] = 0.5 * RiccatiModes.LogG(_mu[i], bigT);
-            for (int j = 0; j < h; j++) content[i, j] = _q0Eigen[i, j];
+            RiccatiModes.Evaluate(_mu[i], _logTwoAbsMu[i], bigT, out double logG, out double f2);
+            logScale[i] = 0.5 * logG;
+            f[i] = f2 > 0 ? Math.Sqrt(f2) : 0.0;
         }
+        Array.Copy(_q0Eigen.Data, content.Data, n * h);
         for (int j = 0; j < h; j++) content[n + j, j] = 1.0;
 
-        var scaled = GradedColumnSpace(logScale, content);
+        var scaled = GradedColumnSpace(logScale, content);   // overwrites content
         var basis = OrthonormalColumns(scaled);
 
         // Ỹ = V·diag(f)·Π_top, then undo the rate scaling row-wise.
-        var fu = new Matrix(n, h);
+        var fu = new Matrix(n, h, basis.Data.AsSpan(0, n * h).ToArray());
         for (int i = 0; i < n; i++)
-        {
-            double f = RiccatiModes.F(_mu[i], bigT);
-            for (int j = 0; j < h; j++) fu[i, j] = f * basis[i, j];
-        }
+            for (int j = 0; j < h; j++) fu.Data[i * h + j] *= f[i];
         var y = _v * fu;
         double s1 = Math.Sqrt(_eta1), s2 = Math.Sqrt(_eta2);
         for (int i = 0; i < n; i++)
@@ -182,87 +192,140 @@ public sealed class TwoLayerLinearExact
     /// Row-pivoted Householder elimination: at step j the row with the largest scaled residual in
     /// columns j.. becomes the pivot, a reflector (a right-multiplication, so the column space is
     /// unchanged) zeroes its residual beyond column j, and column j is divided by the pivot's scaled
-    /// value, all magnitudes compared and combined in logs.
+    /// value, all magnitudes compared and combined in logs. <paramref name="content"/> is overwritten.
     /// </summary>
     internal static Matrix GradedColumnSpace(double[] logScale, Matrix content)
     {
         int rows = content.Rows, h = content.Cols;
-        var r = content.Clone();
+        var r = content;
+        var rd = r.Data;
         var result = new Matrix(rows, h);
         var isPivot = new bool[rows];
         var v = new double[h];
+        // Scales relative to the largest, as plain numbers: exact comparisons and products without
+        // logs for every row that does not underflow (the common case); the log path handles the rest.
+        double sMax = logScale.Max();
+        var rel = new double[rows];
+        for (int i = 0; i < rows; i++) rel[i] = Math.Exp(logScale[i] - sMax);
+        const double Normal = 1e-290;   // below this, rel[] has lost precision (or is 0): use logs
+
         for (int j = 0; j < h; j++)
         {
             int p = -1;
-            double best = double.NegativeInfinity, pivotNorm = 0;
+            double bestFast = 0, bestLog = double.NegativeInfinity, pivotNorm = 0;
+            bool fast = false;
             for (int i = 0; i < rows; i++)
             {
                 if (isPivot[i]) continue;
-                double res = Matrix.Norm2(r.Data.AsSpan(i * h + j, h - j));
+                double ss = 0;
+                for (int k = j; k < h; k++) { double x = rd[i * h + k]; ss += x * x; }
+                double res = ss > 0 && double.IsFinite(ss) && ss > 1e-280 ? Math.Sqrt(ss) : Matrix.Norm2(r.Data.AsSpan(i * h + j, h - j));
                 if (res == 0) continue;
-                double score = logScale[i] + Math.Log(res);
-                if (score > best) { best = score; p = i; pivotNorm = res; }
+                if (rel[i] >= Normal)
+                {
+                    double score = rel[i] * res;
+                    if (!fast || score > bestFast) { fast = true; bestFast = score; p = i; pivotNorm = res; }
+                }
+                else if (!fast)
+                {
+                    double score = logScale[i] + Math.Log(res);
+                    if (score > bestLog) { bestLog = score; p = i; pivotNorm = res; }
+                }
             }
             if (p < 0) throw new InvalidOperationException("graded elimination lost rank; the identity block guarantees full rank, so this is a bug");
 
             // Reflector H = I − 2vvᵀ/vᵀv on columns j.., mapping r[p, j..] to (σ, 0, …, 0).
-            double x0 = r[p, j];
-            double sigma = x0 >= 0 ? -pivotNorm : pivotNorm;
-            double vtv = 0;
-            for (int k = j; k < h; k++) { v[k] = r[p, k]; }
+            double sigma = r[p, j] >= 0 ? -pivotNorm : pivotNorm;
+            for (int k = j; k < h; k++) v[k] = r[p, k];
             v[j] -= sigma;
+            double vtv = 0;
             for (int k = j; k < h; k++) vtv += v[k] * v[k];
-            if (vtv > 0)
+            if (vtv > 0 && j < h - 1)
             {
                 for (int i = 0; i < rows; i++)
                 {
                     if (isPivot[i]) continue;   // earlier pivots are zero beyond their column
+                    int o = i * h;
                     double dot = 0;
-                    for (int k = j; k < h; k++) dot += r[i, k] * v[k];
+                    for (int k = j; k < h; k++) dot += rd[o + k] * v[k];
                     if (dot == 0) continue;
-                    double f = 2 * dot / vtv;
-                    for (int k = j; k < h; k++) r[i, k] -= f * v[k];
+                    double g = 2 * dot / vtv;
+                    for (int k = j; k < h; k++) rd[o + k] -= g * v[k];
                 }
+            }
+            else if (j == h - 1)
+            {
+                // One column left: the reflector is a sign flip (x ↦ −x = σ for the pivot).
+                for (int i = 0; i < rows; i++) if (!isPivot[i]) r[i, j] = -r[i, j];
             }
             r[p, j] = sigma;
             for (int k = j + 1; k < h; k++) r[p, k] = 0;
             isPivot[p] = true;
 
-            // Column j is final: scale it by 1/(e^{logScale[p]}·σ).
-            double logPivot = logScale[p] + Math.Log(Math.Abs(sigma));
-            for (int i = 0; i < rows; i++)
+            // Column j is final: divide it by the pivot's scaled value e^{logScale[p]}·σ.
+            if (rel[p] >= Normal)
             {
-                double val = r[i, j];
-                if (val == 0) continue;
-                double mag = Math.Exp(logScale[i] + Math.Log(Math.Abs(val)) - logPivot);
-                result[i, j] = (val > 0) == (sigma > 0) ? mag : -mag;
+                double inv = 1 / (rel[p] * sigma);
+                for (int i = 0; i < rows; i++)
+                {
+                    double val = r[i, j];
+                    if (val == 0) continue;
+                    double ratio = rel[i] / rel[p];
+                    result[i, j] = double.IsFinite(ratio) && ratio < 1e290 ? rel[i] * val * inv : ScaledLog(logScale[i] - logScale[p], val, sigma);
+                }
+            }
+            else
+            {
+                for (int i = 0; i < rows; i++)
+                    if (r[i, j] != 0) result[i, j] = ScaledLog(logScale[i] - logScale[p], r[i, j], sigma);
             }
         }
         return result;
     }
 
-    /// <summary>Orthonormal basis of a full-column-rank matrix: modified Gram-Schmidt, run twice
-    /// ("twice is enough") so orthogonality holds to machine precision.</summary>
+    /// <summary>e^{logRatio}·val/σ, formed in logs (neither factor need be representable).</summary>
+    private static double ScaledLog(double logRatio, double val, double sigma)
+    {
+        double mag = Math.Exp(logRatio + Math.Log(Math.Abs(val)) - Math.Log(Math.Abs(sigma)));
+        return (val > 0) == (sigma > 0) ? mag : -mag;
+    }
+
+    /// <summary>Orthonormal basis of a full-column-rank matrix: modified Gram-Schmidt with a second
+    /// pass where cancellation calls for it ("twice is enough"), so orthogonality holds to machine
+    /// precision.</summary>
     internal static Matrix OrthonormalColumns(Matrix a)
     {
         int rows = a.Rows, cols = a.Cols;
-        var q = a.Clone();
-        var col = new double[rows];
+        // Work column-major so each column is contiguous.
+        var q = new double[rows * cols];
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < cols; j++) q[j * rows + i] = a.Data[i * cols + j];
         for (int j = 0; j < cols; j++)
         {
+            var cj = q.AsSpan(j * rows, rows);
+            double before = Matrix.Norm2(cj);
             for (int pass = 0; pass < 2; pass++)
+            {
                 for (int k = 0; k < j; k++)
                 {
+                    var ck = q.AsSpan(k * rows, rows);
                     double dot = 0;
-                    for (int i = 0; i < rows; i++) dot += q[i, k] * q[i, j];
-                    for (int i = 0; i < rows; i++) q[i, j] -= dot * q[i, k];
+                    for (int i = 0; i < rows; i++) dot += ck[i] * cj[i];
+                    for (int i = 0; i < rows; i++) cj[i] -= dot * ck[i];
                 }
-            for (int i = 0; i < rows; i++) col[i] = q[i, j];
-            double norm = Matrix.Norm2(col);
+                // Kahan-Parlett: one more pass only if projecting removed most of the column.
+                double after = Matrix.Norm2(cj);
+                if (after >= 0.7071 * before) break;
+                before = after;
+            }
+            double norm = Matrix.Norm2(cj);
             if (norm == 0) throw new InvalidOperationException("rank-deficient column in orthonormalisation");
-            for (int i = 0; i < rows; i++) q[i, j] /= norm;
+            for (int i = 0; i < rows; i++) cj[i] /= norm;
         }
-        return q;
+        var result = new Matrix(rows, cols);
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < cols; j++) result.Data[i * cols + j] = q[j * rows + i];
+        return result;
     }
 
     /// <summary>

@@ -48,6 +48,12 @@ public class SingleNeuronBenchmarks
     [Benchmark(Baseline = true, Description = "exact: one time point")]
     public double Exact() => _exact.At(Problems.Time).Loss;
 
+    [Benchmark(Description = "numeric DP45 rtol 1e-14: 0 -> t")]
+    public double NumericTightest() => new SingleNeuronNumeric(_beta, _a0, _w0) { Integrator = new DormandPrince45 { RelativeTolerance = 1e-14, AbsoluteTolerance = 1e-22 } }.Solve([Problems.Time])[0].Loss;
+
+    [Benchmark(Description = "numeric DP45 rtol 1e-13: 0 -> t")]
+    public double NumericEqual() => new SingleNeuronNumeric(_beta, _a0, _w0) { Integrator = new DormandPrince45 { RelativeTolerance = 1e-13, AbsoluteTolerance = 1e-21 } }.Solve([Problems.Time])[0].Loss;
+
     [Benchmark(Description = "numeric DP45 rtol 1e-12: 0 -> t")]
     public double NumericTight() => new SingleNeuronNumeric(_beta, _a0, _w0) { Integrator = new DormandPrince45 { RelativeTolerance = 1e-12, AbsoluteTolerance = 1e-20 } }.Solve([Problems.Time])[0].Loss;
 
@@ -73,6 +79,9 @@ public class TwoLayerLinearBenchmarks
 
     [Benchmark(Description = "exact: set-up (eigendecomposition of A)")]
     public double ExactSetup() => new TwoLayerLinearExact(_sigma, _w1, _w2).Lambda;
+
+    [Benchmark(Description = "numeric DP45 rtol 1e-13: 0 -> t")]
+    public double NumericEqual() => new TwoLayerLinearNumeric(_sigma, _w1, _w2) { Integrator = new DormandPrince45 { RelativeTolerance = 1e-13, AbsoluteTolerance = 1e-21 } }.Solve([Problems.Time])[0].Loss;
 
     [Benchmark(Description = "numeric DP45 rtol 1e-12: 0 -> t")]
     public double NumericTight() => new TwoLayerLinearNumeric(_sigma, _w1, _w2) { Integrator = new DormandPrince45 { RelativeTolerance = 1e-12, AbsoluteTolerance = 1e-20 } }.Solve([Problems.Time])[0].Loss;

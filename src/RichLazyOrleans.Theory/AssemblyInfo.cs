@@ -1,0 +1,4 @@
+using System.Runtime.CompilerServices;
+
+[assembly: InternalsVisibleTo("RichLazyOrleans.Theory.Tests")]
+[assembly: InternalsVisibleTo("RichLazyOrleans.Benchmarks")]
