@@ -1,0 +1,113 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace RichLazyOrleans.Training;
+
+/// <summary>A saved training state: everything needed to continue bit-identically.</summary>
+public sealed record TrainingState(string Fingerprint, long Step, int M, int D, double[] W, double[] A, double[] W0, double[] A0, string RowsJson);
+
+/// <summary>
+/// Saved states of one run in a directory, as files ckpt-STEP.bin. Each file is written to a
+/// temporary name, flushed to disk and renamed, so a reader sees a whole file or none; each ends
+/// with a SHA-256 of its contents, so a torn or corrupted file is detected and the previous good
+/// one is used. The newest <see cref="Keep"/> files are kept.
+/// </summary>
+public sealed class CheckpointStore(string directory, Action<string>? log = null)
+{
+    private static readonly byte[] Magic = "RLOCKPT1"u8.ToArray();
+    public string Directory { get; } = directory;
+    public int Keep { get; init; } = 2;
+
+    public string PathFor(long step) => Path.Combine(Directory, $"ckpt-{step:D12}.bin");
+
+    public void Save(TrainingState s)
+    {
+        System.IO.Directory.CreateDirectory(Directory);
+        using var ms = new MemoryStream();
+        using (var w = new BinaryWriter(ms, Encoding.UTF8, leaveOpen: true))
+        {
+            w.Write(Magic);
+            w.Write(1); // format version
+            w.Write(s.Fingerprint);
+            w.Write(s.Step);
+            w.Write(s.M);
+            w.Write(s.D);
+            foreach (var arr in new[] { s.W, s.A, s.W0, s.A0 })
+            {
+                w.Write(arr.Length);
+                foreach (double v in arr) w.Write(v);
+            }
+            w.Write(s.RowsJson);
+        }
+        var body = ms.ToArray();
+        var hash = SHA256.HashData(body);
+        string path = PathFor(s.Step), tmp = path + ".tmp-" + Environment.ProcessId;
+        using (var f = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
+        {
+            f.Write(body);
+            f.Write(hash);
+            f.Flush(flushToDisk: true);
+        }
+        File.Move(tmp, path, overwrite: true);
+        foreach (var old in Files().Skip(Keep)) TryDelete(old.Path);
+    }
+
+    /// <summary>The newest valid state with this fingerprint, or null. Corrupt files are reported and skipped.</summary>
+    public TrainingState? LoadLatest(string fingerprint)
+    {
+        foreach (var (step, path) in Files())
+        {
+            var s = TryRead(path, out string? why);
+            if (s is null) { log?.Invoke($"checkpoint {path} is unusable ({why}); trying an older one"); continue; }
+            if (s.Fingerprint != fingerprint) { log?.Invoke($"checkpoint {path} belongs to a different run configuration; ignored"); continue; }
+            return s;
+        }
+        return null;
+    }
+
+    /// <summary>Saved files, newest first.</summary>
+    public IEnumerable<(long Step, string Path)> Files()
+    {
+        if (!System.IO.Directory.Exists(Directory)) return [];
+        return System.IO.Directory.EnumerateFiles(Directory, "ckpt-*.bin")
+            .Select(p => (Ok: long.TryParse(Path.GetFileNameWithoutExtension(p)[5..], out long st), Step: st, Path: p))
+            .Where(x => x.Ok)
+            .OrderByDescending(x => x.Step)
+            .Select(x => (x.Step, x.Path))
+            .ToList();
+    }
+
+    public static TrainingState? TryRead(string path, out string? why)
+    {
+        why = null;
+        try
+        {
+            var bytes = File.ReadAllBytes(path);
+            if (bytes.Length < Magic.Length + 32) { why = "too short"; return null; }
+            var body = bytes.AsSpan(0, bytes.Length - 32);
+            if (!SHA256.HashData(body).AsSpan().SequenceEqual(bytes.AsSpan(bytes.Length - 32))) { why = "checksum mismatch"; return null; }
+            using var r = new BinaryReader(new MemoryStream(bytes, 0, bytes.Length - 32));
+            if (!r.ReadBytes(Magic.Length).AsSpan().SequenceEqual(Magic)) { why = "bad magic"; return null; }
+            int version = r.ReadInt32();
+            if (version != 1) { why = $"unknown format version {version}"; return null; }
+            string fp = r.ReadString();
+            long step = r.ReadInt64();
+            int m = r.ReadInt32(), d = r.ReadInt32();
+            double[] Arr() { int len = r.ReadInt32(); var a = new double[len]; for (int i = 0; i < len; i++) a[i] = r.ReadDouble(); return a; }
+            var w = Arr(); var a = Arr(); var w0 = Arr(); var a0 = Arr();
+            string rows = r.ReadString();
+            if (w.Length != m * d || a.Length != m || w0.Length != m * d || a0.Length != m) { why = "inconsistent sizes"; return null; }
+            return new TrainingState(fp, step, m, d, w, a, w0, a0, rows);
+        }
+        catch (Exception e) when (e is IOException or EndOfStreamException or UnauthorizedAccessException or FormatException)
+        {
+            why = e.Message;
+            return null;
+        }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}

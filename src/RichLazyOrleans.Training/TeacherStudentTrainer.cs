@@ -1,0 +1,197 @@
+using System.Diagnostics;
+using System.Text.Json;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace RichLazyOrleans.Training;
+
+/// <summary>
+/// Full-batch gradient descent of the teacher-student ReLU network f(x) = Σ_k a_k relu(w_kᵀx) on
+/// L = (1/n)Σ(f(x_i) − y_i)², same step for both layers (SCIENCE.md §3), on TorchSharp.
+/// </summary>
+/// <remarks>
+/// The gradient is written out by hand instead of using autograd: with Z = XWᵀ, H = relu(Z),
+/// r = Ha − y, it is ∇_a = (2/n)Hᵀr and ∇_W = (2/n)(1[Z &gt; 0] ∘ r aᵀ)ᵀX, so a step is the two
+/// n×d×m matrix products plus O(nm) elementwise work, close to the GEMM bound. Metrics are
+/// computed in float64 whatever the training dtype.
+/// </remarks>
+public sealed class TeacherStudentTrainer : IDisposable
+{
+    private readonly TeacherStudentConfig _c;
+    private readonly TeacherStudentData _data;
+    private readonly Device _device;
+    private readonly ScalarType _dtype;
+    private readonly Tensor _x, _y;                       // training inputs/targets, training dtype
+    private readonly Tensor _x64, _y64, _xt64, _yt64;    // float64 copies for metrics
+    private readonly Tensor _gram;                        // XXᵀ (n×n), float64
+    private readonly Tensor _w064, _a064, _z0Positive, _delta0;
+    private readonly Tensor _k0;                          // NTK at step 0, normalised to unit Frobenius norm
+    private Tensor _w, _a;                                // parameters, training dtype
+
+    /// <summary>Diagnostics (resume, fallbacks), one line each.</summary>
+    public Action<string>? Log { get; init; }
+    /// <summary>Called about every few seconds with (step, train loss).</summary>
+    public Action<long, double>? Progress { get; init; }
+
+    public TeacherStudentTrainer(TeacherStudentConfig config, TeacherStudentData data)
+    {
+        _c = config;
+        _data = data;
+        _device = ParseDevice(config.Device);
+        _dtype = config.Float32 ? ScalarType.Float32 : ScalarType.Float64;
+        TorchRuntime.Probe(config.Threads);
+
+        int n = data.N, d = data.D, m = data.M, nt = data.NTest;
+        _x64 = torch.tensor(data.X, [n, d], ScalarType.Float64, _device);
+        _y64 = torch.tensor(data.Y, [n], ScalarType.Float64, _device);
+        _xt64 = torch.tensor(data.XTest, [nt, d], ScalarType.Float64, _device);
+        _yt64 = torch.tensor(data.YTest, [nt], ScalarType.Float64, _device);
+        _x = _x64.to_type(_dtype);
+        _y = _y64.to_type(_dtype);
+        _gram = _x64.mm(_x64.t());
+        _w064 = torch.tensor(data.W0, [m, d], ScalarType.Float64, _device);
+        _a064 = torch.tensor(data.A0, [m], ScalarType.Float64, _device);
+        // clone(): to_type to the same dtype returns the same storage, and _w/_a are updated in place.
+        _w = _w064.to_type(_dtype).clone();
+        _a = _a064.to_type(_dtype).clone();
+        using (torch.NewDisposeScope())
+        {
+            var z0 = _x64.mm(_w064.t());
+            _z0Positive = z0.ge(0).MoveToOuterDisposeScope();
+            _delta0 = (_a064.square() - _w064.square().sum(1)).MoveToOuterDisposeScope();
+            var k0 = Ntk(z0, _a064);
+            _k0 = (k0 / k0.norm()).MoveToOuterDisposeScope();
+        }
+    }
+
+    private static Device ParseDevice(string device)
+    {
+        if (device == "cpu") return torch.CPU;
+        if (device == "cuda" || device.StartsWith("cuda:", StringComparison.Ordinal))
+        {
+            if (!torch.cuda.is_available())
+                throw new TeacherStudentSpecException("device", $"'{device}' requested but TorchSharp reports no CUDA device here (this build ships the CPU libtorch)");
+            return new Device(device);
+        }
+        throw new TeacherStudentSpecException("device", $"must be 'cpu', 'cuda' or 'cuda:N', got '{device}'");
+    }
+
+    /// <summary>K = ΦΦᵀ + (XXᵀ) ∘ (D diag(a²) Dᵀ), Φ = relu(Z), D = 1[Z ≥ 0] (SCIENCE.md §3).</summary>
+    private Tensor Ntk(Tensor z, Tensor a)
+    {
+        var phi = z.relu();
+        var dmask = z.ge(0).to_type(ScalarType.Float64);
+        return phi.mm(phi.t()) + _gram * (dmask * a.square()).mm(dmask.t());
+    }
+
+    /// <summary>
+    /// Trains from the latest saved state (or step 0) to config.Steps, returning one row per metric
+    /// checkpoint, including those reported before a resume.
+    /// </summary>
+    public IReadOnlyList<TeacherStudentRow> Run(CancellationToken cancellationToken = default)
+    {
+        var store = _c.CheckpointDir is { } dir ? new CheckpointStore(dir, Log) : null;
+        string fingerprint = _c.Fingerprint();
+        var rows = new List<TeacherStudentRow>();
+        long step = 0, resumedFrom = 0;
+        if (store?.LoadLatest(fingerprint) is { } saved)
+        {
+            if (saved.M != _data.M || saved.D != _data.D) throw new InvalidOperationException("saved state does not match the run's sizes");
+            SetParameters(saved.W, saved.A);
+            step = resumedFrom = saved.Step;
+            rows.AddRange(JsonSerializer.Deserialize<List<TeacherStudentRow>>(saved.RowsJson) ?? []);
+            Log?.Invoke($"resumed from step {step} ({store.PathFor(step)})");
+        }
+
+        var checkpoints = new Queue<long>(_c.Checkpoints.Where(s => s >= step && !rows.Any(r => r.Step == s)));
+        double scale = 2.0 * _c.Lr / _data.N;   // lr · (2/n)
+        var clock = Stopwatch.StartNew();
+        double lastReport = 0;
+        using (torch.no_grad())
+        {
+            while (true)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                bool report = checkpoints.Count > 0 && checkpoints.Peek() == step;
+                using var scope = torch.NewDisposeScope();
+                var z = _x.mm(_w.t());
+                var h = z.relu();
+                var r = h.mv(_a).sub_(_y);
+                double loss = r.dot(r).item<double>() / _data.N;
+                if (!double.IsFinite(loss) || loss > _c.DivergenceLoss)
+                {
+                    rows.Add(Metrics(step, resumedFrom) with { Status = "diverged", TrainLoss = loss });
+                    Log?.Invoke($"diverged at step {step}: training loss {loss:G4}");
+                    break;
+                }
+                if (report)
+                {
+                    checkpoints.Dequeue();
+                    rows.Add(Metrics(step, resumedFrom));
+                }
+                if (step >= _c.Steps) break;
+
+                var gA = h.t().mv(r);
+                var g = r.outer(_a).mul_(z.gt(0));
+                var gW = g.t().mm(_x);
+                _a.add_(gA, -scale);
+                _w.add_(gW, -scale);
+                step++;
+
+                if (store is not null && _c.CheckpointEvery > 0 && step % _c.CheckpointEvery == 0 && step < _c.Steps)
+                    Save(store, fingerprint, step, rows);
+                if (Progress is not null && clock.Elapsed.TotalSeconds - lastReport > 5)
+                {
+                    lastReport = clock.Elapsed.TotalSeconds;
+                    Progress(step, loss);
+                }
+            }
+        }
+        if (store is not null) Save(store, fingerprint, step, rows);
+        return rows;
+    }
+
+    private void Save(CheckpointStore store, string fingerprint, long step, List<TeacherStudentRow> rows)
+    {
+        var (w, a) = Parameters();
+        store.Save(new TrainingState(fingerprint, step, _data.M, _data.D, w, a, _data.W0, _data.A0, JsonSerializer.Serialize(rows)));
+    }
+
+    /// <summary>The current parameters as float64 (exact for float32 runs too).</summary>
+    public (double[] W, double[] A) Parameters()
+    {
+        using var scope = torch.NewDisposeScope();
+        return (_w.to_type(ScalarType.Float64).cpu().data<double>().ToArray(), _a.to_type(ScalarType.Float64).cpu().data<double>().ToArray());
+    }
+
+    private void SetParameters(double[] w, double[] a)
+    {
+        using (torch.no_grad())
+        {
+            using var scope = torch.NewDisposeScope();
+            _w.copy_(torch.tensor(w, [_data.M, _data.D], ScalarType.Float64, _device).to_type(_dtype));
+            _a.copy_(torch.tensor(a, [_data.M], ScalarType.Float64, _device).to_type(_dtype));
+        }
+    }
+
+    private TeacherStudentRow Metrics(long step, long resumedFrom)
+    {
+        using var scope = torch.NewDisposeScope();
+        var w = _w.to_type(ScalarType.Float64);
+        var a = _a.to_type(ScalarType.Float64);
+        var z = _x64.mm(w.t());
+        double trainLoss = (z.relu().mv(a) - _y64).square().mean().item<double>();
+        double testLoss = (_xt64.mm(w.t()).relu().mv(a) - _yt64).square().mean().item<double>();
+        var k = Ntk(z, a);
+        double kernel = Math.Clamp(0.5 * (_k0 - k / k.norm()).square().sum().item<double>(), 0, 1);
+        double hamming = z.ge(0).ne(_z0Positive).to_type(ScalarType.Float64).sum().item<double>() / _data.N;
+        double paramDist = Math.Sqrt((w - _w064).square().sum().item<double>() + (a - _a064).square().sum().item<double>());
+        double drift = (a.square() - w.square().sum(1) - _delta0).abs().max().item<double>();
+        return new TeacherStudentRow(step, trainLoss, testLoss, kernel, hamming, paramDist, drift, "ok", resumedFrom);
+    }
+
+    public void Dispose()
+    {
+        foreach (var t in new[] { _x, _y, _x64, _y64, _xt64, _yt64, _gram, _w064, _a064, _z0Positive, _delta0, _k0, _w, _a }) t.Dispose();
+    }
+}
