@@ -12,8 +12,11 @@ public interface IRunKind
     string Name { get; }
     /// <summary>One line for `richlazy run --help`.</summary>
     string Summary { get; }
-    /// <summary>Runs the spec; throws <see cref="SpecException"/> on bad input before any work.</summary>
-    IReadOnlyList<JsonObject> Run(Spec spec, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Runs the spec; throws <see cref="SpecException"/> on bad input before any work.
+    /// <paramref name="log"/> receives progress and diagnostics, one line each.
+    /// </summary>
+    IReadOnlyList<JsonObject> Run(Spec spec, Action<string>? log = null, CancellationToken cancellationToken = default);
 }
 
 /// <summary>All run kinds by name.</summary>
@@ -24,6 +27,7 @@ public static class RunKindRegistry
         new SingleNeuronRun(),
         new TwoLayerLinearRun(),
         new SyntheticRun(),
+        new TeacherStudentRun(),
     ];
 
     public static IRunKind Get(string name) =>
@@ -33,6 +37,9 @@ public static class RunKindRegistry
 
 internal static class Json
 {
+    /// <summary>A number, or null where JSON has no literal (NaN, ±∞ from a diverged run).</summary>
+    public static JsonNode? Number(double v) => double.IsFinite(v) ? JsonValue.Create(v) : null;
+
     public static JsonArray Array(IEnumerable<double> values) => new(values.Select(v => (JsonNode?)JsonValue.Create(v)).ToArray());
 
     public static JsonArray Rows(Theory.Matrix m) =>

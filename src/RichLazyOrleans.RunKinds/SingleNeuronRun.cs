@@ -12,7 +12,7 @@ public sealed class SingleNeuronRun : IRunKind
     public string Name => "single-neuron";
     public string Summary => "exact gradient flow of one hidden linear neuron (keys: beta_star, a0+w0 or tau+delta|alpha+w_dir, eta_a, eta_w, times)";
 
-    public IReadOnlyList<JsonObject> Run(Spec spec, CancellationToken cancellationToken = default)
+    public IReadOnlyList<JsonObject> Run(Spec spec, Action<string>? log = null, CancellationToken cancellationToken = default)
     {
         var betaStar = spec.Vector("beta_star");
         int d = betaStar.Length;

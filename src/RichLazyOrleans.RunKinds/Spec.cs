@@ -60,6 +60,25 @@ public sealed class Spec
         return v;
     }
 
+    /// <summary>An integer-valued number in [min, max].</summary>
+    public long Integer(string key, long? fallback = null, long min = long.MinValue, long max = long.MaxValue)
+    {
+        double v = Number(key, fallback);
+        if (v != Math.Floor(v) || v < min || v > max || Math.Abs(v) > 9.007199254740992e15)
+            throw new SpecException($"key '{key}' must be an integer{(min > long.MinValue ? $" >= {min}" : "")}{(max < long.MaxValue ? $" and <= {max}" : "")}, got {v.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}");
+        return (long)v;
+    }
+
+    /// <summary>An optional string (null when absent).</summary>
+    public string? OptionalString(string key)
+    {
+        _read.Add(key);
+        if (!Has(key)) return null;
+        if (_json[key] is not JsonValue v || !v.TryGetValue(out string? s) || s.Length == 0)
+            throw new SpecException($"key '{key}' must be a non-empty string");
+        return s;
+    }
+
     public string String(string key, string fallback, params string[] allowed)
     {
         _read.Add(key);

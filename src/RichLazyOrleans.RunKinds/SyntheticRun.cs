@@ -15,7 +15,7 @@ public sealed class SyntheticRun : IRunKind
     public string Name => "synthetic";
     public string Summary => "a known phase field for testing sweeps (keys: tau, delta, c0, c1, c2, width, duration_ms)";
 
-    public IReadOnlyList<JsonObject> Run(Spec spec, CancellationToken cancellationToken = default)
+    public IReadOnlyList<JsonObject> Run(Spec spec, Action<string>? log = null, CancellationToken cancellationToken = default)
     {
         double tau = spec.PositiveNumber("tau"), delta = spec.Number("delta");
         double c0 = spec.Number("c0"), c1 = spec.Number("c1"), c2 = spec.Number("c2");

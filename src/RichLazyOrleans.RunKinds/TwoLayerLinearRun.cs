@@ -13,7 +13,7 @@ public sealed class TwoLayerLinearRun : IRunKind
     public string Name => "two-layer-linear";
     public string Summary => "gradient flow of a two-layer linear network (keys: sigma_yx, w1, w2, eta1, eta2, times, solver auto|exact|numeric, rtol, atol)";
 
-    public IReadOnlyList<JsonObject> Run(Spec spec, CancellationToken cancellationToken = default)
+    public IReadOnlyList<JsonObject> Run(Spec spec, Action<string>? log = null, CancellationToken cancellationToken = default)
     {
         var sigma = spec.Matrix("sigma_yx");
         int c = sigma.Rows, d = sigma.Cols;

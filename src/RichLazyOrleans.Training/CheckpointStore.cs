@@ -16,7 +16,7 @@ public sealed class CheckpointStore(string directory, Action<string>? log = null
 {
     private static readonly byte[] Magic = "RLOCKPT1"u8.ToArray();
     public string Directory { get; } = directory;
-    public int Keep { get; init; } = 2;
+    public int Keep { get; init; } = 3;
 
     public string PathFor(long step) => Path.Combine(Directory, $"ckpt-{step:D12}.bin");
 

@@ -35,11 +35,11 @@ public sealed class TeacherStudentTrainer : IDisposable
 
     public TeacherStudentTrainer(TeacherStudentConfig config, TeacherStudentData data)
     {
+        TorchRuntime.Probe(config.Threads);   // first: process-wide settings before any tensor
         _c = config;
         _data = data;
         _device = ParseDevice(config.Device);
         _dtype = config.Float32 ? ScalarType.Float32 : ScalarType.Float64;
-        TorchRuntime.Probe(config.Threads);
 
         int n = data.N, d = data.D, m = data.M, nt = data.NTest;
         _x64 = torch.tensor(data.X, [n, d], ScalarType.Float64, _device);
@@ -117,7 +117,7 @@ public sealed class TeacherStudentTrainer : IDisposable
                 var z = _x.mm(_w.t());
                 var h = z.relu();
                 var r = h.mv(_a).sub_(_y);
-                double loss = r.dot(r).item<double>() / _data.N;
+                double loss = r.dot(r).to_type(ScalarType.Float64).item<double>() / _data.N;
                 if (!double.IsFinite(loss) || loss > _c.DivergenceLoss)
                 {
                     rows.Add(Metrics(step, resumedFrom) with { Status = "diverged", TrainLoss = loss });

@@ -1,0 +1,95 @@
+using System.Text.Json.Nodes;
+using RichLazyOrleans.Theory;
+using RichLazyOrleans.Training;
+
+namespace RichLazyOrleans.RunKinds;
+
+/// <summary>
+/// `teacher-student`: full-batch gradient descent of the two-layer ReLU student on a ReLU teacher
+/// (SCIENCE.md §3), with the paper's metrics at each checkpoint, resumable from saved states.
+/// </summary>
+public sealed class TeacherStudentRun : IRunKind
+{
+    public string Name => "teacher-student";
+    public string Summary => "GD of a two-layer ReLU student on a ReLU teacher (keys: tau, delta|alpha, seed, n, d, m, m0, base_lr|lr, steps, checkpoints, n_test, dtype, inputs, targets, test_inputs, test_targets, init_w, init_a, checkpoint_every, checkpoint_dir, device, threads)";
+
+    public static TeacherStudentConfig Parse(Spec spec)
+    {
+        double tau = spec.PositiveNumber("tau");
+        double alpha = SingleNeuronInit.Alpha(spec, tau);
+        long steps = spec.Integer("steps", 1_000_000, 0);
+        long[] checkpoints;
+        if (spec.Has("checkpoints"))
+        {
+            var raw = spec.Vector("checkpoints");
+            checkpoints = raw.Select((v, i) => v == Math.Floor(v) && v >= 0 && v <= steps ? (long)v
+                : throw new SpecException($"key 'checkpoints'[{i}] must be an integer step in [0, steps = {steps}], got {v}")).Distinct().Order().ToArray();
+        }
+        else checkpoints = TeacherStudentConfig.DecadeCheckpoints(steps);
+        if (spec.Has("lr") && spec.Has("base_lr")) throw new SpecException("give either 'lr' or 'base_lr', not both");
+        double lr = spec.Has("lr") ? spec.PositiveNumber("lr") : spec.PositiveNumber("base_lr", 5e-3) / (tau * tau);
+        string dtype = spec.String("dtype", "float64", "float64", "float32");
+        long every = spec.Integer("checkpoint_every", 0, 0);
+        string? dir = spec.OptionalString("checkpoint_dir");
+        if (every > 0 && dir is null) throw new SpecException("key 'checkpoint_every' needs 'checkpoint_dir' (where to save the states)");
+        var config = new TeacherStudentConfig
+        {
+            Tau = tau,
+            Alpha = alpha,
+            Seed = (ulong)spec.Integer("seed", 0, 0),
+            TestSeed = (ulong)spec.Integer("test_seed", 20240607, 0),
+            N = (int)spec.Integer("n", 1000, 1, 10_000_000),
+            D = (int)spec.Integer("d", 100, 1, 1_000_000),
+            M = (int)spec.Integer("m", 50, 1, 1_000_000),
+            M0 = (int)spec.Integer("m0", 3, 1, 1_000_000),
+            NTest = (int)spec.Integer("n_test", 10000, 1, 10_000_000),
+            Lr = lr,
+            Steps = steps,
+            Checkpoints = checkpoints,
+            Float32 = dtype == "float32",
+            Device = spec.String("device", "cpu"),
+            Threads = (int)spec.Integer("threads", 1, 1, 1024),
+            DivergenceLoss = spec.PositiveNumber("divergence_loss", 1e10),
+            Inputs = spec.OptionalString("inputs"),
+            Targets = spec.OptionalString("targets"),
+            TestInputs = spec.OptionalString("test_inputs"),
+            TestTargets = spec.OptionalString("test_targets"),
+            InitW = spec.OptionalString("init_w"),
+            InitA = spec.OptionalString("init_a"),
+            CheckpointEvery = every == 0 && dir is not null ? Math.Max(1, Math.Min(10_000, steps / 10)) : every,
+            CheckpointDir = dir,
+        };
+        spec.RejectUnknownKeys();
+        return config;
+    }
+
+    public IReadOnlyList<JsonObject> Run(Spec spec, Action<string>? log = null, CancellationToken cancellationToken = default)
+    {
+        var config = Parse(spec);
+        TeacherStudentData data;
+        try
+        {
+            data = TeacherStudentData.Create(config);
+            using var trainer = new TeacherStudentTrainer(config, data)
+            {
+                Log = log,
+                Progress = log is null ? null : (step, loss) => log($"teacher-student: step {step}/{config.Steps} ({100.0 * step / Math.Max(1, config.Steps):F1}%), train loss {loss:G4}"),
+            };
+            return trainer.Run(cancellationToken).Select(ToJson).ToList();
+        }
+        catch (TeacherStudentSpecException e) { throw new SpecException(e.Message); }
+    }
+
+    public static JsonObject ToJson(TeacherStudentRow r) => new()
+    {
+        ["step"] = r.Step,
+        ["train_loss"] = Json.Number(r.TrainLoss),
+        ["test_loss"] = Json.Number(r.TestLoss),
+        ["kernel_distance"] = Json.Number(r.KernelDistance),
+        ["hamming_distance"] = Json.Number(r.HammingDistance),
+        ["parameter_distance"] = Json.Number(r.ParameterDistance),
+        ["delta_drift"] = Json.Number(r.DeltaDrift),
+        ["status"] = r.Status,
+        ["resumed_from_step"] = r.ResumedFromStep,
+    };
+}
