@@ -148,7 +148,9 @@ public sealed class TeacherStudentTrainer : IDisposable
             }
         }
         if (store is not null) Save(store, fingerprint, step, rows);
-        return rows;
+        // resumed_from_step describes this run as a whole (0 when it never restarted), so rows
+        // carried over from before the restart get it too.
+        return rows.Select(r => r with { ResumedFromStep = resumedFrom }).ToList();
     }
 
     private void Save(CheckpointStore store, string fingerprint, long step, List<TeacherStudentRow> rows)

@@ -1,0 +1,98 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+
+namespace RichLazyOrleans.Cli.Tests;
+
+/// <summary>`richlazy run teacher-student`: contract, bad input, and a real SIGKILL mid-run followed by a resume.</summary>
+public class TeacherStudentCliTests
+{
+    private const string Small = """ "tau": 0.3, "delta": 0.5, "seed": 3, "n": 200, "d": 20, "m": 10, "n_test": 200 """;
+
+    [Fact]
+    public void Prints_the_contract_keys_per_checkpoint()
+    {
+        var r = CliProcess.Run("run", "teacher-student", "--spec", CliProcess.SpecFile($$"""{ {{Small}}, "steps": 500, "checkpoints": [0, 10, 500] }"""));
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var rows = JsonNode.Parse(r.Stdout)!.AsArray();
+        Assert.Equal([0L, 10L, 500L], rows.Select(x => x!["step"]!.GetValue<long>()));
+        foreach (var key in new[] { "train_loss", "test_loss", "kernel_distance", "hamming_distance", "parameter_distance", "delta_drift", "status" })
+            Assert.All(rows, x => Assert.True(x!.AsObject().ContainsKey(key), key));
+        Assert.Equal(0.0, rows[0]!["kernel_distance"]!.GetValue<double>());
+        Assert.True(rows[2]!["train_loss"]!.GetValue<double>() < rows[0]!["train_loss"]!.GetValue<double>());
+    }
+
+    [Theory]
+    [InlineData(""" "tau": 0.3, "delta": 0.5, "m": 7 """, "m")]
+    [InlineData(""" "tau": 0.3, "delta": 0.5, "dtype": "float16" """, "dtype")]
+    [InlineData(""" "tau": -1, "delta": 0.5 """, "tau")]
+    [InlineData(""" "tau": 0.3, "delta": 0.5, "steps": 10, "checkpoints": [0, 20] """, "checkpoints")]
+    [InlineData(""" "tau": 0.3, "delta": 0.5, "inputs": "/nonexistent/x.npy" """, "inputs")]
+    [InlineData(""" "tau": 0.3, "delta": 0.5, "device": "tpu" """, "device")]
+    [InlineData(""" "tau": 0.3, "delta": 0.5, "lr": 0.1, "base_lr": 0.1 """, "lr")]
+    [InlineData(""" "tau": 0.3, "delta": 0.5, "checkpoint_every": 10 """, "checkpoint_every")]
+    [InlineData(""" "tau": 0.3, "delta": 0.5, "steps": 1.5 """, "steps")]
+    public void Bad_input_exits_2_with_one_line_naming_the_key(string body, string key)
+    {
+        var r = CliProcess.Run("run", "teacher-student", "--spec", CliProcess.SpecFile($"{{ {body}, \"n\": 20, \"d\": 4, \"n_test\": 10 }}"));
+        Assert.Equal(2, r.ExitCode);
+        Assert.Equal("", r.Stdout);
+        var line = Assert.Single(r.Stderr.Trim().Split('\n'));
+        Assert.Contains($"'{key}'", line);
+    }
+
+    [Fact]
+    public void A_diverging_run_reports_status_diverged_and_exits_0()
+    {
+        var r = CliProcess.Run("run", "teacher-student", "--spec", CliProcess.SpecFile($$"""{ {{Small}}, "lr": 1000, "steps": 2000, "checkpoints": [0, 2000] }"""));
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var rows = JsonNode.Parse(r.Stdout)!.AsArray();
+        Assert.Equal("diverged", rows[^1]!["status"]!.GetValue<string>());
+    }
+
+    [Fact]
+    [Trait("Category", "Fault")]
+    public void Killed_with_SIGKILL_mid_run_then_resumed_gives_the_uninterrupted_rows_bit_for_bit()
+    {
+        string dir = Directory.CreateTempSubdirectory("richlazy-kill-").FullName;
+        string body = $$"""{ {{Small}}, "steps": 150000, "checkpoints": [0, 100, 1000, 10000, 60000, 150000], "checkpoint_every": 2000, "checkpoint_dir": "{{dir}}" }""";
+        string spec = CliProcess.SpecFile(body);
+        string baselineSpec = CliProcess.SpecFile(body.Replace(dir, dir + "-baseline"));
+
+        // The victim: a real process, killed with SIGKILL once it has saved a state past step 20000.
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "richlazy.dll"), "run", "teacher-student", "--spec", spec }) psi.ArgumentList.Add(a);
+        using (var victim = Process.Start(psi)!)
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(120);
+            while (!Directory.GetFiles(dir, "ckpt-*.bin").Any(f => long.Parse(Path.GetFileNameWithoutExtension(f)[5..]) >= 20000))
+            {
+                Assert.False(victim.HasExited, "the run finished before it could be killed; make it longer");
+                Assert.True(DateTime.UtcNow < deadline, "no checkpoint appeared in time");
+                Thread.Sleep(20);
+            }
+            victim.Kill();   // SIGKILL on Unix: no chance to clean up
+            victim.WaitForExit();
+            Assert.NotEqual(0, victim.ExitCode);
+        }
+        long killedAt = Directory.GetFiles(dir, "ckpt-*.bin").Max(f => long.Parse(Path.GetFileNameWithoutExtension(f)[5..]));
+        Assert.True(killedAt < 150000);
+
+        var resumed = CliProcess.Run("run", "teacher-student", "--spec", spec);
+        Assert.True(resumed.ExitCode == 0, resumed.Stderr);
+        Assert.Contains("resumed from step", resumed.Stderr);
+        var baseline = CliProcess.Run("run", "teacher-student", "--spec", baselineSpec);
+        Assert.True(baseline.ExitCode == 0, baseline.Stderr);
+
+        var r = JsonNode.Parse(resumed.Stdout)!.AsArray();
+        var b = JsonNode.Parse(baseline.Stdout)!.AsArray();
+        Assert.Equal(b.Count, r.Count);
+        for (int i = 0; i < b.Count; i++)
+        {
+            var ro = r[i]!.AsObject();
+            Assert.True(ro["resumed_from_step"]!.GetValue<long>() >= 20000);
+            ro.Remove("resumed_from_step");
+            b[i]!.AsObject().Remove("resumed_from_step");
+            Assert.Equal(b[i]!.ToJsonString(), ro.ToJsonString());   // every metric, bit for bit (round-trip formatting)
+        }
+    }
+}
