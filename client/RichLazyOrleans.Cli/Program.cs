@@ -7,6 +7,7 @@ var root = new RootCommand("richlazy: exact and numerical learning dynamics for 
 root.Subcommands.Add(RunCommand.Create());
 root.Subcommands.Add(TheoryCommands.Create());
 root.Subcommands.Add(DoctorCommand.Create());
+root.Subcommands.Add(BenchCommand.Create());
 
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)

@@ -76,12 +76,17 @@ public sealed class TeacherStudentTrainer : IDisposable
         throw new TeacherStudentSpecException("device", $"must be 'cpu', 'cuda' or 'cuda:N', got '{device}'");
     }
 
-    /// <summary>K = ΦΦᵀ + (XXᵀ) ∘ (D diag(a²) Dᵀ), Φ = relu(Z), D = 1[Z ≥ 0] (SCIENCE.md §3).</summary>
+    /// <summary>
+    /// K = ΦΦᵀ + (XXᵀ) ∘ (D diag(a²) Dᵀ), Φ = relu(Z), D = 1[Z ≥ 0] (SCIENCE.md §3): two n×m×n
+    /// products, the rest in place (each fresh n×n buffer costs page faults at n = 1000).
+    /// </summary>
     private Tensor Ntk(Tensor z, Tensor a)
     {
         var phi = z.relu();
         var dmask = z.ge(0).to_type(ScalarType.Float64);
-        return phi.mm(phi.t()) + _gram * (dmask * a.square()).mm(dmask.t());
+        var k = phi.mm(phi.t());
+        var t = (dmask * a.square()).mm(dmask.t());
+        return k.add_(t.mul_(_gram));
     }
 
     /// <summary>
@@ -102,6 +107,7 @@ public sealed class TeacherStudentTrainer : IDisposable
             rows.AddRange(JsonSerializer.Deserialize<List<TeacherStudentRow>>(saved.RowsJson) ?? []);
             Log?.Invoke($"resumed from step {step} ({store.PathFor(step)})");
         }
+        else SetParameters(_data.W0, _data.A0);   // a second Run starts over, not from where the first ended
 
         var checkpoints = new Queue<long>(_c.Checkpoints.Where(s => s >= step && !rows.Any(r => r.Step == s)));
         double scale = 2.0 * _c.Lr / _data.N;   // lr · (2/n)
@@ -176,6 +182,9 @@ public sealed class TeacherStudentTrainer : IDisposable
         }
     }
 
+    /// <summary>The metrics of the current parameters (what a checkpoint row costs; for benchmarks).</summary>
+    public TeacherStudentRow MetricsNow() => Metrics(-1, 0);
+
     private TeacherStudentRow Metrics(long step, long resumedFrom)
     {
         using var scope = torch.NewDisposeScope();
@@ -185,7 +194,10 @@ public sealed class TeacherStudentTrainer : IDisposable
         double trainLoss = (z.relu().mv(a) - _y64).square().mean().item<double>();
         double testLoss = (_xt64.mm(w.t()).relu().mv(a) - _yt64).square().mean().item<double>();
         var k = Ntk(z, a);
-        double kernel = Math.Clamp(0.5 * (_k0 - k / k.norm()).square().sum().item<double>(), 0, 1);
+        // S = ½‖K₀/‖K₀‖ − K/‖K‖‖²_F (the difference form keeps small distances accurate).
+        double knorm = k.norm().item<double>();
+        double dist = k.div_(knorm).sub_(_k0).norm().item<double>();
+        double kernel = Math.Clamp(0.5 * dist * dist, 0, 1);
         double hamming = z.ge(0).ne(_z0Positive).to_type(ScalarType.Float64).sum().item<double>() / _data.N;
         double paramDist = Math.Sqrt((w - _w064).square().sum().item<double>() + (a - _a064).square().sum().item<double>());
         double drift = (a.square() - w.square().sum(1) - _delta0).abs().max().item<double>();

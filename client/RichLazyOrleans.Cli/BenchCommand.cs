@@ -1,0 +1,145 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using RichLazyOrleans.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace RichLazyOrleans.Cli;
+
+/// <summary>
+/// `richlazy bench teacher-student`: per-step time of the training engine side by side with the
+/// bound of its two matrix products (measured in the same process) and the numpy loop, the cost of
+/// a metrics checkpoint, and resident memory over a long run.
+/// </summary>
+internal static class BenchCommand
+{
+    public static Command Create()
+    {
+        var cmd = new Command("bench", "Measure the engines against their baselines.");
+        var steps = new Option<int>("--steps") { Description = "timed steps per repeat", DefaultValueFactory = _ => 2000 };
+        var repeats = new Option<int>("--repeats") { Description = "repeats (the median is reported)", DefaultValueFactory = _ => 3 };
+        var n = new Option<int>("--n") { DefaultValueFactory = _ => 1000 };
+        var d = new Option<int>("--d") { DefaultValueFactory = _ => 100 };
+        var m = new Option<int>("--m") { DefaultValueFactory = _ => 50 };
+        var dtype = new Option<string>("--dtype") { DefaultValueFactory = _ => "float64" };
+        var threads = new Option<int>("--threads") { DefaultValueFactory = _ => 1 };
+        var memorySteps = new Option<int>("--memory-steps") { Description = "also run this many steps and report resident-memory growth (0: skip)", DefaultValueFactory = _ => 0 };
+        var noNumpy = new Option<bool>("--no-numpy") { Description = "skip the numpy baseline" };
+        var ts = new Command("teacher-student", "Per-step time at the paper's sizes vs the two-GEMM bound and numpy (one thread by default).")
+        {
+            steps, repeats, n, d, m, dtype, threads, memorySteps, noNumpy,
+        };
+        ts.SetAction(p => Run(p.GetValue(steps), p.GetValue(repeats), p.GetValue(n), p.GetValue(d), p.GetValue(m), p.GetValue(dtype)!,
+            p.GetValue(threads), p.GetValue(memorySteps), !p.GetValue(noNumpy)));
+        cmd.Subcommands.Add(ts);
+        return cmd;
+    }
+
+    private static double Median(IEnumerable<double> xs) { var s = xs.Order().ToArray(); return s[s.Length / 2]; }
+
+    private static int Run(int steps, int repeats, int n, int d, int m, string dtype, int threads, int memorySteps, bool numpy)
+    {
+        if (dtype is not ("float64" or "float32")) throw new RunKinds.SpecException("--dtype must be float64 or float32");
+        var config = new TeacherStudentConfig
+        {
+            Tau = 0.5, Alpha = 1, Seed = 1, N = n, D = d, M = m, NTest = 10000, Lr = 5e-3 / 0.25,
+            Steps = steps, Checkpoints = [], Float32 = dtype == "float32", Threads = threads,
+        };
+        using var trainer = new TeacherStudentTrainer(config, TeacherStudentData.Create(config));
+        trainer.Run();   // warm-up
+        var engine = Median(Enumerable.Range(0, repeats).Select(_ =>
+        {
+            var sw = Stopwatch.StartNew();
+            trainer.Run();
+            return sw.Elapsed.TotalMilliseconds / steps;
+        }));
+
+        // The bound: the step's two n×d×m products alone, same dtype, same threads, same process.
+        var type = config.Float32 ? ScalarType.Float32 : ScalarType.Float64;
+        using var x = torch.randn([n, d], type);
+        using var w = torch.randn([m, d], type);
+        using var g = torch.randn([n, m], type);
+        double gemm = Median(Enumerable.Range(0, repeats + 1).Select(rep =>
+        {
+            var sw = Stopwatch.StartNew();
+            for (int i = 0; i < steps; i++)
+            {
+                using var scope = torch.NewDisposeScope();
+                x.mm(w.t());
+                g.t().mm(x);
+            }
+            return sw.Elapsed.TotalMilliseconds / steps;
+        }).Skip(1));
+        double gflops = 2.0 * 2 * n * d * m / (gemm * 1e6);
+
+        var checkpoint = Median(Enumerable.Range(0, 5).Select(_ =>
+        {
+            var sw = Stopwatch.StartNew();
+            trainer.MetricsNow();
+            return sw.Elapsed.TotalMilliseconds;
+        }));
+
+        Console.WriteLine($"teacher-student step, n={n} d={d} m={m} {dtype}, {threads} thread(s), median of {repeats} x {steps} steps");
+        Console.WriteLine($"  engine (TorchSharp)          {engine,9:F3} ms/step");
+        Console.WriteLine($"  bound: its two GEMMs alone   {gemm,9:F3} ms/step  ({gflops:F1} GFLOP/s)   engine/bound = {engine / gemm:F2}");
+        Console.WriteLine($"  metrics checkpoint (full NTK){checkpoint,9:F3} ms = {checkpoint / engine:F1} steps");
+        if (numpy)
+        {
+            // Debian's numpy links whichever libblas.so.3 the alternatives system selects: OpenBLAS
+            // when libopenblas0 is installed, else the reference BLAS. Both are measured when present.
+            const string referenceBlas = "/usr/lib/x86_64-linux-gnu/blas";
+            var blases = new List<(string Name, string? LibraryPath)> { ("system BLAS", null) };
+            if (Directory.Exists(referenceBlas)) blases.Add(("reference BLAS", referenceBlas));
+            bool any = false;
+            foreach (var (blasName, libPath) in blases)
+                foreach (var mode in new[] { "authors", "tight" })
+                {
+                    double? np = Numpy(n, d, m, Math.Max(100, steps / (libPath is null ? 4 : 20)), mode, libPath);
+                    if (np is not { } v) continue;
+                    any = true;
+                    Console.WriteLine($"  numpy, {mode} loop, {blasName,-14}{v,7:F3} ms/step  numpy/engine = {v / engine:F2}");
+                }
+            if (!any) Console.WriteLine("  numpy: not measured (needs python3 with numpy: apt-get install python3-numpy libopenblas0-pthread)");
+        }
+        if (memorySteps > 0)
+        {
+            using var longRun = new TeacherStudentTrainer(config with { Steps = memorySteps / 10 }, TeacherStudentData.Create(config));
+            longRun.Run();
+            GC.Collect();
+            long before = Process.GetCurrentProcess().WorkingSet64;
+            var sw = Stopwatch.StartNew();
+            using var memRun = new TeacherStudentTrainer(config with { Steps = memorySteps }, TeacherStudentData.Create(config));
+            memRun.Run();
+            GC.Collect();
+            long after = Process.GetCurrentProcess().WorkingSet64;
+            Console.WriteLine($"  memory: resident {before / 1048576.0:F1} MiB before, {after / 1048576.0:F1} MiB after {memorySteps} steps ({sw.Elapsed.TotalSeconds:F0} s): growth {(after - before) / 1048576.0:F1} MiB");
+        }
+        return 0;
+    }
+
+    private static double? Numpy(int n, int d, int m, int steps, string mode, string? libraryPath)
+    {
+        string script = Path.Combine(Path.GetTempPath(), $"richlazy-numpy-{Environment.ProcessId}.py");
+        using (var res = typeof(BenchCommand).Assembly.GetManifestResourceStream("numpy_teacher_student.py")!)
+        using (var f = File.Create(script)) res.CopyTo(f);
+        foreach (var python in new[] { "/usr/bin/python3", "python3" })
+        {
+            try
+            {
+                var psi = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+                foreach (var a in new[] { script, n.ToString(CultureInfo.InvariantCulture), d.ToString(CultureInfo.InvariantCulture), m.ToString(CultureInfo.InvariantCulture), "3", steps.ToString(CultureInfo.InvariantCulture), mode })
+                    psi.ArgumentList.Add(a);
+                foreach (var v in new[] { "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS" }) psi.Environment[v] = "1";
+                if (libraryPath is not null) psi.Environment["LD_LIBRARY_PATH"] = libraryPath;
+                using var p = Process.Start(psi)!;
+                string stdout = p.StandardOutput.ReadToEnd();
+                p.WaitForExit();
+                if (p.ExitCode == 0 && double.TryParse(stdout.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out double ms)) { File.Delete(script); return ms; }
+            }
+            catch (System.ComponentModel.Win32Exception) { }
+        }
+        File.Delete(script);
+        return null;
+    }
+}
