@@ -104,16 +104,20 @@ internal static class BenchCommand
         }
         if (memorySteps > 0)
         {
-            using var longRun = new TeacherStudentTrainer(config with { Steps = memorySteps / 10 }, TeacherStudentData.Create(config));
-            longRun.Run();
-            GC.Collect();
-            long before = Process.GetCurrentProcess().WorkingSet64;
+            // Resident memory sampled during one long run (every ~5 s): a per-step leak shows as
+            // growth between the first and the last sample.
+            var samples = new List<(long Step, double MiB)>();
             var sw = Stopwatch.StartNew();
-            using var memRun = new TeacherStudentTrainer(config with { Steps = memorySteps }, TeacherStudentData.Create(config));
+            using var memRun = new TeacherStudentTrainer(config with { Steps = memorySteps }, TeacherStudentData.Create(config))
+            {
+                Progress = (step, _) => { using var self = Process.GetCurrentProcess(); samples.Add((step, self.WorkingSet64 / 1048576.0)); },
+            };
             memRun.Run();
-            GC.Collect();
-            long after = Process.GetCurrentProcess().WorkingSet64;
-            Console.WriteLine($"  memory: resident {before / 1048576.0:F1} MiB before, {after / 1048576.0:F1} MiB after {memorySteps} steps ({sw.Elapsed.TotalSeconds:F0} s): growth {(after - before) / 1048576.0:F1} MiB");
+            if (samples.Count >= 2)
+                Console.WriteLine($"  memory: resident {samples[0].MiB:F1} MiB at step {samples[0].Step}, {samples[^1].MiB:F1} MiB at step {samples[^1].Step} "
+                    + $"({samples.Count} samples over {sw.Elapsed.TotalSeconds:F0} s, max {samples.Max(x => x.MiB):F1} MiB): "
+                    + $"{(samples[^1].MiB - samples[0].MiB) * 1e5 / Math.Max(1, samples[^1].Step - samples[0].Step):F2} MiB per 100k steps");
+            else Console.WriteLine("  memory: run too short to sample (use more --memory-steps)");
         }
         return 0;
     }

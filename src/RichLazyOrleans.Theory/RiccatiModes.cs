@@ -11,27 +11,9 @@ namespace RichLazyOrleans.Theory;
 /// </summary>
 public static class RiccatiModes
 {
-    /// <summary>log g(μ, t) for t &gt; 0, accurate for every sign and size of μt.</summary>
-    public static double LogG(double mu, double t)
-    {
-        if (!(t > 0)) throw new ArgumentOutOfRangeException(nameof(t), t, "needs t > 0");
-        if (mu == 0) return Math.Log(t);
-        double x = 2 * mu * t;
-        if (mu > 0) return x + Math.Log(-ExpM1(-x)) - Math.Log(2 * mu);
-        return Math.Log(-ExpM1(x)) - Math.Log(-2 * mu);
-    }
-
-    /// <summary>f(μ, t) = e^{μt}/√g(μ, t) for t &gt; 0: bounded, never overflows.</summary>
-    public static double F(double mu, double t)
-    {
-        if (!(t > 0)) throw new ArgumentOutOfRangeException(nameof(t), t, "needs t > 0");
-        if (mu == 0) return 1 / Math.Sqrt(t);
-        double f2 = 2 * mu / -ExpM1(-2 * mu * t);
-        return f2 > 0 ? Math.Sqrt(f2) : 0.0;  // −0 when expm1 overflows for μ < 0
-    }
-
     /// <summary>
-    /// log g(μ, t) and f(μ, t)² together, sharing their exponentials (the hot path of the solvers).
+    /// log g(μ, t) and f(μ, t)² for t &gt; 0, accurate for every sign and size of μt, computed
+    /// together so they share their exponentials (the hot path of the solvers).
     /// <paramref name="logTwoAbsMu"/> is log(2|μ|), precomputed by the caller (ignored for μ = 0).
     /// </summary>
     public static void Evaluate(double mu, double logTwoAbsMu, double t, out double logG, out double f2)
