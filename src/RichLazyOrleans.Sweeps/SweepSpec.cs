@@ -1,0 +1,187 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using YamlDotNet.Core;
+using YamlDotNet.RepresentationModel;
+
+namespace RichLazyOrleans.Sweeps;
+
+/// <summary>A bad sweep spec; the message is one line naming the key. Exit code 2, nothing started.</summary>
+public sealed class SweepSpecException(string message) : Exception(message);
+
+/// <summary>One sweep axis: a run parameter varied over [From, To], linearly or logarithmically.</summary>
+public sealed record Axis(string Name, double From, double To, bool Log)
+{
+    /// <summary>The parameter value at fraction u ∈ [0, 1] of the axis.</summary>
+    public double ValueAt(double u) => Log
+        ? Math.Exp(Math.Log(From) + u * (Math.Log(To) - Math.Log(From)))
+        : From + u * (To - From);
+
+    /// <summary>The fraction u ∈ [0, 1] of a parameter value (inverse of <see cref="ValueAt"/>).</summary>
+    public double FractionOf(double value) => Log
+        ? (Math.Log(value) - Math.Log(From)) / (Math.Log(To) - Math.Log(From))
+        : (value - From) / (To - From);
+}
+
+/// <summary>What refinement looks at and how far it may go.</summary>
+public sealed record RefineSpec(string Metric, double Threshold, int MaxDepth, int Budget);
+
+/// <summary>What a run kind reports that a sweep can refine on, and the range of each metric.</summary>
+public sealed record KindInfo(string Name, IReadOnlyDictionary<string, (double Min, double Max)> Metrics, IReadOnlySet<string> AxisParameters);
+
+/// <summary>
+/// A sweep (ENGINEERING.md contract): a run kind, fixed params, one or two axes, seeds, the initial
+/// lattice and optional refinement. Parsed from YAML with every error naming its key.
+/// </summary>
+public sealed record SweepSpec(string Name, string Kind, JsonObject Params, IReadOnlyList<Axis> Axes, IReadOnlyList<long> Seeds, IReadOnlyList<int> Initial, RefineSpec? Refine)
+{
+    /// <summary>Grid points of the initial lattice.</summary>
+    public int InitialPoints => Initial.Aggregate(1, (a, b) => a * b);
+
+    public static SweepSpec Load(string path, IReadOnlyDictionary<string, KindInfo> kinds)
+    {
+        string text;
+        try { text = File.ReadAllText(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            throw new SweepSpecException($"cannot read sweep spec '{path}': {e.Message}");
+        }
+        return Parse(text, kinds, $"sweep spec '{path}'");
+    }
+
+    public static SweepSpec Parse(string yaml, IReadOnlyDictionary<string, KindInfo> kinds, string what = "sweep spec")
+    {
+        YamlMappingNode root;
+        try
+        {
+            var stream = new YamlStream();
+            stream.Load(new StringReader(yaml));
+            if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode m)
+                throw new SweepSpecException($"{what} must be a YAML mapping (name:, kind:, axes:, ...)");
+            root = m;
+        }
+        catch (YamlException e) { throw new SweepSpecException($"{what} is not valid YAML: {e.Message.Split('\n')[0]} (line {e.Start.Line})"); }
+
+        var known = new[] { "name", "kind", "params", "axes", "seeds", "grid", "refine" };
+        foreach (var key in root.Children.Keys.Select(Str))
+            if (!known.Contains(key)) throw new SweepSpecException($"unknown key '{key}' (known: {string.Join(", ", known)})");
+
+        string name = RequiredScalar(root, "name");
+        if (name.Length == 0 || name.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')))
+            throw new SweepSpecException($"key 'name' must be letters, digits, '-', '_' or '.', got '{name}'");
+        string kind = RequiredScalar(root, "kind");
+        if (!kinds.TryGetValue(kind, out var info))
+            throw new SweepSpecException($"key 'kind': unknown run kind '{kind}' (known: {string.Join(", ", kinds.Keys.Order())})");
+
+        var parameters = new JsonObject();
+        if (Child(root, "params") is { } p)
+        {
+            if (p is not YamlMappingNode pm) throw new SweepSpecException("key 'params' must be a mapping");
+            foreach (var (k, v) in pm.Children) parameters[Str(k)] = ToJson(v, $"params.{Str(k)}");
+        }
+
+        if (Child(root, "axes") is not YamlMappingNode axesNode || axesNode.Children.Count is < 1 or > 2)
+            throw new SweepSpecException("key 'axes' must map one or two parameter names to { from, to, scale }");
+        var axes = new List<Axis>();
+        foreach (var (k, v) in axesNode.Children)
+        {
+            string axis = Str(k);
+            if (!info.AxisParameters.Contains(axis))
+                throw new SweepSpecException($"key 'axes.{axis}': '{axis}' is not a numeric parameter of kind '{kind}' (axes: {string.Join(", ", info.AxisParameters.Order())})");
+            if (parameters.ContainsKey(axis)) throw new SweepSpecException($"key 'axes.{axis}': also fixed in 'params'");
+            if (v is not YamlMappingNode am) throw new SweepSpecException($"key 'axes.{axis}' must be {{ from: .., to: .., scale: linear|log }}");
+            foreach (var ak in am.Children.Keys.Select(Str))
+                if (ak is not ("from" or "to" or "scale")) throw new SweepSpecException($"unknown key 'axes.{axis}.{ak}' (known: from, to, scale)");
+            double from = RequiredNumber(am, "from", $"axes.{axis}.from"), to = RequiredNumber(am, "to", $"axes.{axis}.to");
+            string scale = Child(am, "scale") is { } s ? Str(s) : "linear";
+            if (scale is not ("linear" or "log")) throw new SweepSpecException($"key 'axes.{axis}.scale' must be 'linear' or 'log', got '{scale}'");
+            if (!(to > from)) throw new SweepSpecException($"key 'axes.{axis}': 'to' ({to}) must be above 'from' ({from})");
+            if (scale == "log" && !(from > 0)) throw new SweepSpecException($"key 'axes.{axis}.from' must be > 0 on a log axis");
+            axes.Add(new Axis(axis, from, to, scale == "log"));
+        }
+
+        var seeds = new List<long>();
+        if (Child(root, "seeds") is { } seedsNode)
+        {
+            if (seedsNode is not YamlSequenceNode seq || seq.Children.Count == 0) throw new SweepSpecException("key 'seeds' must be a non-empty list of integers");
+            foreach (var (node, i) in seq.Children.Select((n, i) => (n, i)))
+            {
+                if (!long.TryParse(Str(node), NumberStyles.Integer, CultureInfo.InvariantCulture, out long seed) || seed < 0)
+                    throw new SweepSpecException($"key 'seeds'[{i}] must be an integer >= 0, got '{Str(node)}'");
+                if (seeds.Contains(seed)) throw new SweepSpecException($"key 'seeds'[{i}]: seed {seed} appears twice");
+                seeds.Add(seed);
+            }
+        }
+        else seeds.Add(0);
+
+        var initial = Enumerable.Repeat(5, axes.Count).ToList();
+        if (Child(root, "grid") is { } gridNode)
+        {
+            if (gridNode is not YamlMappingNode gm) throw new SweepSpecException("key 'grid' must be { initial: [n1, n2] }");
+            foreach (var gk in gm.Children.Keys.Select(Str))
+                if (gk != "initial") throw new SweepSpecException($"unknown key 'grid.{gk}' (known: initial)");
+            if (Child(gm, "initial") is not YamlSequenceNode init || init.Children.Count != axes.Count)
+                throw new SweepSpecException($"key 'grid.initial' must list {axes.Count} node count(s), one per axis");
+            initial = init.Children.Select((n, i) => int.TryParse(Str(n), NumberStyles.Integer, CultureInfo.InvariantCulture, out int c) && c >= 2 && c <= 10_000
+                ? c : throw new SweepSpecException($"key 'grid.initial'[{i}] must be an integer >= 2, got '{Str(n)}'")).ToList();
+        }
+
+        RefineSpec? refine = null;
+        if (Child(root, "refine") is { } refineNode)
+        {
+            if (refineNode is not YamlMappingNode rm) throw new SweepSpecException("key 'refine' must be { metric, threshold, max_depth, budget }");
+            foreach (var rk in rm.Children.Keys.Select(Str))
+                if (rk is not ("metric" or "threshold" or "max_depth" or "budget")) throw new SweepSpecException($"unknown key 'refine.{rk}' (known: metric, threshold, max_depth, budget)");
+            string metric = RequiredScalar(rm, "metric", "refine.metric");
+            if (!info.Metrics.TryGetValue(metric, out var range))
+                throw new SweepSpecException($"key 'refine.metric': '{metric}' is not a metric of kind '{kind}' (metrics: {string.Join(", ", info.Metrics.Keys.Order())})");
+            double threshold = RequiredNumber(rm, "threshold", "refine.threshold");
+            if (!(threshold > range.Min && threshold < range.Max))
+                throw new SweepSpecException($"key 'refine.threshold': {threshold} is outside the range of '{metric}' ({range.Min}, {range.Max})");
+            int maxDepth = (int)RequiredInteger(rm, "max_depth", "refine.max_depth", 0, 12);
+            int budget = (int)RequiredInteger(rm, "budget", "refine.budget", 1, 10_000_000);
+            int initialPoints = initial.Aggregate(1, (a, b) => a * b);
+            if (budget < initialPoints)
+                throw new SweepSpecException($"key 'refine.budget': {budget} grid points is below the initial lattice's {initialPoints}");
+            refine = new RefineSpec(metric, threshold, maxDepth, budget);
+        }
+        return new SweepSpec(name, kind, parameters, axes, seeds, initial, refine);
+    }
+
+    private static string Str(YamlNode n) => n is YamlScalarNode s ? s.Value ?? "" : throw new SweepSpecException($"expected a value, got a {n.NodeType} at line {n.Start.Line}");
+
+    private static YamlNode? Child(YamlMappingNode m, string key) =>
+        m.Children.TryGetValue(new YamlScalarNode(key), out var v) ? v : null;
+
+    private static string RequiredScalar(YamlMappingNode m, string key, string? path = null) =>
+        Child(m, key) is YamlScalarNode s && !string.IsNullOrEmpty(s.Value) ? s.Value! : throw new SweepSpecException($"missing key '{path ?? key}'");
+
+    private static double RequiredNumber(YamlMappingNode m, string key, string path)
+    {
+        string s = RequiredScalar(m, key, path);
+        if (!double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !double.IsFinite(v))
+            throw new SweepSpecException($"key '{path}' must be a finite number, got '{s}'");
+        return v;
+    }
+
+    private static long RequiredInteger(YamlMappingNode m, string key, string path, long min, long max)
+    {
+        string s = RequiredScalar(m, key, path);
+        if (!long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out long v) || v < min || v > max)
+            throw new SweepSpecException($"key '{path}' must be an integer in [{min}, {max}], got '{s}'");
+        return v;
+    }
+
+    /// <summary>YAML → JSON for run params: numbers stay numbers, lists and maps recurse.</summary>
+    private static JsonNode? ToJson(YamlNode node, string path) => node switch
+    {
+        YamlScalarNode s when s.Style is YamlDotNet.Core.ScalarStyle.SingleQuoted or YamlDotNet.Core.ScalarStyle.DoubleQuoted => JsonValue.Create(s.Value),
+        YamlScalarNode s when s.Value is null or "" or "null" or "~" => null,
+        YamlScalarNode s when s.Value is "true" or "false" => JsonValue.Create(s.Value == "true"),
+        YamlScalarNode s when double.TryParse(s.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) =>
+            long.TryParse(s.Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out long l) ? JsonValue.Create(l) : JsonValue.Create(d),
+        YamlScalarNode s => JsonValue.Create(s.Value),
+        YamlSequenceNode q => new JsonArray(q.Children.Select((c, i) => ToJson(c, $"{path}[{i}]")).ToArray()),
+        YamlMappingNode m => new JsonObject(m.Children.Select(kv => KeyValuePair.Create(Str(kv.Key), ToJson(kv.Value, $"{path}.{Str(kv.Key)}")))),
+        _ => throw new SweepSpecException($"key '{path}': unsupported YAML node"),
+    };
+}
