@@ -1,0 +1,70 @@
+using System.Text.Json.Serialization;
+
+namespace RichLazyOrleans.Results;
+
+/// <summary>
+/// One row of DIR/runs/*.parquet: one (run, checkpoint) of a sweep (ENGINEERING.md contract).
+/// Column names are the contract's snake_case names; metrics a kind does not report are null.
+/// </summary>
+public sealed class ResultRow
+{
+    [JsonPropertyName("sweep_id")] public string SweepId { get; set; } = "";
+    [JsonPropertyName("run_id")] public string RunId { get; set; } = "";
+    [JsonPropertyName("kind")] public string Kind { get; set; } = "";
+    [JsonPropertyName("tau")] public double? Tau { get; set; }
+    [JsonPropertyName("delta")] public double? Delta { get; set; }
+    [JsonPropertyName("alpha")] public double? Alpha { get; set; }
+    [JsonPropertyName("seed")] public long Seed { get; set; }
+    [JsonPropertyName("step")] public long Step { get; set; }
+    /// <summary>Time of the theory kinds (null for step-based kinds).</summary>
+    [JsonPropertyName("t")] public double? T { get; set; }
+    /// <summary>Refinement level at which the run's grid point was added (0: initial lattice).</summary>
+    [JsonPropertyName("depth")] public int Depth { get; set; }
+    [JsonPropertyName("status")] public string Status { get; set; } = "ok";
+    [JsonPropertyName("wall_seconds")] public double WallSeconds { get; set; }
+    [JsonPropertyName("resumed_from_step")] public long ResumedFromStep { get; set; }
+    /// <summary>Lattice coordinates of the grid point (integers at the finest resolution).</summary>
+    [JsonPropertyName("lattice_i")] public int LatticeI { get; set; }
+    [JsonPropertyName("lattice_j")] public int LatticeJ { get; set; }
+    [JsonPropertyName("train_loss")] public double? TrainLoss { get; set; }
+    [JsonPropertyName("test_loss")] public double? TestLoss { get; set; }
+    [JsonPropertyName("kernel_distance")] public double? KernelDistance { get; set; }
+    [JsonPropertyName("hamming_distance")] public double? HammingDistance { get; set; }
+    [JsonPropertyName("parameter_distance")] public double? ParameterDistance { get; set; }
+    [JsonPropertyName("delta_drift")] public double? DeltaDrift { get; set; }
+    [JsonPropertyName("loss")] public double? Loss { get; set; }
+    [JsonPropertyName("value")] public double? Value { get; set; }
+
+    /// <summary>The metric columns by contract name, for refinement and plotting.</summary>
+    public double? Metric(string name) => name switch
+    {
+        "train_loss" => TrainLoss,
+        "test_loss" => TestLoss,
+        "kernel_distance" => KernelDistance,
+        "hamming_distance" => HammingDistance,
+        "parameter_distance" => ParameterDistance,
+        "delta_drift" => DeltaDrift,
+        "loss" => Loss,
+        "value" => Value,
+        _ => null,
+    };
+
+    /// <summary>Sets a metric column by contract name; returns false for an unknown name.</summary>
+    public bool SetMetric(string name, double? v)
+    {
+        switch (name)
+        {
+            case "train_loss": TrainLoss = v; return true;
+            case "test_loss": TestLoss = v; return true;
+            case "kernel_distance": KernelDistance = v; return true;
+            case "hamming_distance": HammingDistance = v; return true;
+            case "parameter_distance": ParameterDistance = v; return true;
+            case "delta_drift": DeltaDrift = v; return true;
+            case "loss": Loss = v; return true;
+            case "value": Value = v; return true;
+            default: return false;
+        }
+    }
+
+    public static readonly string[] MetricNames = ["train_loss", "test_loss", "kernel_distance", "hamming_distance", "parameter_distance", "delta_drift", "loss", "value"];
+}
