@@ -8,6 +8,7 @@ root.Subcommands.Add(RunCommand.Create());
 root.Subcommands.Add(TheoryCommands.Create());
 root.Subcommands.Add(DoctorCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
+root.Subcommands.Add(SweepCommands.Create());
 
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)
@@ -17,7 +18,7 @@ if (parse.Errors.Count > 0)
 }
 try
 {
-    return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+    return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
 }
 catch (SpecException e)
 {

@@ -12,6 +12,12 @@ public interface IRunKind
     string Name { get; }
     /// <summary>One line for `richlazy run --help`.</summary>
     string Summary { get; }
+    /// <summary>Metrics a sweep may refine on, with their ranges (scalar output keys of the last row).</summary>
+    IReadOnlyDictionary<string, (double Min, double Max)> Metrics { get; }
+    /// <summary>Numeric spec keys a sweep may use as an axis.</summary>
+    IReadOnlySet<string> AxisParameters { get; }
+    /// <summary>Whether runs of this kind take a `seed` key (theory kinds are deterministic and do not).</summary>
+    bool HasSeed { get; }
     /// <summary>
     /// Runs the spec; throws <see cref="SpecException"/> on bad input before any work.
     /// <paramref name="log"/> receives progress and diagnostics, one line each.

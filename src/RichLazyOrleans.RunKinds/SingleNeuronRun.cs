@@ -10,6 +10,9 @@ namespace RichLazyOrleans.RunKinds;
 public sealed class SingleNeuronRun : IRunKind
 {
     public string Name => "single-neuron";
+    public IReadOnlyDictionary<string, (double Min, double Max)> Metrics { get; } = new Dictionary<string, (double, double)> { ["kernel_distance"] = (0, 1), ["loss"] = (0, double.PositiveInfinity) };
+    public IReadOnlySet<string> AxisParameters { get; } = new HashSet<string> { "tau", "delta", "alpha", "a0", "eta_a", "eta_w" };
+    public bool HasSeed => false;
     public string Summary => "exact gradient flow of one hidden linear neuron (keys: beta_star, a0+w0 or tau+delta|alpha+w_dir, eta_a, eta_w, times)";
 
     public IReadOnlyList<JsonObject> Run(Spec spec, Action<string>? log = null, CancellationToken cancellationToken = default)

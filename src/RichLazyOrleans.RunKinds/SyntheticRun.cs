@@ -13,6 +13,9 @@ public sealed class SyntheticRun : IRunKind
     private static double _sink; // keeps the busy loop observable so it is not optimised away
 
     public string Name => "synthetic";
+    public IReadOnlyDictionary<string, (double Min, double Max)> Metrics { get; } = new Dictionary<string, (double, double)> { ["value"] = (0, 1) };
+    public IReadOnlySet<string> AxisParameters { get; } = new HashSet<string> { "tau", "delta", "c0", "c1", "c2", "width", "duration_ms" };
+    public bool HasSeed => false;
     public string Summary => "a known phase field for testing sweeps (keys: tau, delta, c0, c1, c2, width, duration_ms)";
 
     public IReadOnlyList<JsonObject> Run(Spec spec, Action<string>? log = null, CancellationToken cancellationToken = default)

@@ -11,6 +11,9 @@ namespace RichLazyOrleans.RunKinds;
 public sealed class TeacherStudentRun : IRunKind
 {
     public string Name => "teacher-student";
+    public IReadOnlyDictionary<string, (double Min, double Max)> Metrics { get; } = new Dictionary<string, (double, double)> { ["train_loss"] = (0, double.PositiveInfinity), ["test_loss"] = (0, double.PositiveInfinity), ["kernel_distance"] = (0, 1), ["hamming_distance"] = (0, double.PositiveInfinity), ["parameter_distance"] = (0, double.PositiveInfinity), ["delta_drift"] = (0, double.PositiveInfinity) };
+    public IReadOnlySet<string> AxisParameters { get; } = new HashSet<string> { "tau", "delta", "alpha", "lr", "base_lr", "divergence_loss" };
+    public bool HasSeed => true;
     public string Summary => "GD of a two-layer ReLU student on a ReLU teacher (keys: tau, delta|alpha, seed, n, d, m, m0, base_lr|lr, steps, checkpoints, n_test, dtype, inputs, targets, test_inputs, test_targets, init_w, init_a, checkpoint_every, checkpoint_dir, device, threads)";
 
     public static TeacherStudentConfig Parse(Spec spec)

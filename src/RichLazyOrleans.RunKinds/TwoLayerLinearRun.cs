@@ -11,6 +11,9 @@ namespace RichLazyOrleans.RunKinds;
 public sealed class TwoLayerLinearRun : IRunKind
 {
     public string Name => "two-layer-linear";
+    public IReadOnlyDictionary<string, (double Min, double Max)> Metrics { get; } = new Dictionary<string, (double, double)> { ["kernel_distance"] = (0, 1), ["loss"] = (0, double.PositiveInfinity) };
+    public IReadOnlySet<string> AxisParameters { get; } = new HashSet<string> { "eta1", "eta2" };
+    public bool HasSeed => false;
     public string Summary => "gradient flow of a two-layer linear network (keys: sigma_yx, w1, w2, eta1, eta2, times, solver auto|exact|numeric, rtol, atol)";
 
     public IReadOnlyList<JsonObject> Run(Spec spec, Action<string>? log = null, CancellationToken cancellationToken = default)

@@ -1,0 +1,58 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Orleans.Runtime;
+using RichLazyOrleans.GrainInterfaces;
+using RichLazyOrleans.Grains;
+
+namespace RichLazyOrleans.Silo;
+
+/// <summary>What every RichLazyOrleans silo needs, and the embedded single-process host.</summary>
+public static class SiloSetup
+{
+    /// <summary>Adds this silo's device slots and registers them with the cluster once the silo is up.</summary>
+    public static ISiloBuilder AddRichLazy(this ISiloBuilder silo, int slots)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(slots, 1);
+        silo.Services.AddSingleton(new SlotPool(slots));
+        silo.AddStartupTask(async (services, _) =>
+        {
+            var self = services.GetRequiredService<ILocalSiloDetails>().SiloAddress.ToString();
+            await services.GetRequiredService<IGrainFactory>().GetGrain<ISlotRegistryGrain>(0).Register(self, slots);
+        });
+        return silo;
+    }
+
+    /// <summary>
+    /// An in-process silo (with its co-hosted client) on loopback only, on free ports so several
+    /// sweeps on one machine do not collide. Logging goes to stderr at warning level and above.
+    /// </summary>
+    public static IHost BuildEmbedded(int slots, LogLevel logLevel = LogLevel.Warning)
+    {
+        int siloPort = FreeLoopbackPort(), gatewayPort = FreeLoopbackPort();
+        return Host.CreateDefaultBuilder()
+            .UseEnvironment("Production")
+            .ConfigureLogging(l =>
+            {
+                l.ClearProviders();
+                // Orleans' own start-up notes (ServerGC advice, watchdog on a busy 2-core machine) are noise
+                // for a one-process sweep; its errors still show.
+                l.AddSimpleConsole(o => { o.SingleLine = true; })
+                    .AddFilter((category, level) => level >= (category?.StartsWith("Orleans", StringComparison.Ordinal) == true ? LogLevel.Error : logLevel));
+                l.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+            })
+            .UseOrleans(silo => silo
+                .UseLocalhostClustering(siloPort, gatewayPort)
+                .AddRichLazy(slots))
+            .Build();
+    }
+
+    private static int FreeLoopbackPort()
+    {
+        using var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        return ((IPEndPoint)l.LocalEndpoint).Port;
+    }
+}

@@ -1,0 +1,79 @@
+using Orleans.Concurrency;
+
+namespace RichLazyOrleans.GrainInterfaces;
+
+/// <summary>One run of a sweep: a grid point, a seed and the full spec for the run kind.</summary>
+[GenerateSerializer, Immutable]
+public sealed record RunRequest(
+    [property: Id(0)] string SweepId,
+    [property: Id(1)] string RunId,
+    [property: Id(2)] string Kind,
+    [property: Id(3)] string SpecJson,
+    [property: Id(4)] int LatticeI,
+    [property: Id(5)] int LatticeJ,
+    [property: Id(6)] int Depth,
+    [property: Id(7)] long Seed,
+    [property: Id(8)] string ResultsDir,
+    [property: Id(9)] string? Metric);
+
+/// <summary>What a finished run reports back to its coordinator.</summary>
+[GenerateSerializer, Immutable]
+public sealed record RunResult(
+    [property: Id(0)] string RunId,
+    [property: Id(1)] bool Succeeded,
+    [property: Id(2)] string Status,
+    [property: Id(3)] double? MetricValue,
+    [property: Id(4)] int Rows,
+    [property: Id(5)] double WallSeconds,
+    [property: Id(6)] string? Error,
+    [property: Id(7)] string Silo);
+
+/// <summary>A sweep to start: the spec text (YAML) and where results go.</summary>
+[GenerateSerializer, Immutable]
+public sealed record SweepRequest([property: Id(0)] string SpecYaml, [property: Id(1)] string ResultsDir);
+
+/// <summary>Where a sweep stands.</summary>
+[GenerateSerializer, Immutable]
+public sealed record SweepStatus(
+    [property: Id(0)] string SweepId,
+    [property: Id(1)] string State,          // "running", "complete", "cancelled", "failed"
+    [property: Id(2)] int Queued,
+    [property: Id(3)] int Running,
+    [property: Id(4)] int Done,
+    [property: Id(5)] int Failed,
+    [property: Id(6)] int Depth,
+    [property: Id(7)] int MaxDepth,
+    [property: Id(8)] int GridPoints,
+    [property: Id(9)] int RowsWritten,
+    [property: Id(10)] double ElapsedSeconds,
+    [property: Id(11)] string? Message)
+{
+    public bool Finished => State is "complete" or "cancelled" or "failed";
+}
+
+/// <summary>One grain per run, keyed "SWEEP_ID/RUN_ID": owns its configuration and status, holds a device slot while running.</summary>
+public interface IRunGrain : IGrainWithStringKey
+{
+    /// <summary>Starts the run in the background and returns at once; the result goes to the sweep's coordinator.</summary>
+    Task Start(RunRequest request);
+    [AlwaysInterleave] Task<string> GetStatus();
+}
+
+/// <summary>One coordinator per sweep, keyed by the sweep id (the spec's name).</summary>
+public interface ISweepCoordinatorGrain : IGrainWithStringKey
+{
+    /// <summary>Validates and starts the sweep; a bad spec throws with a one-line message naming the key.</summary>
+    Task<SweepStatus> Start(SweepRequest request);
+    Task RunFinished(RunResult result);
+    [AlwaysInterleave] Task<SweepStatus> GetStatus();
+    /// <summary>Stops dispatching; runs already started finish and are recorded.</summary>
+    Task<SweepStatus> Cancel();
+}
+
+/// <summary>The cluster's device slots: each silo registers how many runs it may hold at once.</summary>
+public interface ISlotRegistryGrain : IGrainWithIntegerKey
+{
+    Task Register(string silo, int slots);
+    Task Unregister(string silo);
+    [AlwaysInterleave] Task<int> TotalSlots();
+}

@@ -1,0 +1,72 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using Orleans.Placement;
+using RichLazyOrleans.GrainInterfaces;
+using RichLazyOrleans.Results;
+using RichLazyOrleans.RunKinds;
+
+namespace RichLazyOrleans.Grains;
+
+/// <summary>
+/// One run. Start returns at once; the run waits for a slot on this silo, executes the run kind on
+/// its own thread (never on the Orleans scheduler), writes its Parquet file and reports to the
+/// sweep's coordinator. Placement by activation count spreads runs over the silos.
+/// </summary>
+[ActivationCountBasedPlacement]
+public sealed class RunGrain(SlotPool slots, ILogger<RunGrain> logger) : Grain, IRunGrain
+{
+    private RunRequest? _request;
+    private string _status = "new";
+
+    public Task Start(RunRequest request)
+    {
+        if (_request is not null) return Task.CompletedTask;   // a repeated Start is a no-op
+        _request = request;
+        _status = "queued";
+        DelayDeactivation(TimeSpan.FromDays(30));   // background work does not count as activity
+        _ = ExecuteAsync(request);
+        return Task.CompletedTask;
+    }
+
+    public Task<string> GetStatus() => Task.FromResult(_status);
+
+    private async Task ExecuteAsync(RunRequest r)
+    {
+        var clock = Stopwatch.StartNew();
+        RunResult result;
+        string silo = RuntimeIdentity;
+        try
+        {
+            await slots.AcquireAsync();
+            try
+            {
+                _status = "running";
+                using var activity = Telemetry.Source.StartActivity("run");
+                activity?.SetTag("run.id", r.RunId);
+                activity?.SetTag("run.kind", r.Kind);
+                var spec = (JsonObject)JsonNode.Parse(r.SpecJson)!;
+                var rows = await Task.Factory.StartNew(
+                    () => RunKindRegistry.Get(r.Kind).Run(new Spec((JsonObject)spec.DeepClone())),
+                    CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+                var resultRows = RunRows.ToResultRows(r, spec, rows, clock.Elapsed.TotalSeconds);
+                await ResultFiles.WriteRunAsync(r.ResultsDir, r.RunId, resultRows);
+                var last = resultRows.Count > 0 ? resultRows[^1] : null;
+                string status = last?.Status ?? "ok";
+                result = new RunResult(r.RunId, true, status, r.Metric is null ? null : last?.Metric(r.Metric), resultRows.Count, clock.Elapsed.TotalSeconds, null, silo);
+                Telemetry.RunsCompleted.Add(1, new KeyValuePair<string, object?>("status", status));
+            }
+            finally { slots.Release(); }
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "run {RunId} failed", r.RunId);
+            result = new RunResult(r.RunId, false, "failed", null, 0, clock.Elapsed.TotalSeconds, $"{e.GetType().Name}: {e.Message.Split('\n')[0]}", silo);
+            Telemetry.RunsCompleted.Add(1, new KeyValuePair<string, object?>("status", "failed"));
+        }
+        _status = result.Status;
+        try { await GrainFactory.GetGrain<ISweepCoordinatorGrain>(r.SweepId).RunFinished(result); }
+        catch (Exception e) { logger.LogError(e, "could not report run {RunId} to its coordinator", r.RunId); }
+        DeactivateOnIdle();
+    }
+}

@@ -1,0 +1,47 @@
+using System.Text.Json.Nodes;
+using RichLazyOrleans.GrainInterfaces;
+using RichLazyOrleans.Results;
+using RichLazyOrleans.Theory;
+
+namespace RichLazyOrleans.Grains;
+
+/// <summary>Maps a run kind's JSON rows to the result schema.</summary>
+public static class RunRows
+{
+    public static List<ResultRow> ToResultRows(RunRequest request, JsonObject spec, IReadOnlyList<JsonObject> rows, double wallSeconds)
+    {
+        double? tau = Number(spec, "tau"), delta = Number(spec, "delta"), alpha = Number(spec, "alpha");
+        if (tau is { } t0 && delta is { } d0 && alpha is null) alpha = Initialisation.Alpha(t0, d0);
+        if (tau is { } t1 && alpha is { } a1 && delta is null) delta = Initialisation.Delta(t1, a1);
+        var result = new List<ResultRow>(rows.Count);
+        for (int k = 0; k < rows.Count; k++)
+        {
+            var r = rows[k];
+            var row = new ResultRow
+            {
+                SweepId = request.SweepId,
+                RunId = request.RunId,
+                Kind = request.Kind,
+                Tau = tau,
+                Delta = delta,
+                Alpha = alpha,
+                Seed = request.Seed,
+                // Step-based kinds report "step"; theory kinds report "t", and their step is the time index.
+                Step = r["step"] is JsonValue sv && sv.TryGetValue(out long step) ? step : k,
+                T = Number(r, "t"),
+                Depth = request.Depth,
+                Status = r["status"] is JsonValue st && st.TryGetValue(out string? s) ? s : "ok",
+                WallSeconds = wallSeconds,
+                ResumedFromStep = r["resumed_from_step"] is JsonValue rv && rv.TryGetValue(out long resumed) ? resumed : 0,
+                LatticeI = request.LatticeI,
+                LatticeJ = request.LatticeJ,
+            };
+            foreach (var name in ResultRow.MetricNames) row.SetMetric(name, Number(r, name));
+            result.Add(row);
+        }
+        return result;
+    }
+
+    private static double? Number(JsonObject o, string key) =>
+        o[key] is JsonValue v && v.TryGetValue(out double d) ? d : null;
+}

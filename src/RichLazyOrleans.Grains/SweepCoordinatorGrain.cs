@@ -1,0 +1,171 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using Orleans.Concurrency;
+using RichLazyOrleans.GrainInterfaces;
+using RichLazyOrleans.RunKinds;
+using RichLazyOrleans.Sweeps;
+
+namespace RichLazyOrleans.Grains;
+
+/// <summary>
+/// One sweep: lays the initial lattice, dispatches runs with back-pressure (never more in flight
+/// than the cluster's slots), aggregates seed means, asks <see cref="Refinement"/> for the next
+/// round, honours budget and max depth, and knows what is queued, running, done and failed.
+/// </summary>
+[Reentrant]
+public sealed class SweepCoordinatorGrain(ILogger<SweepCoordinatorGrain> logger) : Grain, ISweepCoordinatorGrain
+{
+    private SweepSpec? _spec;
+    private string _specYaml = "";
+    private string _resultsDir = "";
+    private Lattice? _lattice;
+    private Refinement? _refinement;
+    private readonly Queue<RunRequest> _queue = new();
+    private readonly Dictionary<string, RunRequest> _running = new();
+    private readonly HashSet<string> _finished = new();
+    private readonly Dictionary<LatticePoint, List<double>> _seedMetrics = new();
+    private readonly HashSet<LatticePoint> _points = new();
+    private int _done, _failed, _rows, _depth;
+    private string _state = "new";
+    private string? _message;
+    private readonly Stopwatch _clock = new();
+    private Activity? _activity;
+    private bool _pumping;
+
+    public static IReadOnlyDictionary<string, KindInfo> Kinds { get; } =
+        RunKindRegistry.All.ToDictionary(k => k.Name, k => new KindInfo(k.Name, k.Metrics, k.AxisParameters));
+
+    public async Task<SweepStatus> Start(SweepRequest request)
+    {
+        if (_spec is not null)
+        {
+            if (request.SpecYaml != _specYaml || request.ResultsDir != _resultsDir)
+                throw new ArgumentException($"sweep '{this.GetPrimaryKeyString()}' is already running with a different spec or results directory");
+            return Status();
+        }
+        SweepSpec spec;
+        try { spec = SweepSpec.Parse(request.SpecYaml, Kinds); }
+        catch (SweepSpecException e) { throw new ArgumentException(e.Message); }
+        if (spec.Name != this.GetPrimaryKeyString()) throw new ArgumentException($"sweep id '{this.GetPrimaryKeyString()}' does not match the spec's name '{spec.Name}'");
+        var kind = RunKindRegistry.Get(spec.Kind);
+        if (!kind.HasSeed && spec.Seeds.Count > 1) throw new ArgumentException($"key 'seeds': kind '{spec.Kind}' is deterministic and takes no seed; give one seed or none");
+
+        _spec = spec;
+        _specYaml = request.SpecYaml;
+        _resultsDir = request.ResultsDir;
+        _lattice = Lattice.For(spec);
+        _refinement = spec.Refine is { } r ? new Refinement(_lattice, r.Threshold, r.Budget) : null;
+        _state = "running";
+        _clock.Start();
+        _activity = Telemetry.Source.StartActivity("sweep", ActivityKind.Internal);
+        _activity?.SetTag("sweep.id", spec.Name);
+        DelayDeactivation(TimeSpan.FromDays(30));
+        Enqueue(_lattice.InitialPoints(), depth: 0);
+        await Pump();
+        return Status();
+    }
+
+    private void Enqueue(IEnumerable<LatticePoint> points, int depth)
+    {
+        var spec = _spec!;
+        var kind = RunKindRegistry.Get(spec.Kind);
+        foreach (var p in points)
+        {
+            if (!_points.Add(p)) continue;
+            var (u, v) = _lattice!.Fractions(p);
+            foreach (long seed in spec.Seeds)
+            {
+                var runSpec = (JsonObject)spec.Params.DeepClone();
+                runSpec[spec.Axes[0].Name] = spec.Axes[0].ValueAt(u);
+                if (spec.Axes.Count == 2) runSpec[spec.Axes[1].Name] = spec.Axes[1].ValueAt(v);
+                if (kind.HasSeed) runSpec["seed"] = seed;
+                string runId = spec.Axes.Count == 2 ? $"p{p.I}_{p.J}-s{seed}" : $"p{p.I}-s{seed}";
+                _queue.Enqueue(new RunRequest(spec.Name, runId, spec.Kind, runSpec.ToJsonString(), p.I, p.J, depth, seed, _resultsDir, spec.Refine?.Metric));
+            }
+        }
+    }
+
+    /// <summary>Starts queued runs while the cluster has free slots.</summary>
+    private async Task Pump()
+    {
+        if (_pumping) return;   // reentrant grain: one pump at a time
+        _pumping = true;
+        try
+        {
+            int capacity = await GrainFactory.GetGrain<ISlotRegistryGrain>(0).TotalSlots();
+            if (capacity == 0) capacity = 1;   // no silo registered yet: still make progress
+            while (_state == "running" && _queue.Count > 0 && _running.Count < capacity)
+            {
+                var run = _queue.Dequeue();
+                _running[run.RunId] = run;
+                await GrainFactory.GetGrain<IRunGrain>($"{run.SweepId}/{run.RunId}").Start(run);
+            }
+        }
+        finally { _pumping = false; }
+    }
+
+    public async Task RunFinished(RunResult result)
+    {
+        if (!_running.Remove(result.RunId, out var run) || !_finished.Add(result.RunId)) return;   // duplicate report
+        if (result.Succeeded)
+        {
+            _done++;
+            _rows += result.Rows;
+            if (result.MetricValue is { } m && double.IsFinite(m))
+            {
+                var p = new LatticePoint(run.LatticeI, run.LatticeJ);
+                if (!_seedMetrics.TryGetValue(p, out var list)) _seedMetrics[p] = list = [];
+                list.Add(m);
+            }
+        }
+        else
+        {
+            _failed++;
+            _message = $"run {result.RunId} failed: {result.Error}";
+            logger.LogWarning("sweep {Sweep}: {Message}", _spec?.Name, _message);
+        }
+
+        if (_state == "cancelled" && _running.Count == 0) { Finish("cancelled"); return; }
+        if (_queue.Count == 0 && _running.Count == 0 && _state == "running") NextRoundOrFinish();
+        await Pump();
+    }
+
+    private void NextRoundOrFinish()
+    {
+        var spec = _spec!;
+        while (_refinement is not null && _depth < spec.Refine!.MaxDepth)
+        {
+            var means = _seedMetrics.ToDictionary(kv => kv.Key, kv => kv.Value.Average());
+            var next = _refinement.NextRound(means, _depth);
+            _depth++;
+            if (next.Count > 0) { Enqueue(next, _depth); return; }
+        }
+        Finish("complete");
+    }
+
+    private void Finish(string state)
+    {
+        _state = state;
+        _clock.Stop();
+        _activity?.SetTag("sweep.state", state);
+        _activity?.Stop();
+    }
+
+    public Task<SweepStatus> GetStatus() => Task.FromResult(Status());
+
+    public Task<SweepStatus> Cancel()
+    {
+        if (_state == "running")
+        {
+            _queue.Clear();
+            _state = "cancelled";
+            if (_running.Count == 0) Finish("cancelled");
+        }
+        return Task.FromResult(Status());
+    }
+
+    private SweepStatus Status() => new(
+        this.GetPrimaryKeyString(), _state, _queue.Count, _running.Count, _done, _failed, _depth, _spec?.Refine?.MaxDepth ?? 0,
+        _points.Count, _rows, _clock.Elapsed.TotalSeconds, _message);
+}

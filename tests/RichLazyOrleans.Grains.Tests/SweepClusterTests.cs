@@ -1,0 +1,114 @@
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.TestingHost;
+using RichLazyOrleans.GrainInterfaces;
+using RichLazyOrleans.Grains;
+using RichLazyOrleans.Results;
+using RichLazyOrleans.Silo;
+
+namespace RichLazyOrleans.Grains.Tests;
+
+/// <summary>Sweeps on an in-process cluster of several silos (Orleans TestingHost).</summary>
+public sealed class ClusterFixture : IDisposable
+{
+    public const int SlotsPerSilo = 2;
+    public TestCluster Cluster { get; }
+
+    public ClusterFixture()
+    {
+        Cluster = new TestClusterBuilder(3).AddSiloBuilderConfigurator<Configurator>().Build();
+        Cluster.Deploy();
+    }
+
+    private sealed class Configurator : ISiloConfigurator
+    {
+        public void Configure(ISiloBuilder silo) => silo.AddRichLazy(SlotsPerSilo);
+    }
+
+    /// <summary>Each silo's slot pool (to check that no silo ever ran more than its slots).</summary>
+    public IEnumerable<SlotPool> Pools => Cluster.Silos.OfType<InProcessSiloHandle>().Select(s => s.SiloHost.Services.GetRequiredService<SlotPool>());
+
+    public void Dispose() => Cluster.StopAllSilos();
+}
+
+public class SweepClusterTests(ClusterFixture fixture) : IClassFixture<ClusterFixture>
+{
+    private static string Spec(string name, int budget, int durationMs, string seeds = "", string kind = "synthetic") => $$"""
+        name: {{name}}
+        kind: {{kind}}
+        params: { c0: 0.1, c1: 0.6, c2: -0.3, width: 0.05, duration_ms: {{durationMs}} }
+        axes:
+          tau:   { from: 0.1, to: 10.0, scale: log }
+          delta: { from: -1.0, to: 1.0 }
+        {{seeds}}
+        grid:   { initial: [5, 5] }
+        refine: { metric: value, threshold: 0.5, max_depth: 2, budget: {{budget}} }
+        """;
+
+    private static async Task<SweepStatus> WaitFor(ISweepCoordinatorGrain g, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var s = await g.GetStatus();
+            if (s.Finished) return s;
+            Assert.True(DateTime.UtcNow < deadline, $"sweep did not finish: {s}");
+            await Task.Delay(50);
+        }
+    }
+
+    [Fact]
+    public async Task A_sweep_completes_on_three_silos_within_their_slots_and_writes_one_row_per_run()
+    {
+        string dir = Directory.CreateTempSubdirectory("rl-sweep-").FullName;
+        var g = fixture.Cluster.GrainFactory.GetGrain<ISweepCoordinatorGrain>("cluster-a");
+        await g.Start(new SweepRequest(Spec("cluster-a", 80, 20), dir));
+        var s = await WaitFor(g, TimeSpan.FromMinutes(2));
+        Assert.Equal("complete", s.State);
+        Assert.Equal(0, s.Failed);
+        Assert.True(s.GridPoints > 25 && s.GridPoints <= 80, $"{s.GridPoints} points");
+        Assert.Equal(2, s.Depth);
+
+        var rows = await ResultFiles.ReadAllAsync(dir);
+        Assert.Equal(s.Done, rows.Count);                                       // synthetic: one row per run
+        Assert.Equal(rows.Count, rows.Select(r => (r.RunId, r.Step)).Distinct().Count());
+        Assert.Equal(s.GridPoints, rows.Select(r => (r.LatticeI, r.LatticeJ)).Distinct().Count());
+        Assert.All(rows, r => Assert.Equal("cluster-a", r.SweepId));
+        Assert.Contains(rows, r => r.Depth == 2);
+        // Values are the synthetic field at each point's (tau, delta).
+        foreach (var r in rows)
+        {
+            double z = (Math.Log10(r.Tau!.Value) - 0.1 - 0.6 * r.Delta!.Value + 0.3 * r.Delta.Value * r.Delta.Value) / 0.05;
+            Assert.Equal(1 / (1 + Math.Exp(-z)), r.Value!.Value, 12);
+        }
+        Assert.All(fixture.Pools, p => Assert.InRange(p.MaxBusy, 0, ClusterFixture.SlotsPerSilo));
+        Assert.True(fixture.Pools.Count(p => p.MaxBusy > 0) >= 2, "runs should be spread over the silos");
+    }
+
+    [Fact]
+    public async Task Cancel_stops_dispatch_and_every_started_run_is_recorded()
+    {
+        string dir = Directory.CreateTempSubdirectory("rl-sweep-").FullName;
+        var g = fixture.Cluster.GrainFactory.GetGrain<ISweepCoordinatorGrain>("cluster-cancel");
+        await g.Start(new SweepRequest(Spec("cluster-cancel", 200, 100), dir));
+        await Task.Delay(300);
+        var atCancel = await g.Cancel();
+        Assert.Equal(0, atCancel.Queued);
+        var s = await WaitFor(g, TimeSpan.FromMinutes(1));
+        Assert.Equal("cancelled", s.State);
+        Assert.True(s.Done < 25, $"cancel should stop the sweep early, {s.Done} runs done");
+        var rows = await ResultFiles.ReadAllAsync(dir);
+        Assert.Equal(s.Done, rows.Count);
+    }
+
+    [Fact]
+    public async Task Seeds_multiply_runs_and_a_bad_spec_is_refused_with_the_key()
+    {
+        string dir = Directory.CreateTempSubdirectory("rl-sweep-").FullName;
+        var bad = fixture.Cluster.GrainFactory.GetGrain<ISweepCoordinatorGrain>("cluster-bad");
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => bad.Start(new SweepRequest(Spec("cluster-bad", 10, 0), dir)));
+        Assert.Contains("refine.budget", e.Message);
+        var seeded = fixture.Cluster.GrainFactory.GetGrain<ISweepCoordinatorGrain>("cluster-seeds");
+        var e2 = await Assert.ThrowsAsync<ArgumentException>(() => seeded.Start(new SweepRequest(Spec("cluster-seeds", 60, 0, "seeds: [1, 2]"), dir)));
+        Assert.Contains("seeds", e2.Message);
+    }
+}
