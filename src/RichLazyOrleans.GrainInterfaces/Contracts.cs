@@ -16,7 +16,7 @@ public sealed record RunRequest(
     [property: Id(8)] string ResultsDir,
     [property: Id(9)] string? Metric);
 
-/// <summary>What a finished run reports back to its coordinator.</summary>
+/// <summary>What a finished run reports back to its coordinator, with its result rows (JSON of the result schema).</summary>
 [GenerateSerializer, Immutable]
 public sealed record RunResult(
     [property: Id(0)] string RunId,
@@ -26,7 +26,8 @@ public sealed record RunResult(
     [property: Id(4)] int Rows,
     [property: Id(5)] double WallSeconds,
     [property: Id(6)] string? Error,
-    [property: Id(7)] string Silo);
+    [property: Id(7)] string Silo,
+    [property: Id(8)] string RowsJson);
 
 /// <summary>A sweep to start: the spec text (YAML) and where results go.</summary>
 [GenerateSerializer, Immutable]
@@ -36,7 +37,7 @@ public sealed record SweepRequest([property: Id(0)] string SpecYaml, [property: 
 [GenerateSerializer, Immutable]
 public sealed record SweepStatus(
     [property: Id(0)] string SweepId,
-    [property: Id(1)] string State,          // "running", "complete", "cancelled", "failed"
+    [property: Id(1)] string State,          // "running", "cancelling", "finishing", "complete", "cancelled", "failed"
     [property: Id(2)] int Queued,
     [property: Id(3)] int Running,
     [property: Id(4)] int Done,

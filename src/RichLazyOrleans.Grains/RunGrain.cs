@@ -10,8 +10,8 @@ namespace RichLazyOrleans.Grains;
 
 /// <summary>
 /// One run. Start returns at once; the run waits for a slot on this silo, executes the run kind on
-/// its own thread (never on the Orleans scheduler), writes its Parquet file and reports to the
-/// sweep's coordinator. Placement by activation count spreads runs over the silos.
+/// its own thread (never on the Orleans scheduler) and reports its rows to the sweep's coordinator,
+/// which writes them. Placement by activation count spreads runs over the silos.
 /// </summary>
 [ActivationCountBasedPlacement]
 public sealed class RunGrain(SlotPool slots, ILogger<RunGrain> logger) : Grain, IRunGrain
@@ -38,30 +38,27 @@ public sealed class RunGrain(SlotPool slots, ILogger<RunGrain> logger) : Grain, 
         string silo = RuntimeIdentity;
         try
         {
-            await slots.AcquireAsync();
-            try
-            {
-                _status = "running";
-                using var activity = Telemetry.Source.StartActivity("run");
-                activity?.SetTag("run.id", r.RunId);
-                activity?.SetTag("run.kind", r.Kind);
-                var spec = (JsonObject)JsonNode.Parse(r.SpecJson)!;
-                var rows = await Task.Factory.StartNew(
-                    () => RunKindRegistry.Get(r.Kind).Run(new Spec((JsonObject)spec.DeepClone())),
-                    CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-                var resultRows = RunRows.ToResultRows(r, spec, rows, clock.Elapsed.TotalSeconds);
-                await ResultFiles.WriteRunAsync(r.ResultsDir, r.RunId, resultRows);
-                var last = resultRows.Count > 0 ? resultRows[^1] : null;
-                string status = last?.Status ?? "ok";
-                result = new RunResult(r.RunId, true, status, r.Metric is null ? null : last?.Metric(r.Metric), resultRows.Count, clock.Elapsed.TotalSeconds, null, silo);
-                Telemetry.RunsCompleted.Add(1, new KeyValuePair<string, object?>("status", status));
-            }
-            finally { slots.Release(); }
+            _status = "waiting for a slot";
+            using var activity = Telemetry.Source.StartActivity("run");
+            activity?.SetTag("run.id", r.RunId);
+            activity?.SetTag("run.kind", r.Kind);
+            var spec = (JsonObject)JsonNode.Parse(r.SpecJson)!;
+            // The run executes on one of this silo's slot threads; awaiting it here frees the
+            // Orleans scheduler, and the continuation comes back to this activation.
+            // (The lambda runs on a slot thread, so it touches no grain state.)
+            var rows = await slots.RunAsync(() => RunKindRegistry.Get(r.Kind).Run(new Spec((JsonObject)spec.DeepClone())));
+            _status = "reporting";
+            var resultRows = RunRows.ToResultRows(r, spec, rows, clock.Elapsed.TotalSeconds);
+            var last = resultRows.Count > 0 ? resultRows[^1] : null;
+            string status = last?.Status ?? "ok";
+            result = new RunResult(r.RunId, true, status, r.Metric is null ? null : last?.Metric(r.Metric), resultRows.Count,
+                clock.Elapsed.TotalSeconds, null, silo, System.Text.Json.JsonSerializer.Serialize(resultRows));
+            Telemetry.RunsCompleted.Add(1, new KeyValuePair<string, object?>("status", status));
         }
         catch (Exception e)
         {
             logger.LogWarning(e, "run {RunId} failed", r.RunId);
-            result = new RunResult(r.RunId, false, "failed", null, 0, clock.Elapsed.TotalSeconds, $"{e.GetType().Name}: {e.Message.Split('\n')[0]}", silo);
+            result = new RunResult(r.RunId, false, "failed", null, 0, clock.Elapsed.TotalSeconds, $"{e.GetType().Name}: {e.Message.Split('\n')[0]}", silo, "[]");
             Telemetry.RunsCompleted.Add(1, new KeyValuePair<string, object?>("status", "failed"));
         }
         _status = result.Status;

@@ -32,6 +32,9 @@ public sealed class SweepCoordinatorGrain(ILogger<SweepCoordinatorGrain> logger)
     private readonly Stopwatch _clock = new();
     private Activity? _activity;
     private bool _pumping;
+    private List<Results.ResultRow> _pending = new();   // accepted rows not yet in a Parquet file
+    private int _part;
+    private IGrainTimer? _flushTimer;
 
     public static IReadOnlyDictionary<string, KindInfo> Kinds { get; } =
         RunKindRegistry.All.ToDictionary(k => k.Name, k => new KindInfo(k.Name, k.Metrics, k.AxisParameters));
@@ -61,6 +64,9 @@ public sealed class SweepCoordinatorGrain(ILogger<SweepCoordinatorGrain> logger)
         _activity = Telemetry.Source.StartActivity("sweep", ActivityKind.Internal);
         _activity?.SetTag("sweep.id", spec.Name);
         DelayDeactivation(TimeSpan.FromDays(30));
+        // Rows stream to disk in batches: at most a second behind, one file per batch instead of one
+        // per run (a file per run cost more CPU than a 10 ms run on a 2-core machine).
+        _flushTimer = this.RegisterGrainTimer(_ => FlushAsync(), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
         Enqueue(_lattice.InitialPoints(), depth: 0);
         await Pump();
         return Status();
@@ -93,8 +99,10 @@ public sealed class SweepCoordinatorGrain(ILogger<SweepCoordinatorGrain> logger)
         _pumping = true;
         try
         {
-            int capacity = await GrainFactory.GetGrain<ISlotRegistryGrain>(0).TotalSlots();
-            if (capacity == 0) capacity = 1;   // no silo registered yet: still make progress
+            // Twice the cluster's slots in flight: the extra runs wait on their silo's slot, so a slot
+            // that frees up starts the next run at once instead of after a round trip through here.
+            int slots = await GrainFactory.GetGrain<ISlotRegistryGrain>(0).TotalSlots();
+            int capacity = 2 * Math.Max(1, slots);   // no silo registered yet: still make progress
             while (_state == "running" && _queue.Count > 0 && _running.Count < capacity)
             {
                 var run = _queue.Dequeue();
@@ -112,6 +120,7 @@ public sealed class SweepCoordinatorGrain(ILogger<SweepCoordinatorGrain> logger)
         {
             _done++;
             _rows += result.Rows;
+            _pending.AddRange(System.Text.Json.JsonSerializer.Deserialize<List<Results.ResultRow>>(result.RowsJson) ?? []);
             if (result.MetricValue is { } m && double.IsFinite(m))
             {
                 var p = new LatticePoint(run.LatticeI, run.LatticeJ);
@@ -126,12 +135,29 @@ public sealed class SweepCoordinatorGrain(ILogger<SweepCoordinatorGrain> logger)
             logger.LogWarning("sweep {Sweep}: {Message}", _spec?.Name, _message);
         }
 
-        if (_state == "cancelled" && _running.Count == 0) { Finish("cancelled"); return; }
-        if (_queue.Count == 0 && _running.Count == 0 && _state == "running") NextRoundOrFinish();
+        if (_pending.Count >= 5000) await FlushAsync();
+        if (_state == "cancelling" && _running.Count == 0) { await FinishAsync("cancelled"); return; }
+        if (_queue.Count == 0 && _running.Count == 0 && _state == "running") await NextRoundOrFinishAsync();
         await Pump();
     }
 
-    private void NextRoundOrFinish()
+    /// <summary>Writes the accepted rows not yet on disk as one Parquet file (atomically).</summary>
+    private async Task FlushAsync()
+    {
+        if (_pending.Count == 0) return;
+        var batch = _pending;
+        _pending = new();
+        string name = $"{this.GetPrimaryKeyString()}-{++_part:D6}-{Guid.NewGuid().ToString("N")[..8]}";
+        try { await Results.ResultFiles.WriteBatchAsync(_resultsDir, name, batch); }
+        catch (Exception e)
+        {
+            _pending.InsertRange(0, batch);   // keep them for the next attempt
+            _message = $"could not write results: {e.Message}";
+            logger.LogError(e, "sweep {Sweep}: writing results failed", _spec?.Name);
+        }
+    }
+
+    private async Task NextRoundOrFinishAsync()
     {
         var spec = _spec!;
         while (_refinement is not null && _depth < spec.Refine!.MaxDepth)
@@ -141,11 +167,15 @@ public sealed class SweepCoordinatorGrain(ILogger<SweepCoordinatorGrain> logger)
             _depth++;
             if (next.Count > 0) { Enqueue(next, _depth); return; }
         }
-        Finish("complete");
+        await FinishAsync("complete");
     }
 
-    private void Finish(string state)
+    /// <summary>A sweep is reported finished only once all its rows are on disk.</summary>
+    private async Task FinishAsync(string state)
     {
+        _state = "finishing";
+        await FlushAsync();
+        _flushTimer?.Dispose();
         _state = state;
         _clock.Stop();
         _activity?.SetTag("sweep.state", state);
@@ -154,15 +184,15 @@ public sealed class SweepCoordinatorGrain(ILogger<SweepCoordinatorGrain> logger)
 
     public Task<SweepStatus> GetStatus() => Task.FromResult(Status());
 
-    public Task<SweepStatus> Cancel()
+    public async Task<SweepStatus> Cancel()
     {
         if (_state == "running")
         {
             _queue.Clear();
-            _state = "cancelled";
-            if (_running.Count == 0) Finish("cancelled");
+            _state = "cancelling";   // runs in flight finish and are recorded
+            if (_running.Count == 0) await FinishAsync("cancelled");
         }
-        return Task.FromResult(Status());
+        return Status();
     }
 
     private SweepStatus Status() => new(

@@ -3,9 +3,11 @@ using Parquet.Serialization;
 namespace RichLazyOrleans.Results;
 
 /// <summary>
-/// The results directory: DIR/runs/RUN_ID.parquet, one file per run. A file is written under a
-/// hidden temporary name and renamed into place, so a reader globbing runs/*.parquet sees whole
-/// files only; writing a run again (a retry) replaces its file, so (run_id, step) is never duplicated.
+/// The results directory: DIR/runs/*.parquet. A file is written under a hidden temporary name,
+/// flushed to disk and renamed into place, so a reader globbing runs/*.parquet sees whole files
+/// only. <see cref="WriteRunAsync"/> writes one run per file (a rewrite replaces it);
+/// <see cref="WriteBatchAsync"/> writes many runs' rows at once (the sweep coordinator's way: it
+/// accepts each run's rows once, so (run_id, step) is never duplicated across files).
 /// </summary>
 public static class ResultFiles
 {
@@ -17,10 +19,22 @@ public static class ResultFiles
     {
         if (rows.Any(r => r.RunId != runId)) throw new ArgumentException("every row must belong to the run being written");
         if (rows.Select(r => r.Step).Distinct().Count() != rows.Count) throw new ArgumentException($"run {runId} has duplicate steps");
+        await WriteAtomicallyAsync(resultsDir, runId, rows, ct);
+    }
+
+    /// <summary>Writes rows of several runs as DIR/runs/NAME.parquet.</summary>
+    public static async Task WriteBatchAsync(string resultsDir, string name, IReadOnlyList<ResultRow> rows, CancellationToken ct = default)
+    {
+        if (rows.Select(r => (r.RunId, r.Step)).Distinct().Count() != rows.Count) throw new ArgumentException($"batch {name} has duplicate (run_id, step)");
+        await WriteAtomicallyAsync(resultsDir, name, rows, ct);
+    }
+
+    private static async Task WriteAtomicallyAsync(string resultsDir, string name, IReadOnlyList<ResultRow> rows, CancellationToken ct)
+    {
         string dir = RunsDirectory(resultsDir);
         Directory.CreateDirectory(dir);
-        string final = PathFor(resultsDir, runId);
-        string tmp = Path.Combine(dir, $".{runId}.{Guid.NewGuid():N}.tmp");
+        string final = Path.Combine(dir, name + ".parquet");
+        string tmp = Path.Combine(dir, $".{name}.{Guid.NewGuid():N}.tmp");
         try
         {
             await using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
