@@ -33,6 +33,33 @@ internal static class BenchCommand
         ts.SetAction(p => Run(p.GetValue(steps), p.GetValue(repeats), p.GetValue(n), p.GetValue(d), p.GetValue(m), p.GetValue(dtype)!,
             p.GetValue(threads), p.GetValue(memorySteps), !p.GetValue(noNumpy)));
         cmd.Subcommands.Add(ts);
+
+        var runs = new Option<int>("--runs") { DefaultValueFactory = _ => 2000 };
+        var duration = new Option<int>("--duration-ms") { DefaultValueFactory = _ => 10 };
+        var slots = new Option<int>("--slots") { DefaultValueFactory = _ => 2 };
+        var orch = new Command("orchestration", "Orchestration overhead: N synthetic runs of busy CPU work on K slots of an embedded silo, against the ideal N·duration/K.") { runs, duration, slots };
+        orch.SetAction(async (p, ct) =>
+        {
+            int n = p.GetValue(runs), ms = p.GetValue(duration), k = p.GetValue(slots);
+            // A rows × cols lattice with exactly n points (rows, cols ≥ 2).
+            int rows = Enumerable.Range(2, Math.Max(0, (int)Math.Sqrt(n) - 1)).LastOrDefault(a => n % a == 0);
+            if (rows == 0) throw new RunKinds.SpecException($"--runs {n}: needs a number with a factor pair a x b, a, b >= 2 (e.g. 2000 = 40 x 50)");
+            int cols = n / rows;
+            string yaml = $"name: orchestration-bench\nkind: synthetic\nparams: {{ c0: 0, c1: 0.5, c2: 0.3, width: 0.05, duration_ms: {ms} }}\n"
+                + $"axes:\n  tau: {{ from: 0.1, to: 10, scale: log }}\n  delta: {{ from: -1, to: 1 }}\ngrid: {{ initial: [{rows}, {cols}] }}\n";
+            var spec = RichLazyOrleans.Sweeps.SweepSpec.Parse(yaml, RichLazyOrleans.Grains.SweepCoordinatorGrain.Kinds);
+            string dir = Directory.CreateTempSubdirectory("richlazy-bench-").FullName;
+            using var host = RichLazyOrleans.Silo.SiloSetup.BuildEmbedded(k);
+            await host.StartAsync(ct);
+            var client = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<IClusterClient>(host.Services);
+            var status = await SweepCommands.RunOnAsync(client, spec, yaml, dir, k, ct);
+            await host.StopAsync(CancellationToken.None);
+            double ideal = n * ms / 1000.0 / k;
+            Console.WriteLine($"orchestration: {n} runs x {ms} ms on {k} slot(s): {status.ElapsedSeconds:F2} s, ideal {ideal:F2} s, ratio {status.ElapsedSeconds / ideal:F3}");
+            Directory.Delete(dir, true);
+            return 0;
+        });
+        cmd.Subcommands.Add(orch);
         return cmd;
     }
 

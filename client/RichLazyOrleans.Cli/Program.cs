@@ -9,6 +9,9 @@ root.Subcommands.Add(TheoryCommands.Create());
 root.Subcommands.Add(DoctorCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(SweepCommands.Create());
+root.Subcommands.Add(SweepCommands.Quickstart());
+root.Subcommands.Add(ResultsCommands.Plot());
+root.Subcommands.Add(ResultsCommands.Export());
 
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)

@@ -34,16 +34,27 @@ internal static class SweepCommands
 
     private static async Task<int> RunAsync(string specPath, string outDir, int slots, CancellationToken ct)
     {
-        SweepSpec spec;
-        try { spec = SweepSpec.Load(specPath, SweepCoordinatorGrain.Kinds); }
-        catch (SweepSpecException e) { throw new SpecException(e.Message); }
-        string yaml = File.ReadAllText(specPath);
-        Directory.CreateDirectory(outDir);
-        File.WriteAllText(Path.Combine(outDir, "sweep.yaml"), yaml);
-
+        var (spec, yaml) = LoadSpec(specPath);
         using var host = SiloSetup.BuildEmbedded(slots);
         await host.StartAsync(ct);
-        var client = host.Services.GetRequiredService<IClusterClient>();
+        var status = await RunOnAsync(host.Services.GetRequiredService<IClusterClient>(), spec, yaml, outDir, slots, ct);
+        await host.StopAsync(CancellationToken.None);
+        return ExitCode(status);
+    }
+
+    internal static int ExitCode(SweepStatus status) => status.State == "cancelled" ? 130 : status.Failed > 0 ? 1 : 0;
+
+    internal static (SweepSpec Spec, string Yaml) LoadSpec(string specPath)
+    {
+        try { return (SweepSpec.Load(specPath, SweepCoordinatorGrain.Kinds), File.ReadAllText(specPath)); }
+        catch (SweepSpecException e) { throw new SpecException(e.Message); }
+    }
+
+    /// <summary>Starts a sweep on a cluster, shows progress until it ends (Ctrl+C cancels), prints a summary.</summary>
+    internal static async Task<SweepStatus> RunOnAsync(IClusterClient client, SweepSpec spec, string yaml, string outDir, int slots, CancellationToken ct)
+    {
+        Directory.CreateDirectory(outDir);
+        File.WriteAllText(Path.Combine(outDir, "sweep.yaml"), yaml);
         var coordinator = client.GetGrain<ISweepCoordinatorGrain>(spec.Name);
         SweepStatus status;
         try { status = await coordinator.Start(new SweepRequest(yaml, outDir)); }
@@ -69,12 +80,44 @@ internal static class SweepCommands
                 Console.Error.WriteLine(Line(status));
             }
         }
-        await host.StopAsync(CancellationToken.None);
-
         Console.WriteLine($"sweep {status.SweepId}: {status.State}; {status.Done} runs done, {status.Failed} failed, {status.GridPoints} grid points, depth {status.Depth}/{status.MaxDepth}, {status.RowsWritten} rows, {status.ElapsedSeconds:F1} s");
         Console.WriteLine($"results: {Path.Combine(outDir, "runs")}/*.parquet");
         if (status.Message is not null) Console.Error.WriteLine($"richlazy: {status.Message}");
-        return status.State == "cancelled" ? 130 : status.Failed > 0 ? 1 : 0;
+        return status;
+    }
+
+    /// <summary>`richlazy quickstart`: the README's main job.</summary>
+    public static Command Quickstart()
+    {
+        var output = new Option<DirectoryInfo>("--out") { Description = "output directory", DefaultValueFactory = _ => new DirectoryInfo("results/quickstart") };
+        var slots = new Option<int>("--slots") { Description = "device slots of the embedded silo", DefaultValueFactory = _ => SlotPool.DefaultSlots() };
+        var cmd = new Command("quickstart", "On an embedded silo: an adaptive exact single-neuron phase diagram and a small adaptive teacher-student sweep, each with Parquet results and a PNG.") { output, slots };
+        cmd.SetAction(async (p, ct) =>
+        {
+            string outDir = p.GetValue(output)!.FullName;
+            int k = Math.Max(1, p.GetValue(slots));
+            using var host = SiloSetup.BuildEmbedded(k);
+            await host.StartAsync(ct);
+            var client = host.Services.GetRequiredService<IClusterClient>();
+            int code = 0;
+            var pictures = new List<string>();
+            foreach (var name in new[] { "quickstart-single-neuron", "quickstart-teacher-student" })
+            {
+                using var stream = typeof(SweepCommands).Assembly.GetManifestResourceStream($"examples/{name}.yaml")!;
+                string yaml = new StreamReader(stream).ReadToEnd();
+                SweepSpec spec;
+                try { spec = SweepSpec.Parse(yaml, SweepCoordinatorGrain.Kinds); }
+                catch (SweepSpecException e) { throw new SpecException(e.Message); }
+                string dir = Path.Combine(outDir, name);
+                var status = await RunOnAsync(client, spec, yaml, dir, k, ct);
+                code = Math.Max(code, ExitCode(status));
+                if (status.State == "complete") pictures.Add(await ResultsCommands.PlotAsync(dir, null, null, ct));
+            }
+            await host.StopAsync(CancellationToken.None);
+            foreach (var pic in pictures) Console.WriteLine($"plot: {pic}");
+            return code;
+        });
+        return cmd;
     }
 
     private static string Line(SweepStatus s)

@@ -32,6 +32,8 @@ public sealed class SweepCoordinatorGrain(ILogger<SweepCoordinatorGrain> logger)
     private readonly Stopwatch _clock = new();
     private Activity? _activity;
     private bool _pumping;
+    private int _slots;
+    private Stopwatch? _slotsCheckedAt;
     private List<Results.ResultRow> _pending = new();   // accepted rows not yet in a Parquet file
     private int _part;
     private IGrainTimer? _flushTimer;
@@ -101,8 +103,13 @@ public sealed class SweepCoordinatorGrain(ILogger<SweepCoordinatorGrain> logger)
         {
             // Twice the cluster's slots in flight: the extra runs wait on their silo's slot, so a slot
             // that frees up starts the next run at once instead of after a round trip through here.
-            int slots = await GrainFactory.GetGrain<ISlotRegistryGrain>(0).TotalSlots();
-            int capacity = 2 * Math.Max(1, slots);   // no silo registered yet: still make progress
+            // The registry is asked at most once a second, not on every finished run.
+            if (_slotsCheckedAt is null || _slotsCheckedAt.Elapsed.TotalSeconds > 1)
+            {
+                _slots = await GrainFactory.GetGrain<ISlotRegistryGrain>(0).TotalSlots();
+                _slotsCheckedAt = Stopwatch.StartNew();
+            }
+            int capacity = 2 * Math.Max(1, _slots);   // no silo registered yet: still make progress
             while (_state == "running" && _queue.Count > 0 && _running.Count < capacity)
             {
                 var run = _queue.Dequeue();

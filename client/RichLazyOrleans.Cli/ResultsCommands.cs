@@ -1,0 +1,205 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text;
+using RichLazyOrleans.Grains;
+using RichLazyOrleans.Results;
+using RichLazyOrleans.RunKinds;
+using RichLazyOrleans.Sweeps;
+using ScottPlot;
+
+namespace RichLazyOrleans.Cli;
+
+/// <summary>`richlazy plot DIR` and `richlazy export DIR --csv`: looking at a sweep's results.</summary>
+internal static class ResultsCommands
+{
+    public static Command Plot()
+    {
+        var dir = new Argument<DirectoryInfo>("dir") { Description = "results directory of a sweep (with runs/*.parquet and sweep.yaml)" };
+        var metric = new Option<string?>("--metric") { Description = "metric to plot (default: the sweep's refine metric)" };
+        var output = new Option<FileInfo?>("--out") { Description = "PNG to write (default: DIR/phase-METRIC.png)" };
+        var cmd = new Command("plot", "PNG phase diagram of a sweep: the metric's field over the axes, the sampled points, the estimated boundary.") { dir, metric, output };
+        cmd.SetAction(async (p, ct) =>
+        {
+            var path = await PlotAsync(p.GetValue(dir)!.FullName, p.GetValue(metric), p.GetValue(output)?.FullName, ct);
+            Console.WriteLine($"wrote {path}");
+            return 0;
+        });
+        return cmd;
+    }
+
+    public static Command Export()
+    {
+        var dir = new Argument<DirectoryInfo>("dir") { Description = "results directory of a sweep" };
+        var csv = new Option<bool>("--csv") { Description = "write CSV (the only format so far)", Required = true };
+        var output = new Option<FileInfo?>("--out") { Description = "file to write (default: DIR/results.csv)" };
+        var cmd = new Command("export", "Export every result row of a sweep.") { dir, csv, output };
+        cmd.SetAction(async (p, ct) =>
+        {
+            string d = p.GetValue(dir)!.FullName;
+            var rows = await ResultFiles.ReadAllAsync(d, ct);
+            if (rows.Count == 0) throw new SpecException($"no results in '{Path.Combine(d, "runs")}'");
+            string path = p.GetValue(output)?.FullName ?? Path.Combine(d, "results.csv");
+            AtomicFile.WriteAllText(path, Csv(rows));
+            Console.WriteLine($"wrote {path} ({rows.Count} rows)");
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static readonly string[] Columns = ["sweep_id", "run_id", "kind", "tau", "delta", "alpha", "seed", "step", "t", "depth", "status", "wall_seconds", "resumed_from_step", "lattice_i", "lattice_j", .. ResultRow.MetricNames];
+
+    internal static string Csv(IEnumerable<ResultRow> rows)
+    {
+        static string N(double? v) => v is { } x ? x.ToString("R", CultureInfo.InvariantCulture) : "";
+        var sb = new StringBuilder(string.Join(",", Columns)).Append('\n');
+        foreach (var r in rows.OrderBy(r => r.RunId, StringComparer.Ordinal).ThenBy(r => r.Step))
+        {
+            sb.Append(string.Join(",", new[]
+            {
+                r.SweepId, r.RunId, r.Kind, N(r.Tau), N(r.Delta), N(r.Alpha), r.Seed.ToString(CultureInfo.InvariantCulture), r.Step.ToString(CultureInfo.InvariantCulture),
+                N(r.T), r.Depth.ToString(CultureInfo.InvariantCulture), r.Status, N(r.WallSeconds), r.ResumedFromStep.ToString(CultureInfo.InvariantCulture),
+                r.LatticeI.ToString(CultureInfo.InvariantCulture), r.LatticeJ.ToString(CultureInfo.InvariantCulture),
+            }.Concat(ResultRow.MetricNames.Select(m => N(r.Metric(m)))))).Append('\n');
+        }
+        return sb.ToString();
+    }
+
+    internal static async Task<string> PlotAsync(string dir, string? metricName, string? output, CancellationToken ct)
+    {
+        string specPath = Path.Combine(dir, "sweep.yaml");
+        if (!File.Exists(specPath)) throw new SpecException($"'{specPath}' not found: plot needs the sweep spec that `sweep run` saves there");
+        SweepSpec spec;
+        try { spec = SweepSpec.Load(specPath, SweepCoordinatorGrain.Kinds); }
+        catch (SweepSpecException e) { throw new SpecException(e.Message); }
+        string metric = metricName ?? spec.Refine?.Metric ?? SweepCoordinatorGrain.Kinds[spec.Kind].Metrics.Keys.First();
+        if (!ResultRow.MetricNames.Contains(metric)) throw new SpecException($"--metric: unknown metric '{metric}'");
+        var rows = await ResultFiles.ReadAllAsync(dir, ct);
+        if (rows.Count == 0) throw new SpecException($"no results in '{Path.Combine(dir, "runs")}'");
+
+        // Seed mean of the metric at each grid point's last checkpoint.
+        var lattice = Lattice.For(spec);
+        var values = rows.GroupBy(r => r.RunId)
+            .Select(g => g.OrderBy(r => r.Step).Last())
+            .Where(r => r.Metric(metric) is { } v && double.IsFinite(v))
+            .GroupBy(r => new LatticePoint(r.LatticeI, r.LatticeJ))
+            .ToDictionary(g => g.Key, g => g.Average(r => r.Metric(metric)!.Value));
+        if (values.Count == 0) throw new SpecException($"no finite values of '{metric}' in the results");
+        string path = output ?? Path.Combine(dir, $"phase-{metric}.png");
+        double? threshold = spec.Refine?.Metric == metric ? spec.Refine.Threshold : null;
+        if (spec.Axes.Count == 1) Line(path, spec, lattice, values, metric, threshold);
+        else Map(path, spec, lattice, values, metric, threshold);
+        return path;
+    }
+
+    private static double AxisCoordinate(Axis a, double u) => a.Log ? Math.Log10(a.ValueAt(u)) : a.ValueAt(u);
+
+    private static void LogTicks(IAxis axis, Axis a)
+    {
+        if (!a.Log) return;
+        var ticks = new ScottPlot.TickGenerators.NumericManual();
+        double lo = Math.Log10(a.From), hi = Math.Log10(a.To);
+        for (int e = (int)Math.Floor(lo); e <= (int)Math.Ceiling(hi); e++)
+            if (e >= lo - 1e-6 && e <= hi + 1e-6) ticks.AddMajor(e, Math.Pow(10, e).ToString("G4", CultureInfo.InvariantCulture));
+        if (hi - lo < 1.5)   // short log axes: label the ends too
+        {
+            ticks.AddMajor(lo, a.From.ToString("G3", CultureInfo.InvariantCulture));
+            ticks.AddMajor(hi, a.To.ToString("G3", CultureInfo.InvariantCulture));
+        }
+        axis.TickGenerator = ticks;
+    }
+
+    private static void Map(string path, SweepSpec spec, Lattice lattice, Dictionary<LatticePoint, double> values, string metric, double? threshold)
+    {
+        // Field estimate on a fine grid: rows are the first axis (vertical), columns the second.
+        var estimate = new FieldEstimate(lattice, values);
+        bool complete = lattice.InitialPoints().All(values.ContainsKey);
+        const int res = 240;
+        var data = new double[res, res];
+        for (int i = 0; i < res; i++)
+            for (int j = 0; j < res; j++)
+            {
+                double u = 1 - (i + 0.5) / res, v = (j + 0.5) / res;   // row 0 at the top
+                data[i, j] = complete ? estimate.At(u, v) : double.NaN;
+            }
+        var plot = new Plot();
+        Axis yAxis = spec.Axes[0], xAxis = spec.Axes[1];
+        double x0 = AxisCoordinate(xAxis, 0), x1 = AxisCoordinate(xAxis, 1), y0 = AxisCoordinate(yAxis, 0), y1 = AxisCoordinate(yAxis, 1);
+        if (complete)
+        {
+            var hm = plot.Add.Heatmap(data);
+            hm.Colormap = new ScottPlot.Colormaps.Viridis();
+            hm.Extent = new CoordinateRect(x0, x1, y0, y1);
+            plot.Add.ColorBar(hm).Label = metric;
+        }
+        // Sampled points, one colour per refinement depth.
+        Color[] palette = [Colors.White, Colors.Cyan, Colors.Orange, Colors.Magenta, Colors.LightGreen, Colors.Pink];
+        foreach (var group in values.Keys.GroupBy(lattice.DepthOf).OrderBy(g => g.Key))
+        {
+            var xs = group.Select(p => AxisCoordinate(xAxis, lattice.Fractions(p).V)).ToArray();
+            var ys = group.Select(p => AxisCoordinate(yAxis, lattice.Fractions(p).U)).ToArray();
+            var sc = plot.Add.ScatterPoints(xs, ys);
+            sc.MarkerSize = Math.Max(2, 6 - group.Key);
+            sc.Color = palette[group.Key % palette.Length];
+            sc.LegendText = $"depth {group.Key} ({group.Count()})";
+        }
+        // The estimated boundary: the threshold level set, by marching squares on the fine grid.
+        if (threshold is { } thr && complete)
+        {
+            var segments = new List<(double, double, double, double)>();
+            double X(double j) => x0 + (j + 0.5) / res * (x1 - x0);
+            double Y(double i) => y1 - (i + 0.5) / res * (y1 - y0);
+            for (int i = 0; i + 1 < res; i++)
+                for (int j = 0; j + 1 < res; j++)
+                {
+                    var pts = new List<(double X, double Y)>();
+                    void Edge(int ia, int ja, int ib, int jb)
+                    {
+                        double a = data[ia, ja] - thr, b = data[ib, jb] - thr;
+                        if ((a >= 0) == (b >= 0)) return;
+                        double f = a / (a - b);
+                        pts.Add((X(ja + f * (jb - ja)), Y(ia + f * (ib - ia))));
+                    }
+                    Edge(i, j, i, j + 1); Edge(i, j + 1, i + 1, j + 1); Edge(i + 1, j + 1, i + 1, j); Edge(i + 1, j, i, j);
+                    for (int k = 0; k + 1 < pts.Count; k += 2) segments.Add((pts[k].X, pts[k].Y, pts[k + 1].X, pts[k + 1].Y));
+                }
+            foreach (var (ax, ay, bx, by) in segments)
+            {
+                var line = plot.Add.Line(ax, ay, bx, by);
+                line.LineColor = Colors.Red;
+                line.LineWidth = 2;
+            }
+        }
+        plot.Title($"{spec.Name}: {metric}{(threshold is { } t2 ? $" (boundary at {t2:G3})" : "")}\n{spec.Kind}, {values.Count} grid points x {spec.Seeds.Count} seed(s)");
+        plot.XLabel(xAxis.Name + (xAxis.Log ? " (log)" : ""));
+        plot.YLabel(yAxis.Name + (yAxis.Log ? " (log)" : ""));
+        LogTicks(plot.Axes.Left, yAxis);
+        LogTicks(plot.Axes.Bottom, xAxis);
+        plot.Axes.SetLimits(x0, x1, y0, y1);
+        plot.ShowLegend(Alignment.UpperRight);
+        Save(plot, path);
+    }
+
+    private static void Line(string path, SweepSpec spec, Lattice lattice, Dictionary<LatticePoint, double> values, string metric, double? threshold)
+    {
+        var axis = spec.Axes[0];
+        var ordered = values.OrderBy(kv => kv.Key.I).ToArray();
+        var plot = new Plot();
+        var sc = plot.Add.Scatter(ordered.Select(kv => AxisCoordinate(axis, lattice.Fractions(kv.Key).U)).ToArray(), ordered.Select(kv => kv.Value).ToArray());
+        sc.LegendText = $"{metric} ({values.Count} points)";
+        if (threshold is { } t) plot.Add.HorizontalLine(t).LegendText = $"threshold {t:G3}";
+        plot.Title($"{spec.Name}: {metric}\n{spec.Kind}, {spec.Seeds.Count} seed(s)");
+        plot.XLabel(axis.Name + (axis.Log ? " (log)" : ""));
+        plot.YLabel(metric);
+        LogTicks(plot.Axes.Bottom, axis);
+        plot.ShowLegend();
+        Save(plot, path);
+    }
+
+    private static void Save(Plot plot, string path)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        string tmp = path + ".tmp-" + Environment.ProcessId + ".png";
+        plot.SavePng(tmp, 1000, 780);
+        File.Move(tmp, path, overwrite: true);
+    }
+}
