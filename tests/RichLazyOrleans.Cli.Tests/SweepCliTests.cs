@@ -1,0 +1,130 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using RichLazyOrleans.Results;
+
+namespace RichLazyOrleans.Cli.Tests;
+
+/// <summary>`richlazy sweep run`, `plot`, `export` on the real executable with its embedded silo.</summary>
+public class SweepCliTests
+{
+    private const string Synthetic = """
+        name: cli-synthetic
+        kind: synthetic
+        params: { c0: 0.1, c1: 0.5, c2: 0.2, width: 0.05, duration_ms: 1 }
+        axes:
+          tau:   { from: 0.1, to: 10.0, scale: log }
+          delta: { from: -1.0, to: 1.0 }
+        grid:   { initial: [5, 5] }
+        refine: { metric: value, threshold: 0.5, max_depth: 2, budget: 60 }
+        """;
+
+    private static string SpecFile(string yaml)
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"richlazy-sweep-{Guid.NewGuid():N}.yaml");
+        File.WriteAllText(path, yaml);
+        return path;
+    }
+
+    [Fact]
+    public async Task Sweep_run_writes_parquet_rows_then_plot_and_export_read_them()
+    {
+        string dir = Directory.CreateTempSubdirectory("richlazy-cli-sweep-").FullName;
+        var r = CliProcess.Run("sweep", "run", SpecFile(Synthetic), "--out", dir, "--slots", "2");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Contains("complete", r.Stdout);
+        var rows = await ResultFiles.ReadAllAsync(dir);
+        Assert.InRange(rows.Count, 26, 60);
+        Assert.Equal(rows.Count, rows.Select(x => (x.RunId, x.Step)).Distinct().Count());
+        Assert.Empty(Directory.GetFiles(Path.Combine(dir, "runs"), ".*"));   // no temporary files left
+
+        var plot = CliProcess.Run("plot", dir);
+        Assert.True(plot.ExitCode == 0, plot.Stderr);
+        var png = File.ReadAllBytes(Path.Combine(dir, "phase-value.png"));
+        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, png[..4]);
+
+        var export = CliProcess.Run("export", dir, "--csv");
+        Assert.True(export.ExitCode == 0, export.Stderr);
+        var csv = File.ReadAllLines(Path.Combine(dir, "results.csv"));
+        Assert.Equal(rows.Count + 1, csv.Length);
+        Assert.StartsWith("sweep_id,run_id,kind,tau,delta,alpha,seed,step", csv[0]);
+    }
+
+    [Theory]
+    [InlineData("kind: synthetic", "kind: nope", "kind")]
+    [InlineData("metric: value", "metric: kernel_distance", "refine.metric")]
+    [InlineData("budget: 60", "budget: 10", "refine.budget")]
+    [InlineData("threshold: 0.5", "threshold: 2", "refine.threshold")]
+    [InlineData("  delta: { from: -1.0, to: 1.0 }", "  gamma: { from: -1.0, to: 1.0 }", "axes.gamma")]
+    [InlineData("grid:", "bogus: 1\ngrid:", "bogus")]
+    public void Bad_sweep_specs_exit_2_naming_the_key_and_start_nothing(string from, string to, string key)
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"richlazy-never-{Guid.NewGuid():N}");
+        var r = CliProcess.Run("sweep", "run", SpecFile(Synthetic.Replace(from, to)), "--out", dir);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains($"'{key}", Assert.Single(r.Stderr.Trim().Split('\n')));
+        Assert.False(Directory.Exists(dir), "nothing may be started or written for a bad spec");
+    }
+
+    /// <summary>
+    /// Interop: the Parquet files read by an independent reader, npm's hyparquet (pure JavaScript),
+    /// installed into a temporary folder from the npm registry. Needs node and npm (.ci/run installs
+    /// them); where they are missing the test says so and checks nothing.
+    /// </summary>
+    [Fact]
+    [Trait("Category", "Interop")]
+    public async Task Parquet_files_read_back_by_hyparquet_match()
+    {
+        if (Which("node") is null || Which("npm") is null)
+        {
+            Console.Error.WriteLine("SKIPPED: node/npm not installed; the hyparquet interop check did not run");
+            return;
+        }
+        string dir = Directory.CreateTempSubdirectory("richlazy-interop-").FullName;
+        var r = CliProcess.Run("sweep", "run", SpecFile(Synthetic.Replace("cli-synthetic", "interop")), "--out", dir, "--slots", "2");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var expected = await ResultFiles.ReadAllAsync(dir);
+
+        string js = Directory.CreateTempSubdirectory("richlazy-hyparquet-").FullName;
+        Run("npm", js, "install", "--silent", "--no-audit", "--no-fund", "hyparquet@1");
+        File.WriteAllText(Path.Combine(js, "read.mjs"), """
+            import { parquetReadObjects } from 'hyparquet'
+            import { readFileSync, readdirSync } from 'fs'
+            const dir = process.argv[2]
+            const out = []
+            for (const f of readdirSync(dir).filter(f => f.endsWith('.parquet')).sort()) {
+              const b = readFileSync(dir + '/' + f)
+              const file = b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)
+              for (const row of await parquetReadObjects({ file })) out.push({ run_id: row.run_id, step: Number(row.step), tau: row.tau, delta: row.delta, value: row.value, depth: row.depth })
+            }
+            console.log(JSON.stringify(out))
+            """);
+        string json = Run("node", js, "read.mjs", Path.Combine(dir, "runs"));
+        var rows = JsonNode.Parse(json)!.AsArray();
+        Assert.Equal(expected.Count, rows.Count);
+        var byId = expected.ToDictionary(x => x.RunId);
+        foreach (var row in rows)
+        {
+            var e = byId[row!["run_id"]!.GetValue<string>()];
+            Assert.Equal(e.Step, row["step"]!.GetValue<long>());
+            Assert.Equal(e.Tau, row["tau"]!.GetValue<double>());
+            Assert.Equal(e.Delta, row["delta"]!.GetValue<double>());
+            Assert.Equal(e.Value, row["value"]!.GetValue<double>());
+            Assert.Equal(e.Depth, row["depth"]!.GetValue<int>());
+        }
+    }
+
+    private static string? Which(string tool) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(d => Path.Combine(d, tool)).FirstOrDefault(File.Exists);
+
+    private static string Run(string tool, string cwd, params string[] args)
+    {
+        var psi = new ProcessStartInfo(tool) { WorkingDirectory = cwd, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        Assert.True(p.WaitForExit(300_000), $"{tool} timed out");
+        Assert.True(p.ExitCode == 0, $"{tool} {string.Join(' ', args)} failed: {stderr.Result}");
+        return stdout.Result;
+    }
+}
