@@ -10,6 +10,7 @@ root.Subcommands.Add(DoctorCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(SweepCommands.Create());
 root.Subcommands.Add(SweepCommands.Quickstart());
+root.Subcommands.Add(SweepCommands.Silo());
 root.Subcommands.Add(ResultsCommands.Plot());
 root.Subcommands.Add(ResultsCommands.Export());
 

@@ -29,6 +29,82 @@ internal static class SweepCommands
             return await RunAsync(p.GetValue(spec)!.FullName, p.GetValue(output)!.FullName, k, ct);
         });
         cmd.Subcommands.Add(run);
+
+        // Against a running local silo (`richlazy silo`): submit, then look in or stop from anywhere.
+        var gateway = new Option<int>("--gateway") { Description = "gateway port of the local silo (`richlazy silo`)", DefaultValueFactory = _ => 30000 };
+        var name = new Argument<string>("name") { Description = "sweep id (the spec's name)" };
+        var submit = new Command("submit", "Start a sweep on a running silo and return.") { spec, output, gateway };
+        submit.SetAction(async (p, ct) =>
+        {
+            var (sweep, yaml) = LoadSpec(p.GetValue(spec)!.FullName);
+            string outDir = p.GetValue(output)!.FullName;
+            return await WithClient(p.GetValue(gateway), async client =>
+            {
+                Directory.CreateDirectory(outDir);
+                File.WriteAllText(Path.Combine(outDir, "sweep.yaml"), yaml);
+                SweepStatus s;
+                try { s = await client.GetGrain<ISweepCoordinatorGrain>(sweep.Name).Start(new SweepRequest(yaml, outDir)); }
+                catch (ArgumentException e) { throw new SpecException(e.Message); }
+                Console.WriteLine($"submitted {sweep.Name}: {Line(s)}");
+                return 0;
+            }, ct);
+        });
+        var statusCmd = new Command("status", "One line on where a sweep stands.") { name, gateway };
+        statusCmd.SetAction(async (p, ct) => await WithClient(p.GetValue(gateway), async client =>
+        {
+            Console.WriteLine(Line(await client.GetGrain<ISweepCoordinatorGrain>(p.GetValue(name)!).GetStatus()));
+            return 0;
+        }, ct));
+        var watch = new Command("watch", "Follow a sweep until it ends.") { name, gateway };
+        watch.SetAction(async (p, ct) => await WithClient(p.GetValue(gateway), async client =>
+        {
+            var g = client.GetGrain<ISweepCoordinatorGrain>(p.GetValue(name)!);
+            var s = await g.GetStatus();
+            if (s.State == "new") throw new SpecException($"no sweep named '{p.GetValue(name)}' on this silo");
+            while (!s.Finished) { Console.Error.WriteLine(Line(s)); await Task.Delay(1000, ct); s = await g.GetStatus(); }
+            Console.WriteLine(Line(s));
+            return ExitCode(s);
+        }, ct));
+        var cancel = new Command("cancel", "Stop dispatching a sweep's runs; running ones finish and are recorded.") { name, gateway };
+        cancel.SetAction(async (p, ct) => await WithClient(p.GetValue(gateway), async client =>
+        {
+            Console.WriteLine(Line(await client.GetGrain<ISweepCoordinatorGrain>(p.GetValue(name)!).Cancel()));
+            return 0;
+        }, ct));
+        foreach (var c in new[] { submit, statusCmd, watch, cancel }) cmd.Subcommands.Add(c);
+        return cmd;
+    }
+
+    private static async Task<int> WithClient(int gatewayPort, Func<IClusterClient, Task<int>> action, CancellationToken ct)
+    {
+        using var host = SiloSetup.BuildLocalClient(gatewayPort);
+        try { await host.StartAsync(ct); }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            throw new InvalidOperationException($"no silo answers on 127.0.0.1:{gatewayPort} (start one with `richlazy silo`): {e.Message.Split('\n')[0]}");
+        }
+        try { return await action(host.Services.GetRequiredService<IClusterClient>()); }
+        finally { await host.StopAsync(CancellationToken.None); }
+    }
+
+    /// <summary>`richlazy silo`: a long-lived local silo for submit/status/watch/cancel.</summary>
+    public static Command Silo()
+    {
+        var port = new Option<int>("--port") { Description = "silo-to-silo port (loopback)", DefaultValueFactory = _ => 11111 };
+        var gateway = new Option<int>("--gateway") { Description = "client gateway port (loopback)", DefaultValueFactory = _ => 30000 };
+        var slots = new Option<int>("--slots") { Description = "device slots", DefaultValueFactory = _ => SlotPool.DefaultSlots() };
+        var redis = new Option<string?>("--redis") { Description = "HOST:PORT of the cluster's Redis (cluster mode)" };
+        var cmd = new Command("silo", "Run a silo until Ctrl+C/SIGTERM (local, loopback only; Redis clusters arrive with issue 5).") { port, gateway, slots, redis };
+        cmd.SetAction(async (p, ct) =>
+        {
+            if (p.GetValue(redis) is { } r) throw new SpecException($"--redis {r}: cluster mode is not available yet (issue 5)");
+            using var host = SiloSetup.BuildLocal(Math.Max(1, p.GetValue(slots)), p.GetValue(port), p.GetValue(gateway));
+            await host.StartAsync(ct);
+            Console.Error.WriteLine($"richlazy: silo up on 127.0.0.1:{p.GetValue(port)} (gateway {p.GetValue(gateway)}), {p.GetValue(slots)} slot(s); Ctrl+C to stop");
+            try { await Task.Delay(Timeout.Infinite, ct); } catch (OperationCanceledException) { }
+            await host.StopAsync(CancellationToken.None);
+            return 0;
+        });
         return cmd;
     }
 

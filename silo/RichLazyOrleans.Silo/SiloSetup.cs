@@ -29,9 +29,12 @@ public static class SiloSetup
     /// An in-process silo (with its co-hosted client) on loopback only, on free ports so several
     /// sweeps on one machine do not collide. Logging goes to stderr at warning level and above.
     /// </summary>
-    public static IHost BuildEmbedded(int slots, LogLevel logLevel = LogLevel.Warning)
+    public static IHost BuildEmbedded(int slots, LogLevel logLevel = LogLevel.Warning) =>
+        BuildLocal(slots, FreeLoopbackPort(), FreeLoopbackPort(), logLevel);
+
+    /// <summary>A single local silo on loopback with fixed ports (`richlazy silo`): clients reach its gateway.</summary>
+    public static IHost BuildLocal(int slots, int siloPort, int gatewayPort, LogLevel logLevel = LogLevel.Warning)
     {
-        int siloPort = FreeLoopbackPort(), gatewayPort = FreeLoopbackPort();
         return Host.CreateDefaultBuilder()
             .UseEnvironment("Production")
             .ConfigureLogging(l =>
@@ -48,6 +51,13 @@ public static class SiloSetup
                 .AddRichLazy(slots))
             .Build();
     }
+
+    /// <summary>A client of a local silo's gateway (loopback).</summary>
+    public static IHost BuildLocalClient(int gatewayPort) =>
+        Host.CreateDefaultBuilder()
+            .ConfigureLogging(l => l.ClearProviders())
+            .UseOrleansClient(c => c.UseLocalhostClustering(gatewayPort))
+            .Build();
 
     private static int FreeLoopbackPort()
     {
