@@ -1,0 +1,68 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using RichLazyOrleans.Results;
+
+namespace RichLazyOrleans.Cli.Tests;
+
+/// <summary>`richlazy silo` as a real process, driven by `sweep submit`, `watch`, `status` and `cancel`.</summary>
+public class LocalSiloCliTests
+{
+    private static int FreePort()
+    {
+        using var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        return ((IPEndPoint)l.LocalEndpoint).Port;
+    }
+
+    [Fact]
+    public async Task Submit_then_watch_completes_and_cancel_stops_another_sweep()
+    {
+        int port = FreePort(), gateway = FreePort();
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "richlazy.dll"), "silo", "--port", $"{port}", "--gateway", $"{gateway}", "--slots", "2" }) psi.ArgumentList.Add(a);
+        using var silo = Process.Start(psi)!;
+        try
+        {
+            string g = gateway.ToString();
+            static string Spec(string name, int ms, int budget)
+            {
+                string path = Path.Combine(Directory.CreateTempSubdirectory("rl-local-").FullName, "s.yaml");
+                File.WriteAllText(path, $"name: {name}\nkind: synthetic\nparams: {{ c0: 0, c1: 0.5, c2: 0, width: 0.05, duration_ms: {ms} }}\n"
+                    + "axes:\n  tau: { from: 0.1, to: 10, scale: log }\n  delta: { from: -1, to: 1 }\ngrid: { initial: [5, 5] }\n"
+                    + $"refine: {{ metric: value, threshold: 0.5, max_depth: 2, budget: {budget} }}\n");
+                return path;
+            }
+
+            // The silo needs a moment to open its gateway: submit retries for up to a minute.
+            string dir = Directory.CreateTempSubdirectory("rl-local-out-").FullName;
+            CliProcess.Result submit = null!;
+            for (var deadline = DateTime.UtcNow.AddSeconds(60); DateTime.UtcNow < deadline; await Task.Delay(500))
+            {
+                submit = CliProcess.Run("sweep", "submit", Spec("local-a", 2, 60), "--out", dir, "--gateway", g);
+                if (submit.ExitCode == 0) break;
+            }
+            Assert.True(submit.ExitCode == 0, submit.Stderr);
+            var watch = CliProcess.Run("sweep", "watch", "local-a", "--gateway", g);
+            Assert.True(watch.ExitCode == 0, watch.Stderr);
+            Assert.Contains("[complete]", watch.Stdout);
+            var rows = await ResultFiles.ReadAllAsync(dir);
+            Assert.InRange(rows.Count, 26, 60);
+
+            string dir2 = Directory.CreateTempSubdirectory("rl-local-out-").FullName;
+            Assert.Equal(0, CliProcess.Run("sweep", "submit", Spec("local-b", 200, 200), "--out", dir2, "--gateway", g).ExitCode);
+            var cancel = CliProcess.Run("sweep", "cancel", "local-b", "--gateway", g);
+            Assert.Equal(0, cancel.ExitCode);
+            var watched = CliProcess.Run("sweep", "watch", "local-b", "--gateway", g);
+            Assert.Equal(130, watched.ExitCode);
+            Assert.Contains("[cancelled]", watched.Stdout);
+            var status = CliProcess.Run("sweep", "status", "local-b", "--gateway", g);
+            Assert.Contains("cancelled", status.Stdout);
+        }
+        finally
+        {
+            silo.Kill(true);
+            silo.WaitForExit();
+        }
+    }
+}
