@@ -1,3 +1,4 @@
+using Spectre.Console;
 using System.CommandLine;
 using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
@@ -138,22 +139,49 @@ internal static class SweepCommands
 
         Console.Error.WriteLine($"richlazy: sweep '{spec.Name}' ({spec.Kind}, {spec.Seeds.Count} seed(s), {spec.InitialPoints} initial points{(spec.Refine is { } rf ? $", refining '{rf.Metric}' at {rf.Threshold} to depth {rf.MaxDepth}, budget {rf.Budget}" : "")}) on {slots} slot(s) -> {outDir}");
         bool cancelled = false;
-        var last = Stopwatch.StartNew();
-        while (!status.Finished)
+        async Task<SweepStatus> Poll(SweepStatus s)
         {
             try { await Task.Delay(250, ct); }
             catch (OperationCanceledException) when (!cancelled)
             {
                 cancelled = true;
                 Console.Error.WriteLine("richlazy: cancelling: no new runs; waiting for running ones to finish");
-                status = await coordinator.Cancel();
-                continue;
+                return await coordinator.Cancel();
             }
-            status = await coordinator.GetStatus();
-            if (last.Elapsed.TotalSeconds >= (Console.IsErrorRedirected ? 2 : 0.5) || status.Finished)
+            return await coordinator.GetStatus();
+        }
+
+        if (!Console.IsErrorRedirected)
+        {
+            // A terminal: a live progress bar (on stderr, so stdout stays for the summary).
+            var console = Spectre.Console.AnsiConsole.Create(new Spectre.Console.AnsiConsoleSettings { Out = new Spectre.Console.AnsiConsoleOutput(Console.Error) });
+            await console.Progress()
+                .Columns(new Spectre.Console.TaskDescriptionColumn(), new Spectre.Console.ProgressBarColumn(), new Spectre.Console.PercentageColumn(), new Spectre.Console.ElapsedTimeColumn())
+                .StartAsync(async progress =>
+                {
+                    var task = progress.AddTask(spec.Name);
+                    while (true)
+                    {
+                        int total = status.Done + status.Failed + status.Running + status.Queued;
+                        task.MaxValue = Math.Max(1, total);
+                        task.Value = status.Done + status.Failed;
+                        task.Description = $"{spec.Name} [grey]depth {status.Depth}/{status.MaxDepth} · {status.Running} running · {status.Queued} queued · {status.Failed} failed[/]";
+                        if (status.Finished) break;
+                        status = await Poll(status);
+                    }
+                });
+        }
+        else
+        {
+            var last = Stopwatch.StartNew();
+            while (!status.Finished)
             {
-                last.Restart();
-                Console.Error.WriteLine(Line(status));
+                status = await Poll(status);
+                if (last.Elapsed.TotalSeconds >= 2 || status.Finished)
+                {
+                    last.Restart();
+                    Console.Error.WriteLine(Line(status));
+                }
             }
         }
         Console.WriteLine($"sweep {status.SweepId}: {status.State}; {status.Done} runs done, {status.Failed} failed, {status.GridPoints} grid points, depth {status.Depth}/{status.MaxDepth}, {status.RowsWritten} rows, {status.ElapsedSeconds:F1} s");

@@ -14,7 +14,8 @@ public sealed record RunRequest(
     [property: Id(6)] int Depth,
     [property: Id(7)] long Seed,
     [property: Id(8)] string ResultsDir,
-    [property: Id(9)] string? Metric);
+    [property: Id(9)] string? Metric,
+    [property: Id(10)] string? TraceParent = null);
 
 /// <summary>What a finished run reports back to its coordinator, with its result rows (JSON of the result schema).</summary>
 [GenerateSerializer, Immutable]

@@ -39,7 +39,9 @@ public sealed class RunGrain(SlotPool slots, ILogger<RunGrain> logger) : Grain, 
         try
         {
             _status = "waiting for a slot";
-            using var activity = Telemetry.Source.StartActivity("run");
+            // A span per run, a child of its sweep's trace.
+            ActivityContext.TryParse(r.TraceParent, null, out var parent);
+            using var activity = Telemetry.Source.StartActivity("run", ActivityKind.Internal, parent);
             activity?.SetTag("run.id", r.RunId);
             activity?.SetTag("run.kind", r.Kind);
             var spec = (JsonObject)JsonNode.Parse(r.SpecJson)!;

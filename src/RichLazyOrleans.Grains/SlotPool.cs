@@ -26,6 +26,8 @@ public sealed class SlotPool : IDisposable
         Slots = slots;
         _threads = Enumerable.Range(0, slots).Select(i => new Thread(Loop) { IsBackground = true, Name = $"richlazy-slot-{i}" }).ToArray();
         foreach (var t in _threads) t.Start();
+        Telemetry.Meter.CreateObservableGauge("richlazy.slots.busy", () => Busy, description: "runs executing on this silo's slots");
+        Telemetry.Meter.CreateObservableGauge("richlazy.slots.utilisation", () => Busy / (double)Slots, description: "busy slots / slots on this silo");
     }
 
     private void Loop()

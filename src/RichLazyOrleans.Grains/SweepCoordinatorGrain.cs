@@ -89,7 +89,8 @@ public sealed class SweepCoordinatorGrain(ILogger<SweepCoordinatorGrain> logger)
                 if (spec.Axes.Count == 2) runSpec[spec.Axes[1].Name] = spec.Axes[1].ValueAt(v);
                 if (kind.HasSeed) runSpec["seed"] = seed;
                 string runId = spec.Axes.Count == 2 ? $"p{p.I}_{p.J}-s{seed}" : $"p{p.I}-s{seed}";
-                _queue.Enqueue(new RunRequest(spec.Name, runId, spec.Kind, runSpec.ToJsonString(), p.I, p.J, depth, seed, _resultsDir, spec.Refine?.Metric));
+                _queue.Enqueue(new RunRequest(spec.Name, runId, spec.Kind, runSpec.ToJsonString(), p.I, p.J, depth, seed, _resultsDir, spec.Refine?.Metric, _activity?.Id));
+                Telemetry.RunsQueued.Add(1);
             }
         }
     }
@@ -114,6 +115,8 @@ public sealed class SweepCoordinatorGrain(ILogger<SweepCoordinatorGrain> logger)
             {
                 var run = _queue.Dequeue();
                 _running[run.RunId] = run;
+                Telemetry.RunsQueued.Add(-1);
+                Telemetry.RunsInFlight.Add(1);
                 await GrainFactory.GetGrain<IRunGrain>($"{run.SweepId}/{run.RunId}").Start(run);
             }
         }
@@ -123,6 +126,7 @@ public sealed class SweepCoordinatorGrain(ILogger<SweepCoordinatorGrain> logger)
     public async Task RunFinished(RunResult result)
     {
         if (!_running.Remove(result.RunId, out var run) || !_finished.Add(result.RunId)) return;   // duplicate report
+        Telemetry.RunsInFlight.Add(-1);
         if (result.Succeeded)
         {
             _done++;
@@ -195,6 +199,7 @@ public sealed class SweepCoordinatorGrain(ILogger<SweepCoordinatorGrain> logger)
     {
         if (_state == "running")
         {
+            Telemetry.RunsQueued.Add(-_queue.Count);
             _queue.Clear();
             _state = "cancelling";   // runs in flight finish and are recorded
             if (_running.Count == 0) await FinishAsync("cancelled");

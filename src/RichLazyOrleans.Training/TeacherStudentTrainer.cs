@@ -17,6 +17,10 @@ namespace RichLazyOrleans.Training;
 /// </remarks>
 public sealed class TeacherStudentTrainer : IDisposable
 {
+    /// <summary>Gradient steps done (in blocks of 1024), for steps-per-second dashboards.</summary>
+    private static readonly System.Diagnostics.Metrics.Counter<long> TrainingSteps =
+        new System.Diagnostics.Metrics.Meter("RichLazyOrleans.Training").CreateCounter<long>("richlazy.training.steps", description: "gradient steps");
+
     private readonly TeacherStudentConfig _c;
     private readonly TeacherStudentData _data;
     private readonly Device _device;
@@ -143,6 +147,7 @@ public sealed class TeacherStudentTrainer : IDisposable
                 _a.add_(gA, -scale);
                 _w.add_(gW, -scale);
                 step++;
+                if ((step & 1023) == 0) TrainingSteps.Add(1024);
 
                 if (store is not null && _c.CheckpointEvery > 0 && step % _c.CheckpointEvery == 0 && step < _c.Steps)
                     Save(store, fingerprint, step, rows);
