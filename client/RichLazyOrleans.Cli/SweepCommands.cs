@@ -156,7 +156,7 @@ internal static class SweepCommands
             // A terminal: a live progress bar (on stderr, so stdout stays for the summary).
             var console = Spectre.Console.AnsiConsole.Create(new Spectre.Console.AnsiConsoleSettings { Out = new Spectre.Console.AnsiConsoleOutput(Console.Error) });
             await console.Progress()
-                .Columns(new Spectre.Console.TaskDescriptionColumn(), new Spectre.Console.ProgressBarColumn(), new Spectre.Console.PercentageColumn(), new Spectre.Console.ElapsedTimeColumn())
+                .Columns(new Spectre.Console.TaskDescriptionColumn(), new Spectre.Console.ProgressBarColumn(), new Spectre.Console.PercentageColumn(), new Spectre.Console.ElapsedTimeColumn(), new Spectre.Console.RemainingTimeColumn())
                 .StartAsync(async progress =>
                 {
                     var task = progress.AddTask(spec.Name);
