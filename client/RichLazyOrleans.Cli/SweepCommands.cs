@@ -41,11 +41,11 @@ internal static class SweepCommands
             string outDir = p.GetValue(output)!.FullName;
             return await WithClient(p.GetValue(gateway), async client =>
             {
-                Directory.CreateDirectory(outDir);
-                File.WriteAllText(Path.Combine(outDir, "sweep.yaml"), yaml);
                 SweepStatus s;
                 try { s = await client.GetGrain<ISweepCoordinatorGrain>(sweep.Name).Start(new SweepRequest(yaml, outDir)); }
                 catch (ArgumentException e) { throw new SpecException(e.Message); }
+                Directory.CreateDirectory(outDir);
+                File.WriteAllText(Path.Combine(outDir, "sweep.yaml"), yaml);
                 Console.WriteLine($"submitted {sweep.Name}: {Line(s)}");
                 return 0;
             }, ct);
@@ -130,12 +130,12 @@ internal static class SweepCommands
     /// <summary>Starts a sweep on a cluster, shows progress until it ends (Ctrl+C cancels), prints a summary.</summary>
     internal static async Task<SweepStatus> RunOnAsync(IClusterClient client, SweepSpec spec, string yaml, string outDir, int slots, CancellationToken ct)
     {
-        Directory.CreateDirectory(outDir);
-        File.WriteAllText(Path.Combine(outDir, "sweep.yaml"), yaml);
         var coordinator = client.GetGrain<ISweepCoordinatorGrain>(spec.Name);
         SweepStatus status;
         try { status = await coordinator.Start(new SweepRequest(yaml, outDir)); }
         catch (ArgumentException e) { throw new SpecException(e.Message); }
+        Directory.CreateDirectory(outDir);
+        File.WriteAllText(Path.Combine(outDir, "sweep.yaml"), yaml);   // beside its results, for plot
 
         Console.Error.WriteLine($"richlazy: sweep '{spec.Name}' ({spec.Kind}, {spec.Seeds.Count} seed(s), {spec.InitialPoints} initial points{(spec.Refine is { } rf ? $", refining '{rf.Metric}' at {rf.Threshold} to depth {rf.MaxDepth}, budget {rf.Budget}" : "")}) on {slots} slot(s) -> {outDir}");
         bool cancelled = false;

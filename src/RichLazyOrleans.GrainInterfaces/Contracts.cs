@@ -67,6 +67,8 @@ public interface ISweepCoordinatorGrain : IGrainWithStringKey
     /// <summary>Validates and starts the sweep; a bad spec throws with a one-line message naming the key.</summary>
     Task<SweepStatus> Start(SweepRequest request);
     Task RunFinished(RunResult result);
+    /// <summary>Rows a run has produced so far (JSON of the result schema); repeats are ignored.</summary>
+    [OneWay] Task RunProgress(string runId, string rowsJson);
     [AlwaysInterleave] Task<SweepStatus> GetStatus();
     /// <summary>Stops dispatching; runs already started finish and are recorded.</summary>
     Task<SweepStatus> Cancel();

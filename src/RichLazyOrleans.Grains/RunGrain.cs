@@ -18,18 +18,36 @@ public sealed class RunGrain(SlotPool slots, ILogger<RunGrain> logger) : Grain, 
 {
     private RunRequest? _request;
     private string _status = "new";
+    private readonly System.Collections.Concurrent.ConcurrentQueue<JsonObject> _fresh = new();   // rows not yet sent
+    private int _sentRows;
+    private IGrainTimer? _progressTimer;
+    private readonly Stopwatch _clock = new();
 
     public Task Start(RunRequest request)
     {
         if (_request is not null) return Task.CompletedTask;   // a repeated Start is a no-op
         _request = request;
         _status = "queued";
+        _clock.Start();
         DelayDeactivation(TimeSpan.FromDays(30));   // background work does not count as activity
+        // Rows of long runs reach the coordinator (and the Parquet files) while the run goes on.
+        _progressTimer = this.RegisterGrainTimer(_ => SendFreshRows(), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
         _ = ExecuteAsync(request);
         return Task.CompletedTask;
     }
 
-    public Task<string> GetStatus() => Task.FromResult(_status);
+    public Task<string> GetStatus() => Task.FromResult(_sentRows > 0 ? $"{_status} ({_sentRows} rows reported)" : _status);
+
+    private async Task SendFreshRows()
+    {
+        if (_request is not { } r || _fresh.IsEmpty) return;
+        var batch = new List<JsonObject>();
+        while (_fresh.TryDequeue(out var row)) batch.Add(row);
+        var spec = (JsonObject)JsonNode.Parse(r.SpecJson)!;
+        var rows = RunRows.ToResultRows(r, spec, batch, _clock.Elapsed.TotalSeconds);
+        _sentRows += rows.Count;
+        await GrainFactory.GetGrain<ISweepCoordinatorGrain>(r.SweepId).RunProgress(r.RunId, System.Text.Json.JsonSerializer.Serialize(rows));
+    }
 
     private async Task ExecuteAsync(RunRequest r)
     {
@@ -48,7 +66,8 @@ public sealed class RunGrain(SlotPool slots, ILogger<RunGrain> logger) : Grain, 
             // The run executes on one of this silo's slot threads; awaiting it here frees the
             // Orleans scheduler, and the continuation comes back to this activation.
             // (The lambda runs on a slot thread, so it touches no grain state.)
-            var rows = await slots.RunAsync(() => RunKindRegistry.Get(r.Kind).Run(new Spec((JsonObject)spec.DeepClone())));
+            var rows = await slots.RunAsync(() => RunKindRegistry.Get(r.Kind).Run(new Spec((JsonObject)spec.DeepClone()), rowReady: row => _fresh.Enqueue((JsonObject)row.DeepClone())));
+            _progressTimer?.Dispose();
             _status = "reporting";
             var resultRows = RunRows.ToResultRows(r, spec, rows, clock.Elapsed.TotalSeconds);
             var last = resultRows.Count > 0 ? resultRows[^1] : null;

@@ -35,6 +35,7 @@ public sealed class SweepCoordinatorGrain(ILogger<SweepCoordinatorGrain> logger)
     private int _slots;
     private Stopwatch? _slotsCheckedAt;
     private List<Results.ResultRow> _pending = new();   // accepted rows not yet in a Parquet file
+    private readonly Dictionary<string, HashSet<long>> _acceptedSteps = new();   // (run_id, step) written once
     private int _part;
     private IGrainTimer? _flushTimer;
 
@@ -55,6 +56,15 @@ public sealed class SweepCoordinatorGrain(ILogger<SweepCoordinatorGrain> logger)
         if (spec.Name != this.GetPrimaryKeyString()) throw new ArgumentException($"sweep id '{this.GetPrimaryKeyString()}' does not match the spec's name '{spec.Name}'");
         var kind = RunKindRegistry.Get(spec.Kind);
         if (!kind.HasSeed && spec.Seeds.Count > 1) throw new ArgumentException($"key 'seeds': kind '{spec.Kind}' is deterministic and takes no seed; give one seed or none");
+
+        // Check one run's full spec (params + axis values + seed) before anything starts, so a
+        // missing or bad run key fails the whole sweep at once instead of failing every run.
+        var probe = (JsonObject)spec.Params.DeepClone();
+        foreach (var axis in spec.Axes) probe[axis.Name] = axis.ValueAt(0);
+        if (kind.HasSeed) probe["seed"] = spec.Seeds[0];
+        if (kind.Resumable && !probe.ContainsKey("checkpoint_dir")) probe["checkpoint_dir"] = Path.Combine(request.ResultsDir, "checkpoints", "probe");
+        try { kind.Validate(new Spec(probe)); }
+        catch (SpecException e) { throw new ArgumentException($"params: {e.Message}"); }
 
         _spec = spec;
         _specYaml = request.SpecYaml;
@@ -89,6 +99,9 @@ public sealed class SweepCoordinatorGrain(ILogger<SweepCoordinatorGrain> logger)
                 if (spec.Axes.Count == 2) runSpec[spec.Axes[1].Name] = spec.Axes[1].ValueAt(v);
                 if (kind.HasSeed) runSpec["seed"] = seed;
                 string runId = spec.Axes.Count == 2 ? $"p{p.I}_{p.J}-s{seed}" : $"p{p.I}-s{seed}";
+                // Resumable kinds save their states under DIR/checkpoints/RUN_ID unless the spec says otherwise.
+                if (kind.Resumable && !runSpec.ContainsKey("checkpoint_dir"))
+                    runSpec["checkpoint_dir"] = Path.Combine(_resultsDir, "checkpoints", runId);
                 _queue.Enqueue(new RunRequest(spec.Name, runId, spec.Kind, runSpec.ToJsonString(), p.I, p.J, depth, seed, _resultsDir, spec.Refine?.Metric, _activity?.Id));
                 Telemetry.RunsQueued.Add(1);
             }
@@ -130,8 +143,8 @@ public sealed class SweepCoordinatorGrain(ILogger<SweepCoordinatorGrain> logger)
         if (result.Succeeded)
         {
             _done++;
-            _rows += result.Rows;
-            _pending.AddRange(System.Text.Json.JsonSerializer.Deserialize<List<Results.ResultRow>>(result.RowsJson) ?? []);
+            Accept(result.RunId, result.RowsJson);
+            _acceptedSteps.Remove(result.RunId);   // finished: no more rows can come
             if (result.MetricValue is { } m && double.IsFinite(m))
             {
                 var p = new LatticePoint(run.LatticeI, run.LatticeJ);
@@ -150,6 +163,20 @@ public sealed class SweepCoordinatorGrain(ILogger<SweepCoordinatorGrain> logger)
         if (_state == "cancelling" && _running.Count == 0) { await FinishAsync("cancelled"); return; }
         if (_queue.Count == 0 && _running.Count == 0 && _state == "running") await NextRoundOrFinishAsync();
         await Pump();
+    }
+
+    public Task RunProgress(string runId, string rowsJson)
+    {
+        if (_running.ContainsKey(runId)) Accept(runId, rowsJson);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Takes a run's rows, each (run_id, step) once, whether it arrives as progress or at the end.</summary>
+    private void Accept(string runId, string rowsJson)
+    {
+        if (!_acceptedSteps.TryGetValue(runId, out var steps)) _acceptedSteps[runId] = steps = [];
+        foreach (var row in System.Text.Json.JsonSerializer.Deserialize<List<Results.ResultRow>>(rowsJson) ?? [])
+            if (steps.Add(row.Step)) { _pending.Add(row); _rows++; }
     }
 
     /// <summary>Writes the accepted rows not yet on disk as one Parquet file (atomically).</summary>

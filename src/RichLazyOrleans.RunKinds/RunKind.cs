@@ -18,11 +18,16 @@ public interface IRunKind
     IReadOnlySet<string> AxisParameters { get; }
     /// <summary>Whether runs of this kind take a `seed` key (theory kinds are deterministic and do not).</summary>
     bool HasSeed { get; }
+    /// <summary>Whether runs save resumable states (they take `checkpoint_dir`).</summary>
+    bool Resumable => false;
+    /// <summary>Checks a spec without running it: the same one-line <see cref="SpecException"/> as <see cref="Run"/>.</summary>
+    void Validate(Spec spec);
     /// <summary>
     /// Runs the spec; throws <see cref="SpecException"/> on bad input before any work.
-    /// <paramref name="log"/> receives progress and diagnostics, one line each.
+    /// <paramref name="log"/> receives progress and diagnostics, one line each;
+    /// <paramref name="rowReady"/> receives each row as soon as it exists (long runs stream them).
     /// </summary>
-    IReadOnlyList<JsonObject> Run(Spec spec, Action<string>? log = null, CancellationToken cancellationToken = default);
+    IReadOnlyList<JsonObject> Run(Spec spec, Action<string>? log = null, Action<JsonObject>? rowReady = null, CancellationToken cancellationToken = default);
 }
 
 /// <summary>All run kinds by name.</summary>

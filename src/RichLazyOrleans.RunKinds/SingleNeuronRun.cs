@@ -15,7 +15,9 @@ public sealed class SingleNeuronRun : IRunKind
     public bool HasSeed => false;
     public string Summary => "exact gradient flow of one hidden linear neuron (keys: beta_star, a0+w0 or tau+delta|alpha+w_dir, eta_a, eta_w, times)";
 
-    public IReadOnlyList<JsonObject> Run(Spec spec, Action<string>? log = null, CancellationToken cancellationToken = default)
+    public void Validate(Spec spec) => Parse(spec);
+
+    private static (double[] BetaStar, double A0, double[] W0, double EtaA, double EtaW, double[] Times) Parse(Spec spec)
     {
         var betaStar = spec.Vector("beta_star");
         int d = betaStar.Length;
@@ -42,6 +44,12 @@ public sealed class SingleNeuronRun : IRunKind
         double etaA = spec.PositiveNumber("eta_a", 1.0), etaW = spec.PositiveNumber("eta_w", 1.0);
         var times = spec.Times();
         spec.RejectUnknownKeys();
+        return (betaStar, a0, w0, etaA, etaW, times);
+    }
+
+    public IReadOnlyList<JsonObject> Run(Spec spec, Action<string>? log = null, Action<JsonObject>? rowReady = null, CancellationToken cancellationToken = default)
+    {
+        var (betaStar, a0, w0, etaA, etaW, times) = Parse(spec);
 
         var exact = new SingleNeuronExact(betaStar, a0, w0, etaA, etaW);
         var rows = new List<JsonObject>(times.Length);

@@ -137,12 +137,16 @@ public sealed class Spec
 
     private static double ToNumber(JsonNode node, string key)
     {
-        if (node is JsonValue v)
+        if (node is JsonValue v && v.GetValueKind() == JsonValueKind.Number)
         {
-            if (v.GetValueKind() == JsonValueKind.Number && v.TryGetValue(out double d))
+            // Parsed JSON holds a JsonElement (any numeric type converts); values built in code hold
+            // the CLR type they were made from (a sweep's YAML integers are longs).
+            double? d = v.TryGetValue(out double x) ? x : v.TryGetValue(out long l) ? l : v.TryGetValue(out int i) ? i
+                : v.TryGetValue(out decimal m) ? (double)m : v.TryGetValue(out float f) ? f : null;
+            if (d is { } value)
             {
-                if (!double.IsFinite(d)) throw new SpecException($"key '{key}' must be a finite number");
-                return d;
+                if (!double.IsFinite(value)) throw new SpecException($"key '{key}' must be a finite number");
+                return value;
             }
         }
         throw new SpecException($"key '{key}' must be a finite number, got {node.ToJsonString()}");

@@ -18,7 +18,9 @@ public sealed class SyntheticRun : IRunKind
     public bool HasSeed => false;
     public string Summary => "a known phase field for testing sweeps (keys: tau, delta, c0, c1, c2, width, duration_ms)";
 
-    public IReadOnlyList<JsonObject> Run(Spec spec, Action<string>? log = null, CancellationToken cancellationToken = default)
+    public void Validate(Spec spec) => Parse(spec);
+
+    private static (double Tau, double Delta, double C0, double C1, double C2, double Width, double DurationMs) Parse(Spec spec)
     {
         double tau = spec.PositiveNumber("tau"), delta = spec.Number("delta");
         double c0 = spec.Number("c0"), c1 = spec.Number("c1"), c2 = spec.Number("c2");
@@ -26,6 +28,12 @@ public sealed class SyntheticRun : IRunKind
         double durationMs = spec.Number("duration_ms", 0);
         if (durationMs < 0) throw new SpecException("key 'duration_ms' must be >= 0");
         spec.RejectUnknownKeys();
+        return (tau, delta, c0, c1, c2, width, durationMs);
+    }
+
+    public IReadOnlyList<JsonObject> Run(Spec spec, Action<string>? log = null, Action<JsonObject>? rowReady = null, CancellationToken cancellationToken = default)
+    {
+        var (tau, delta, c0, c1, c2, width, durationMs) = Parse(spec);
 
         // Busy work, not a sleep: it occupies a core like a real run would.
         var sw = Stopwatch.StartNew();

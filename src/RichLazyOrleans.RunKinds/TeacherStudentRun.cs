@@ -14,7 +14,10 @@ public sealed class TeacherStudentRun : IRunKind
     public IReadOnlyDictionary<string, (double Min, double Max)> Metrics { get; } = new Dictionary<string, (double, double)> { ["train_loss"] = (0, double.PositiveInfinity), ["test_loss"] = (0, double.PositiveInfinity), ["kernel_distance"] = (0, 1), ["hamming_distance"] = (0, double.PositiveInfinity), ["parameter_distance"] = (0, double.PositiveInfinity), ["delta_drift"] = (0, double.PositiveInfinity) };
     public IReadOnlySet<string> AxisParameters { get; } = new HashSet<string> { "tau", "delta", "alpha", "lr", "base_lr", "divergence_loss" };
     public bool HasSeed => true;
+    public bool Resumable => true;
     public string Summary => "GD of a two-layer ReLU student on a ReLU teacher (keys: tau, delta|alpha, seed, n, d, m, m0, base_lr|lr, steps, checkpoints, n_test, dtype, inputs, targets, test_inputs, test_targets, init_w, init_a, checkpoint_every, checkpoint_dir, device, threads)";
+
+    public void Validate(Spec spec) => Parse(spec);
 
     public static TeacherStudentConfig Parse(Spec spec)
     {
@@ -66,7 +69,7 @@ public sealed class TeacherStudentRun : IRunKind
         return config;
     }
 
-    public IReadOnlyList<JsonObject> Run(Spec spec, Action<string>? log = null, CancellationToken cancellationToken = default)
+    public IReadOnlyList<JsonObject> Run(Spec spec, Action<string>? log = null, Action<JsonObject>? rowReady = null, CancellationToken cancellationToken = default)
     {
         var config = Parse(spec);
         TeacherStudentData data;
@@ -76,6 +79,7 @@ public sealed class TeacherStudentRun : IRunKind
             using var trainer = new TeacherStudentTrainer(config, data)
             {
                 Log = log,
+                RowReady = rowReady is null ? null : row => rowReady(ToJson(row)),
                 Progress = log is null ? null : (step, loss) => log($"teacher-student: step {step}/{config.Steps} ({100.0 * step / Math.Max(1, config.Steps):F1}%), train loss {loss:G4}"),
             };
             return trainer.Run(cancellationToken).Select(ToJson).ToList();

@@ -16,7 +16,9 @@ public sealed class TwoLayerLinearRun : IRunKind
     public bool HasSeed => false;
     public string Summary => "gradient flow of a two-layer linear network (keys: sigma_yx, w1, w2, eta1, eta2, times, solver auto|exact|numeric, rtol, atol)";
 
-    public IReadOnlyList<JsonObject> Run(Spec spec, Action<string>? log = null, CancellationToken cancellationToken = default)
+    public void Validate(Spec spec) => Parse(spec);
+
+    private static (Matrix Sigma, Matrix W1, Matrix W2, double Eta1, double Eta2, double[] Times, string Solver, double Rtol, double Atol, bool Balanced) Parse(Spec spec)
     {
         var sigma = spec.Matrix("sigma_yx");
         int c = sigma.Rows, d = sigma.Cols;
@@ -27,12 +29,17 @@ public sealed class TwoLayerLinearRun : IRunKind
         var times = spec.Times();
         string solver = spec.String("solver", "auto", "auto", "exact", "numeric");
         double rtol = spec.PositiveNumber("rtol", 1e-10), atol = spec.PositiveNumber("atol", 1e-14);
-        spec.RejectUnknownKeys();
-
         var balance = Balance.Of(w1, w2, eta1, eta2);
         bool balanced = balance.RelativeImbalance <= Balance.DefaultTolerance;
         if (solver == "exact" && !balanced)
             throw new SpecException(new NotBalancedException(balance, Balance.DefaultTolerance).Message + "; use solver 'numeric' or 'auto'");
+        spec.RejectUnknownKeys();
+        return (sigma, w1, w2, eta1, eta2, times, solver, rtol, atol, balanced);
+    }
+
+    public IReadOnlyList<JsonObject> Run(Spec spec, Action<string>? log = null, Action<JsonObject>? rowReady = null, CancellationToken cancellationToken = default)
+    {
+        var (sigma, w1, w2, eta1, eta2, times, solver, rtol, atol, balanced) = Parse(spec);
         bool useExact = solver == "exact" || (solver == "auto" && balanced);
 
         IEnumerable<TwoLayerLinearState> states;

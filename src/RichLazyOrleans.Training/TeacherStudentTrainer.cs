@@ -34,6 +34,8 @@ public sealed class TeacherStudentTrainer : IDisposable
 
     /// <summary>Diagnostics (resume, fallbacks), one line each.</summary>
     public Action<string>? Log { get; init; }
+    /// <summary>Called with each metric row as soon as it is computed (on the training thread).</summary>
+    public Action<TeacherStudentRow>? RowReady { get; init; }
     /// <summary>Called about every few seconds with (step, train loss).</summary>
     public Action<long, double>? Progress { get; init; }
 
@@ -131,6 +133,7 @@ public sealed class TeacherStudentTrainer : IDisposable
                 if (!double.IsFinite(loss) || loss > _c.DivergenceLoss)
                 {
                     rows.Add(Metrics(step, resumedFrom) with { Status = "diverged", TrainLoss = loss });
+                    RowReady?.Invoke(rows[^1]);
                     Log?.Invoke($"diverged at step {step}: training loss {loss:G4}");
                     break;
                 }
@@ -138,6 +141,7 @@ public sealed class TeacherStudentTrainer : IDisposable
                 {
                     checkpoints.Dequeue();
                     rows.Add(Metrics(step, resumedFrom));
+                    RowReady?.Invoke(rows[^1]);
                 }
                 if (step >= _c.Steps) break;
 

@@ -56,6 +56,7 @@ public class SweepCliTests
     [InlineData("threshold: 0.5", "threshold: 2", "refine.threshold")]
     [InlineData("  delta: { from: -1.0, to: 1.0 }", "  gamma: { from: -1.0, to: 1.0 }", "axes.gamma")]
     [InlineData("grid:", "bogus: 1\ngrid:", "bogus")]
+    [InlineData("width: 0.05, ", "", "width")]          // a run key missing from params: caught before any run starts
     public void Bad_sweep_specs_exit_2_naming_the_key_and_start_nothing(string from, string to, string key)
     {
         string dir = Path.Combine(Path.GetTempPath(), $"richlazy-never-{Guid.NewGuid():N}");

@@ -85,6 +85,33 @@ public class SweepClusterTests(ClusterFixture fixture) : IClassFixture<ClusterFi
     }
 
     [Fact]
+    public async Task Teacher_student_rows_stream_during_runs_and_each_run_and_checkpoint_is_written_once()
+    {
+        string dir = Directory.CreateTempSubdirectory("rl-sweep-ts-").FullName;
+        const string spec = """
+            name: cluster-ts
+            kind: teacher-student
+            params: { delta: 0.3, n: 100, d: 10, m: 10, n_test: 100, steps: 60000, checkpoints: [0, 10, 100, 1000, 60000] }
+            axes:
+              tau: { from: 0.2, to: 1.0, scale: log }
+            seeds: [1, 2]
+            grid: { initial: [3] }
+            """;
+        var g = fixture.Cluster.GrainFactory.GetGrain<ISweepCoordinatorGrain>("cluster-ts");
+        await g.Start(new SweepRequest(spec, dir));
+        var s = await WaitFor(g, TimeSpan.FromMinutes(3));
+        Assert.Equal("complete", s.State);
+        Assert.Equal(6, s.Done);
+        var rows = await ResultFiles.ReadAllAsync(dir);
+        Assert.Equal(6 * 5, rows.Count);                                          // runs × checkpoints
+        Assert.Equal(rows.Count, rows.Select(r => (r.RunId, r.Step)).Distinct().Count());
+        Assert.True(Directory.GetFiles(Path.Combine(dir, "runs"), "*.parquet").Length > 1, "rows should have streamed in more than one file");
+        Assert.All(rows.GroupBy(r => r.RunId), run => Assert.Equal([0L, 10L, 100L, 1000L, 60000L], run.Select(r => r.Step).Order()));
+        // Resumable kinds keep their states beside the results.
+        Assert.Equal(6, Directory.GetDirectories(Path.Combine(dir, "checkpoints")).Length);
+    }
+
+    [Fact]
     public async Task Cancel_stops_dispatch_and_every_started_run_is_recorded()
     {
         string dir = Directory.CreateTempSubdirectory("rl-sweep-").FullName;
