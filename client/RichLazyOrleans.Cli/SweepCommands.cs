@@ -19,15 +19,13 @@ internal static class SweepCommands
         var cmd = new Command("sweep", "Phase-diagram sweeps over (tau, delta) or (tau, alpha), refined where the regime changes.");
         var spec = new Argument<FileInfo>("spec") { Description = "sweep spec (YAML)" };
         var output = new Option<DirectoryInfo>("--out") { Description = "results directory (runs/*.parquet)", Required = true };
-        var slots = new Option<int>("--slots") { Description = "device slots of the embedded silo (default: one per core)", DefaultValueFactory = _ => SlotPool.DefaultSlots() };
+        var slots = new Option<int?>("--slots") { Description = "device slots of the embedded silo (default: cores / the runs' `threads`)" };
         var redis = new Option<string?>("--redis") { Description = "HOST:PORT of a cluster's Redis (cluster mode)" };
         var run = new Command("run", "Run a sweep to completion (embedded silo unless --redis names a cluster) and show progress.") { spec, output, slots, redis };
         run.SetAction(async (p, ct) =>
         {
             if (p.GetValue(redis) is { } r) throw new SpecException($"--redis {r}: cluster mode is not available yet (issue 5); run without --redis for the embedded silo");
-            int k = p.GetValue(slots);
-            if (k < 1) throw new SpecException("--slots must be >= 1");
-            return await RunAsync(p.GetValue(spec)!.FullName, p.GetValue(output)!.FullName, k, ct);
+            return await RunAsync(p.GetValue(spec)!.FullName, p.GetValue(output)!.FullName, p.GetValue(slots), ct);
         });
         cmd.Subcommands.Add(run);
 
@@ -109,9 +107,13 @@ internal static class SweepCommands
         return cmd;
     }
 
-    private static async Task<int> RunAsync(string specPath, string outDir, int slots, CancellationToken ct)
+    private static async Task<int> RunAsync(string specPath, string outDir, int? requestedSlots, CancellationToken ct)
     {
         var (spec, yaml) = LoadSpec(specPath);
+        // CPU slots: cores ÷ threads per run (the runs' `threads` param, 1 by default).
+        int threads = spec.Params["threads"] is System.Text.Json.Nodes.JsonValue tv && tv.TryGetValue(out long t) ? (int)Math.Max(1, t) : 1;
+        int slots = requestedSlots ?? SlotPool.DefaultSlots(threads);
+        if (slots < 1) throw new SpecException("--slots must be >= 1");
         using var host = SiloSetup.BuildEmbedded(slots);
         await host.StartAsync(ct);
         var status = await RunOnAsync(host.Services.GetRequiredService<IClusterClient>(), spec, yaml, outDir, slots, ct);
