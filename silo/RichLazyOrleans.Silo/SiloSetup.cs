@@ -22,6 +22,12 @@ public static class SiloSetup
         silo.Services.AddSingleton(new SlotPool(slots));
         silo.AddStartupTask(async (services, _) =>
         {
+            // Pay the one-time JIT and reflection cost of the result writers at start-up, not in
+            // the middle of the first sweep.
+            var warm = new[] { new Results.ResultRow { RunId = "warm-up" } };
+            await Parquet.Serialization.ParquetSerializer.SerializeAsync(warm, new MemoryStream());
+            System.Text.Json.JsonSerializer.Deserialize<List<Results.ResultRow>>(System.Text.Json.JsonSerializer.Serialize(warm));
+
             var self = services.GetRequiredService<ILocalSiloDetails>().SiloAddress.ToString();
             await services.GetRequiredService<IGrainFactory>().GetGrain<ISlotRegistryGrain>(0).Register(self, slots);
         });

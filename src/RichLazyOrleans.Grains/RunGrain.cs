@@ -30,8 +30,10 @@ public sealed class RunGrain(SlotPool slots, ILogger<RunGrain> logger) : Grain, 
         _status = "queued";
         _clock.Start();
         DelayDeactivation(TimeSpan.FromDays(30));   // background work does not count as activity
-        // Rows of long runs reach the coordinator (and the Parquet files) while the run goes on.
-        _progressTimer = this.RegisterGrainTimer(_ => SendFreshRows(), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+        // Rows of long runs reach the coordinator (and the Parquet files) while the run goes on. Only
+        // resumable (training) kinds run long; theory and synthetic runs skip the timer's cost.
+        if (RunKindRegistry.Get(request.Kind).Resumable)
+            _progressTimer = this.RegisterGrainTimer(_ => SendFreshRows(), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
         _ = ExecuteAsync(request);
         return Task.CompletedTask;
     }
