@@ -22,6 +22,8 @@ public class TorchRuntimeTests
     public void Autograd_gradient_of_a_two_layer_loss_matches_the_hand_derived_gradient()
     {
         // L = ½‖W₂W₁X − Y‖²_F / n; ∇W₁ = W₂ᵀ R Xᵀ / n, ∇W₂ = R (W₁X)ᵀ / n with R = W₂W₁X − Y.
+        // Process-wide settings (reproducible BLAS) first: tests in this process share libtorch.
+        TorchRuntime.EnsureInitialised();
         using var scope = torch.NewDisposeScope();
         var gen = new Random(3);
         double[] Rand(int n) => Enumerable.Range(0, n).Select(_ => gen.NextDouble() - 0.5).ToArray();
