@@ -46,7 +46,7 @@ internal static class ResultsCommands
         return cmd;
     }
 
-    private static readonly string[] Columns = ["sweep_id", "run_id", "kind", "tau", "delta", "alpha", "seed", "step", "t", "depth", "status", "wall_seconds", "resumed_from_step", "lattice_i", "lattice_j", .. ResultRow.MetricNames];
+    private static readonly string[] Columns = ["sweep_id", "run_id", "kind", "tau", "delta", "alpha", "seed", "step", "t", "depth", "status", "wall_seconds", "resumed_from_step", "lattice_i", "lattice_j", "silo", .. ResultRow.MetricNames];
 
     internal static string Csv(IEnumerable<ResultRow> rows)
     {
@@ -58,7 +58,7 @@ internal static class ResultsCommands
             {
                 r.SweepId, r.RunId, r.Kind, N(r.Tau), N(r.Delta), N(r.Alpha), r.Seed.ToString(CultureInfo.InvariantCulture), r.Step.ToString(CultureInfo.InvariantCulture),
                 N(r.T), r.Depth.ToString(CultureInfo.InvariantCulture), r.Status, N(r.WallSeconds), r.ResumedFromStep.ToString(CultureInfo.InvariantCulture),
-                r.LatticeI.ToString(CultureInfo.InvariantCulture), r.LatticeJ.ToString(CultureInfo.InvariantCulture),
+                r.LatticeI.ToString(CultureInfo.InvariantCulture), r.LatticeJ.ToString(CultureInfo.InvariantCulture), r.Silo,
             }.Concat(ResultRow.MetricNames.Select(m => N(r.Metric(m)))))).Append('\n');
         }
         return sb.ToString();

@@ -24,20 +24,25 @@ internal static class SweepCommands
         var run = new Command("run", "Run a sweep to completion (embedded silo unless --redis names a cluster) and show progress.") { spec, output, slots, redis };
         run.SetAction(async (p, ct) =>
         {
-            if (p.GetValue(redis) is { } r) throw new SpecException($"--redis {r}: cluster mode is not available yet (issue 5); run without --redis for the embedded silo");
+            if (p.GetValue(redis) is { } r)
+            {
+                var (sweep, yaml) = LoadSpec(p.GetValue(spec)!.FullName);
+                return await WithClient(0, r, async client => ExitCode(await RunOnAsync(client, sweep, yaml, p.GetValue(output)!.FullName, 0, ct)), ct);
+            }
             return await RunAsync(p.GetValue(spec)!.FullName, p.GetValue(output)!.FullName, p.GetValue(slots), ct);
         });
         cmd.Subcommands.Add(run);
 
         // Against a running local silo (`richlazy silo`): submit, then look in or stop from anywhere.
         var gateway = new Option<int>("--gateway") { Description = "gateway port of the local silo (`richlazy silo`)", DefaultValueFactory = _ => 30000 };
+        var clusterRedis = new Option<string?>("--redis") { Description = "HOST:PORT of a cluster's Redis (instead of a local silo's --gateway)" };
         var name = new Argument<string>("name") { Description = "sweep id (the spec's name)" };
-        var submit = new Command("submit", "Start a sweep on a running silo and return.") { spec, output, gateway };
+        var submit = new Command("submit", "Start a sweep on a running silo and return.") { spec, output, gateway, clusterRedis };
         submit.SetAction(async (p, ct) =>
         {
             var (sweep, yaml) = LoadSpec(p.GetValue(spec)!.FullName);
             string outDir = p.GetValue(output)!.FullName;
-            return await WithClient(p.GetValue(gateway), async client =>
+            return await WithClient(p.GetValue(gateway), p.GetValue(clusterRedis), async client =>
             {
                 SweepStatus s;
                 try { s = await client.GetGrain<ISweepCoordinatorGrain>(sweep.Name).Start(new SweepRequest(yaml, outDir)); }
@@ -48,14 +53,14 @@ internal static class SweepCommands
                 return 0;
             }, ct);
         });
-        var statusCmd = new Command("status", "One line on where a sweep stands.") { name, gateway };
-        statusCmd.SetAction(async (p, ct) => await WithClient(p.GetValue(gateway), async client =>
+        var statusCmd = new Command("status", "One line on where a sweep stands.") { name, gateway, clusterRedis };
+        statusCmd.SetAction(async (p, ct) => await WithClient(p.GetValue(gateway), p.GetValue(clusterRedis), async client =>
         {
             Console.WriteLine(Line(await client.GetGrain<ISweepCoordinatorGrain>(p.GetValue(name)!).GetStatus()));
             return 0;
         }, ct));
-        var watch = new Command("watch", "Follow a sweep until it ends.") { name, gateway };
-        watch.SetAction(async (p, ct) => await WithClient(p.GetValue(gateway), async client =>
+        var watch = new Command("watch", "Follow a sweep until it ends.") { name, gateway, clusterRedis };
+        watch.SetAction(async (p, ct) => await WithClient(p.GetValue(gateway), p.GetValue(clusterRedis), async client =>
         {
             var g = client.GetGrain<ISweepCoordinatorGrain>(p.GetValue(name)!);
             var s = await g.GetStatus();
@@ -64,8 +69,8 @@ internal static class SweepCommands
             Console.WriteLine(Line(s));
             return ExitCode(s);
         }, ct));
-        var cancel = new Command("cancel", "Stop dispatching a sweep's runs; running ones finish and are recorded.") { name, gateway };
-        cancel.SetAction(async (p, ct) => await WithClient(p.GetValue(gateway), async client =>
+        var cancel = new Command("cancel", "Stop dispatching a sweep's runs; running ones finish and are recorded.") { name, gateway, clusterRedis };
+        cancel.SetAction(async (p, ct) => await WithClient(p.GetValue(gateway), p.GetValue(clusterRedis), async client =>
         {
             Console.WriteLine(Line(await client.GetGrain<ISweepCoordinatorGrain>(p.GetValue(name)!).Cancel()));
             return 0;
@@ -74,13 +79,14 @@ internal static class SweepCommands
         return cmd;
     }
 
-    private static async Task<int> WithClient(int gatewayPort, Func<IClusterClient, Task<int>> action, CancellationToken ct)
+    private static async Task<int> WithClient(int gatewayPort, string? redis, Func<IClusterClient, Task<int>> action, CancellationToken ct)
     {
-        using var host = SiloSetup.BuildLocalClient(gatewayPort);
+        using var host = redis is null ? SiloSetup.BuildLocalClient(gatewayPort) : SiloSetup.BuildRedisClient(redis);
         try { await host.StartAsync(ct); }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            throw new InvalidOperationException($"no silo answers on 127.0.0.1:{gatewayPort} (start one with `richlazy silo`): {e.Message.Split('\n')[0]}");
+            string where = redis is null ? $"on 127.0.0.1:{gatewayPort} (start one with `richlazy silo`)" : $"in the cluster registered at Redis {redis} (start silos with `richlazy silo --redis {redis}`)";
+            throw new InvalidOperationException($"no silo answers {where}: {e.Message.Split('\n')[0]}");
         }
         try { return await action(host.Services.GetRequiredService<IClusterClient>()); }
         finally { await host.StopAsync(CancellationToken.None); }
@@ -93,13 +99,16 @@ internal static class SweepCommands
         var gateway = new Option<int>("--gateway") { Description = "client gateway port (loopback)", DefaultValueFactory = _ => 30000 };
         var slots = new Option<int>("--slots") { Description = "device slots", DefaultValueFactory = _ => SlotPool.DefaultSlots() };
         var redis = new Option<string?>("--redis") { Description = "HOST:PORT of the cluster's Redis (cluster mode)" };
-        var cmd = new Command("silo", "Run a silo until Ctrl+C/SIGTERM (local, loopback only; Redis clusters arrive with issue 5).") { port, gateway, slots, redis };
+        var cmd = new Command("silo", "Run a silo until Ctrl+C/SIGTERM: alone (local) or joining the cluster registered in Redis (--redis). Binds to loopback.") { port, gateway, slots, redis };
         cmd.SetAction(async (p, ct) =>
         {
-            if (p.GetValue(redis) is { } r) throw new SpecException($"--redis {r}: cluster mode is not available yet (issue 5)");
-            using var host = SiloSetup.BuildLocal(Math.Max(1, p.GetValue(slots)), p.GetValue(port), p.GetValue(gateway));
+            int k = Math.Max(1, p.GetValue(slots));
+            string? r = p.GetValue(redis);
+            using var host = r is null
+                ? SiloSetup.BuildLocal(k, p.GetValue(port), p.GetValue(gateway))
+                : SiloSetup.BuildRedis(k, r, p.GetValue(port), p.GetValue(gateway));
             await host.StartAsync(ct);
-            Console.Error.WriteLine($"richlazy: silo up on 127.0.0.1:{p.GetValue(port)} (gateway {p.GetValue(gateway)}), {p.GetValue(slots)} slot(s); Ctrl+C to stop");
+            Console.Error.WriteLine($"richlazy: silo up on 127.0.0.1:{p.GetValue(port)} (gateway {p.GetValue(gateway)}), {k} slot(s){(r is null ? "" : $", cluster membership in Redis {r}")}; Ctrl+C to stop");
             try { await Task.Delay(Timeout.Infinite, ct); } catch (OperationCanceledException) { }
             await host.StopAsync(CancellationToken.None);
             return 0;
@@ -139,7 +148,7 @@ internal static class SweepCommands
         Directory.CreateDirectory(outDir);
         File.WriteAllText(Path.Combine(outDir, "sweep.yaml"), yaml);   // beside its results, for plot
 
-        Console.Error.WriteLine($"richlazy: sweep '{spec.Name}' ({spec.Kind}, {spec.Seeds.Count} seed(s), {spec.InitialPoints} initial points{(spec.Refine is { } rf ? $", refining '{rf.Metric}' at {rf.Threshold} to depth {rf.MaxDepth}, budget {rf.Budget}" : "")}) on {slots} slot(s) -> {outDir}");
+        Console.Error.WriteLine($"richlazy: sweep '{spec.Name}' ({spec.Kind}, {spec.Seeds.Count} seed(s), {spec.InitialPoints} initial points{(spec.Refine is { } rf ? $", refining '{rf.Metric}' at {rf.Threshold} to depth {rf.MaxDepth}, budget {rf.Budget}" : "")}) on {(slots > 0 ? $"{slots} slot(s)" : "the cluster")} -> {outDir}");
         bool cancelled = false;
         async Task<SweepStatus> Poll(SweepStatus s)
         {

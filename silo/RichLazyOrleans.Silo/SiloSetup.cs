@@ -42,7 +42,23 @@ public static class SiloSetup
         BuildLocal(slots, FreeLoopbackPort(), FreeLoopbackPort(), logLevel);
 
     /// <summary>A single local silo on loopback with fixed ports (`richlazy silo`): clients reach its gateway.</summary>
-    public static IHost BuildLocal(int slots, int siloPort, int gatewayPort, LogLevel logLevel = LogLevel.Warning)
+    public static IHost BuildLocal(int slots, int siloPort, int gatewayPort, LogLevel logLevel = LogLevel.Warning) =>
+        Build(slots, silo => silo.UseLocalhostClustering(siloPort, gatewayPort), logLevel);
+
+    /// <summary>
+    /// A silo of a cluster whose membership lives in Redis (`richlazy silo --redis HOST:PORT`).
+    /// Endpoints bind to <paramref name="advertise"/> (loopback unless configured otherwise).
+    /// </summary>
+    public static IHost BuildRedis(int slots, string redis, int siloPort, int gatewayPort, IPAddress? advertise = null, LogLevel logLevel = LogLevel.Warning) =>
+        Build(slots, silo => silo
+            .UseRedisClustering(o => o.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(redis))
+            .Configure<Orleans.Configuration.ClusterOptions>(o => { o.ClusterId = ClusterId; o.ServiceId = ClusterId; })
+            .ConfigureEndpoints(advertise ?? IPAddress.Loopback, siloPort, gatewayPort, listenOnAnyHostAddress: false), logLevel);
+
+    /// <summary>Cluster and service id shared by every silo and client of a RichLazyOrleans cluster.</summary>
+    public const string ClusterId = "richlazy";
+
+    private static IHost Build(int slots, Action<ISiloBuilder> clustering, LogLevel logLevel)
     {
         return Host.CreateDefaultBuilder()
             .UseEnvironment("Production")
@@ -55,10 +71,11 @@ public static class SiloSetup
                     .AddFilter((category, level) => level >= (category?.StartsWith("Orleans", StringComparison.Ordinal) == true ? LogLevel.Error : logLevel));
                 l.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
             })
-            .UseOrleans(silo => silo
-                .UseLocalhostClustering(siloPort, gatewayPort)
-                .AddActivityPropagation()
-                .AddRichLazy(slots))
+            .UseOrleans(silo =>
+            {
+                clustering(silo);
+                silo.AddActivityPropagation().AddRichLazy(slots);
+            })
             .ConfigureServices((context, services) => AddTelemetry(services, context.Configuration["Telemetry:Exporter"]))
             .Build();
     }
@@ -92,6 +109,15 @@ public static class SiloSetup
         Host.CreateDefaultBuilder()
             .ConfigureLogging(l => l.ClearProviders())
             .UseOrleansClient(c => c.UseLocalhostClustering(gatewayPort))
+            .Build();
+
+    /// <summary>A client of a Redis cluster: it finds the gateways in Redis.</summary>
+    public static IHost BuildRedisClient(string redis) =>
+        Host.CreateDefaultBuilder()
+            .ConfigureLogging(l => l.ClearProviders())
+            .UseOrleansClient(c => c
+                .UseRedisClustering(o => o.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(redis))
+                .Configure<Orleans.Configuration.ClusterOptions>(o => { o.ClusterId = ClusterId; o.ServiceId = ClusterId; }))
             .Build();
 
     private static int FreeLoopbackPort()

@@ -46,7 +46,7 @@ public sealed class RunGrain(SlotPool slots, ILogger<RunGrain> logger) : Grain, 
         var batch = new List<JsonObject>();
         while (_fresh.TryDequeue(out var row)) batch.Add(row);
         var spec = (JsonObject)JsonNode.Parse(r.SpecJson)!;
-        var rows = RunRows.ToResultRows(r, spec, batch, _clock.Elapsed.TotalSeconds);
+        var rows = RunRows.ToResultRows(r, spec, batch, _clock.Elapsed.TotalSeconds, RuntimeIdentity);
         _sentRows += rows.Count;
         await GrainFactory.GetGrain<ISweepCoordinatorGrain>(r.SweepId).RunProgress(r.RunId, System.Text.Json.JsonSerializer.Serialize(rows));
     }
@@ -71,7 +71,7 @@ public sealed class RunGrain(SlotPool slots, ILogger<RunGrain> logger) : Grain, 
             var rows = await slots.RunAsync(() => RunKindRegistry.Get(r.Kind).Run(new Spec((JsonObject)spec.DeepClone()), rowReady: row => _fresh.Enqueue((JsonObject)row.DeepClone())));
             _progressTimer?.Dispose();
             _status = "reporting";
-            var resultRows = RunRows.ToResultRows(r, spec, rows, clock.Elapsed.TotalSeconds);
+            var resultRows = RunRows.ToResultRows(r, spec, rows, clock.Elapsed.TotalSeconds, silo);
             var last = resultRows.Count > 0 ? resultRows[^1] : null;
             string status = last?.Status ?? "ok";
             result = new RunResult(r.RunId, true, status, r.Metric is null ? null : last?.Metric(r.Metric), resultRows.Count,

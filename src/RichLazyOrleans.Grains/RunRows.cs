@@ -8,7 +8,7 @@ namespace RichLazyOrleans.Grains;
 /// <summary>Maps a run kind's JSON rows to the result schema.</summary>
 public static class RunRows
 {
-    public static List<ResultRow> ToResultRows(RunRequest request, JsonObject spec, IReadOnlyList<JsonObject> rows, double wallSeconds)
+    public static List<ResultRow> ToResultRows(RunRequest request, JsonObject spec, IReadOnlyList<JsonObject> rows, double wallSeconds, string silo = "")
     {
         double? tau = Number(spec, "tau"), delta = Number(spec, "delta"), alpha = Number(spec, "alpha");
         if (tau is { } t0 && delta is { } d0 && alpha is null) alpha = Initialisation.Alpha(t0, d0);
@@ -35,6 +35,7 @@ public static class RunRows
                 ResumedFromStep = r["resumed_from_step"] is JsonValue rv && rv.TryGetValue(out long resumed) ? resumed : 0,
                 LatticeI = request.LatticeI,
                 LatticeJ = request.LatticeJ,
+                Silo = silo,
             };
             foreach (var name in ResultRow.MetricNames) row.SetMetric(name, Number(r, name));
             result.Add(row);

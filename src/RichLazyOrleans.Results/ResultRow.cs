@@ -26,6 +26,8 @@ public sealed class ResultRow
     /// <summary>Lattice coordinates of the grid point (integers at the finest resolution).</summary>
     [JsonPropertyName("lattice_i")] public int LatticeI { get; set; }
     [JsonPropertyName("lattice_j")] public int LatticeJ { get; set; }
+    /// <summary>The silo that ran the run (host:port@generation), for cluster runs.</summary>
+    [JsonPropertyName("silo")] public string Silo { get; set; } = "";
     [JsonPropertyName("train_loss")] public double? TrainLoss { get; set; }
     [JsonPropertyName("test_loss")] public double? TestLoss { get; set; }
     [JsonPropertyName("kernel_distance")] public double? KernelDistance { get; set; }
