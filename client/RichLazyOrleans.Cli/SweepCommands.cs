@@ -20,7 +20,7 @@ internal static class SweepCommands
         var spec = new Argument<FileInfo>("spec") { Description = "sweep spec (YAML)" };
         var output = new Option<DirectoryInfo>("--out") { Description = "results directory (runs/*.parquet)", Required = true };
         var slots = new Option<int?>("--slots") { Description = "device slots of the embedded silo (default: cores / the runs' `threads`)" };
-        var redis = new Option<string?>("--redis") { Description = "HOST:PORT of a cluster's Redis (cluster mode)" };
+        var redis = RedisOption();
         var run = new Command("run", "Run a sweep to completion (embedded silo unless --redis names a cluster) and show progress.") { spec, output, slots, redis };
         run.SetAction(async (p, ct) =>
         {
@@ -35,7 +35,7 @@ internal static class SweepCommands
 
         // Against a running local silo (`richlazy silo`): submit, then look in or stop from anywhere.
         var gateway = new Option<int>("--gateway") { Description = "gateway port of the local silo (`richlazy silo`)", DefaultValueFactory = _ => 30000 };
-        var clusterRedis = new Option<string?>("--redis") { Description = "HOST:PORT of a cluster's Redis (instead of a local silo's --gateway)" };
+        var clusterRedis = RedisOption();
         var name = new Argument<string>("name") { Description = "sweep id (the spec's name)" };
         var submit = new Command("submit", "Start a sweep on a running silo and return.") { spec, output, gateway, clusterRedis };
         submit.SetAction(async (p, ct) =>
@@ -79,6 +79,16 @@ internal static class SweepCommands
         return cmd;
     }
 
+    /// <summary>
+    /// --redis: a StackExchange.Redis configuration string, so password and TLS go with it
+    /// ("host:6379,password=...,ssl=true"); defaults to the RICHLAZY_REDIS environment variable.
+    /// </summary>
+    private static Option<string?> RedisOption() => new("--redis")
+    {
+        Description = "the cluster's Redis: HOST:PORT[,password=...][,ssl=true] (default: $RICHLAZY_REDIS)",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("RICHLAZY_REDIS") is { Length: > 0 } v ? v : null,
+    };
+
     private static async Task<int> WithClient(int gatewayPort, string? redis, Func<IClusterClient, Task<int>> action, CancellationToken ct)
     {
         using var host = redis is null ? SiloSetup.BuildLocalClient(gatewayPort) : SiloSetup.BuildRedisClient(redis);
@@ -98,7 +108,7 @@ internal static class SweepCommands
         var port = new Option<int>("--port") { Description = "silo-to-silo port (loopback)", DefaultValueFactory = _ => 11111 };
         var gateway = new Option<int>("--gateway") { Description = "client gateway port (loopback)", DefaultValueFactory = _ => 30000 };
         var slots = new Option<int>("--slots") { Description = "device slots", DefaultValueFactory = _ => SlotPool.DefaultSlots() };
-        var redis = new Option<string?>("--redis") { Description = "HOST:PORT of the cluster's Redis (cluster mode)" };
+        var redis = RedisOption();
         var cmd = new Command("silo", "Run a silo until Ctrl+C/SIGTERM: alone (local) or joining the cluster registered in Redis (--redis). Binds to loopback.") { port, gateway, slots, redis };
         cmd.SetAction(async (p, ct) =>
         {
