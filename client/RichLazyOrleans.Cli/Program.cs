@@ -22,7 +22,13 @@ if (parse.Errors.Count > 0)
 }
 try
 {
-    return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+    return await parse.InvokeAsync(new InvocationConfiguration
+    {
+        EnableDefaultExceptionHandler = false,
+        // SIGTERM/Ctrl+C cancel the command's token; a silo then needs time to checkpoint its runs and
+        // leave (System.CommandLine's default would kill the process after two seconds).
+        ProcessTerminationTimeout = TimeSpan.FromMinutes(15),
+    });
 }
 catch (SpecException e)
 {

@@ -3,6 +3,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using RichLazyOrleans.GrainInterfaces;
 using RichLazyOrleans.Grains;
 using RichLazyOrleans.RunKinds;
@@ -64,8 +65,20 @@ internal static class SweepCommands
         {
             var g = client.GetGrain<ISweepCoordinatorGrain>(p.GetValue(name)!);
             var s = await g.GetStatus();
-            if (s.State == "new") throw new SpecException($"no sweep named '{p.GetValue(name)}' on this silo");
-            while (!s.Finished) { Console.Error.WriteLine(Line(s)); await Task.Delay(1000, ct); s = await g.GetStatus(); }
+            if (s.State == "new") throw new SpecException($"no sweep named '{p.GetValue(name)}' on this cluster");
+            DateTime? lostSince = null;
+            while (!s.Finished)
+            {
+                Console.Error.WriteLine(Line(s));
+                await Task.Delay(1000, ct);
+                try { s = await g.GetStatus(); lostSince = null; }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    lostSince ??= DateTime.UtcNow;
+                    Console.Error.WriteLine($"richlazy: no answer from the cluster ({e.Message.Split('\n')[0]}); waiting");
+                    if (DateTime.UtcNow - lostSince > LostContactLimit) throw;
+                }
+            }
             Console.WriteLine(Line(s));
             return ExitCode(s);
         }, ct));
@@ -75,7 +88,15 @@ internal static class SweepCommands
             Console.WriteLine(Line(await client.GetGrain<ISweepCoordinatorGrain>(p.GetValue(name)!).Cancel()));
             return 0;
         }, ct));
-        foreach (var c in new[] { submit, statusCmd, watch, cancel }) cmd.Subcommands.Add(c);
+        var resume = new Command("resume", "Wake a sweep after its silos were restarted: it restores itself from Redis and the results directory and starts its unfinished runs again (it also does so by itself within a minute).") { name, gateway, clusterRedis };
+        resume.SetAction(async (p, ct) => await WithClient(p.GetValue(gateway), p.GetValue(clusterRedis), async client =>
+        {
+            var s = await client.GetGrain<ISweepCoordinatorGrain>(p.GetValue(name)!).Resume();
+            if (s.State == "new") throw new SpecException($"no sweep named '{p.GetValue(name)}' on this cluster");
+            Console.WriteLine(Line(s));
+            return 0;
+        }, ct));
+        foreach (var c in new[] { submit, statusCmd, watch, cancel, resume }) cmd.Subcommands.Add(c);
         return cmd;
     }
 
@@ -102,29 +123,66 @@ internal static class SweepCommands
         finally { await host.StopAsync(CancellationToken.None); }
     }
 
-    /// <summary>`richlazy silo`: a long-lived local silo for submit/status/watch/cancel.</summary>
+    /// <summary>
+    /// `richlazy silo`: a long-lived silo, alone (local) or a member of a Redis cluster. Every flag
+    /// falls back to an environment variable (<see cref="SiloEnvironment"/>), so containers and
+    /// Kubernetes configure it without a command line.
+    /// </summary>
     public static Command Silo()
     {
-        var port = new Option<int>("--port") { Description = "silo-to-silo port (loopback)", DefaultValueFactory = _ => 11111 };
-        var gateway = new Option<int>("--gateway") { Description = "client gateway port (loopback)", DefaultValueFactory = _ => 30000 };
-        var slots = new Option<int>("--slots") { Description = "device slots", DefaultValueFactory = _ => SlotPool.DefaultSlots() };
+        static string? Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : null;
+        static int EnvInt(string name, int fallback) => Env(name) is { } v
+            ? int.TryParse(v, out int n) ? n : throw new SpecException($"{name} must be an integer, got '{v}'")
+            : fallback;
+        static bool EnvBool(string name) => Env(name) is { } v && (v.Equals("true", StringComparison.OrdinalIgnoreCase) || v == "1");
+        var port = new Option<int>("--port") { Description = $"silo-to-silo port (${SiloEnvironment.SiloPort})", DefaultValueFactory = _ => EnvInt(SiloEnvironment.SiloPort, SiloEnvironment.DefaultSiloPort) };
+        var gateway = new Option<int>("--gateway") { Description = $"client gateway port (${SiloEnvironment.GatewayPort})", DefaultValueFactory = _ => EnvInt(SiloEnvironment.GatewayPort, SiloEnvironment.DefaultGatewayPort) };
+        var slots = new Option<int>("--slots") { Description = $"device slots: runs executing here at once (${SiloEnvironment.Slots}; default cores)", DefaultValueFactory = _ => EnvInt(SiloEnvironment.Slots, SlotPool.DefaultSlots()) };
         var redis = RedisOption();
-        var cmd = new Command("silo", "Run a silo until Ctrl+C/SIGTERM: alone (local) or joining the cluster registered in Redis (--redis). Binds to loopback.") { port, gateway, slots, redis };
+        var advertise = new Option<string?>("--advertise") { Description = $"IP or host name other silos and clients reach this silo at (${SiloEnvironment.Advertise}; default 127.0.0.1)", DefaultValueFactory = _ => Env(SiloEnvironment.Advertise) };
+        var listenAny = new Option<bool>("--listen-any") { Description = $"listen on all interfaces, not only the advertised address (${SiloEnvironment.ListenAny})", DefaultValueFactory = _ => EnvBool(SiloEnvironment.ListenAny) };
+        var kubernetes = new Option<bool>("--kubernetes") { Description = $"Orleans Kubernetes hosting: pod name, IP and namespace from the downward API (${SiloEnvironment.Kubernetes})", DefaultValueFactory = _ => EnvBool(SiloEnvironment.Kubernetes) };
+        var httpPort = new Option<int?>("--http-port") { Description = $"serve {SiloEnvironment.LivenessPath} and {SiloEnvironment.ReadinessPath} (and the dashboard) on this port (${SiloEnvironment.HttpPort})", DefaultValueFactory = _ => Env(SiloEnvironment.HttpPort) is { } v ? EnvInt(SiloEnvironment.HttpPort, 0) : null };
+        var httpBind = new Option<string>("--http-bind") { Description = $"address of the HTTP listener (${SiloEnvironment.HttpBind}; default 127.0.0.1)", DefaultValueFactory = _ => Env(SiloEnvironment.HttpBind) ?? "127.0.0.1" };
+        var dashboard = new Option<bool>("--dashboard") { Description = $"Orleans Dashboard at http://HTTP_BIND:HTTP_PORT{SiloEnvironment.DashboardPath} (${SiloEnvironment.Dashboard}; port {SiloEnvironment.DefaultHttpPort} unless --http-port)", DefaultValueFactory = _ => EnvBool(SiloEnvironment.Dashboard) };
+        var shutdown = new Option<int>("--shutdown-seconds") { Description = $"on SIGTERM, how long running runs may take to checkpoint and move (${SiloEnvironment.ShutdownSeconds})", DefaultValueFactory = _ => EnvInt(SiloEnvironment.ShutdownSeconds, SiloEnvironment.DefaultShutdownSeconds) };
+        var logLevel = new Option<LogLevel>("--log-level") { Description = "RichLazyOrleans log level on stderr (Orleans' own: errors only)", DefaultValueFactory = _ => LogLevel.Warning };
+        var cmd = new Command("silo", "Run a silo until Ctrl+C/SIGTERM: alone (local) or joining the cluster registered in Redis (--redis). Binds to loopback unless told otherwise.")
+            { port, gateway, slots, redis, advertise, listenAny, kubernetes, httpPort, httpBind, dashboard, shutdown, logLevel };
         cmd.SetAction(async (p, ct) =>
         {
-            int k = Math.Max(1, p.GetValue(slots));
-            string? r = p.GetValue(redis);
-            using var host = r is null
-                ? SiloSetup.BuildLocal(k, p.GetValue(port), p.GetValue(gateway))
-                : SiloSetup.BuildRedis(k, r, p.GetValue(port), p.GetValue(gateway));
+            var config = new SiloConfig
+            {
+                Slots = p.GetValue(slots) >= 1 ? p.GetValue(slots) : throw new SpecException("--slots must be >= 1"),
+                Redis = p.GetValue(redis),
+                SiloPort = p.GetValue(port),
+                GatewayPort = p.GetValue(gateway),
+                Advertise = p.GetValue(advertise),
+                ListenAny = p.GetValue(listenAny),
+                Kubernetes = p.GetValue(kubernetes),
+                HttpPort = p.GetValue(httpPort),
+                HttpBind = p.GetValue(httpBind)!,
+                Dashboard = p.GetValue(dashboard),
+                ShutdownSeconds = Math.Max(0, p.GetValue(shutdown)),
+                LogLevel = p.GetValue(logLevel),
+            };
+            if (config.Kubernetes && config.Redis is null) throw new SpecException("--kubernetes needs --redis (or RICHLAZY_REDIS): the cluster's membership, state and reminders live in Redis");
+            using var host = SiloSetup.Build(config);
             await host.StartAsync(ct);
-            Console.Error.WriteLine($"richlazy: silo up on 127.0.0.1:{p.GetValue(port)} (gateway {p.GetValue(gateway)}), {k} slot(s){(r is null ? "" : $", cluster membership in Redis {r}")}; Ctrl+C to stop");
+            string where = config.Kubernetes ? $"pod {Environment.GetEnvironmentVariable("POD_NAME")}" : $"{config.Advertise ?? "127.0.0.1"}:{config.SiloPort} (gateway {config.GatewayPort})";
+            int? http = config.HttpPort ?? (config.Dashboard ? SiloEnvironment.DefaultHttpPort : null);
+            Console.Error.WriteLine($"richlazy: silo up on {where}, {config.Slots} slot(s){(config.Redis is null ? "" : $", cluster in Redis {RedactPassword(config.Redis)}")}"
+                + $"{(http is { } h ? $", health on http://{config.HttpBind}:{h}{SiloEnvironment.LivenessPath}" : "")}{(config.Dashboard ? $", dashboard on http://{config.HttpBind}:{http}{SiloEnvironment.DashboardPath}" : "")}; Ctrl+C to stop");
             try { await Task.Delay(Timeout.Infinite, ct); } catch (OperationCanceledException) { }
+            Console.Error.WriteLine("richlazy: silo stopping: running runs checkpoint and move to other silos");
             await host.StopAsync(CancellationToken.None);
             return 0;
         });
         return cmd;
     }
+
+    /// <summary>A Redis configuration string fit for a log line.</summary>
+    internal static string RedactPassword(string redis) => System.Text.RegularExpressions.Regex.Replace(redis, "password=[^,]*", "password=***");
 
     private static async Task<int> RunAsync(string specPath, string outDir, int? requestedSlots, CancellationToken ct)
     {
@@ -135,10 +193,12 @@ internal static class SweepCommands
         if (slots < 1) throw new SpecException("--slots must be >= 1");
         using var host = SiloSetup.BuildEmbedded(slots);
         await host.StartAsync(ct);
-        var status = await RunOnAsync(host.Services.GetRequiredService<IClusterClient>(), spec, yaml, outDir, slots, ct);
-        await host.StopAsync(CancellationToken.None);
-        return ExitCode(status);
+        try { return ExitCode(await RunOnAsync(host.Services.GetRequiredService<IClusterClient>(), spec, yaml, outDir, slots, ct)); }
+        finally { await host.StopAsync(CancellationToken.None); }   // also after a bad spec: a clean stop, no shutdown noise
     }
+
+    /// <summary>How long `sweep run` waits for a cluster that stopped answering before it gives up (the sweep goes on regardless).</summary>
+    private static readonly TimeSpan LostContactLimit = TimeSpan.FromMinutes(10);
 
     internal static int ExitCode(SweepStatus status) => status.State == "cancelled" ? 130 : status.Failed > 0 ? 1 : 0;
 
@@ -160,6 +220,7 @@ internal static class SweepCommands
 
         Console.Error.WriteLine($"richlazy: sweep '{spec.Name}' ({spec.Kind}, {spec.Seeds.Count} seed(s), {spec.InitialPoints} initial points{(spec.Refine is { } rf ? $", refining '{rf.Metric}' at {rf.Threshold} to depth {rf.MaxDepth}, budget {rf.Budget}" : "")}) on {(slots > 0 ? $"{slots} slot(s)" : "the cluster")} -> {outDir}");
         bool cancelled = false;
+        DateTime? lostSince = null;
         async Task<SweepStatus> Poll(SweepStatus s)
         {
             try { await Task.Delay(250, ct); }
@@ -169,7 +230,21 @@ internal static class SweepCommands
                 Console.Error.WriteLine("richlazy: cancelling: no new runs; waiting for running ones to finish");
                 return await coordinator.Cancel();
             }
-            return await coordinator.GetStatus();
+            // A cluster whose silos are restarting (or whose Redis is) answers again in a while: wait,
+            // since the sweep itself is durable and goes on by itself once silos are back.
+            try
+            {
+                var fresh = await coordinator.GetStatus();
+                if (lostSince is not null) { Console.Error.WriteLine($"richlazy: the cluster answers again after {(DateTime.UtcNow - lostSince.Value).TotalSeconds:F0} s"); lostSince = null; }
+                return fresh;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                if (lostSince is null) { lostSince = DateTime.UtcNow; Console.Error.WriteLine($"richlazy: lost contact with the cluster ({e.Message.Split('\n')[0]}); waiting for it"); }
+                else if (DateTime.UtcNow - lostSince > LostContactLimit) throw new InvalidOperationException($"no answer from the cluster for {LostContactLimit.TotalMinutes:F0} minutes; the sweep is durable: `richlazy sweep watch {spec.Name}` re-attaches");
+                await Task.Delay(1000, ct);
+                return s;
+            }
         }
 
         if (!Console.IsErrorRedirected)
@@ -226,19 +301,22 @@ internal static class SweepCommands
             var client = host.Services.GetRequiredService<IClusterClient>();
             int code = 0;
             var pictures = new List<string>();
-            foreach (var name in new[] { "quickstart-single-neuron", "quickstart-teacher-student" })
+            try
             {
-                using var stream = typeof(SweepCommands).Assembly.GetManifestResourceStream($"examples/{name}.yaml")!;
-                string yaml = new StreamReader(stream).ReadToEnd();
-                SweepSpec spec;
-                try { spec = SweepSpec.Parse(yaml, SweepCoordinatorGrain.Kinds); }
-                catch (SweepSpecException e) { throw new SpecException(e.Message); }
-                string dir = Path.Combine(outDir, name);
-                var status = await RunOnAsync(client, spec, yaml, dir, k, ct);
-                code = Math.Max(code, ExitCode(status));
-                if (status.State == "complete") pictures.Add(await ResultsCommands.PlotAsync(dir, null, null, ct));
+                foreach (var name in new[] { "quickstart-single-neuron", "quickstart-teacher-student" })
+                {
+                    using var stream = typeof(SweepCommands).Assembly.GetManifestResourceStream($"examples/{name}.yaml")!;
+                    string yaml = new StreamReader(stream).ReadToEnd();
+                    SweepSpec spec;
+                    try { spec = SweepSpec.Parse(yaml, SweepCoordinatorGrain.Kinds); }
+                    catch (SweepSpecException e) { throw new SpecException(e.Message); }
+                    string dir = Path.Combine(outDir, name);
+                    var status = await RunOnAsync(client, spec, yaml, dir, k, ct);
+                    code = Math.Max(code, ExitCode(status));
+                    if (status.State == "complete") pictures.Add(await ResultsCommands.PlotAsync(dir, null, null, ct));
+                }
             }
-            await host.StopAsync(CancellationToken.None);
+            finally { await host.StopAsync(CancellationToken.None); }
             foreach (var pic in pictures) Console.WriteLine($"plot: {pic}");
             return code;
         });
@@ -250,6 +328,7 @@ internal static class SweepCommands
         int total = s.Done + s.Failed + s.Running + s.Queued;
         double rate = s.ElapsedSeconds > 0 ? (s.Done + s.Failed) / s.ElapsedSeconds : 0;
         string eta = rate > 0 && s.Queued + s.Running > 0 ? $", ETA (this round) {(s.Queued + s.Running) / rate:F0} s" : "";
-        return $"richlazy: [{s.State}] depth {s.Depth}/{s.MaxDepth}: {s.Done}/{total} runs done, {s.Running} running, {s.Queued} queued, {s.Failed} failed, {s.GridPoints} points, {s.ElapsedSeconds:F1} s{eta}";
+        string recovered = s.Redispatched + s.Recoveries > 0 ? $", {s.Redispatched} run(s) moved, sweep restored {s.Recoveries}x" : "";
+        return $"richlazy: [{s.State}] depth {s.Depth}/{s.MaxDepth}: {s.Done}/{total} runs done, {s.Running} running, {s.Queued} queued, {s.Failed} failed, {s.GridPoints} points, {s.ElapsedSeconds:F1} s{eta}{recovered}";
     }
 }

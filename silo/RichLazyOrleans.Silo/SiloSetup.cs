@@ -1,8 +1,14 @@
 using System.Net;
 using System.Net.Sockets;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Orleans.Configuration;
+using Orleans.Dashboard;
 using Orleans.Runtime;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
@@ -12,14 +18,40 @@ using RichLazyOrleans.Grains;
 
 namespace RichLazyOrleans.Silo;
 
-/// <summary>What every RichLazyOrleans silo needs, and the embedded single-process host.</summary>
+/// <summary>How one silo process is set up (`richlazy silo` flags, each with an environment fallback in <see cref="SiloEnvironment"/>).</summary>
+public sealed record SiloConfig
+{
+    public int Slots { get; init; } = SlotPool.DefaultSlots();
+    /// <summary>Redis configuration string; null: a single local silo (membership, state and reminders in memory).</summary>
+    public string? Redis { get; init; }
+    public int SiloPort { get; init; } = SiloEnvironment.DefaultSiloPort;
+    public int GatewayPort { get; init; } = SiloEnvironment.DefaultGatewayPort;
+    /// <summary>IP address or host name this silo is reached at; loopback by default.</summary>
+    public string? Advertise { get; init; }
+    public bool ListenAny { get; init; }
+    public bool Kubernetes { get; init; }
+    /// <summary>HTTP port for health and the dashboard; null: no HTTP listener (unless the dashboard is on).</summary>
+    public int? HttpPort { get; init; }
+    public string HttpBind { get; init; } = "127.0.0.1";
+    public bool Dashboard { get; init; }
+    public int ShutdownSeconds { get; init; } = SiloEnvironment.DefaultShutdownSeconds;
+    public LogLevel LogLevel { get; init; } = LogLevel.Warning;
+}
+
+/// <summary>What every RichLazyOrleans silo needs, and the hosts built from it.</summary>
 public static class SiloSetup
 {
-    /// <summary>Adds this silo's device slots and registers them with the cluster once the silo is up.</summary>
-    public static ISiloBuilder AddRichLazy(this ISiloBuilder silo, int slots)
+    /// <summary>
+    /// Adds this silo's device slots, registers them with the cluster (at start, then as a
+    /// heartbeat), and drains them on shutdown: running runs save a checkpoint and are handed to
+    /// other silos before this one leaves. Grain storage and reminders are the caller's choice
+    /// (<see cref="AddInMemoryDurability"/> or Redis).
+    /// </summary>
+    public static ISiloBuilder AddRichLazy(this ISiloBuilder silo, int slots, int shutdownSeconds = SiloEnvironment.DefaultShutdownSeconds)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(slots, 1);
         silo.Services.AddSingleton(new SlotPool(slots));
+        silo.Services.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = TimeSpan.FromSeconds(5));
         silo.AddStartupTask(async (services, _) =>
         {
             // Pay the one-time JIT and reflection cost of the result writers at start-up, not in
@@ -31,53 +63,127 @@ public static class SiloSetup
             var self = services.GetRequiredService<ILocalSiloDetails>().SiloAddress.ToString();
             await services.GetRequiredService<IGrainFactory>().GetGrain<ISlotRegistryGrain>(0).Register(self, slots);
         });
+        silo.Services.AddSingleton(new DrainOptions(TimeSpan.FromSeconds(shutdownSeconds)));
+        silo.Services.AddHostedService<SlotLifecycle>();
         return silo;
     }
+
+    /// <summary>Grain storage and reminders in memory: a single process (embedded, local silo, TestingHost).</summary>
+    public static ISiloBuilder AddInMemoryDurability(this ISiloBuilder silo) =>
+        silo.AddMemoryGrainStorage(StorageNames.Default).UseInMemoryReminderService();
 
     /// <summary>
     /// An in-process silo (with its co-hosted client) on loopback only, on free ports so several
     /// sweeps on one machine do not collide. Logging goes to stderr at warning level and above.
     /// </summary>
     public static IHost BuildEmbedded(int slots, LogLevel logLevel = LogLevel.Warning) =>
-        BuildLocal(slots, FreeLoopbackPort(), FreeLoopbackPort(), logLevel);
+        Build(new SiloConfig { Slots = slots, SiloPort = FreeLoopbackPort(), GatewayPort = FreeLoopbackPort(), LogLevel = logLevel });
 
     /// <summary>A single local silo on loopback with fixed ports (`richlazy silo`): clients reach its gateway.</summary>
     public static IHost BuildLocal(int slots, int siloPort, int gatewayPort, LogLevel logLevel = LogLevel.Warning) =>
-        Build(slots, silo => silo.UseLocalhostClustering(siloPort, gatewayPort), logLevel);
-
-    /// <summary>
-    /// A silo of a cluster whose membership lives in Redis (`richlazy silo --redis HOST:PORT`).
-    /// Endpoints bind to <paramref name="advertise"/> (loopback unless configured otherwise).
-    /// </summary>
-    public static IHost BuildRedis(int slots, string redis, int siloPort, int gatewayPort, IPAddress? advertise = null, LogLevel logLevel = LogLevel.Warning) =>
-        Build(slots, silo => silo
-            .UseRedisClustering(o => o.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(redis))
-            .Configure<Orleans.Configuration.ClusterOptions>(o => { o.ClusterId = ClusterId; o.ServiceId = ClusterId; })
-            .ConfigureEndpoints(advertise ?? IPAddress.Loopback, siloPort, gatewayPort, listenOnAnyHostAddress: false), logLevel);
+        Build(new SiloConfig { Slots = slots, SiloPort = siloPort, GatewayPort = gatewayPort, LogLevel = logLevel });
 
     /// <summary>Cluster and service id shared by every silo and client of a RichLazyOrleans cluster.</summary>
     public const string ClusterId = "richlazy";
 
-    private static IHost Build(int slots, Action<ISiloBuilder> clustering, LogLevel logLevel)
+    /// <summary>A silo: local (no Redis) or a member of the cluster registered in Redis, on Kubernetes or not.</summary>
+    public static IHost Build(SiloConfig config)
     {
-        return Host.CreateDefaultBuilder()
+        ArgumentOutOfRangeException.ThrowIfLessThan(config.Slots, 1);
+        int? httpPort = config.HttpPort ?? (config.Dashboard ? SiloEnvironment.DefaultHttpPort : null);
+        var builder = Host.CreateDefaultBuilder()
             .UseEnvironment("Production")
             .ConfigureLogging(l =>
             {
                 l.ClearProviders();
                 // Orleans' own start-up notes (ServerGC advice, watchdog on a busy 2-core machine) are noise
                 // for a one-process sweep; its errors still show.
-                l.AddSimpleConsole(o => { o.SingleLine = true; })
-                    .AddFilter((category, level) => level >= (category?.StartsWith("Orleans", StringComparison.Ordinal) == true ? LogLevel.Error : logLevel));
+                l.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; })
+                    .AddFilter((category, level) => level >= (category?.StartsWith("Orleans", StringComparison.Ordinal) == true ? LogLevel.Error
+                        : category?.StartsWith("Microsoft", StringComparison.Ordinal) == true ? LogLevel.Warning : config.LogLevel));
                 l.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
             })
+            // Long enough for running runs to checkpoint and hand over, then for Orleans to leave cleanly.
+            .ConfigureServices(s => s.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(config.ShutdownSeconds + 30)))
             .UseOrleans(silo =>
             {
-                clustering(silo);
-                silo.AddActivityPropagation().AddRichLazy(slots);
+                if (config.Redis is null)
+                {
+                    silo.UseLocalhostClustering(config.SiloPort, config.GatewayPort).AddInMemoryDurability();
+                }
+                else
+                {
+                    var redis = StackExchange.Redis.ConfigurationOptions.Parse(config.Redis);
+                    // Ride out a Redis restart: keep reconnecting instead of failing the first command.
+                    redis.AbortOnConnectFail = false;
+                    silo.UseRedisClustering(o => o.ConfigurationOptions = redis)
+                        .AddRedisGrainStorage(StorageNames.Default, o => o.ConfigurationOptions = redis)
+                        .UseRedisReminderService(o => o.ConfigurationOptions = redis)
+                        .Configure<ClusterOptions>(o => { o.ClusterId = ClusterId; o.ServiceId = ClusterId; })
+                        .Configure<ClusterMembershipOptions>(o =>
+                        {
+                            // A SIGKILLed silo is declared dead after ~3 missed probes of 3 s; a silo that
+                            // died unseen stops counting once its IAmAlive row is a minute old.
+                            o.ProbeTimeout = TimeSpan.FromSeconds(3);
+                            o.NumMissedProbesLimit = 3;
+                            o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(30);
+                            o.NumMissedTableIAmAliveLimit = 2;
+                        });
+                    if (config.Kubernetes)
+                        silo.UseKubernetesHosting();   // pod name, IP, namespace and cluster ids from the downward API
+                    else
+                    {
+                        var address = ResolveAdvertised(config.Advertise);
+                        silo.ConfigureEndpoints(address, config.SiloPort, config.GatewayPort, listenOnAnyHostAddress: config.ListenAny);
+                    }
+                }
+                silo.AddActivityPropagation().AddRichLazy(config.Slots, config.ShutdownSeconds);
+                if (config.Dashboard) silo.AddDashboard();
             })
-            .ConfigureServices((context, services) => AddTelemetry(services, context.Configuration["Telemetry:Exporter"]))
-            .Build();
+            .ConfigureServices((context, services) => AddTelemetry(services, context.Configuration["Telemetry:Exporter"]));
+        if (httpPort is { } port)
+            builder.ConfigureWebHost(web => web
+                .UseKestrel(k => k.Listen(IPAddress.Parse(config.HttpBind), port))
+                .ConfigureServices(s => s.AddRouting())
+                .Configure(app =>
+                {
+                    app.UseRouting();
+                    app.UseEndpoints(e =>
+                    {
+                        e.MapGet(SiloEnvironment.LivenessPath, Liveness);
+                        e.MapGet(SiloEnvironment.ReadinessPath, Readiness);
+                        if (config.Dashboard) e.MapOrleansDashboard(SiloEnvironment.DashboardPath);
+                    });
+                }));
+        return builder.Build();
+    }
+
+    /// <summary>Liveness: Orleans' own health participants (the silo's watchdog checks) all report healthy.</summary>
+    private static IResult Liveness(IEnumerable<IHealthCheckParticipant> participants)
+    {
+        var since = DateTime.UtcNow.AddMinutes(-1);
+        foreach (var p in participants)
+            if (!p.CheckHealth(since, out string? reason))
+                return Microsoft.AspNetCore.Http.Results.Json(new { status = "unhealthy", component = p.GetType().Name, reason }, statusCode: 503);
+        return Microsoft.AspNetCore.Http.Results.Json(new { status = "healthy" });
+    }
+
+    /// <summary>Readiness: this silo is an active member of the cluster (not joining, not shutting down).</summary>
+    private static IResult Readiness(ISiloStatusOracle oracle, SlotPool slots)
+    {
+        var status = oracle.CurrentStatus;
+        bool ready = status == SiloStatus.Active && !slots.IsStopping;
+        return Microsoft.AspNetCore.Http.Results.Json(new { status = status.ToString(), slots = slots.Slots, busy = slots.Busy }, statusCode: ready ? 200 : 503);
+    }
+
+    private static IPAddress ResolveAdvertised(string? advertise)
+    {
+        if (string.IsNullOrWhiteSpace(advertise)) return IPAddress.Loopback;
+        if (IPAddress.TryParse(advertise, out var ip)) return ip;
+        // A host name (a compose service): the address it resolves to here.
+        var addresses = Dns.GetHostAddresses(advertise);
+        return addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork) ?? addresses.FirstOrDefault()
+            ?? throw new InvalidOperationException($"{SiloEnvironment.Advertise}: '{advertise}' resolves to no address");
     }
 
     /// <summary>
@@ -111,13 +217,18 @@ public static class SiloSetup
             .UseOrleansClient(c => c.UseLocalhostClustering(gatewayPort))
             .Build();
 
-    /// <summary>A client of a Redis cluster: it finds the gateways in Redis.</summary>
+    /// <summary>A client of a Redis cluster: it finds the gateways in Redis (and refreshes the list often, so restarted silos are found).</summary>
     public static IHost BuildRedisClient(string redis) =>
         Host.CreateDefaultBuilder()
             .ConfigureLogging(l => l.ClearProviders())
-            .UseOrleansClient(c => c
-                .UseRedisClustering(o => o.ConfigurationOptions = StackExchange.Redis.ConfigurationOptions.Parse(redis))
-                .Configure<Orleans.Configuration.ClusterOptions>(o => { o.ClusterId = ClusterId; o.ServiceId = ClusterId; }))
+            .UseOrleansClient(c =>
+            {
+                var options = StackExchange.Redis.ConfigurationOptions.Parse(redis);
+                options.AbortOnConnectFail = false;
+                c.UseRedisClustering(o => o.ConfigurationOptions = options)
+                    .Configure<ClusterOptions>(o => { o.ClusterId = ClusterId; o.ServiceId = ClusterId; })
+                    .Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(5));
+            })
             .Build();
 
     private static int FreeLoopbackPort()
@@ -126,4 +237,45 @@ public static class SiloSetup
         l.Start();
         return ((IPEndPoint)l.LocalEndpoint).Port;
     }
+}
+
+internal sealed record DrainOptions(TimeSpan Timeout);
+
+/// <summary>
+/// The silo's slots over its lifetime: a heartbeat to the slot registry while it runs, and on
+/// shutdown (SIGTERM, pod eviction) a drain before Orleans stops: the slots leave the registry,
+/// running runs save a checkpoint and report "interrupted" so their coordinator starts them on
+/// another silo, all within <see cref="DrainOptions.Timeout"/>. StoppingAsync runs before any
+/// hosted service's StopAsync, so the silo is still a full cluster member while this happens.
+/// </summary>
+internal sealed class SlotLifecycle(SlotPool slots, IGrainFactory grains, ILocalSiloDetails silo, DrainOptions drain, ILogger<SlotLifecycle> logger)
+    : BackgroundService, IHostedLifecycleService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(SlotRegistryGrain.Heartbeat);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken) && !slots.IsStopping)
+            {
+                try { await grains.GetGrain<ISlotRegistryGrain>(0).Register(silo.SiloAddress.ToString(), slots.Slots); }
+                catch (Exception e) when (e is not OperationCanceledException) { logger.LogDebug("slot heartbeat failed: {Error}", e.Message); }
+            }
+        }
+        catch (OperationCanceledException) { }
+    }
+
+    public async Task StoppingAsync(CancellationToken cancellationToken)
+    {
+        int running = slots.Executions;
+        try { await grains.GetGrain<ISlotRegistryGrain>(0).Unregister(silo.SiloAddress.ToString()).WaitAsync(TimeSpan.FromSeconds(5), cancellationToken); }
+        catch (Exception e) { logger.LogWarning("could not unregister this silo's slots: {Error}", e.Message.Split('\n')[0]); }
+        if (running > 0) logger.LogWarning("shutting down: {Runs} run(s) here save a checkpoint and move to other silos", running);
+        bool drained = await slots.DrainAsync(drain.Timeout);
+        if (running > 0) logger.LogWarning(drained ? "shutting down: every run handed over" : "shutting down: runs still busy after {Timeout} s; they will be restarted elsewhere from their last checkpoint", drain.Timeout.TotalSeconds);
+    }
+
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -48,7 +48,9 @@ public sealed record SweepStatus(
     [property: Id(8)] int GridPoints,
     [property: Id(9)] int RowsWritten,
     [property: Id(10)] double ElapsedSeconds,
-    [property: Id(11)] string? Message)
+    [property: Id(11)] string? Message,
+    [property: Id(12)] int Redispatched = 0,   // runs started again after their silo died or stopped
+    [property: Id(13)] int Recoveries = 0)     // times the coordinator was restored from durable state
 {
     public bool Finished => State is "complete" or "cancelled" or "failed";
 }
@@ -56,8 +58,13 @@ public sealed record SweepStatus(
 /// <summary>One grain per run, keyed "SWEEP_ID/RUN_ID": owns its configuration and status, holds a device slot while running.</summary>
 public interface IRunGrain : IGrainWithStringKey
 {
-    /// <summary>Starts the run in the background and returns at once; the result goes to the sweep's coordinator.</summary>
-    Task Start(RunRequest request);
+    /// <summary>
+    /// Makes sure the run is executing and returns at once; the result goes to the sweep's
+    /// coordinator. Idempotent: the coordinator calls it again for runs in flight, and a fresh
+    /// activation (its silo died) starts the run again, from its last checkpoint. Returns whether
+    /// this call started the run (false: it was already executing here, or this silo is stopping).
+    /// </summary>
+    Task<bool> Start(RunRequest request);
     [AlwaysInterleave] Task<string> GetStatus();
 }
 
@@ -72,11 +79,16 @@ public interface ISweepCoordinatorGrain : IGrainWithStringKey
     [AlwaysInterleave] Task<SweepStatus> GetStatus();
     /// <summary>Stops dispatching; runs already started finish and are recorded.</summary>
     Task<SweepStatus> Cancel();
+    /// <summary>A run stopped before finishing because its silo is shutting down (it saved a checkpoint); start it elsewhere.</summary>
+    [OneWay] Task RunInterrupted(string runId, string silo);
+    /// <summary>Wakes the sweep (restoring it from durable state) and starts its unfinished runs again at once.</summary>
+    Task<SweepStatus> Resume();
 }
 
 /// <summary>The cluster's device slots: each silo registers how many runs it may hold at once.</summary>
 public interface ISlotRegistryGrain : IGrainWithIntegerKey
 {
+    /// <summary>A silo's heartbeat: it has this many slots. Silos not heard from for a while stop counting.</summary>
     Task Register(string silo, int slots);
     Task Unregister(string silo);
     [AlwaysInterleave] Task<int> TotalSlots();

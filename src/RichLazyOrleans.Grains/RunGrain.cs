@@ -8,37 +8,78 @@ using RichLazyOrleans.RunKinds;
 
 namespace RichLazyOrleans.Grains;
 
+/// <summary>What a run grain keeps in grain storage (resumable kinds only): where it stands and where its checkpoints are.</summary>
+[GenerateSerializer]
+public sealed class RunGrainState
+{
+    /// <summary>queued, running, interrupted, done, failed.</summary>
+    [Id(0)] public string Status { get; set; } = "new";
+    [Id(1)] public string? Silo { get; set; }
+    /// <summary>How many times an activation started this run (more than 1: it was moved or resumed).</summary>
+    [Id(2)] public int Attempts { get; set; }
+    [Id(3)] public string? CheckpointDir { get; set; }
+    [Id(4)] public long ResumedFromStep { get; set; }
+    [Id(5)] public string? Error { get; set; }
+    [Id(6)] public DateTime UpdatedUtc { get; set; }
+}
+
+/// <summary>Grain storage names (one provider: memory when embedded, Redis in a cluster).</summary>
+public static class StorageNames
+{
+    public const string Default = "richlazy";
+}
+
 /// <summary>
-/// One run. Start returns at once; the run waits for a slot on this silo, executes the run kind on
-/// its own thread (never on the Orleans scheduler) and reports its rows to the sweep's coordinator,
-/// which writes them. Placement by activation count spreads runs over the silos.
+/// One run. Start returns at once and is idempotent: the run waits for a slot on this silo,
+/// executes the run kind on its own thread (never on the Orleans scheduler) and reports its rows to
+/// the sweep's coordinator, which writes them. When its silo dies, the coordinator's next Start
+/// creates a fresh activation elsewhere, and resumable kinds continue from their last checkpoint
+/// (under a shared path). When its silo shuts down, the run saves a checkpoint, tells the
+/// coordinator and deactivates, so the coordinator starts it again on another silo.
+/// Placement by activation count spreads runs over the silos.
 /// </summary>
 [ActivationCountBasedPlacement]
-public sealed class RunGrain(SlotPool slots, ILogger<RunGrain> logger) : Grain, IRunGrain
+public sealed class RunGrain(
+    SlotPool slots,
+    [PersistentState("run", StorageNames.Default)] IPersistentState<RunGrainState> state,
+    ILogger<RunGrain> logger) : Grain, IRunGrain
 {
     private RunRequest? _request;
+    private bool _durable;   // resumable (long) runs keep their state in grain storage; short ones are simply rerun
     private string _status = "new";
     private readonly System.Collections.Concurrent.ConcurrentQueue<JsonObject> _fresh = new();   // rows not yet sent
     private int _sentRows;
     private IGrainTimer? _progressTimer;
     private readonly Stopwatch _clock = new();
 
-    public Task Start(RunRequest request)
+    public Task<bool> Start(RunRequest request)
     {
-        if (_request is not null) return Task.CompletedTask;   // a repeated Start is a no-op
+        if (_request is not null) return Task.FromResult(false);   // already executing (or done) here: a repeated Start is a no-op
+        if (slots.IsStopping)
+        {
+            // This silo is leaving: refuse, and make the next Start create an activation elsewhere.
+            DeactivateOnIdle();
+            return Task.FromResult(false);
+        }
         _request = request;
+        var kind = RunKindRegistry.Get(request.Kind);
+        _durable = kind.Resumable;
         _status = "queued";
         _clock.Start();
         DelayDeactivation(TimeSpan.FromDays(30));   // background work does not count as activity
         // Rows of long runs reach the coordinator (and the Parquet files) while the run goes on. Only
         // resumable (training) kinds run long; theory and synthetic runs skip the timer's cost.
-        if (RunKindRegistry.Get(request.Kind).Resumable)
+        if (kind.Resumable)
             _progressTimer = this.RegisterGrainTimer(_ => SendFreshRows(), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
         _ = ExecuteAsync(request);
-        return Task.CompletedTask;
+        return Task.FromResult(true);
     }
 
-    public Task<string> GetStatus() => Task.FromResult(_sentRows > 0 ? $"{_status} ({_sentRows} rows reported)" : _status);
+    public Task<string> GetStatus()
+    {
+        string attempts = _durable && state.State.Attempts > 1 ? $", attempt {state.State.Attempts}" : "";
+        return Task.FromResult(_sentRows > 0 ? $"{_status} ({_sentRows} rows reported{attempts})" : _status + attempts);
+    }
 
     private async Task SendFreshRows()
     {
@@ -51,11 +92,33 @@ public sealed class RunGrain(SlotPool slots, ILogger<RunGrain> logger) : Grain, 
         await GrainFactory.GetGrain<ISweepCoordinatorGrain>(r.SweepId).RunProgress(r.RunId, System.Text.Json.JsonSerializer.Serialize(rows));
     }
 
+    /// <summary>Grain state is an aid (status, checkpoint location), not the truth: a failed write (Redis down) is logged, not fatal.</summary>
+    private async Task SaveStateAsync(string status, string? error = null, long? resumedFrom = null)
+    {
+        if (!_durable) return;
+        state.State.Status = status;
+        state.State.Error = error;
+        if (resumedFrom is { } s) state.State.ResumedFromStep = s;
+        state.State.UpdatedUtc = DateTime.UtcNow;
+        try { await state.WriteStateAsync(); }
+        catch (Exception e) { logger.LogWarning("run {RunId}: could not save its state ({Error})", _request?.RunId, e.Message.Split('\n')[0]); }
+    }
+
     private async Task ExecuteAsync(RunRequest r)
     {
+        using var execution = slots.Execution();   // a shutdown waits until this run has reported
         var clock = Stopwatch.StartNew();
         RunResult result;
         string silo = RuntimeIdentity;
+        var spec = (JsonObject)JsonNode.Parse(r.SpecJson)!;
+        if (_durable)
+        {
+            state.State.Attempts++;
+            state.State.Silo = silo;
+            state.State.CheckpointDir = spec["checkpoint_dir"]?.GetValue<string>();
+            await SaveStateAsync("queued");
+            logger.LogInformation("run {RunId} started on {Silo} (attempt {Attempt})", r.RunId, silo, state.State.Attempts);
+        }
         try
         {
             _status = "waiting for a slot";
@@ -64,11 +127,11 @@ public sealed class RunGrain(SlotPool slots, ILogger<RunGrain> logger) : Grain, 
             using var activity = Telemetry.Source.StartActivity("run", ActivityKind.Internal, parent);
             activity?.SetTag("run.id", r.RunId);
             activity?.SetTag("run.kind", r.Kind);
-            var spec = (JsonObject)JsonNode.Parse(r.SpecJson)!;
             // The run executes on one of this silo's slot threads; awaiting it here frees the
             // Orleans scheduler, and the continuation comes back to this activation.
             // (The lambda runs on a slot thread, so it touches no grain state.)
-            var rows = await slots.RunAsync(() => RunKindRegistry.Get(r.Kind).Run(new Spec((JsonObject)spec.DeepClone()), rowReady: row => _fresh.Enqueue((JsonObject)row.DeepClone())));
+            var rows = await slots.RunAsync(stopping => RunKindRegistry.Get(r.Kind).Run(new Spec((JsonObject)spec.DeepClone()),
+                rowReady: row => _fresh.Enqueue((JsonObject)row.DeepClone()), cancellationToken: stopping));
             _progressTimer?.Dispose();
             _status = "reporting";
             var resultRows = RunRows.ToResultRows(r, spec, rows, clock.Elapsed.TotalSeconds, silo);
@@ -76,17 +139,56 @@ public sealed class RunGrain(SlotPool slots, ILogger<RunGrain> logger) : Grain, 
             string status = last?.Status ?? "ok";
             result = new RunResult(r.RunId, true, status, r.Metric is null ? null : last?.Metric(r.Metric), resultRows.Count,
                 clock.Elapsed.TotalSeconds, null, silo, System.Text.Json.JsonSerializer.Serialize(resultRows));
+            await SaveStateAsync("done", resumedFrom: last?.ResumedFromStep);
             Telemetry.RunsCompleted.Add(1, new KeyValuePair<string, object?>("status", status));
+        }
+        catch (OperationCanceledException) when (slots.IsStopping)
+        {
+            // The silo is shutting down: the run saved its state (resumable kinds) and stopped.
+            _progressTimer?.Dispose();
+            _status = "interrupted";
+            logger.LogInformation("run {RunId} interrupted on {Silo}: the silo is stopping", r.RunId, silo);
+            try { await SendFreshRows(); } catch (Exception e) { logger.LogWarning("run {RunId}: could not send its last rows ({Error})", r.RunId, e.Message); }
+            await SaveStateAsync("interrupted");
+            try { await GrainFactory.GetGrain<ISweepCoordinatorGrain>(r.SweepId).RunInterrupted(r.RunId, silo); }
+            catch (Exception e) { logger.LogWarning("run {RunId}: could not tell its coordinator it was interrupted ({Error})", r.RunId, e.Message); }
+            DeactivateOnIdle();
+            return;
         }
         catch (Exception e)
         {
             logger.LogWarning(e, "run {RunId} failed", r.RunId);
             result = new RunResult(r.RunId, false, "failed", null, 0, clock.Elapsed.TotalSeconds, $"{e.GetType().Name}: {e.Message.Split('\n')[0]}", silo, "[]");
+            await SaveStateAsync("failed", result.Error);
             Telemetry.RunsCompleted.Add(1, new KeyValuePair<string, object?>("status", "failed"));
         }
         _status = result.Status;
-        try { await GrainFactory.GetGrain<ISweepCoordinatorGrain>(r.SweepId).RunFinished(result); }
-        catch (Exception e) { logger.LogError(e, "could not report run {RunId} to its coordinator", r.RunId); }
+        await ReportAsync(r, result);
+        if (_durable) logger.LogInformation("run {RunId} finished on {Silo}: {Status}", r.RunId, silo, result.Status);
         DeactivateOnIdle();
+    }
+
+    /// <summary>
+    /// Reports the result, retrying while the coordinator is unreachable (its silo died and it is
+    /// being restored elsewhere). The coordinator accepts each run once, so a retry cannot duplicate.
+    /// </summary>
+    private async Task ReportAsync(RunRequest r, RunResult result)
+    {
+        var delay = TimeSpan.FromSeconds(1);
+        for (var deadline = DateTime.UtcNow.AddMinutes(10); ; delay = TimeSpan.FromSeconds(Math.Min(15, delay.TotalSeconds * 2)))
+        {
+            try { await GrainFactory.GetGrain<ISweepCoordinatorGrain>(r.SweepId).RunFinished(result); return; }
+            catch (Exception e) when (DateTime.UtcNow < deadline)
+            {
+                logger.LogWarning("run {RunId}: could not report to its coordinator ({Error}); retrying in {Delay} s", r.RunId, e.Message.Split('\n')[0], delay.TotalSeconds);
+                await Task.Delay(delay);
+            }
+            catch (Exception e)
+            {
+                // The coordinator re-dispatches runs it has not heard of, so this run will be asked for again.
+                logger.LogError(e, "could not report run {RunId} to its coordinator", r.RunId);
+                return;
+            }
+        }
     }
 }

@@ -8,17 +8,24 @@ namespace RichLazyOrleans.Grains;
 /// coordinator keeps a bounded number of runs in flight for the cluster's registered slots, and
 /// run grains are spread by activation count. Reusing the threads (instead of a new thread per
 /// run) matters for short runs: it is part of what keeps orchestration overhead small.
+///
+/// On shutdown (<see cref="DrainAsync"/>) the pool cancels the runs' token, so resumable runs save
+/// a checkpoint and stop, and waits until every run has handed its slot back and reported.
 /// </summary>
 public sealed class SlotPool : IDisposable
 {
     private readonly BlockingCollection<Action> _work = new();
     private readonly Thread[] _threads;
-    private int _busy, _maxBusy;
+    private readonly CancellationTokenSource _stopping = new();
+    private int _busy, _maxBusy, _executions;
 
     public int Slots { get; }
     public int Busy => Volatile.Read(ref _busy);
     /// <summary>The most runs ever executing here at the same time (for tests and metrics).</summary>
     public int MaxBusy => Volatile.Read(ref _maxBusy);
+    /// <summary>Cancelled when the silo starts shutting down: runs checkpoint and stop.</summary>
+    public CancellationToken Stopping => _stopping.Token;
+    public bool IsStopping => _stopping.IsCancellationRequested;
 
     public SlotPool(int slots)
     {
@@ -35,24 +42,54 @@ public sealed class SlotPool : IDisposable
         foreach (var work in _work.GetConsumingEnumerable()) work();
     }
 
-    /// <summary>Runs <paramref name="work"/> on a slot thread when one is free.</summary>
-    public Task<T> RunAsync<T>(Func<T> work)
+    /// <summary>Runs <paramref name="work"/> on a slot thread when one is free; it gets the pool's stopping token.</summary>
+    public Task<T> RunAsync<T>(Func<CancellationToken, T> work)
     {
         var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
         _work.Add(() =>
         {
+            if (IsStopping) { done.SetCanceled(Stopping); return; }   // queued behind the shutdown: never started
             int now = Interlocked.Increment(ref _busy);
             int seen;
             while (now > (seen = Volatile.Read(ref _maxBusy)) && Interlocked.CompareExchange(ref _maxBusy, now, seen) != seen) { }
-            try { done.SetResult(work()); }
+            try { done.SetResult(work(Stopping)); }
+            catch (OperationCanceledException e) { done.SetCanceled(e.CancellationToken); }
             catch (Exception e) { done.SetException(e); }
             finally { Interlocked.Decrement(ref _busy); }
         });
         return done.Task;
     }
 
+    /// <summary>Marks a run grain's execution (waiting, running, reporting) so a shutdown can wait for it.</summary>
+    public IDisposable Execution()
+    {
+        Interlocked.Increment(ref _executions);
+        return new Exit(this);
+    }
+
+    private sealed class Exit(SlotPool pool) : IDisposable
+    {
+        private int _done;
+        public void Dispose() { if (Interlocked.Exchange(ref _done, 1) == 0) Interlocked.Decrement(ref pool._executions); }
+    }
+
+    public int Executions => Volatile.Read(ref _executions);
+
+    /// <summary>Stops the runs (they checkpoint) and waits until every execution has reported, or the timeout.</summary>
+    public async Task<bool> DrainAsync(TimeSpan timeout)
+    {
+        _stopping.Cancel();
+        var deadline = DateTime.UtcNow + timeout;
+        while (Executions > 0 && DateTime.UtcNow < deadline) await Task.Delay(100);
+        return Executions == 0;
+    }
+
     /// <summary>Default: one slot per core for single-threaded runs.</summary>
     public static int DefaultSlots(int threadsPerRun = 1) => Math.Max(1, Environment.ProcessorCount / Math.Max(1, threadsPerRun));
 
-    public void Dispose() => _work.CompleteAdding();
+    public void Dispose()
+    {
+        _stopping.Cancel();
+        _work.CompleteAdding();
+    }
 }

@@ -2,12 +2,24 @@ using RichLazyOrleans.GrainInterfaces;
 
 namespace RichLazyOrleans.Grains;
 
-/// <summary>The cluster's slots (key 0): each silo registers its count when it starts.</summary>
+/// <summary>
+/// The cluster's slots (key 0). Silos register their count at start and then every few seconds;
+/// a silo not heard from for <see cref="Expiry"/> stops counting, so the registry needs no durable
+/// state and heals by itself when it is reactivated elsewhere or a silo dies without a word.
+/// </summary>
 public sealed class SlotRegistryGrain : Grain, ISlotRegistryGrain
 {
-    private readonly Dictionary<string, int> _slots = new();
+    public static readonly TimeSpan Heartbeat = TimeSpan.FromSeconds(5);
+    public static readonly TimeSpan Expiry = TimeSpan.FromSeconds(20);
+    private readonly Dictionary<string, (int Slots, DateTime Seen)> _slots = new();
 
-    public Task Register(string silo, int slots) { _slots[silo] = slots; return Task.CompletedTask; }
+    public Task Register(string silo, int slots) { _slots[silo] = (slots, DateTime.UtcNow); return Task.CompletedTask; }
     public Task Unregister(string silo) { _slots.Remove(silo); return Task.CompletedTask; }
-    public Task<int> TotalSlots() => Task.FromResult(_slots.Values.Sum());
+
+    public Task<int> TotalSlots()
+    {
+        var now = DateTime.UtcNow;
+        foreach (var gone in _slots.Where(kv => now - kv.Value.Seen > Expiry).Select(kv => kv.Key).ToList()) _slots.Remove(gone);
+        return Task.FromResult(_slots.Values.Sum(v => v.Slots));
+    }
 }

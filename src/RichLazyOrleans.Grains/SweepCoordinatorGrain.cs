@@ -3,57 +3,114 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
 using RichLazyOrleans.GrainInterfaces;
+using RichLazyOrleans.Results;
 using RichLazyOrleans.RunKinds;
 using RichLazyOrleans.Sweeps;
 
 namespace RichLazyOrleans.Grains;
 
 /// <summary>
+/// What a sweep keeps in grain storage. Together with the Parquet files (the ledger of which
+/// (run_id, step) rows exist) it is enough to restore the sweep on any silo: the spec, every grid
+/// point dispatched so far with its round, and the runs whose rows are all on disk.
+/// </summary>
+[GenerateSerializer]
+public sealed class SweepGrainState
+{
+    [Id(0)] public string SpecYaml { get; set; } = "";
+    [Id(1)] public string ResultsDir { get; set; } = "";
+    /// <summary>new, running, cancelling, complete, cancelled, failed.</summary>
+    [Id(2)] public string State { get; set; } = "new";
+    [Id(3)] public int Depth { get; set; }
+    [Id(4)] public List<SweepPoint> Points { get; set; } = [];
+    /// <summary>Runs whose rows were all written before this was saved (written first, recorded second).</summary>
+    [Id(5)] public Dictionary<string, FinishedRun> Finished { get; set; } = [];
+    [Id(6)] public string? Message { get; set; }
+    [Id(7)] public double ElapsedSeconds { get; set; }
+    [Id(8)] public int Recoveries { get; set; }
+    [Id(9)] public int Redispatched { get; set; }
+    [Id(10)] public int RowsWritten { get; set; }
+}
+
+[GenerateSerializer, Immutable]
+public sealed record SweepPoint([property: Id(0)] int I, [property: Id(1)] int J, [property: Id(2)] int Depth);
+
+[GenerateSerializer, Immutable]
+public sealed record FinishedRun([property: Id(0)] int I, [property: Id(1)] int J, [property: Id(2)] bool Succeeded, [property: Id(3)] double? Metric, [property: Id(4)] string? Error);
+
+/// <summary>
 /// One sweep: lays the initial lattice, dispatches runs with back-pressure (never more in flight
-/// than the cluster's slots), aggregates seed means, asks <see cref="Refinement"/> for the next
+/// than the cluster's slots allow), aggregates seed means, asks <see cref="Refinement"/> for the next
 /// round, honours budget and max depth, and knows what is queued, running, done and failed.
+///
+/// Durable: its state (<see cref="SweepGrainState"/>) is saved in grain storage (Redis in a
+/// cluster) and a reminder brings it back after its silo dies; on activation it restores itself
+/// from that state and the Parquet files already written, and dispatches every unfinished run
+/// again. Run grains treat a repeated Start as a no-op, and a fresh activation of a run whose silo
+/// died resumes from its last checkpoint. Rows are accepted once per (run_id, step), also across
+/// restores (the written files are read back), so nothing finished is lost or written twice.
 /// </summary>
 [Reentrant]
-public sealed class SweepCoordinatorGrain(ILogger<SweepCoordinatorGrain> logger) : Grain, ISweepCoordinatorGrain
+public sealed class SweepCoordinatorGrain(
+    [PersistentState("sweep", StorageNames.Default)] IPersistentState<SweepGrainState> state,
+    ILogger<SweepCoordinatorGrain> logger) : Grain, ISweepCoordinatorGrain, IRemindable
 {
+    /// <summary>The reminder that revives a sweep whose silo died (Orleans' minimum period is set to 5 s by our silos).</summary>
+    public static readonly TimeSpan ReminderPeriod = TimeSpan.FromSeconds(30);
+    /// <summary>A run in flight is asked to make sure it runs this often (a no-op while it does; a restart elsewhere when its silo died).</summary>
+    public static readonly TimeSpan RedispatchAfter = TimeSpan.FromSeconds(10);
+    private const string ReminderName = "sweep-alive";
+
     private SweepSpec? _spec;
-    private string _specYaml = "";
-    private string _resultsDir = "";
     private Lattice? _lattice;
     private Refinement? _refinement;
-    private readonly Queue<RunRequest> _queue = new();
-    private readonly Dictionary<string, RunRequest> _running = new();
-    private readonly HashSet<string> _finished = new();
+    private readonly Dictionary<string, RunRequest> _runs = new();             // every run of every known point
+    private readonly Queue<string> _queue = new();                              // run ids waiting to be dispatched
+    private readonly Dictionary<string, DateTime> _running = new();            // run id -> last time it was asked to run
+    private readonly HashSet<string> _startedOnce = new();
+    private Dictionary<string, FinishedRun> _finishedNow = new();               // finished, rows not yet on disk
     private readonly Dictionary<LatticePoint, List<double>> _seedMetrics = new();
     private readonly HashSet<LatticePoint> _points = new();
-    private int _done, _failed, _rows, _depth;
+    private int _rows;
     private string _state = "new";
-    private string? _message;
     private readonly Stopwatch _clock = new();
     private Activity? _activity;
-    private bool _pumping;
+    private bool _pumping, _dirty, _reminderSet;
     private int _slots;
     private Stopwatch? _slotsCheckedAt;
-    private List<Results.ResultRow> _pending = new();   // accepted rows not yet in a Parquet file
-    private readonly Dictionary<string, HashSet<long>> _acceptedSteps = new();   // (run_id, step) written once
-    private int _part;
-    private IGrainTimer? _flushTimer;
+    private List<ResultRow> _pending = new();                                   // accepted rows not yet in a Parquet file
+    private readonly Dictionary<string, HashSet<long>> _acceptedSteps = new();  // (run_id, step) written once
+    private readonly SemaphoreSlim _io = new(1, 1);                             // one flush/save at a time (reentrant grain)
+    private IGrainTimer? _flushTimer, _watchdogTimer;
+    private double _elapsedBase;                                                 // seconds spent by earlier activations
 
     public static IReadOnlyDictionary<string, KindInfo> Kinds { get; } =
         RunKindRegistry.All.ToDictionary(k => k.Name, k => new KindInfo(k.Name, k.Metrics, k.AxisParameters));
 
+    private string SweepId => this.GetPrimaryKeyString();
+    private int Done => state.State.Finished.Values.Count(f => f.Succeeded) + _finishedNow.Values.Count(f => f.Succeeded);
+    private int Failed => state.State.Finished.Values.Count(f => !f.Succeeded) + _finishedNow.Values.Count(f => !f.Succeeded);
+    private bool IsFinished(string runId) => state.State.Finished.ContainsKey(runId) || _finishedNow.ContainsKey(runId);
+
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        // A sweep that was going on when its previous activation died (or its silos stopped) comes back by itself.
+        if (state.State.State is "running" or "cancelling" or "finishing") await RestoreAsync();
+        else if (state.State.State is not "new") { _state = state.State.State; _rows = state.State.RowsWritten; _elapsedBase = state.State.ElapsedSeconds; }   // finished: answer status only
+    }
+
     public async Task<SweepStatus> Start(SweepRequest request)
     {
-        if (_spec is not null)
+        if (state.State.State != "new")
         {
-            if (request.SpecYaml != _specYaml || request.ResultsDir != _resultsDir)
-                throw new ArgumentException($"sweep '{this.GetPrimaryKeyString()}' is already running with a different spec or results directory");
-            return Status();
+            if (request.SpecYaml != state.State.SpecYaml || request.ResultsDir != state.State.ResultsDir)
+                throw new ArgumentException($"sweep '{SweepId}' already exists with a different spec or results directory");
+            return Status();   // the same sweep again (a client re-attaching after a restart)
         }
         SweepSpec spec;
         try { spec = SweepSpec.Parse(request.SpecYaml, Kinds); }
         catch (SweepSpecException e) { throw new ArgumentException(e.Message); }
-        if (spec.Name != this.GetPrimaryKeyString()) throw new ArgumentException($"sweep id '{this.GetPrimaryKeyString()}' does not match the spec's name '{spec.Name}'");
+        if (spec.Name != SweepId) throw new ArgumentException($"sweep id '{SweepId}' does not match the spec's name '{spec.Name}'");
         var kind = RunKindRegistry.Get(spec.Kind);
         if (!kind.HasSeed && spec.Seeds.Count > 1) throw new ArgumentException($"key 'seeds': kind '{spec.Kind}' is deterministic and takes no seed; give one seed or none");
 
@@ -66,12 +123,25 @@ public sealed class SweepCoordinatorGrain(ILogger<SweepCoordinatorGrain> logger)
         try { kind.Validate(new Spec(probe)); }
         catch (SpecException e) { throw new ArgumentException($"params: {e.Message}"); }
 
+        state.State.SpecYaml = request.SpecYaml;
+        state.State.ResultsDir = request.ResultsDir;
+        state.State.State = "running";
+        Begin(spec);
+        Enqueue(_lattice!.InitialPoints(), depth: 0);
+        await SaveAsync();   // durable before the first run starts
+        await EnsureReminderAsync();
+        await Pump();
+        return Status();
+    }
+
+    /// <summary>Sets up the in-memory side of a running sweep (fresh or restored).</summary>
+    private void Begin(SweepSpec spec)
+    {
         _spec = spec;
-        _specYaml = request.SpecYaml;
-        _resultsDir = request.ResultsDir;
         _lattice = Lattice.For(spec);
         _refinement = spec.Refine is { } r ? new Refinement(_lattice, r.Threshold, r.Budget) : null;
         _state = "running";
+        _elapsedBase = state.State.ElapsedSeconds;
         _clock.Start();
         _activity = Telemetry.Source.StartActivity("sweep", ActivityKind.Internal);
         _activity?.SetTag("sweep.id", spec.Name);
@@ -79,18 +149,50 @@ public sealed class SweepCoordinatorGrain(ILogger<SweepCoordinatorGrain> logger)
         // Rows stream to disk in batches: at most a second behind, one file per batch instead of one
         // per run (a file per run cost more CPU than a 10 ms run on a 2-core machine).
         _flushTimer = this.RegisterGrainTimer(_ => FlushAsync(), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
-        Enqueue(_lattice.InitialPoints(), depth: 0);
-        await Pump();
-        return Status();
+        _watchdogTimer = this.RegisterGrainTimer(_ => WatchdogAsync(), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(2));
+        logger.LogInformation("sweep {Sweep} coordinated on {Silo}", SweepId, RuntimeIdentity);
     }
 
-    private void Enqueue(IEnumerable<LatticePoint> points, int depth)
+    /// <summary>Rebuilds a sweep from its saved state and the rows already on disk, and dispatches every unfinished run.</summary>
+    private async Task RestoreAsync()
+    {
+        var s = state.State;
+        var spec = SweepSpec.Parse(s.SpecYaml, Kinds);
+        // The ledger: every row this sweep has written, so a rerun's rows are accepted only where missing.
+        int rowsOnDisk = 0;
+        foreach (var row in await ResultFiles.ReadAllAsync(s.ResultsDir))
+        {
+            if (row.SweepId != SweepId) continue;
+            rowsOnDisk++;
+            if (s.Finished.ContainsKey(row.RunId)) continue;
+            if (!_acceptedSteps.TryGetValue(row.RunId, out var steps)) _acceptedSteps[row.RunId] = steps = [];
+            steps.Add(row.Step);
+        }
+        _rows = rowsOnDisk;
+        foreach (var f in s.Finished.Values)
+            if (f.Succeeded && f.Metric is { } m && double.IsFinite(m)) AddMetric(new LatticePoint(f.I, f.J), m);
+        Begin(spec);
+        foreach (var group in s.Points.GroupBy(p => p.Depth).OrderBy(g => g.Key))
+            Enqueue(group.Select(p => new LatticePoint(p.I, p.J)), group.Key, record: false);
+        s.Recoveries++;
+        logger.LogWarning("sweep {Sweep} restored: {Points} points, {Finished} runs finished, {Queued} to run, {Rows} rows on disk (recovery {N})",
+            SweepId, _points.Count, s.Finished.Count, _queue.Count, rowsOnDisk, s.Recoveries);
+        if (s.State == "cancelling") { await FinishAsync("cancelled"); return; }
+        s.State = "running";
+        await SaveAsync();
+        await EnsureReminderAsync();
+        if (_queue.Count == 0) await NextRoundOrFinishAsync();
+        await Pump();
+    }
+
+    private void Enqueue(IEnumerable<LatticePoint> points, int depth, bool record = true)
     {
         var spec = _spec!;
         var kind = RunKindRegistry.Get(spec.Kind);
         foreach (var p in points)
         {
             if (!_points.Add(p)) continue;
+            if (record) { state.State.Points.Add(new SweepPoint(p.I, p.J, depth)); _dirty = true; }
             var (u, v) = _lattice!.Fractions(p);
             foreach (long seed in spec.Seeds)
             {
@@ -101,8 +203,10 @@ public sealed class SweepCoordinatorGrain(ILogger<SweepCoordinatorGrain> logger)
                 string runId = spec.Axes.Count == 2 ? $"p{p.I}_{p.J}-s{seed}" : $"p{p.I}-s{seed}";
                 // Resumable kinds save their states under DIR/checkpoints/RUN_ID unless the spec says otherwise.
                 if (kind.Resumable && !runSpec.ContainsKey("checkpoint_dir"))
-                    runSpec["checkpoint_dir"] = Path.Combine(_resultsDir, "checkpoints", runId);
-                _queue.Enqueue(new RunRequest(spec.Name, runId, spec.Kind, runSpec.ToJsonString(), p.I, p.J, depth, seed, _resultsDir, spec.Refine?.Metric, _activity?.Id));
+                    runSpec["checkpoint_dir"] = Path.Combine(state.State.ResultsDir, "checkpoints", runId);
+                _runs[runId] = new RunRequest(spec.Name, runId, spec.Kind, runSpec.ToJsonString(), p.I, p.J, depth, seed, state.State.ResultsDir, spec.Refine?.Metric, _activity?.Id);
+                if (IsFinished(runId)) continue;
+                _queue.Enqueue(runId);
                 Telemetry.RunsQueued.Add(1);
             }
         }
@@ -120,44 +224,99 @@ public sealed class SweepCoordinatorGrain(ILogger<SweepCoordinatorGrain> logger)
             // The registry is asked at most once a second, not on every finished run.
             if (_slotsCheckedAt is null || _slotsCheckedAt.Elapsed.TotalSeconds > 1)
             {
-                _slots = await GrainFactory.GetGrain<ISlotRegistryGrain>(0).TotalSlots();
+                try { _slots = await GrainFactory.GetGrain<ISlotRegistryGrain>(0).TotalSlots(); }
+                catch (Exception e) { logger.LogWarning("sweep {Sweep}: slot registry unreachable ({Error})", SweepId, e.Message.Split('\n')[0]); }
                 _slotsCheckedAt = Stopwatch.StartNew();
             }
             int capacity = 2 * Math.Max(1, _slots);   // no silo registered yet: still make progress
             while (_state == "running" && _queue.Count > 0 && _running.Count < capacity)
             {
-                var run = _queue.Dequeue();
-                _running[run.RunId] = run;
+                string runId = _queue.Dequeue();
                 Telemetry.RunsQueued.Add(-1);
+                if (IsFinished(runId) || _running.ContainsKey(runId)) continue;
+                _running[runId] = DateTime.UtcNow;
                 Telemetry.RunsInFlight.Add(1);
-                await GrainFactory.GetGrain<IRunGrain>($"{run.SweepId}/{run.RunId}").Start(run);
+                await Dispatch(runId);
             }
         }
         finally { _pumping = false; }
     }
 
+    /// <summary>Asks a run to make sure it runs; a failure is left to the watchdog to retry.</summary>
+    private async Task Dispatch(string runId)
+    {
+        var run = _runs[runId];
+        try
+        {
+            bool again = !_startedOnce.Add(runId);
+            bool started = await GrainFactory.GetGrain<IRunGrain>($"{run.SweepId}/{run.RunId}").Start(run);
+            if (started && again)
+            {
+                state.State.Redispatched++;
+                _dirty = true;
+                logger.LogWarning("sweep {Sweep}: run {RunId} started again (its silo died or stopped)", SweepId, runId);
+            }
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning("sweep {Sweep}: could not start run {RunId} ({Error}); will retry", SweepId, runId, e.Message.Split('\n')[0]);
+        }
+    }
+
+    /// <summary>
+    /// Runs in flight are asked again every <see cref="RedispatchAfter"/>: a no-op while their
+    /// activation lives, a fresh activation on a surviving silo (resuming from its checkpoint)
+    /// once their silo has been declared dead or has stopped.
+    /// </summary>
+    private async Task WatchdogAsync()
+    {
+        if (_state != "running" && _state != "cancelling") return;
+        var now = DateTime.UtcNow;
+        var due = _running.Where(kv => now - kv.Value >= RedispatchAfter).Select(kv => kv.Key).ToList();
+        foreach (var id in due) _running[id] = now;
+        await Task.WhenAll(due.Select(Dispatch));
+        if (!_reminderSet) await EnsureReminderAsync();
+        await Pump();
+    }
+
+    private async Task EnsureReminderAsync()
+    {
+        try
+        {
+            await this.RegisterOrUpdateReminder(ReminderName, ReminderPeriod, ReminderPeriod);
+            _reminderSet = true;
+        }
+        catch (Exception e) { logger.LogWarning("sweep {Sweep}: could not register its reminder ({Error}); will retry", SweepId, e.Message.Split('\n')[0]); }
+    }
+
+    /// <summary>The reminder's only job is to activate the grain (OnActivateAsync restores it); a finished sweep drops it.</summary>
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (reminderName != ReminderName) return;
+        if (state.State.State is "complete" or "cancelled" or "failed")
+        {
+            try { if (await this.GetReminder(ReminderName) is { } r) await this.UnregisterReminder(r); }
+            catch (Exception e) { logger.LogWarning("sweep {Sweep}: could not drop its reminder ({Error})", SweepId, e.Message.Split('\n')[0]); }
+        }
+    }
+
     public async Task RunFinished(RunResult result)
     {
-        if (!_running.Remove(result.RunId, out var run) || !_finished.Add(result.RunId)) return;   // duplicate report
-        Telemetry.RunsInFlight.Add(-1);
+        if (!_runs.TryGetValue(result.RunId, out var run) || IsFinished(result.RunId)) return;   // unknown or duplicate report
+        if (_running.Remove(result.RunId)) Telemetry.RunsInFlight.Add(-1);
         if (result.Succeeded)
         {
-            _done++;
             Accept(result.RunId, result.RowsJson);
             _acceptedSteps.Remove(result.RunId);   // finished: no more rows can come
-            if (result.MetricValue is { } m && double.IsFinite(m))
-            {
-                var p = new LatticePoint(run.LatticeI, run.LatticeJ);
-                if (!_seedMetrics.TryGetValue(p, out var list)) _seedMetrics[p] = list = [];
-                list.Add(m);
-            }
+            if (result.MetricValue is { } m && double.IsFinite(m)) AddMetric(new LatticePoint(run.LatticeI, run.LatticeJ), m);
         }
         else
         {
-            _failed++;
-            _message = $"run {result.RunId} failed: {result.Error}";
-            logger.LogWarning("sweep {Sweep}: {Message}", _spec?.Name, _message);
+            state.State.Message = $"run {result.RunId} failed: {result.Error}";
+            logger.LogWarning("sweep {Sweep}: {Message}", SweepId, state.State.Message);
         }
+        // Recorded as finished in durable state only after its rows are on disk (FlushAsync).
+        _finishedNow[result.RunId] = new FinishedRun(run.LatticeI, run.LatticeJ, result.Succeeded, result.MetricValue, result.Error);
 
         if (_pending.Count >= 5000) await FlushAsync();
         if (_state == "cancelling" && _running.Count == 0) { await FinishAsync("cancelled"); return; }
@@ -167,57 +326,152 @@ public sealed class SweepCoordinatorGrain(ILogger<SweepCoordinatorGrain> logger)
 
     public Task RunProgress(string runId, string rowsJson)
     {
-        if (_running.ContainsKey(runId)) Accept(runId, rowsJson);
+        if (_runs.ContainsKey(runId) && !IsFinished(runId)) Accept(runId, rowsJson);
         return Task.CompletedTask;
+    }
+
+    public Task RunInterrupted(string runId, string silo)
+    {
+        // Its silo is stopping; the run saved a checkpoint and deactivated. Ask for it again at the
+        // watchdog's next tick, which creates the activation on another silo.
+        if (_running.ContainsKey(runId))
+        {
+            _running[runId] = DateTime.MinValue;
+            logger.LogInformation("sweep {Sweep}: run {RunId} interrupted on {Silo}; it will continue elsewhere", SweepId, runId, silo);
+        }
+        return Task.CompletedTask;
+    }
+
+    public async Task<SweepStatus> Resume()
+    {
+        if (_state is "running" or "cancelling")
+        {
+            foreach (var id in _running.Keys.ToList()) _running[id] = DateTime.MinValue;
+            await WatchdogAsync();
+        }
+        return Status();
+    }
+
+    private void AddMetric(LatticePoint p, double m)
+    {
+        if (!_seedMetrics.TryGetValue(p, out var list)) _seedMetrics[p] = list = [];
+        list.Add(m);
     }
 
     /// <summary>Takes a run's rows, each (run_id, step) once, whether it arrives as progress or at the end.</summary>
     private void Accept(string runId, string rowsJson)
     {
         if (!_acceptedSteps.TryGetValue(runId, out var steps)) _acceptedSteps[runId] = steps = [];
-        foreach (var row in System.Text.Json.JsonSerializer.Deserialize<List<Results.ResultRow>>(rowsJson) ?? [])
+        foreach (var row in System.Text.Json.JsonSerializer.Deserialize<List<ResultRow>>(rowsJson) ?? [])
             if (steps.Add(row.Step)) { _pending.Add(row); _rows++; }
     }
 
-    /// <summary>Writes the accepted rows not yet on disk as one Parquet file (atomically).</summary>
+    /// <summary>
+    /// Writes the accepted rows not yet on disk as one Parquet file (atomically), then records the
+    /// runs they finished in durable state. In that order: a crash in between leaves rows on disk
+    /// for a run not recorded as finished, which reruns (from its checkpoint) and adds nothing twice.
+    /// </summary>
     private async Task FlushAsync()
     {
-        if (_pending.Count == 0) return;
-        var batch = _pending;
-        _pending = new();
-        string name = $"{this.GetPrimaryKeyString()}-{++_part:D6}-{Guid.NewGuid().ToString("N")[..8]}";
-        try { await Results.ResultFiles.WriteBatchAsync(_resultsDir, name, batch); }
+        if (_pending.Count == 0 && _finishedNow.Count == 0 && !_dirty) return;
+        await _io.WaitAsync();
+        try
+        {
+            // Taken together, with no await between, so a run finishing meanwhile waits for the next flush.
+            var batch = _pending;
+            var finishing = _finishedNow;
+            _pending = new();
+            _finishedNow = new();
+            if (batch.Count > 0)
+            {
+                string name = $"{SweepId}-{DateTime.UtcNow:yyyyMMddHHmmssfff}-{Guid.NewGuid().ToString("N")[..8]}";
+                try { await ResultFiles.WriteBatchAsync(state.State.ResultsDir, name, batch); }
+                catch (Exception e)
+                {
+                    batch.AddRange(_pending);   // keep them, in order, for the next attempt
+                    _pending = batch;
+                    foreach (var kv in _finishedNow) finishing[kv.Key] = kv.Value;
+                    _finishedNow = finishing;
+                    state.State.Message = $"could not write results: {e.Message}";
+                    logger.LogError(e, "sweep {Sweep}: writing results failed", SweepId);
+                    return;
+                }
+            }
+            foreach (var kv in finishing) state.State.Finished[kv.Key] = kv.Value;
+            if (finishing.Count > 0) _dirty = true;
+            await SaveCoreAsync();
+        }
+        finally { _io.Release(); }
+    }
+
+    private async Task SaveAsync()
+    {
+        await _io.WaitAsync();
+        try { _dirty = true; await SaveCoreAsync(); }
+        finally { _io.Release(); }
+    }
+
+    private async Task SaveCoreAsync()
+    {
+        if (!_dirty) return;
+        state.State.ElapsedSeconds = ElapsedSeconds;
+        state.State.RowsWritten = _rows - _pending.Count;
+        try
+        {
+            await state.WriteStateAsync();
+            _dirty = false;
+        }
+        catch (Orleans.Storage.InconsistentStateException e)
+        {
+            // Another activation of this sweep saved after us: it owns the sweep now.
+            logger.LogError("sweep {Sweep}: its state was changed by another activation ({Error}); deactivating", SweepId, e.Message.Split('\n')[0]);
+            _state = "superseded";
+            DeactivateOnIdle();
+        }
         catch (Exception e)
         {
-            _pending.InsertRange(0, batch);   // keep them for the next attempt
-            _message = $"could not write results: {e.Message}";
-            logger.LogError(e, "sweep {Sweep}: writing results failed", _spec?.Name);
+            // Storage unreachable (Redis restarting): the state stays dirty and the next flush tries again.
+            logger.LogWarning("sweep {Sweep}: could not save its state ({Error}); will retry", SweepId, e.Message.Split('\n')[0]);
         }
     }
+
+    private double ElapsedSeconds => _elapsedBase + _clock.Elapsed.TotalSeconds;
 
     private async Task NextRoundOrFinishAsync()
     {
         var spec = _spec!;
-        while (_refinement is not null && _depth < spec.Refine!.MaxDepth)
+        while (_refinement is not null && state.State.Depth < spec.Refine!.MaxDepth)
         {
             var means = _seedMetrics.ToDictionary(kv => kv.Key, kv => kv.Value.Average());
-            var next = _refinement.NextRound(means, _depth);
-            _depth++;
-            if (next.Count > 0) { Enqueue(next, _depth); return; }
+            var next = _refinement.NextRound(means, state.State.Depth);
+            state.State.Depth++;
+            _dirty = true;
+            if (next.Count > 0) { Enqueue(next, state.State.Depth); return; }
         }
         await FinishAsync("complete");
     }
 
-    /// <summary>A sweep is reported finished only once all its rows are on disk.</summary>
-    private async Task FinishAsync(string state)
+    /// <summary>A sweep is reported finished only once all its rows are on disk and its state says so.</summary>
+    private async Task FinishAsync(string final)
     {
         _state = "finishing";
         await FlushAsync();
+        while (_pending.Count > 0 || _finishedNow.Count > 0)
+        {
+            // Results could not be written (disk full, path gone): keep trying; status shows the message.
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            await FlushAsync();
+        }
+        state.State.State = final;
+        await SaveAsync();
         _flushTimer?.Dispose();
-        _state = state;
+        _watchdogTimer?.Dispose();
+        _state = final;
         _clock.Stop();
-        _activity?.SetTag("sweep.state", state);
+        _activity?.SetTag("sweep.state", final);
         _activity?.Stop();
+        try { if (await this.GetReminder(ReminderName) is { } r) await this.UnregisterReminder(r); }
+        catch (Exception e) { logger.LogWarning("sweep {Sweep}: could not drop its reminder ({Error}); it will be dropped when it fires", SweepId, e.Message.Split('\n')[0]); }
     }
 
     public Task<SweepStatus> GetStatus() => Task.FromResult(Status());
@@ -229,12 +483,18 @@ public sealed class SweepCoordinatorGrain(ILogger<SweepCoordinatorGrain> logger)
             Telemetry.RunsQueued.Add(-_queue.Count);
             _queue.Clear();
             _state = "cancelling";   // runs in flight finish and are recorded
+            state.State.State = "cancelling";
+            await SaveAsync();
             if (_running.Count == 0) await FinishAsync("cancelled");
         }
         return Status();
     }
 
-    private SweepStatus Status() => new(
-        this.GetPrimaryKeyString(), _state, _queue.Count, _running.Count, _done, _failed, _depth, _spec?.Refine?.MaxDepth ?? 0,
-        _points.Count, _rows, _clock.Elapsed.TotalSeconds, _message);
+    private SweepStatus Status()
+    {
+        var s = state.State;
+        int queued = _queue.Count(id => !IsFinished(id) && !_running.ContainsKey(id));
+        return new SweepStatus(SweepId, _state, queued, _running.Count, Done, Failed, s.Depth, _spec?.Refine?.MaxDepth ?? 0,
+            _points.Count > 0 ? _points.Count : s.Points.Count, _rows, ElapsedSeconds, s.Message, s.Redispatched, s.Recoveries);
+    }
 }

@@ -123,7 +123,14 @@ public sealed class TeacherStudentTrainer : IDisposable
         {
             while (true)
             {
-                cancellationToken.ThrowIfCancellationRequested();
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    // Interrupted (its silo is shutting down): save this exact state so the run goes
+                    // on elsewhere from here, bit-identically, instead of from its last periodic save.
+                    if (store is not null && step > resumedFrom) Save(store, fingerprint, step, rows);
+                    Log?.Invoke($"interrupted at step {step}{(store is not null ? "; state saved" : "")}");
+                    cancellationToken.ThrowIfCancellationRequested();
+                }
                 bool report = checkpoints.Count > 0 && checkpoints.Peek() == step;
                 using var scope = torch.NewDisposeScope();
                 var z = _x.mm(_w.t());

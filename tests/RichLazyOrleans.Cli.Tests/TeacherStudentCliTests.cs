@@ -51,20 +51,21 @@ public class TeacherStudentCliTests
 
     [Fact]
     [Trait("Category", "Fault")]
-    public void Killed_with_SIGKILL_mid_run_then_resumed_gives_the_uninterrupted_rows_bit_for_bit()
+    public void Killed_with_SIGKILL_mid_run_and_its_newest_checkpoint_corrupted_resumes_from_the_previous_one_bit_for_bit()
     {
         string dir = Directory.CreateTempSubdirectory("richlazy-kill-").FullName;
         string body = $$"""{ {{Small}}, "steps": 150000, "checkpoints": [0, 100, 1000, 10000, 60000, 150000], "checkpoint_every": 2000, "checkpoint_dir": "{{dir}}" }""";
         string spec = CliProcess.SpecFile(body);
         string baselineSpec = CliProcess.SpecFile(body.Replace(dir, dir + "-baseline"));
+        static long StepOf(string f) => long.Parse(Path.GetFileNameWithoutExtension(f)[5..]);
 
-        // The victim: a real process, killed with SIGKILL once it has saved a state past step 20000.
+        // The victim: a real process, killed with SIGKILL once it has saved two states past step 20000.
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "richlazy.dll"), "run", "teacher-student", "--spec", spec }) psi.ArgumentList.Add(a);
         using (var victim = Process.Start(psi)!)
         {
             var deadline = DateTime.UtcNow.AddSeconds(120);
-            while (!Directory.GetFiles(dir, "ckpt-*.bin").Any(f => long.Parse(Path.GetFileNameWithoutExtension(f)[5..]) >= 20000))
+            while (Directory.GetFiles(dir, "ckpt-*.bin").Count(f => StepOf(f) >= 20000) < 2)
             {
                 Assert.False(victim.HasExited, "the run finished before it could be killed; make it longer");
                 Assert.True(DateTime.UtcNow < deadline, "no checkpoint appeared in time");
@@ -74,12 +75,19 @@ public class TeacherStudentCliTests
             victim.WaitForExit();
             Assert.NotEqual(0, victim.ExitCode);
         }
-        long killedAt = Directory.GetFiles(dir, "ckpt-*.bin").Max(f => long.Parse(Path.GetFileNameWithoutExtension(f)[5..]));
-        Assert.True(killedAt < 150000);
+        var saved = Directory.GetFiles(dir, "ckpt-*.bin").OrderByDescending(StepOf).ToList();
+        Assert.True(StepOf(saved[0]) < 150000);
+        // Corrupt the newest state in the middle (a flipped byte, as a bad disk or a torn copy would):
+        // its SHA-256 no longer matches, so the run must fall back to the previous good state.
+        var bytes = File.ReadAllBytes(saved[0]);
+        bytes[bytes.Length / 2] ^= 0xFF;
+        File.WriteAllBytes(saved[0], bytes);
+        long fallback = StepOf(saved[1]);
 
         var resumed = CliProcess.Run("run", "teacher-student", "--spec", spec);
         Assert.True(resumed.ExitCode == 0, resumed.Stderr);
-        Assert.Contains("resumed from step", resumed.Stderr);
+        Assert.Contains("checksum mismatch", resumed.Stderr);
+        Assert.Contains($"resumed from step {fallback}", resumed.Stderr);
         var baseline = CliProcess.Run("run", "teacher-student", "--spec", baselineSpec);
         Assert.True(baseline.ExitCode == 0, baseline.Stderr);
 
@@ -89,7 +97,7 @@ public class TeacherStudentCliTests
         for (int i = 0; i < b.Count; i++)
         {
             var ro = r[i]!.AsObject();
-            Assert.True(ro["resumed_from_step"]!.GetValue<long>() >= 20000);
+            Assert.Equal(fallback, ro["resumed_from_step"]!.GetValue<long>());
             ro.Remove("resumed_from_step");
             b[i]!.AsObject().Remove("resumed_from_step");
             Assert.Equal(b[i]!.ToJsonString(), ro.ToJsonString());   // every metric, bit for bit (round-trip formatting)

@@ -21,7 +21,7 @@ public sealed class ClusterFixture : IDisposable
 
     private sealed class Configurator : ISiloConfigurator
     {
-        public void Configure(ISiloBuilder silo) => silo.AddRichLazy(SlotsPerSilo);
+        public void Configure(ISiloBuilder silo) => silo.AddRichLazy(SlotsPerSilo).AddInMemoryDurability();
     }
 
     /// <summary>Each silo's slot pool (to check that no silo ever ran more than its slots).</summary>

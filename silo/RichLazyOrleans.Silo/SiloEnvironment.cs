@@ -1,0 +1,48 @@
+namespace RichLazyOrleans.Silo;
+
+/// <summary>
+/// The environment variables a `richlazy silo` process reads (each is the fallback of a CLI flag),
+/// and its default ports. Containers, compose files and Kubernetes manifests set these; the
+/// manifest tests check that every RICHLAZY_* variable they set is one of these.
+/// </summary>
+public static class SiloEnvironment
+{
+    public const string Redis = "RICHLAZY_REDIS";                 // --redis: StackExchange.Redis configuration string
+    public const string Slots = "RICHLAZY_SLOTS";                 // --slots: runs this silo may hold at once
+    public const string SiloPort = "RICHLAZY_SILO_PORT";          // --port: silo-to-silo port
+    public const string GatewayPort = "RICHLAZY_GATEWAY_PORT";    // --gateway: client gateway port
+    public const string Advertise = "RICHLAZY_ADVERTISE";         // --advertise: IP or host name other silos and clients reach this silo at
+    public const string ListenAny = "RICHLAZY_LISTEN_ANY";        // --listen-any: bind 0.0.0.0 instead of the advertised address
+    public const string Kubernetes = "RICHLAZY_KUBERNETES";       // --kubernetes: Orleans Kubernetes hosting (POD_NAME, POD_NAMESPACE, POD_IP)
+    public const string HttpPort = "RICHLAZY_HTTP_PORT";          // --http-port: /healthz, /readyz (and /dashboard)
+    public const string HttpBind = "RICHLAZY_HTTP_BIND";          // --http-bind: address of the HTTP listener (default 127.0.0.1)
+    public const string Dashboard = "RICHLAZY_DASHBOARD";         // --dashboard: Orleans Dashboard at /dashboard on the HTTP port
+    public const string ShutdownSeconds = "RICHLAZY_SHUTDOWN_SECONDS";   // --shutdown-seconds: time to checkpoint running runs on SIGTERM
+
+    /// <summary>Every variable above, with what it means.</summary>
+    public static IReadOnlyDictionary<string, string> Variables { get; } = new Dictionary<string, string>
+    {
+        [Redis] = "the cluster's Redis: HOST:PORT[,password=...][,ssl=true] (membership, grain state, reminders)",
+        [Slots] = "runs this silo executes at once (GPU nodes: one per GPU)",
+        [SiloPort] = $"silo-to-silo port (default {DefaultSiloPort})",
+        [GatewayPort] = $"client gateway port (default {DefaultGatewayPort})",
+        [Advertise] = "IP address or host name this silo is reached at (default 127.0.0.1)",
+        [ListenAny] = "true: listen on all interfaces (containers), advertising RICHLAZY_ADVERTISE",
+        [Kubernetes] = "true: Orleans Kubernetes hosting; reads POD_NAME, POD_NAMESPACE, POD_IP, ORLEANS_CLUSTER_ID, ORLEANS_SERVICE_ID",
+        [HttpPort] = $"HTTP port for /healthz (liveness), /readyz (readiness) and, with the dashboard, /dashboard (default {DefaultHttpPort} when the dashboard is on; off otherwise)",
+        [HttpBind] = "address the HTTP listener binds (default 127.0.0.1; 0.0.0.0 in pods so probes reach it)",
+        [Dashboard] = "true: serve the Orleans Dashboard at /dashboard on the HTTP port",
+        [ShutdownSeconds] = $"seconds a SIGTERM may take to checkpoint running runs and leave (default {DefaultShutdownSeconds}); keep the pod's grace period above it",
+    };
+
+    /// <summary>Variables Orleans' Kubernetes hosting reads (set from the downward API).</summary>
+    public static IReadOnlyList<string> KubernetesVariables { get; } = ["POD_NAME", "POD_NAMESPACE", "POD_IP", "ORLEANS_CLUSTER_ID", "ORLEANS_SERVICE_ID"];
+
+    public const int DefaultSiloPort = 11111;
+    public const int DefaultGatewayPort = 30000;
+    public const int DefaultHttpPort = 8080;
+    public const int DefaultShutdownSeconds = 60;
+    public const string LivenessPath = "/healthz";
+    public const string ReadinessPath = "/readyz";
+    public const string DashboardPath = "/dashboard";
+}
