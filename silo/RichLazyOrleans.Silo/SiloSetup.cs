@@ -59,9 +59,8 @@ public static class SiloSetup
             var warm = new[] { new Results.ResultRow { RunId = "warm-up" } };
             await Parquet.Serialization.ParquetSerializer.SerializeAsync(warm, new MemoryStream());
             System.Text.Json.JsonSerializer.Deserialize<List<Results.ResultRow>>(System.Text.Json.JsonSerializer.Serialize(warm));
-
-            var self = services.GetRequiredService<ILocalSiloDetails>().SiloAddress.ToString();
-            await services.GetRequiredService<IGrainFactory>().GetGrain<ISlotRegistryGrain>(0).Register(self, slots);
+            // Slots are registered by SlotLifecycle's heartbeat, not here: a grain call at start-up can
+            // wait 30 s on a silo that died and is not yet declared dead, and would hold the start back.
         });
         silo.Services.AddSingleton(new DrainOptions(TimeSpan.FromSeconds(shutdownSeconds)));
         silo.Services.AddHostedService<SlotLifecycle>();
@@ -130,7 +129,8 @@ public static class SiloSetup
                             o.NumMissedTableIAmAliveLimit = 2;
                         });
                     if (config.Kubernetes)
-                        silo.UseKubernetesHosting();   // pod name, IP, namespace and cluster ids from the downward API
+                        silo.UseKubernetesHosting()   // pod name, IP, namespace and cluster ids from the downward API
+                            .Configure<EndpointOptions>(o => { o.SiloPort = config.SiloPort; o.GatewayPort = config.GatewayPort; });
                     else
                     {
                         var address = ResolveAdvertised(config.Advertise);
@@ -256,11 +256,13 @@ internal sealed class SlotLifecycle(SlotPool slots, IGrainFactory grains, ILocal
         using var timer = new PeriodicTimer(SlotRegistryGrain.Heartbeat);
         try
         {
-            while (await timer.WaitForNextTickAsync(stoppingToken) && !slots.IsStopping)
+            do
             {
-                try { await grains.GetGrain<ISlotRegistryGrain>(0).Register(silo.SiloAddress.ToString(), slots.Slots); }
+                if (slots.IsStopping) break;
+                try { await grains.GetGrain<ISlotRegistryGrain>(0).Register(silo.SiloAddress.ToString(), slots.Slots).WaitAsync(stoppingToken); }
                 catch (Exception e) when (e is not OperationCanceledException) { logger.LogDebug("slot heartbeat failed: {Error}", e.Message); }
             }
+            while (await timer.WaitForNextTickAsync(stoppingToken));
         }
         catch (OperationCanceledException) { }
     }

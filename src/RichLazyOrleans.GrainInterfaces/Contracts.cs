@@ -61,10 +61,12 @@ public interface IRunGrain : IGrainWithStringKey
     /// <summary>
     /// Makes sure the run is executing and returns at once; the result goes to the sweep's
     /// coordinator. Idempotent: the coordinator calls it again for runs in flight, and a fresh
-    /// activation (its silo died) starts the run again, from its last checkpoint. Returns whether
-    /// this call started the run (false: it was already executing here, or this silo is stopping).
+    /// activation (its silo died) starts the run again, from its last checkpoint. Returns the
+    /// attempt this call started (1 the first time; more when the run was moved or restarted;
+    /// kinds without durable state always say 1), or 0 when it started nothing (already executing
+    /// here, or this silo is stopping).
     /// </summary>
-    Task<bool> Start(RunRequest request);
+    Task<int> Start(RunRequest request);
     [AlwaysInterleave] Task<string> GetStatus();
 }
 

@@ -52,14 +52,14 @@ public sealed class RunGrain(
     private IGrainTimer? _progressTimer;
     private readonly Stopwatch _clock = new();
 
-    public Task<bool> Start(RunRequest request)
+    public async Task<int> Start(RunRequest request)
     {
-        if (_request is not null) return Task.FromResult(false);   // already executing (or done) here: a repeated Start is a no-op
+        if (_request is not null) return 0;   // already executing (or done) here: a repeated Start is a no-op
         if (slots.IsStopping)
         {
             // This silo is leaving: refuse, and make the next Start create an activation elsewhere.
             DeactivateOnIdle();
-            return Task.FromResult(false);
+            return 0;
         }
         _request = request;
         var kind = RunKindRegistry.Get(request.Kind);
@@ -71,8 +71,16 @@ public sealed class RunGrain(
         // resumable (training) kinds run long; theory and synthetic runs skip the timer's cost.
         if (kind.Resumable)
             _progressTimer = this.RegisterGrainTimer(_ => SendFreshRows(), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+        if (_durable)
+        {
+            // Counted and saved before the run starts, so the answer says whether this is a restart.
+            state.State.Attempts++;
+            state.State.Silo = RuntimeIdentity;
+            state.State.CheckpointDir = JsonNode.Parse(request.SpecJson)?["checkpoint_dir"]?.GetValue<string>();
+            await SaveStateAsync("queued");
+        }
         _ = ExecuteAsync(request);
-        return Task.FromResult(true);
+        return _durable ? state.State.Attempts : 1;
     }
 
     public Task<string> GetStatus()
@@ -113,10 +121,6 @@ public sealed class RunGrain(
         var spec = (JsonObject)JsonNode.Parse(r.SpecJson)!;
         if (_durable)
         {
-            state.State.Attempts++;
-            state.State.Silo = silo;
-            state.State.CheckpointDir = spec["checkpoint_dir"]?.GetValue<string>();
-            await SaveStateAsync("queued");
             logger.LogInformation("run {RunId} started on {Silo} (attempt {Attempt})", r.RunId, silo, state.State.Attempts);
         }
         try

@@ -67,7 +67,6 @@ public sealed class SweepCoordinatorGrain(
     private readonly Dictionary<string, RunRequest> _runs = new();             // every run of every known point
     private readonly Queue<string> _queue = new();                              // run ids waiting to be dispatched
     private readonly Dictionary<string, DateTime> _running = new();            // run id -> last time it was asked to run
-    private readonly HashSet<string> _startedOnce = new();
     private Dictionary<string, FinishedRun> _finishedNow = new();               // finished, rows not yet on disk
     private readonly Dictionary<LatticePoint, List<double>> _seedMetrics = new();
     private readonly HashSet<LatticePoint> _points = new();
@@ -99,6 +98,12 @@ public sealed class SweepCoordinatorGrain(
         else if (state.State.State is not "new") { _state = state.State.State; _rows = state.State.RowsWritten; _elapsedBase = state.State.ElapsedSeconds; }   // finished: answer status only
     }
 
+    /// <summary>Leaving gracefully (its silo is shutting down): rows and state on disk first, so the next activation loses nothing.</summary>
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_state is "running" or "cancelling" or "finishing") await FlushAsync();
+    }
+
     public async Task<SweepStatus> Start(SweepRequest request)
     {
         if (state.State.State != "new")
@@ -126,6 +131,9 @@ public sealed class SweepCoordinatorGrain(
         state.State.SpecYaml = request.SpecYaml;
         state.State.ResultsDir = request.ResultsDir;
         state.State.State = "running";
+        // Rows of an earlier attempt of this sweep (its silo was embedded and is gone) count as written.
+        if (await ReadLedgerAsync() is > 0 and var found)
+            logger.LogWarning("sweep {Sweep}: {Rows} rows of an earlier attempt are already in {Dir}; they are kept and not written again", SweepId, found, request.ResultsDir);
         Begin(spec);
         Enqueue(_lattice!.InitialPoints(), depth: 0);
         await SaveAsync();   // durable before the first run starts
@@ -158,17 +166,7 @@ public sealed class SweepCoordinatorGrain(
     {
         var s = state.State;
         var spec = SweepSpec.Parse(s.SpecYaml, Kinds);
-        // The ledger: every row this sweep has written, so a rerun's rows are accepted only where missing.
-        int rowsOnDisk = 0;
-        foreach (var row in await ResultFiles.ReadAllAsync(s.ResultsDir))
-        {
-            if (row.SweepId != SweepId) continue;
-            rowsOnDisk++;
-            if (s.Finished.ContainsKey(row.RunId)) continue;
-            if (!_acceptedSteps.TryGetValue(row.RunId, out var steps)) _acceptedSteps[row.RunId] = steps = [];
-            steps.Add(row.Step);
-        }
-        _rows = rowsOnDisk;
+        int rowsOnDisk = await ReadLedgerAsync();
         foreach (var f in s.Finished.Values)
             if (f.Succeeded && f.Metric is { } m && double.IsFinite(m)) AddMetric(new LatticePoint(f.I, f.J), m);
         Begin(spec);
@@ -183,6 +181,26 @@ public sealed class SweepCoordinatorGrain(
         await EnsureReminderAsync();
         if (_queue.Count == 0) await NextRoundOrFinishAsync();
         await Pump();
+    }
+
+    /// <summary>
+    /// The ledger: every row of this sweep already in DIR/runs, so a rerun's rows are accepted only
+    /// where missing (after a restore, and when a sweep that died with an embedded silo is run again
+    /// into the same directory). Returns the number of rows found.
+    /// </summary>
+    private async Task<int> ReadLedgerAsync()
+    {
+        int rowsOnDisk = 0;
+        foreach (var row in await ResultFiles.ReadAllAsync(state.State.ResultsDir))
+        {
+            if (row.SweepId != SweepId) continue;
+            rowsOnDisk++;
+            if (state.State.Finished.ContainsKey(row.RunId)) continue;
+            if (!_acceptedSteps.TryGetValue(row.RunId, out var steps)) _acceptedSteps[row.RunId] = steps = [];
+            steps.Add(row.Step);
+        }
+        _rows = rowsOnDisk;
+        return rowsOnDisk;
     }
 
     private void Enqueue(IEnumerable<LatticePoint> points, int depth, bool record = true)
@@ -248,13 +266,12 @@ public sealed class SweepCoordinatorGrain(
         var run = _runs[runId];
         try
         {
-            bool again = !_startedOnce.Add(runId);
-            bool started = await GrainFactory.GetGrain<IRunGrain>($"{run.SweepId}/{run.RunId}").Start(run);
-            if (started && again)
+            int attempt = await GrainFactory.GetGrain<IRunGrain>($"{run.SweepId}/{run.RunId}").Start(run);
+            if (attempt > 1)
             {
                 state.State.Redispatched++;
                 _dirty = true;
-                logger.LogWarning("sweep {Sweep}: run {RunId} started again (its silo died or stopped)", SweepId, runId);
+                logger.LogWarning("sweep {Sweep}: run {RunId} started again (attempt {Attempt}): its silo died or stopped", SweepId, runId, attempt);
             }
         }
         catch (Exception e)

@@ -198,6 +198,45 @@ public class ClusterFaultTests(ITestOutputHelper output)
 
     [Fact]
     [Trait("Category", "Fault")]
+    public void SIGTERM_checkpoints_the_running_runs_and_hands_them_to_another_silo()
+    {
+        if (Skip()) return;
+        using var c = new ClusterHarness();
+        c.StartRedis();
+        var silos = Enumerable.Range(1, 2).Select(i => c.AddSilo($"silo{i}")).ToList();
+        foreach (var s in silos) c.StartSilo(s);
+        c.WaitUp(silos);
+        string spec = Spec("fault-term", "[3, 2]"), dir = Directory.CreateTempSubdirectory("rl-fault-term-").FullName;
+        var (client, clientLines) = c.Client("sweep", "run", spec, "--out", dir, "--redis", c.Redis);
+
+        // Evict the first silo with a run past its first saved state (if it is the coordinator's
+        // silo, the coordinator saves its state on the way out and comes back on the other one).
+        ClusterHarness.Node? evicted = null;
+        ClusterHarness.WaitUntil(() => (evicted = silos.FirstOrDefault(s => InFlightOn(s).Any(r => Checkpoints(dir, r).Any(step => step >= 10000)))) is not null,
+            TimeSpan.FromSeconds(240), "a run with a saved state");
+        var termAt = DateTime.UtcNow;
+        ClusterHarness.Signal(evicted.Process!, "TERM");
+        Assert.True(evicted!.Process!.WaitForExit(90_000), "the silo did not leave within 90 s of SIGTERM\n" + c.Logs());
+        var exitedAt = DateTime.UtcNow;
+        Assert.Equal(0, evicted.Process.ExitCode);
+        var interrupted = evicted.Lines.Select(l => Regex.Match(l, @"run (\S+) interrupted on")).Where(m => m.Success).Select(m => m.Groups[1].Value).ToList();
+        Assert.NotEmpty(interrupted);
+        // Each interrupted run saved its state at the step where it stopped: that is where it must go on.
+        var expected = interrupted.Where(r => Checkpoints(dir, r).Count > 0).ToDictionary(r => r, r => Checkpoints(dir, r)[0]);
+        Assert.NotEmpty(expected);
+
+        Assert.True(client.WaitForExit(300_000), "the sweep did not complete after the SIGTERM\n" + c.Logs());
+        Assert.True(client.ExitCode == 0, string.Join("\n", clientLines) + "\n" + c.Logs());
+        var rows = AssertExactlyOnce(dir, 6, expected);
+        Assert.All(expected.Keys, run => Assert.DoesNotContain(evicted.Address, rows.Single(r => r.RunId == run && r.Step == Steps).Silo));
+        string report = $"SIGTERM hand-off: silo left {(exitedAt - termAt).TotalSeconds:F1} s after SIGTERM (exit 0); {interrupted.Count} run(s) interrupted, "
+            + $"continued elsewhere from {string.Join(", ", expected.Select(kv => $"{kv.Key}@{kv.Value}"))}; 6 runs, {rows.Count} rows, each (run_id, step) once";
+        output.WriteLine(report);
+        Console.Error.WriteLine(report);
+    }
+
+    [Fact]
+    [Trait("Category", "Fault")]
     public void Silos_ride_out_a_Redis_restart_mid_sweep()
     {
         if (Skip()) return;

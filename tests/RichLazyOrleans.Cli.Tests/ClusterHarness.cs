@@ -89,7 +89,7 @@ internal sealed class ClusterHarness : IDisposable
             Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
     }
 
-    public void WaitUp(IEnumerable<Node> nodes) => WaitUntil(() => nodes.All(n => n.Up), TimeSpan.FromSeconds(120), "the silos to start");
+    public void WaitUp(IEnumerable<Node> nodes) => WaitUntil(() => nodes.All(n => n.Up), TimeSpan.FromSeconds(120), "the silos to start\n" + Logs());
 
     public static void Kill(Node n)
     {

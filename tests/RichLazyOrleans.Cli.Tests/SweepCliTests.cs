@@ -26,6 +26,38 @@ public class SweepCliTests
     }
 
     [Fact]
+    [Trait("Category", "Fault")]
+    public async Task An_embedded_sweep_killed_mid_way_and_run_again_writes_only_the_missing_rows()
+    {
+        string spec = SpecFile(Synthetic.Replace("duration_ms: 1", "duration_ms: 60"));
+        string dir = Directory.CreateTempSubdirectory("richlazy-cli-rerun-").FullName, clean = Directory.CreateTempSubdirectory("richlazy-cli-clean-").FullName;
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "richlazy.dll"), "sweep", "run", spec, "--out", dir, "--slots", "2" }) psi.ArgumentList.Add(a);
+        using (var victim = Process.Start(psi)!)
+        {
+            string runs = Path.Combine(dir, "runs");
+            for (var deadline = DateTime.UtcNow.AddSeconds(60); !(Directory.Exists(runs) && Directory.GetFiles(runs, "*.parquet").Length >= 1); Thread.Sleep(20))
+            {
+                Assert.False(victim.HasExited, "the sweep finished before it could be killed");
+                Assert.True(DateTime.UtcNow < deadline, "no results appeared");
+            }
+            victim.Kill();   // SIGKILL: the embedded silo and its in-memory sweep state are gone
+            victim.WaitForExit();
+        }
+        int before = (await ResultFiles.ReadAllAsync(dir)).Count;
+        var again = CliProcess.Run("sweep", "run", spec, "--out", dir, "--slots", "2");
+        Assert.True(again.ExitCode == 0, again.Stderr);
+        Assert.Contains("earlier attempt", again.Stderr);
+        Assert.True(CliProcess.Run("sweep", "run", spec, "--out", clean, "--slots", "2").ExitCode == 0);
+
+        var rows = await ResultFiles.ReadAllAsync(dir);
+        var expected = await ResultFiles.ReadAllAsync(clean);
+        Assert.InRange(before, 1, expected.Count - 1);
+        Assert.Equal(rows.Count, rows.Select(x => (x.RunId, x.Step)).Distinct().Count());   // nothing written twice
+        Assert.Equal(expected.Select(x => (x.RunId, x.Value)).Order(), rows.Select(x => (x.RunId, x.Value)).Order());
+    }
+
+    [Fact]
     public async Task Sweep_run_writes_parquet_rows_then_plot_and_export_read_them()
     {
         string dir = Directory.CreateTempSubdirectory("richlazy-cli-sweep-").FullName;
