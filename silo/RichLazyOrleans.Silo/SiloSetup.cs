@@ -51,16 +51,24 @@ public static class SiloSetup
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(slots, 1);
         silo.Services.AddSingleton(new SlotPool(slots));
+        // Grain state in Orleans' binary format (its generated serializers) instead of the default
+        // JSON: a sweep's state grows with its runs, and JSON made each write of a 2 000-run sweep
+        // cost ~0.1 s of CPU (6% of a 10 ms-per-run sweep on 2 cores; measured, bench orchestration).
+        silo.Services.AddSingleton<Orleans.Storage.IGrainStorageSerializer>(sp => new Orleans.Storage.OrleansGrainStorageSerializer(sp.GetRequiredService<Orleans.Serialization.Serializer>()));
         silo.Services.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = TimeSpan.FromSeconds(5));
-        silo.AddStartupTask(async (services, _) =>
+        silo.AddStartupTask(async (services, cancellation) =>
         {
             // Pay the one-time JIT and reflection cost of the result writers at start-up, not in
             // the middle of the first sweep.
             var warm = new[] { new Results.ResultRow { RunId = "warm-up" } };
             await Parquet.Serialization.ParquetSerializer.SerializeAsync(warm, new MemoryStream());
             System.Text.Json.JsonSerializer.Deserialize<List<Results.ResultRow>>(System.Text.Json.JsonSerializer.Serialize(warm));
-            // Slots are registered by SlotLifecycle's heartbeat, not here: a grain call at start-up can
-            // wait 30 s on a silo that died and is not yet declared dead, and would hold the start back.
+            // Register the slots now (sweeps size their in-flight window from them), without waiting:
+            // a grain call at start-up can wait 30 s on a silo that died and is not yet declared dead,
+            // and would hold the start back. SlotLifecycle's heartbeat repeats it every few seconds.
+            var self = services.GetRequiredService<ILocalSiloDetails>().SiloAddress.ToString();
+            _ = services.GetRequiredService<IGrainFactory>().GetGrain<ISlotRegistryGrain>(0).Register(self, slots)
+                .ContinueWith(t => t.Exception, TaskContinuationOptions.OnlyOnFaulted);   // observed; the heartbeat retries
         });
         silo.Services.AddSingleton(new DrainOptions(TimeSpan.FromSeconds(shutdownSeconds)));
         silo.Services.AddHostedService<SlotLifecycle>();

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orleans.Placement;
 using RichLazyOrleans.GrainInterfaces;
@@ -39,11 +40,12 @@ public static class StorageNames
 /// Placement by activation count spreads runs over the silos.
 /// </summary>
 [ActivationCountBasedPlacement]
-public sealed class RunGrain(
-    SlotPool slots,
-    [PersistentState("run", StorageNames.Default)] IPersistentState<RunGrainState> state,
-    ILogger<RunGrain> logger) : Grain, IRunGrain
+public sealed class RunGrain(SlotPool slots, ILogger<RunGrain> logger) : Grain, IRunGrain
 {
+    // Grain storage is used by hand, and only by resumable kinds: a [PersistentState] facet would
+    // read storage on every activation, which for 10 ms synthetic runs cost 6% of a sweep's time.
+    private readonly GrainState<RunGrainState> _saved = new(new RunGrainState());
+    private RunGrainState State => _saved.State ??= new RunGrainState();   // a read of no state leaves null
     private RunRequest? _request;
     private bool _durable;   // resumable (long) runs keep their state in grain storage; short ones are simply rerun
     private string _status = "new";
@@ -51,6 +53,9 @@ public sealed class RunGrain(
     private int _sentRows;
     private IGrainTimer? _progressTimer;
     private readonly Stopwatch _clock = new();
+
+    private const string StateName = "run";
+    private Orleans.Storage.IGrainStorage Storage => ServiceProvider.GetRequiredKeyedService<Orleans.Storage.IGrainStorage>(StorageNames.Default);
 
     public async Task<int> Start(RunRequest request)
     {
@@ -74,18 +79,20 @@ public sealed class RunGrain(
         if (_durable)
         {
             // Counted and saved before the run starts, so the answer says whether this is a restart.
-            state.State.Attempts++;
-            state.State.Silo = RuntimeIdentity;
-            state.State.CheckpointDir = JsonNode.Parse(request.SpecJson)?["checkpoint_dir"]?.GetValue<string>();
+            try { await Storage.ReadStateAsync(StateName, this.GetGrainId(), _saved); }
+            catch (Exception e) { logger.LogWarning("run {RunId}: could not read its state ({Error})", request.RunId, e.Message.Split('\n')[0]); }
+            State.Attempts++;
+            State.Silo = RuntimeIdentity;
+            State.CheckpointDir = JsonNode.Parse(request.SpecJson)?["checkpoint_dir"]?.GetValue<string>();
             await SaveStateAsync("queued");
         }
         _ = ExecuteAsync(request);
-        return _durable ? state.State.Attempts : 1;
+        return _durable ? State.Attempts : 1;
     }
 
     public Task<string> GetStatus()
     {
-        string attempts = _durable && state.State.Attempts > 1 ? $", attempt {state.State.Attempts}" : "";
+        string attempts = _durable && State.Attempts > 1 ? $", attempt {State.Attempts}" : "";
         return Task.FromResult(_sentRows > 0 ? $"{_status} ({_sentRows} rows reported{attempts})" : _status + attempts);
     }
 
@@ -104,11 +111,11 @@ public sealed class RunGrain(
     private async Task SaveStateAsync(string status, string? error = null, long? resumedFrom = null)
     {
         if (!_durable) return;
-        state.State.Status = status;
-        state.State.Error = error;
-        if (resumedFrom is { } s) state.State.ResumedFromStep = s;
-        state.State.UpdatedUtc = DateTime.UtcNow;
-        try { await state.WriteStateAsync(); }
+        State.Status = status;
+        State.Error = error;
+        if (resumedFrom is { } s) State.ResumedFromStep = s;
+        State.UpdatedUtc = DateTime.UtcNow;
+        try { await Storage.WriteStateAsync(StateName, this.GetGrainId(), _saved); }
         catch (Exception e) { logger.LogWarning("run {RunId}: could not save its state ({Error})", _request?.RunId, e.Message.Split('\n')[0]); }
     }
 
@@ -121,7 +128,7 @@ public sealed class RunGrain(
         var spec = (JsonObject)JsonNode.Parse(r.SpecJson)!;
         if (_durable)
         {
-            logger.LogInformation("run {RunId} started on {Silo} (attempt {Attempt})", r.RunId, silo, state.State.Attempts);
+            logger.LogInformation("run {RunId} started on {Silo} (attempt {Attempt})", r.RunId, silo, State.Attempts);
         }
         try
         {

@@ -82,6 +82,9 @@ public sealed class SweepCoordinatorGrain(
     private readonly SemaphoreSlim _io = new(1, 1);                             // one flush/save at a time (reentrant grain)
     private IGrainTimer? _flushTimer, _watchdogTimer;
     private double _elapsedBase;                                                 // seconds spent by earlier activations
+    private Stopwatch? _lastSave;
+    /// <summary>How often the growing state is written while rows stream (a full write of thousands of runs costs milliseconds).</summary>
+    public static readonly TimeSpan SaveInterval = TimeSpan.FromSeconds(5);
 
     public static IReadOnlyDictionary<string, KindInfo> Kinds { get; } =
         RunKindRegistry.All.ToDictionary(k => k.Name, k => new KindInfo(k.Name, k.Metrics, k.AxisParameters));
@@ -101,7 +104,7 @@ public sealed class SweepCoordinatorGrain(
     /// <summary>Leaving gracefully (its silo is shutting down): rows and state on disk first, so the next activation loses nothing.</summary>
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        if (_state is "running" or "cancelling" or "finishing") await FlushAsync();
+        if (_state is "running" or "cancelling" or "finishing") { await FlushAsync(); await SaveAsync(); }
     }
 
     public async Task<SweepStatus> Start(SweepRequest request)
@@ -416,7 +419,10 @@ public sealed class SweepCoordinatorGrain(
             }
             foreach (var kv in finishing) state.State.Finished[kv.Key] = kv.Value;
             if (finishing.Count > 0) _dirty = true;
-            await SaveCoreAsync();
+            // The state grows with the sweep and is written whole, so it is written at most every
+            // SaveInterval here (forced on start, cancel and finish). A run finished in between is
+            // simply rerun after a crash (from its final checkpoint) and adds no row twice.
+            if (_lastSave is null || _lastSave.Elapsed >= SaveInterval) await SaveCoreAsync();
         }
         finally { _io.Release(); }
     }
@@ -437,6 +443,7 @@ public sealed class SweepCoordinatorGrain(
         {
             await state.WriteStateAsync();
             _dirty = false;
+            _lastSave = Stopwatch.StartNew();
         }
         catch (Orleans.Storage.InconsistentStateException e)
         {

@@ -215,11 +215,12 @@ public class ClusterFaultTests(ITestOutputHelper output)
         ClusterHarness.WaitUntil(() => (evicted = silos.FirstOrDefault(s => InFlightOn(s).Any(r => Checkpoints(dir, r).Any(step => step >= 10000)))) is not null,
             TimeSpan.FromSeconds(240), "a run with a saved state");
         var termAt = DateTime.UtcNow;
-        ClusterHarness.Signal(evicted.Process!, "TERM");
-        Assert.True(evicted!.Process!.WaitForExit(90_000), "the silo did not leave within 90 s of SIGTERM\n" + c.Logs());
+        ClusterHarness.Signal(evicted!.Process!, "TERM");
+        Assert.True(evicted.Process!.WaitForExit(90_000), "the silo did not leave within 90 s of SIGTERM\n" + c.Logs());
         var exitedAt = DateTime.UtcNow;
         Assert.Equal(0, evicted.Process.ExitCode);
-        var interrupted = evicted.Lines.Select(l => Regex.Match(l, @"run (\S+) interrupted on")).Where(m => m.Success).Select(m => m.Groups[1].Value).ToList();
+        var interrupted = evicted.Lines.Select(l => Regex.Match(l, @"run (\S+) interrupted on")).Where(m => m.Success).Select(m => m.Groups[1].Value).Distinct().ToList();
+        output.WriteLine(string.Join("\n", evicted.Lines));
         Assert.NotEmpty(interrupted);
         // Each interrupted run saved its state at the step where it stopped: that is where it must go on.
         var expected = interrupted.Where(r => Checkpoints(dir, r).Count > 0).ToDictionary(r => r, r => Checkpoints(dir, r)[0]);
