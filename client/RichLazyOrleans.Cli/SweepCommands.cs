@@ -116,8 +116,8 @@ internal static class SweepCommands
         try { await host.StartAsync(ct); }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            string where = redis is null ? $"on 127.0.0.1:{gatewayPort} (start one with `richlazy silo`)" : $"in the cluster registered at Redis {redis} (start silos with `richlazy silo --redis {redis}`)";
-            throw new InvalidOperationException($"no silo answers {where}: {e.Message.Split('\n')[0]}");
+            string where = redis is null ? $"on 127.0.0.1:{gatewayPort} (start one with `richlazy silo`)" : $"in the cluster registered at Redis {RedactPassword(redis)} (start silos with `richlazy silo --redis ...`)";
+            throw new InvalidOperationException($"no silo answers {where}: {RedactPassword(e.Message.Split('\n')[0])}");
         }
         try { return await action(host.Services.GetRequiredService<IClusterClient>()); }
         finally { await host.StopAsync(CancellationToken.None); }
@@ -182,7 +182,7 @@ internal static class SweepCommands
     }
 
     /// <summary>A Redis configuration string fit for a log line.</summary>
-    internal static string RedactPassword(string redis) => System.Text.RegularExpressions.Regex.Replace(redis, "password=[^,]*", "password=***");
+    internal static string RedactPassword(string redis) => System.Text.RegularExpressions.Regex.Replace(redis, "password=[^,]*", "password=***", System.Text.RegularExpressions.RegexOptions.IgnoreCase);
 
     private static async Task<int> RunAsync(string specPath, string outDir, int? requestedSlots, CancellationToken ct)
     {
@@ -223,7 +223,7 @@ internal static class SweepCommands
         DateTime? lostSince = null;
         async Task<SweepStatus> Poll(SweepStatus s)
         {
-            try { await Task.Delay(250, ct); }
+            try { await Task.Delay(250, cancelled ? CancellationToken.None : ct); }   // after Ctrl+C, keep following until the running runs are recorded
             catch (OperationCanceledException) when (!cancelled)
             {
                 cancelled = true;

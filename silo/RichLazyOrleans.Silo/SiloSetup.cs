@@ -278,6 +278,7 @@ internal sealed class SlotLifecycle(SlotPool slots, IGrainFactory grains, ILocal
     public async Task StoppingAsync(CancellationToken cancellationToken)
     {
         int running = slots.Executions;
+        slots.BeginStopping();   // first, so no heartbeat re-registers the slots after the line below
         try { await grains.GetGrain<ISlotRegistryGrain>(0).Unregister(silo.SiloAddress.ToString()).WaitAsync(TimeSpan.FromSeconds(5), cancellationToken); }
         catch (Exception e) { logger.LogWarning("could not unregister this silo's slots: {Error}", e.Message.Split('\n')[0]); }
         if (running > 0) logger.LogWarning("shutting down: {Runs} run(s) here save a checkpoint and move to other silos", running);

@@ -48,6 +48,7 @@ public sealed class RunGrain(SlotPool slots, ILogger<RunGrain> logger) : Grain, 
     private RunGrainState State => _saved.State ??= new RunGrainState();   // a read of no state leaves null
     private RunRequest? _request;
     private bool _durable;   // resumable (long) runs keep their state in grain storage; short ones are simply rerun
+    private bool _stateUnreadable, _interrupted;
     private string _status = "new";
     private readonly System.Collections.Concurrent.ConcurrentQueue<JsonObject> _fresh = new();   // rows not yet sent
     private int _sentRows;
@@ -59,13 +60,16 @@ public sealed class RunGrain(SlotPool slots, ILogger<RunGrain> logger) : Grain, 
 
     public async Task<int> Start(RunRequest request)
     {
-        if (_request is not null) return 0;   // already executing (or done) here: a repeated Start is a no-op
-        if (slots.IsStopping)
+        if (_interrupted || (_request is null && slots.IsStopping))
         {
-            // This silo is leaving: refuse, and make the next Start create an activation elsewhere.
+            // This silo is leaving (or stopped this run): refuse, and let the next Start create an
+            // activation elsewhere. -1 tells the coordinator to ask again soon.
             DeactivateOnIdle();
-            return 0;
+            return -1;
         }
+        if (_request is not null) return 0;   // already executing (or done) here: a repeated Start is a no-op
+        // Counted from here, so a shutdown that begins while this awaits storage waits for it too.
+        var execution = slots.Execution();
         _request = request;
         var kind = RunKindRegistry.Get(request.Kind);
         _durable = kind.Resumable;
@@ -80,13 +84,18 @@ public sealed class RunGrain(SlotPool slots, ILogger<RunGrain> logger) : Grain, 
         {
             // Counted and saved before the run starts, so the answer says whether this is a restart.
             try { await Storage.ReadStateAsync(StateName, this.GetGrainId(), _saved); }
-            catch (Exception e) { logger.LogWarning("run {RunId}: could not read its state ({Error})", request.RunId, e.Message.Split('\n')[0]); }
+            catch (Exception e)
+            {
+                // Without the stored version (etag) every write would be refused: keep the state in memory only.
+                _stateUnreadable = true;
+                logger.LogWarning("run {RunId}: could not read its state ({Error}); it is kept in memory only", request.RunId, e.Message.Split('\n')[0]);
+            }
             State.Attempts++;
             State.Silo = RuntimeIdentity;
             State.CheckpointDir = JsonNode.Parse(request.SpecJson)?["checkpoint_dir"]?.GetValue<string>();
             await SaveStateAsync("queued");
         }
-        _ = ExecuteAsync(request);
+        _ = ExecuteAsync(request, execution);
         return _durable ? State.Attempts : 1;
     }
 
@@ -110,7 +119,7 @@ public sealed class RunGrain(SlotPool slots, ILogger<RunGrain> logger) : Grain, 
     /// <summary>Grain state is an aid (status, checkpoint location), not the truth: a failed write (Redis down) is logged, not fatal.</summary>
     private async Task SaveStateAsync(string status, string? error = null, long? resumedFrom = null)
     {
-        if (!_durable) return;
+        if (!_durable || _stateUnreadable) return;
         State.Status = status;
         State.Error = error;
         if (resumedFrom is { } s) State.ResumedFromStep = s;
@@ -119,9 +128,9 @@ public sealed class RunGrain(SlotPool slots, ILogger<RunGrain> logger) : Grain, 
         catch (Exception e) { logger.LogWarning("run {RunId}: could not save its state ({Error})", _request?.RunId, e.Message.Split('\n')[0]); }
     }
 
-    private async Task ExecuteAsync(RunRequest r)
+    private async Task ExecuteAsync(RunRequest r, IDisposable execution)
     {
-        using var execution = slots.Execution();   // a shutdown waits until this run has reported
+        using var _ = execution;   // a shutdown waits until this run has reported
         var clock = Stopwatch.StartNew();
         RunResult result;
         string silo = RuntimeIdentity;
@@ -158,7 +167,9 @@ public sealed class RunGrain(SlotPool slots, ILogger<RunGrain> logger) : Grain, 
             // The silo is shutting down: the run saved its state (resumable kinds) and stopped.
             _progressTimer?.Dispose();
             _status = "interrupted";
-            logger.LogInformation("run {RunId} interrupted on {Silo}: the silo is stopping", r.RunId, silo);
+            _interrupted = true;
+            long? saved = spec["checkpoint_dir"]?.GetValue<string>() is { } dir ? new Training.CheckpointStore(dir).Files().Select(f => (long?)f.Step).FirstOrDefault() : null;
+            logger.LogInformation("run {RunId} interrupted on {Silo}: the silo is stopping (newest saved state: step {Step})", r.RunId, silo, saved?.ToString() ?? "none");
             try { await SendFreshRows(); } catch (Exception e) { logger.LogWarning("run {RunId}: could not send its last rows ({Error})", r.RunId, e.Message); }
             await SaveStateAsync("interrupted");
             try { await GrainFactory.GetGrain<ISweepCoordinatorGrain>(r.SweepId).RunInterrupted(r.RunId, silo); }

@@ -75,10 +75,13 @@ public sealed class SlotPool : IDisposable
 
     public int Executions => Volatile.Read(ref _executions);
 
+    /// <summary>From now on no run starts here, and running ones are told to checkpoint and stop.</summary>
+    public void BeginStopping() => _stopping.Cancel();
+
     /// <summary>Stops the runs (they checkpoint) and waits until every execution has reported, or the timeout.</summary>
     public async Task<bool> DrainAsync(TimeSpan timeout)
     {
-        _stopping.Cancel();
+        BeginStopping();
         var deadline = DateTime.UtcNow + timeout;
         while (Executions > 0 && DateTime.UtcNow < deadline) await Task.Delay(100);
         return Executions == 0;

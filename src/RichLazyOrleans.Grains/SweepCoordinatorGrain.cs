@@ -68,6 +68,7 @@ public sealed class SweepCoordinatorGrain(
     private readonly Queue<string> _queue = new();                              // run ids waiting to be dispatched
     private readonly Dictionary<string, DateTime> _running = new();            // run id -> last time it was asked to run
     private Dictionary<string, FinishedRun> _finishedNow = new();               // finished, rows not yet on disk
+    private Dictionary<string, FinishedRun> _flushing = new();                  // finished, rows being written right now
     private readonly Dictionary<LatticePoint, List<double>> _seedMetrics = new();
     private readonly HashSet<LatticePoint> _points = new();
     private int _rows;
@@ -90,14 +91,27 @@ public sealed class SweepCoordinatorGrain(
         RunKindRegistry.All.ToDictionary(k => k.Name, k => new KindInfo(k.Name, k.Metrics, k.AxisParameters));
 
     private string SweepId => this.GetPrimaryKeyString();
-    private int Done => state.State.Finished.Values.Count(f => f.Succeeded) + _finishedNow.Values.Count(f => f.Succeeded);
-    private int Failed => state.State.Finished.Values.Count(f => !f.Succeeded) + _finishedNow.Values.Count(f => !f.Succeeded);
-    private bool IsFinished(string runId) => state.State.Finished.ContainsKey(runId) || _finishedNow.ContainsKey(runId);
+    private IEnumerable<FinishedRun> AllFinished => state.State.Finished.Values.Concat(_flushing.Values).Concat(_finishedNow.Values);
+    private int Done => AllFinished.Count(f => f.Succeeded);
+    private int Failed => AllFinished.Count(f => !f.Succeeded);
+    private bool IsFinished(string runId) => state.State.Finished.ContainsKey(runId) || _flushing.ContainsKey(runId) || _finishedNow.ContainsKey(runId);
+    /// <summary>Nothing queued that still has to run, and nothing in flight: the round is over.</summary>
+    private bool RoundOver => _running.Count == 0 && _queue.All(IsFinished);
 
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         // A sweep that was going on when its previous activation died (or its silos stopped) comes back by itself.
-        if (state.State.State is "running" or "cancelling" or "finishing") await RestoreAsync();
+        if (state.State.State is "running" or "cancelling" or "finishing")
+        {
+            try { await RestoreAsync(); }
+            catch (Exception e)
+            {
+                // Answer status with the reason rather than failing every call (and every reminder tick).
+                _state = "failed";
+                state.State.Message = $"could not restore the sweep: {e.GetType().Name}: {e.Message.Split('\n')[0]}";
+                logger.LogError(e, "sweep {Sweep}: {Message}", SweepId, state.State.Message);
+            }
+        }
         else if (state.State.State is not "new") { _state = state.State.State; _rows = state.State.RowsWritten; _elapsedBase = state.State.ElapsedSeconds; }   // finished: answer status only
     }
 
@@ -131,12 +145,12 @@ public sealed class SweepCoordinatorGrain(
         try { kind.Validate(new Spec(probe)); }
         catch (SpecException e) { throw new ArgumentException($"params: {e.Message}"); }
 
-        state.State.SpecYaml = request.SpecYaml;
-        state.State.ResultsDir = request.ResultsDir;
-        state.State.State = "running";
         // Rows of an earlier attempt of this sweep (its silo was embedded and is gone) count as written.
+        state.State.ResultsDir = request.ResultsDir;
         if (await ReadLedgerAsync() is > 0 and var found)
             logger.LogWarning("sweep {Sweep}: {Rows} rows of an earlier attempt are already in {Dir}; they are kept and not written again", SweepId, found, request.ResultsDir);
+        state.State.SpecYaml = request.SpecYaml;
+        state.State.State = "running";
         Begin(spec);
         Enqueue(_lattice!.InitialPoints(), depth: 0);
         await SaveAsync();   // durable before the first run starts
@@ -182,8 +196,7 @@ public sealed class SweepCoordinatorGrain(
         s.State = "running";
         await SaveAsync();
         await EnsureReminderAsync();
-        if (_queue.Count == 0) await NextRoundOrFinishAsync();
-        await Pump();
+        await AdvanceAsync();
     }
 
     /// <summary>
@@ -194,7 +207,15 @@ public sealed class SweepCoordinatorGrain(
     private async Task<int> ReadLedgerAsync()
     {
         int rowsOnDisk = 0;
-        foreach (var row in await ResultFiles.ReadAllAsync(state.State.ResultsDir))
+        var rows = new List<ResultRow>();
+        string runsDir = ResultFiles.RunsDirectory(state.State.ResultsDir);
+        foreach (var file in Directory.Exists(runsDir) ? Directory.EnumerateFiles(runsDir, "*.parquet").Order() : Enumerable.Empty<string>())
+        {
+            try { rows.AddRange(await ResultFiles.ReadRunAsync(file)); }
+            catch (FileNotFoundException) { }
+            catch (Exception e) { logger.LogError("sweep {Sweep}: results file {File} is unreadable ({Error}); its rows may be written again", SweepId, file, e.Message.Split('\n')[0]); }
+        }
+        foreach (var row in rows)
         {
             if (row.SweepId != SweepId) continue;
             rowsOnDisk++;
@@ -270,6 +291,7 @@ public sealed class SweepCoordinatorGrain(
         try
         {
             int attempt = await GrainFactory.GetGrain<IRunGrain>($"{run.SweepId}/{run.RunId}").Start(run);
+            if (attempt < 0 && _running.ContainsKey(runId)) _running[runId] = DateTime.MinValue;   // refused (its silo is stopping): ask again at the next tick
             if (attempt > 1)
             {
                 state.State.Redispatched++;
@@ -296,7 +318,7 @@ public sealed class SweepCoordinatorGrain(
         foreach (var id in due) _running[id] = now;
         await Task.WhenAll(due.Select(Dispatch));
         if (!_reminderSet) await EnsureReminderAsync();
-        await Pump();
+        await AdvanceAsync();   // also ends a round whose last runs finished while a pump was under way
     }
 
     private async Task EnsureReminderAsync()
@@ -322,8 +344,9 @@ public sealed class SweepCoordinatorGrain(
 
     public async Task RunFinished(RunResult result)
     {
-        if (!_runs.TryGetValue(result.RunId, out var run) || IsFinished(result.RunId)) return;   // unknown or duplicate report
+        // A duplicate report (a retry, or a rerun of a run already finished) still frees its place in flight.
         if (_running.Remove(result.RunId)) Telemetry.RunsInFlight.Add(-1);
+        if (!_runs.TryGetValue(result.RunId, out var run) || IsFinished(result.RunId)) { await AdvanceAsync(); return; }
         if (result.Succeeded)
         {
             Accept(result.RunId, result.RowsJson);
@@ -339,8 +362,14 @@ public sealed class SweepCoordinatorGrain(
         _finishedNow[result.RunId] = new FinishedRun(run.LatticeI, run.LatticeJ, result.Succeeded, result.MetricValue, result.Error);
 
         if (_pending.Count >= 5000) await FlushAsync();
+        await AdvanceAsync();
+    }
+
+    /// <summary>Dispatches what may run, and ends the round (or the sweep) when nothing is left.</summary>
+    private async Task AdvanceAsync()
+    {
         if (_state == "cancelling" && _running.Count == 0) { await FinishAsync("cancelled"); return; }
-        if (_queue.Count == 0 && _running.Count == 0 && _state == "running") await NextRoundOrFinishAsync();
+        if (_state == "running" && RoundOver) await NextRoundOrFinishAsync();
         await Pump();
     }
 
@@ -357,7 +386,7 @@ public sealed class SweepCoordinatorGrain(
         if (_running.ContainsKey(runId))
         {
             _running[runId] = DateTime.MinValue;
-            logger.LogInformation("sweep {Sweep}: run {RunId} interrupted on {Silo}; it will continue elsewhere", SweepId, runId, silo);
+            logger.LogInformation("sweep {Sweep}: run {RunId} was stopped by its silo {Silo}; it will continue elsewhere", SweepId, runId, silo);
         }
         return Task.CompletedTask;
     }
@@ -398,10 +427,12 @@ public sealed class SweepCoordinatorGrain(
         try
         {
             // Taken together, with no await between, so a run finishing meanwhile waits for the next flush.
+            if (_state == "superseded") return;   // another activation owns the sweep and its files
             var batch = _pending;
             var finishing = _finishedNow;
             _pending = new();
             _finishedNow = new();
+            _flushing = finishing;   // still counted as finished while the write is under way
             if (batch.Count > 0)
             {
                 string name = $"{SweepId}-{DateTime.UtcNow:yyyyMMddHHmmssfff}-{Guid.NewGuid().ToString("N")[..8]}";
@@ -412,12 +443,14 @@ public sealed class SweepCoordinatorGrain(
                     _pending = batch;
                     foreach (var kv in _finishedNow) finishing[kv.Key] = kv.Value;
                     _finishedNow = finishing;
+                    _flushing = new();
                     state.State.Message = $"could not write results: {e.Message}";
                     logger.LogError(e, "sweep {Sweep}: writing results failed", SweepId);
                     return;
                 }
             }
             foreach (var kv in finishing) state.State.Finished[kv.Key] = kv.Value;
+            _flushing = new();
             if (finishing.Count > 0) _dirty = true;
             // The state grows with the sweep and is written whole, so it is written at most every
             // SaveInterval here (forced on start, cancel and finish). A run finished in between is
@@ -439,10 +472,10 @@ public sealed class SweepCoordinatorGrain(
         if (!_dirty) return;
         state.State.ElapsedSeconds = ElapsedSeconds;
         state.State.RowsWritten = _rows - _pending.Count;
+        _dirty = false;   // cleared before the write: a change made while it is under way marks it dirty again
         try
         {
             await state.WriteStateAsync();
-            _dirty = false;
             _lastSave = Stopwatch.StartNew();
         }
         catch (Orleans.Storage.InconsistentStateException e)
@@ -455,6 +488,7 @@ public sealed class SweepCoordinatorGrain(
         catch (Exception e)
         {
             // Storage unreachable (Redis restarting): the state stays dirty and the next flush tries again.
+            _dirty = true;
             logger.LogWarning("sweep {Sweep}: could not save its state ({Error}); will retry", SweepId, e.Message.Split('\n')[0]);
         }
     }
@@ -478,6 +512,7 @@ public sealed class SweepCoordinatorGrain(
     /// <summary>A sweep is reported finished only once all its rows are on disk and its state says so.</summary>
     private async Task FinishAsync(string final)
     {
+        if (_state is "finishing" or "complete" or "cancelled" or "failed") return;   // already on its way
         _state = "finishing";
         await FlushAsync();
         while (_pending.Count > 0 || _finishedNow.Count > 0)
@@ -488,6 +523,12 @@ public sealed class SweepCoordinatorGrain(
         }
         state.State.State = final;
         await SaveAsync();
+        while (_dirty)
+        {
+            // A finished sweep must say so durably, or a later activation would restore and rerun it.
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            await SaveAsync();
+        }
         _flushTimer?.Dispose();
         _watchdogTimer?.Dispose();
         _state = final;
@@ -496,6 +537,7 @@ public sealed class SweepCoordinatorGrain(
         _activity?.Stop();
         try { if (await this.GetReminder(ReminderName) is { } r) await this.UnregisterReminder(r); }
         catch (Exception e) { logger.LogWarning("sweep {Sweep}: could not drop its reminder ({Error}); it will be dropped when it fires", SweepId, e.Message.Split('\n')[0]); }
+        DelayDeactivation(TimeSpan.Zero);   // nothing runs any more: the activation may go when idle (its state answers status later)
     }
 
     public Task<SweepStatus> GetStatus() => Task.FromResult(Status());

@@ -53,14 +53,17 @@ public class ClusterFaultTests(ITestOutputHelper output)
         return Directory.GetFiles(d, "ckpt-*.bin").Select(f => long.Parse(Path.GetFileNameWithoutExtension(f)[5..])).OrderDescending().ToList();
     }
 
-    /// <summary>Runs this silo started and has not finished, from its own log lines.</summary>
+    /// <summary>Runs this silo started and has not finished or stopped, replaying its run grains' log lines in order.</summary>
     private static HashSet<string> InFlightOn(ClusterHarness.Node n)
     {
-        var lines = n.Lines.ToList();
-        var started = lines.Select(l => Regex.Match(l, @"run (\S+) started on")).Where(m => m.Success).Select(m => m.Groups[1].Value).ToHashSet();
-        foreach (var l in lines) if (Regex.Match(l, @"run (\S+) (finished|interrupted) on") is { Success: true } m) started.Remove(m.Groups[1].Value);
-        return started;
+        var last = new Dictionary<string, string>();
+        foreach (var l in n.Lines.ToList())
+            if (Regex.Match(l, @"RunGrain.*run (\S+) (started|finished|interrupted) on") is { Success: true } m) last[m.Groups[1].Value] = m.Groups[2].Value;
+        return last.Where(kv => kv.Value == "started").Select(kv => kv.Key).ToHashSet();
     }
+
+    private static ClusterHarness.Node? Coordinating(IEnumerable<ClusterHarness.Node> silos, string sweep) =>
+        silos.FirstOrDefault(s => s.Lines.Any(l => l.Contains($"sweep {sweep} coordinated on")));
 
     /// <summary>Every run complete, every (run_id, step) once; the newest-checkpoint expectations met. Returns the rows.</summary>
     private IReadOnlyList<ResultRow> AssertExactlyOnce(string dir, int runs, IReadOnlyDictionary<string, long> resumedFrom)
@@ -99,8 +102,8 @@ public class ClusterFaultTests(ITestOutputHelper output)
 
         // The victim is the silo whose coordinator activation runs the sweep: the hardest case
         // (coordinator and runs lost together). Kill it at ~40% with a run mid-way on it.
-        ClusterHarness.WaitUntil(() => silos.Any(s => s.Lines.Any(l => l.Contains("sweep fault-one coordinated on"))), TimeSpan.FromSeconds(120), "the sweep to start");
-        var victim = silos.Single(s => s.Lines.Any(l => l.Contains("sweep fault-one coordinated on")));
+        ClusterHarness.WaitUntil(() => Coordinating(silos, "fault-one") is not null, TimeSpan.FromSeconds(120), "the sweep to start");
+        var victim = Coordinating(silos, "fault-one")!;
         ClusterHarness.WaitUntil(() => Finished(dir).Count >= 3 && InFlightOn(victim).Any(r => Checkpoints(dir, r).Count >= 2),
             TimeSpan.FromSeconds(240), "3 finished runs and a run with saved states on the coordinator's silo");
         ClusterHarness.Kill(victim);
@@ -134,6 +137,7 @@ public class ClusterFaultTests(ITestOutputHelper output)
         Assert.True(client.ExitCode == 0, string.Join("\n", clientLines) + "\n" + c.Logs());
         var rows = AssertExactlyOnce(dir, 9, expected);
         Assert.All(expected.Keys, run => Assert.DoesNotContain(victim.Address, rows.Single(r => r.RunId == run && r.Step == Steps).Silo));
+        Assert.Contains(rows, r => r.Silo.Contains(victim.Address));   // the pattern matches the column: the victim's rows before the kill are there
 
         var status = c.RunUntilOk(TimeSpan.FromSeconds(30), "sweep", "status", "fault-one", "--redis", c.Redis);
         var (moved, restored) = Recovery(status.Stdout);
@@ -219,17 +223,19 @@ public class ClusterFaultTests(ITestOutputHelper output)
         Assert.True(evicted.Process!.WaitForExit(90_000), "the silo did not leave within 90 s of SIGTERM\n" + c.Logs());
         var exitedAt = DateTime.UtcNow;
         Assert.Equal(0, evicted.Process.ExitCode);
-        var interrupted = evicted.Lines.Select(l => Regex.Match(l, @"run (\S+) interrupted on")).Where(m => m.Success).Select(m => m.Groups[1].Value).Distinct().ToList();
-        output.WriteLine(string.Join("\n", evicted.Lines));
+        evicted.Process.WaitForExit();   // and its output handlers have seen every line
+        // Each interrupted run saved its state at the step where it stopped and said which: there it must go on.
+        var interrupted = evicted.Lines.Select(l => Regex.Match(l, @"RunGrain.*run (\S+) interrupted on .*newest saved state: step (\S+)\)")).Where(m => m.Success)
+            .GroupBy(m => m.Groups[1].Value).ToDictionary(g => g.Key, g => g.Last().Groups[2].Value);
         Assert.NotEmpty(interrupted);
-        // Each interrupted run saved its state at the step where it stopped: that is where it must go on.
-        var expected = interrupted.Where(r => Checkpoints(dir, r).Count > 0).ToDictionary(r => r, r => Checkpoints(dir, r)[0]);
+        var expected = interrupted.Where(kv => kv.Value != "none").ToDictionary(kv => kv.Key, kv => long.Parse(kv.Value));
         Assert.NotEmpty(expected);
 
         Assert.True(client.WaitForExit(300_000), "the sweep did not complete after the SIGTERM\n" + c.Logs());
         Assert.True(client.ExitCode == 0, string.Join("\n", clientLines) + "\n" + c.Logs());
         var rows = AssertExactlyOnce(dir, 6, expected);
         Assert.All(expected.Keys, run => Assert.DoesNotContain(evicted.Address, rows.Single(r => r.RunId == run && r.Step == Steps).Silo));
+        Assert.All(expected.Values, step => Assert.NotEqual(0, step % 10_000));   // saved at the interruption, not at a periodic save (chance of a tie: 1e-4)
         string report = $"SIGTERM hand-off: silo left {(exitedAt - termAt).TotalSeconds:F1} s after SIGTERM (exit 0); {interrupted.Count} run(s) interrupted, "
             + $"continued elsewhere from {string.Join(", ", expected.Select(kv => $"{kv.Key}@{kv.Value}"))}; 6 runs, {rows.Count} rows, each (run_id, step) once";
         output.WriteLine(report);

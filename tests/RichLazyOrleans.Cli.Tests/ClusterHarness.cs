@@ -22,8 +22,8 @@ internal sealed class ClusterHarness : IDisposable
         public Process? Process { get; set; }
         public ConcurrentQueue<string> Lines { get; } = new();
         public bool Up => Lines.Any(l => l.Contains("silo up"));
-        /// <summary>The silo's Orleans address starts with this (what the `silo` column and the logs show).</summary>
-        public string Address => $"127.0.0.1:{Port}@";
+        /// <summary>Part of the silo's Orleans address as the `silo` column and the logs show it (S127.0.0.1:PORT:GENERATION).</summary>
+        public string Address => $"127.0.0.1:{Port}:";
     }
 
     private readonly List<Process> _others = [];
