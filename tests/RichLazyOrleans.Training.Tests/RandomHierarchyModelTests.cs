@@ -189,6 +189,30 @@ public class RandomHierarchyModelTests
     }
 
     [Fact]
+    public void Splits_are_uniform_over_the_data()
+    {
+        // P_max = 24, train 6 and test 6 out of it: each datum lands in the training set with
+        // probability 1/4 and in the test set with 1/4; over 2000 seeds that is 500 ± 19 each.
+        // (Floyd's algorithm alone, without the shuffle, puts late indices in the test set too often.)
+        var rhm = new RandomHierarchyModel(3, 2, 2, 2, seed: 4);
+        var inTrain = new Dictionary<string, int>();
+        var inTest = new Dictionary<string, int>();
+        for (ulong seed = 0; seed < 2000; seed++)
+        {
+            var (train, test) = rhm.TrainTest(6, 6, seed);
+            for (int n = 0; n < 6; n++)
+            {
+                inTrain[Key(train.Input(n))] = inTrain.GetValueOrDefault(Key(train.Input(n))) + 1;
+                inTest[Key(test.Input(n))] = inTest.GetValueOrDefault(Key(test.Input(n))) + 1;
+            }
+        }
+        Assert.Equal(24, inTrain.Count);
+        Assert.Equal(24, inTest.Count);
+        Assert.All(inTrain.Values, c => Assert.InRange(c, 420, 580));
+        Assert.All(inTest.Values, c => Assert.InRange(c, 420, 580));
+    }
+
+    [Fact]
     public void One_hot_layouts_place_ones_where_the_tokens_say()
     {
         var data = new RhmData([2, 0, 1, 1, 2, 0], [0, 1], InputLength: 3, Vocabulary: 3);
