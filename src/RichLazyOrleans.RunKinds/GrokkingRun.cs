@@ -18,7 +18,7 @@ public sealed class GrokkingRun : IRunKind
     public IReadOnlySet<string> AxisParameters { get; } = new HashSet<string> { "alpha", "lr", "weight_decay", "train_fraction", "beta1", "beta2" };
     public bool HasSeed => true;
     public bool Resumable => true;
-    public string Summary => "a + b mod p by a 1-2 layer transformer with AdamW, embedding init / alpha; steps_to_grok = first evaluated step (checkpoints, or every eval_every) with val accuracy >= 0.99 (keys: p, train_fraction, seed, data_seed, alpha, layers, d_model, heads, d_mlp, layer_norm, lr, weight_decay, beta1, beta2, eps, batch_size, steps, checkpoints, eval_every, dtype, checkpoint_every, checkpoint_dir, device, threads, divergence_loss)";
+    public string Summary => "a + b mod p by a 1-2 layer transformer with AdamW, embedding init / alpha; steps_to_grok = first evaluated step (checkpoints, or every eval_every) with val accuracy >= grok_accuracy (0.99) (keys: p, train_fraction, seed, data_seed, alpha, layers, d_model, heads, d_mlp, layer_norm, lr, weight_decay, beta1, beta2, eps, batch_size, steps, checkpoints, eval_every, grok_accuracy, dtype, checkpoint_every, checkpoint_dir, device, threads, divergence_loss)";
 
     public void Validate(Spec spec) => Parse(spec);
 
@@ -56,6 +56,8 @@ public sealed class GrokkingRun : IRunKind
         }
         else checkpoints = TeacherStudentConfig.DecadeCheckpoints(steps);
         long evalEvery = spec.Integer("eval_every", 0, 0);
+        double grokAccuracy = spec.PositiveNumber("grok_accuracy", 0.99);
+        if (grokAccuracy > 1) throw new SpecException($"key 'grok_accuracy' must be in (0, 1], got {grokAccuracy:R}");
         string dtype = spec.String("dtype", "float32", "float32", "float64");
         long every = spec.Integer("checkpoint_every", 0, 0);
         string? dir = spec.OptionalString("checkpoint_dir");
@@ -81,6 +83,7 @@ public sealed class GrokkingRun : IRunKind
             Steps = steps,
             Checkpoints = checkpoints,
             EvalEvery = evalEvery,
+            GrokAccuracy = grokAccuracy,
             Float32 = dtype == "float32",
             Device = spec.String("device", "cpu"),
             Threads = (int)spec.Integer("threads", 1, 1, 1024),

@@ -40,8 +40,8 @@ public sealed record GrokkingConfig
     public long CheckpointEvery { get; init; }
     public string? CheckpointDir { get; init; }
 
-    /// <summary>Validation accuracy at or above this is "grokked".</summary>
-    public const double GrokAccuracy = 0.99;
+    /// <summary>Validation accuracy at or above this is "grokked" (steps_to_grok).</summary>
+    public double GrokAccuracy { get; init; } = 0.99;
 
     public int Vocab => P + 1;
     public int HeadDim => DModel / Heads;
@@ -53,7 +53,7 @@ public sealed record GrokkingConfig
     public string Fingerprint() => string.Join(";",
         "grokking/1", P, TrainFraction.ToString("R"), Seed, DataSeed, Alpha.ToString("R"), Layers, DModel, Heads, DMlp, LayerNorm,
         Lr.ToString("R"), WeightDecay.ToString("R"), Beta1.ToString("R"), Beta2.ToString("R"), Eps.ToString("R"), BatchSize, Steps,
-        string.Join(",", Checkpoints), EvalEvery, Float32 ? "f32" : "f64", DivergenceLoss.ToString("R"));
+        string.Join(",", Checkpoints), EvalEvery, GrokAccuracy.ToString("R"), Float32 ? "f32" : "f64", DivergenceLoss.ToString("R"));
 }
 
 /// <summary>One row per checkpoint (the `grokking` output contract).</summary>

@@ -24,7 +24,8 @@ public sealed class GrokkingTrainer : IDisposable
     private static readonly System.Diagnostics.Metrics.Counter<long> TrainingSteps =
         new System.Diagnostics.Metrics.Meter("RichLazyOrleans.Training.Grokking").CreateCounter<long>("richlazy.training.steps", description: "gradient steps");
 
-    internal static readonly JsonSerializerOptions RowJson = new() { NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
+    /// <summary>JSON options of the rows kept in saved states (NaN losses of a diverged run allowed).</summary>
+    public static readonly JsonSerializerOptions RowJson = new() { NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     private readonly GrokkingConfig _c;
     private readonly ModularData _data;
@@ -140,6 +141,18 @@ public sealed class GrokkingTrainer : IDisposable
         var checkpoints = new Queue<long>(_c.Checkpoints.Where(s => s >= step && !rows.Any(r => r.Step == s)));
         var clock = Stopwatch.StartNew();
         double lastReport = 0;
+        // Evaluates what the step needs: a row at a checkpoint (or a diverged step), val accuracy for steps_to_grok.
+        void Report(bool report, bool evalForGrok, string status, double? trainLoss)
+        {
+            if (!report && !evalForGrok) return;
+            var train = report ? Evaluate(_xTrain, _yTrain) : default;
+            var val = Evaluate(_xVal, _yVal);
+            if (grok is null && val.Accuracy >= _c.GrokAccuracy) grok = step;
+            if (!report) return;
+            if (checkpoints.Count > 0 && checkpoints.Peek() == step) checkpoints.Dequeue();
+            rows.Add(new GrokkingRow(step, trainLoss ?? train.Loss, val.Loss, train.Accuracy, val.Accuracy, grok, status, resumedFrom));
+            RowReady?.Invoke(rows[^1]);
+        }
         while (!finished)
         {
             if (cancellationToken.IsCancellationRequested)
@@ -152,19 +165,11 @@ public sealed class GrokkingTrainer : IDisposable
             }
             bool report = checkpoints.Count > 0 && checkpoints.Peek() == step;
             bool evalForGrok = grok is null && _c.EvalEvery > 0 && step % _c.EvalEvery == 0;
-            if (report || evalForGrok)
+            if (step >= _c.Steps)
             {
-                var train = report ? Evaluate(_xTrain, _yTrain) : default;
-                var val = Evaluate(_xVal, _yVal);
-                if (grok is null && val.Accuracy >= GrokkingConfig.GrokAccuracy) grok = step;
-                if (report)
-                {
-                    checkpoints.Dequeue();
-                    rows.Add(new GrokkingRow(step, train.Loss, val.Loss, train.Accuracy, val.Accuracy, grok, "ok", resumedFrom));
-                    RowReady?.Invoke(rows[^1]);
-                }
+                Report(report, evalForGrok, "ok", null);
+                break;
             }
-            if (step >= _c.Steps) break;
 
             double loss;
             using (var scope = torch.NewDisposeScope())
@@ -178,15 +183,14 @@ public sealed class GrokkingTrainer : IDisposable
                 }
                 var l = CrossEntropy(_model.Forward(x), y);
                 loss = l.to_type(ScalarType.Float64).item<double>();
+                // The training loss is checked first, so a diverged step reports one row (not an "ok" one too).
                 if (!double.IsFinite(loss) || loss > _c.DivergenceLoss)
                 {
-                    var train = Evaluate(_xTrain, _yTrain);
-                    var val = Evaluate(_xVal, _yVal);
-                    rows.Add(new GrokkingRow(step, loss, val.Loss, train.Accuracy, val.Accuracy, grok, "diverged", resumedFrom));
-                    RowReady?.Invoke(rows[^1]);
+                    Report(true, false, "diverged", loss);
                     Log?.Invoke($"diverged at step {step}: training loss {loss:G4}");
                     break;
                 }
+                Report(report, evalForGrok, "ok", null);
                 l.backward();
                 var grads = _model.Parameters.Select(p => p.grad ?? throw new InvalidOperationException("no gradient")).ToArray();
                 _adam.Step(grads);
