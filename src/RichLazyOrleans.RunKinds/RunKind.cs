@@ -39,6 +39,7 @@ public static class RunKindRegistry
         new TwoLayerLinearRun(),
         new SyntheticRun(),
         new TeacherStudentRun(),
+        new GrokkingRun(),
     ];
 
     public static IRunKind Get(string name) =>

@@ -1,0 +1,125 @@
+using System.Text.Json.Nodes;
+using RichLazyOrleans.Training;
+
+namespace RichLazyOrleans.RunKinds;
+
+/// <summary>
+/// `grokking`: a + b mod p learned by a one- or two-layer transformer with AdamW and weight decay,
+/// its token embedding's init divided by α (SCIENCE.md §4), resumable from saved states.
+/// </summary>
+public sealed class GrokkingRun : IRunKind
+{
+    public string Name => "grokking";
+    public IReadOnlyDictionary<string, (double Min, double Max)> Metrics { get; } = new Dictionary<string, (double, double)>
+    {
+        ["train_loss"] = (0, double.PositiveInfinity), ["val_loss"] = (0, double.PositiveInfinity),
+        ["train_accuracy"] = (0, 1), ["val_accuracy"] = (0, 1), ["steps_to_grok"] = (0, double.PositiveInfinity),
+    };
+    public IReadOnlySet<string> AxisParameters { get; } = new HashSet<string> { "alpha", "lr", "weight_decay", "train_fraction", "beta1", "beta2" };
+    public bool HasSeed => true;
+    public bool Resumable => true;
+    public string Summary => "a + b mod p by a 1-2 layer transformer with AdamW, embedding init / alpha; steps_to_grok = first evaluated step (checkpoints, or every eval_every) with val accuracy >= grok_accuracy (0.99) (keys: p, train_fraction, seed, data_seed, alpha, layers, d_model, heads, d_mlp, layer_norm, lr, weight_decay, beta1, beta2, eps, batch_size, steps, checkpoints, eval_every, grok_accuracy, dtype, checkpoint_every, checkpoint_dir, device, threads, divergence_loss)";
+
+    public void Validate(Spec spec) => Parse(spec);
+
+    public static GrokkingConfig Parse(Spec spec)
+    {
+        int p = (int)spec.Integer("p", 97, 2, 2000);
+        double fraction = spec.PositiveNumber("train_fraction", 0.3);
+        if (fraction >= 1) throw new SpecException($"key 'train_fraction' must be in (0, 1), got {fraction:R}");
+        int nTrain = ModularData.TrainSize(p, fraction);
+        if (nTrain < 1 || nTrain >= p * p) throw new SpecException($"key 'train_fraction': {fraction:R} of p² = {p * p} gives {nTrain} training pairs; need at least 1 and fewer than {p * p}");
+        long seed = spec.Integer("seed", 0, 0);
+        long dataSeed = spec.Integer("data_seed", seed, 0);
+        double alpha = spec.PositiveNumber("alpha", 1);
+        int layers = (int)spec.Integer("layers", 1, 1, 2);
+        int dModel = (int)spec.Integer("d_model", 128, 1, 65536);
+        int heads = (int)spec.Integer("heads", 4, 1, 65536);
+        if (dModel % heads != 0) throw new SpecException($"key 'heads' must divide d_model = {dModel}, got {heads}");
+        int dMlp = (int)spec.Integer("d_mlp", 512, 1, 1 << 20);
+        bool layerNorm = spec.String("layer_norm", "none", "none", "pre") == "pre";
+        double lr = spec.PositiveNumber("lr", 1e-3);
+        double wd = spec.Number("weight_decay", 1.0);
+        if (wd < 0) throw new SpecException($"key 'weight_decay' must be >= 0, got {wd:R}");
+        double beta1 = spec.Number("beta1", 0.9), beta2 = spec.Number("beta2", 0.98);
+        if (!(beta1 >= 0 && beta1 < 1)) throw new SpecException($"key 'beta1' must be in [0, 1), got {beta1:R}");
+        if (!(beta2 >= 0 && beta2 < 1)) throw new SpecException($"key 'beta2' must be in [0, 1), got {beta2:R}");
+        double eps = spec.PositiveNumber("eps", 1e-8);
+        int batch = (int)spec.Integer("batch_size", 0, 0, int.MaxValue);
+        long steps = spec.Integer("steps", 10_000, 0);
+        long[] checkpoints;
+        if (spec.Has("checkpoints"))
+        {
+            var raw = spec.Vector("checkpoints");
+            checkpoints = raw.Select((v, i) => v == Math.Floor(v) && v >= 0 && v <= steps ? (long)v
+                : throw new SpecException($"key 'checkpoints'[{i}] must be an integer step in [0, steps = {steps}], got {v}")).Distinct().Order().ToArray();
+        }
+        else checkpoints = TeacherStudentConfig.DecadeCheckpoints(steps);
+        long evalEvery = spec.Integer("eval_every", 0, 0);
+        double grokAccuracy = spec.PositiveNumber("grok_accuracy", 0.99);
+        if (grokAccuracy > 1) throw new SpecException($"key 'grok_accuracy' must be in (0, 1], got {grokAccuracy:R}");
+        string dtype = spec.String("dtype", "float32", "float32", "float64");
+        long every = spec.Integer("checkpoint_every", 0, 0);
+        string? dir = spec.OptionalString("checkpoint_dir");
+        if (every > 0 && dir is null) throw new SpecException("key 'checkpoint_every' needs 'checkpoint_dir' (where to save the states)");
+        var config = new GrokkingConfig
+        {
+            P = p,
+            TrainFraction = fraction,
+            Seed = (ulong)seed,
+            DataSeed = (ulong)dataSeed,
+            Alpha = alpha,
+            Layers = layers,
+            DModel = dModel,
+            Heads = heads,
+            DMlp = dMlp,
+            LayerNorm = layerNorm,
+            Lr = lr,
+            WeightDecay = wd,
+            Beta1 = beta1,
+            Beta2 = beta2,
+            Eps = eps,
+            BatchSize = batch,
+            Steps = steps,
+            Checkpoints = checkpoints,
+            EvalEvery = evalEvery,
+            GrokAccuracy = grokAccuracy,
+            Float32 = dtype == "float32",
+            Device = spec.String("device", "cpu"),
+            Threads = (int)spec.Integer("threads", 1, 1, 1024),
+            DivergenceLoss = spec.PositiveNumber("divergence_loss", 1e10),
+            CheckpointEvery = every == 0 && dir is not null ? Math.Max(1, Math.Min(10_000, steps / 10)) : every,
+            CheckpointDir = dir,
+        };
+        spec.RejectUnknownKeys();
+        return config;
+    }
+
+    public IReadOnlyList<JsonObject> Run(Spec spec, Action<string>? log = null, Action<JsonObject>? rowReady = null, CancellationToken cancellationToken = default)
+    {
+        var config = Parse(spec);
+        try
+        {
+            using var trainer = new GrokkingTrainer(config)
+            {
+                Log = log,
+                RowReady = rowReady is null ? null : row => rowReady(ToJson(row)),
+                Progress = log is null ? null : (step, loss) => log($"grokking: step {step}/{config.Steps} ({100.0 * step / Math.Max(1, config.Steps):F1}%), train loss {loss:G4}"),
+            };
+            return trainer.Run(cancellationToken).Select(ToJson).ToList();
+        }
+        catch (GrokkingSpecException e) { throw new SpecException(e.Message); }
+    }
+
+    public static JsonObject ToJson(GrokkingRow r) => new()
+    {
+        ["step"] = r.Step,
+        ["train_loss"] = Json.Number(r.TrainLoss),
+        ["val_loss"] = Json.Number(r.ValLoss),
+        ["train_accuracy"] = Json.Number(r.TrainAccuracy),
+        ["val_accuracy"] = Json.Number(r.ValAccuracy),
+        ["steps_to_grok"] = r.StepsToGrok is { } s ? JsonValue.Create(s) : null,
+        ["status"] = r.Status,
+        ["resumed_from_step"] = r.ResumedFromStep,
+    };
+}

@@ -1,0 +1,127 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace RichLazyOrleans.Training;
+
+/// <summary>
+/// A saved training state of any run kind: named float64 arrays (parameters, optimiser moments,
+/// scalars as one-element arrays) plus the rows reported so far, as JSON. A state is resumed only
+/// by a run whose fingerprint matches.
+/// </summary>
+public sealed record SavedState(string Fingerprint, long Step, IReadOnlyDictionary<string, double[]> Arrays, string RowsJson);
+
+/// <summary>
+/// Saved <see cref="SavedState"/>s of one run in a directory, as files state-STEP.bin, with the
+/// discipline of <see cref="CheckpointStore"/>: each file is written to a temporary name, flushed
+/// to disk and renamed, so a reader sees a whole file or none; each ends with a SHA-256 of its
+/// contents, so a torn or corrupted file is detected and the previous good one is used; the newest
+/// <see cref="Keep"/> files are kept. (CheckpointStore's format is teacher-student specific and
+/// stays as it is.)
+/// </summary>
+public sealed class StateStore(string directory, Action<string>? log = null)
+{
+    private static readonly byte[] Magic = "RLOSTAT1"u8.ToArray();
+    public string Directory { get; } = directory;
+    public int Keep { get; init; } = 3;
+
+    public string PathFor(long step) => Path.Combine(Directory, $"state-{step:D12}.bin");
+
+    public void Save(SavedState s)
+    {
+        System.IO.Directory.CreateDirectory(Directory);
+        using var ms = new MemoryStream();
+        using (var w = new BinaryWriter(ms, Encoding.UTF8, leaveOpen: true))
+        {
+            w.Write(Magic);
+            w.Write(1); // format version
+            w.Write(s.Fingerprint);
+            w.Write(s.Step);
+            w.Write(s.Arrays.Count);
+            foreach (var (name, arr) in s.Arrays.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+            {
+                w.Write(name);
+                w.Write(arr.Length);
+                foreach (double v in arr) w.Write(v);
+            }
+            w.Write(s.RowsJson);
+        }
+        var body = ms.ToArray();
+        var hash = SHA256.HashData(body);
+        string path = PathFor(s.Step), tmp = path + ".tmp-" + Environment.ProcessId;
+        using (var f = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
+        {
+            f.Write(body);
+            f.Write(hash);
+            f.Flush(flushToDisk: true);
+        }
+        File.Move(tmp, path, overwrite: true);
+        foreach (var old in Files().Skip(Keep)) TryDelete(old.Path);
+    }
+
+    /// <summary>The newest valid state with this fingerprint, or null. Corrupt files are reported and skipped.</summary>
+    public SavedState? LoadLatest(string fingerprint)
+    {
+        foreach (var (_, path) in Files())
+        {
+            var s = TryRead(path, out string? why);
+            if (s is null) { log?.Invoke($"saved state {path} is unusable ({why}); trying an older one"); continue; }
+            if (s.Fingerprint != fingerprint) { log?.Invoke($"saved state {path} belongs to a different run configuration; ignored"); continue; }
+            return s;
+        }
+        return null;
+    }
+
+    /// <summary>Saved files, newest first.</summary>
+    public IEnumerable<(long Step, string Path)> Files()
+    {
+        if (!System.IO.Directory.Exists(Directory)) return [];
+        return System.IO.Directory.EnumerateFiles(Directory, "state-*.bin")
+            .Select(p => (Ok: long.TryParse(Path.GetFileNameWithoutExtension(p)[6..], out long st), Step: st, Path: p))
+            .Where(x => x.Ok)
+            .OrderByDescending(x => x.Step)
+            .Select(x => (x.Step, x.Path))
+            .ToList();
+    }
+
+    public static SavedState? TryRead(string path, out string? why)
+    {
+        why = null;
+        try
+        {
+            var bytes = File.ReadAllBytes(path);
+            if (bytes.Length < Magic.Length + 32) { why = "too short"; return null; }
+            var body = bytes.AsSpan(0, bytes.Length - 32);
+            if (!SHA256.HashData(body).AsSpan().SequenceEqual(bytes.AsSpan(bytes.Length - 32))) { why = "checksum mismatch"; return null; }
+            using var r = new BinaryReader(new MemoryStream(bytes, 0, bytes.Length - 32));
+            if (!r.ReadBytes(Magic.Length).AsSpan().SequenceEqual(Magic)) { why = "bad magic"; return null; }
+            int version = r.ReadInt32();
+            if (version != 1) { why = $"unknown format version {version}"; return null; }
+            string fp = r.ReadString();
+            long step = r.ReadInt64();
+            int count = r.ReadInt32();
+            if (count < 0) { why = "negative array count"; return null; }
+            var arrays = new Dictionary<string, double[]>(StringComparer.Ordinal);
+            for (int k = 0; k < count; k++)
+            {
+                string name = r.ReadString();
+                int len = r.ReadInt32();
+                if (len < 0 || (long)len * 8 > bytes.Length) { why = $"bad length of array '{name}'"; return null; }
+                var a = new double[len];
+                for (int i = 0; i < len; i++) a[i] = r.ReadDouble();
+                arrays[name] = a;
+            }
+            string rows = r.ReadString();
+            return new SavedState(fp, step, arrays, rows);
+        }
+        catch (Exception e) when (e is IOException or EndOfStreamException or UnauthorizedAccessException or FormatException)
+        {
+            why = e.Message;
+            return null;
+        }
+    }
+
+    private static void TryDelete(string path)
+    {
+        try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}

@@ -1,0 +1,68 @@
+using System.Text.Json.Nodes;
+using RichLazyOrleans.RunKinds;
+using RichLazyOrleans.Sweeps;
+
+namespace RichLazyOrleans.Cli.Tests;
+
+/// <summary>`richlazy run grokking`: the output contract, bad input, and the example α sweep.</summary>
+public class GrokkingCliTests
+{
+    private const string Tiny = """ "p": 7, "train_fraction": 0.5, "d_model": 16, "heads": 2, "d_mlp": 32, "lr": 0.01, "seed": 2 """;
+
+    [Fact]
+    public void Prints_the_contract_keys_per_checkpoint()
+    {
+        var r = CliProcess.Run("run", "grokking", "--spec", CliProcess.SpecFile($$"""{ {{Tiny}}, "steps": 200, "checkpoints": [0, 20, 200] }"""));
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var rows = JsonNode.Parse(r.Stdout)!.AsArray();
+        Assert.Equal([0L, 20L, 200L], rows.Select(x => x!["step"]!.GetValue<long>()));
+        foreach (var key in new[] { "train_loss", "val_loss", "train_accuracy", "val_accuracy", "steps_to_grok", "status", "resumed_from_step" })
+            Assert.All(rows, x => Assert.True(x!.AsObject().ContainsKey(key), key));
+        Assert.True(rows[2]!["train_loss"]!.GetValue<double>() < rows[0]!["train_loss"]!.GetValue<double>());
+        Assert.All(rows, x => Assert.Equal("ok", x!["status"]!.GetValue<string>()));
+    }
+
+    [Theory]
+    [InlineData(""" "alpha": 0 """, "alpha")]
+    [InlineData(""" "layers": 3 """, "layers")]
+    [InlineData(""" "heads": 3 """, "heads")]
+    [InlineData(""" "train_fraction": 1.5 """, "train_fraction")]
+    [InlineData(""" "train_fraction": 0.001 """, "train_fraction")]
+    [InlineData(""" "device": "tpu" """, "device")]
+    [InlineData(""" "dtype": "float16" """, "dtype")]
+    [InlineData(""" "checkpoint_every": 10 """, "checkpoint_every")]
+    [InlineData(""" "steps": 10, "checkpoints": [0, 20] """, "checkpoints")]
+    [InlineData(""" "wieght_decay": 1 """, "wieght_decay")]
+    [InlineData(""" "tau": 1 """, "tau")]
+    public void Bad_input_exits_2_with_one_line_naming_the_key(string body, string key)
+    {
+        // The tiny spec with the bad entry replacing (not duplicating) its key.
+        var spec = JsonNode.Parse($"{{ {Tiny} }}")!.AsObject();
+        foreach (var (k, v) in JsonNode.Parse($"{{ {body} }}")!.AsObject()) spec[k] = v?.DeepClone();
+        var r = CliProcess.Run("run", "grokking", "--spec", CliProcess.SpecFile(spec.ToJsonString()));
+        Assert.Equal(2, r.ExitCode);
+        Assert.Equal("", r.Stdout);
+        var line = Assert.Single(r.Stderr.Trim().Split('\n'));
+        Assert.Contains($"'{key}'", line);
+    }
+
+    [Fact]
+    public void The_example_alpha_sweep_parses_and_its_run_specs_validate()
+    {
+        string path = Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "client", "RichLazyOrleans.Cli", "examples", "grokking-alpha.yaml");
+        var kinds = RunKindRegistry.All.ToDictionary(k => k.Name, k => new KindInfo(k.Name, k.Metrics, k.AxisParameters));
+        var spec = SweepSpec.Parse(File.ReadAllText(path), kinds);
+        Assert.Equal("grokking", spec.Kind);
+        var axis = Assert.Single(spec.Axes);
+        Assert.Equal("alpha", axis.Name);
+        Assert.True(axis.Log);
+        Assert.Equal((0.25, 8.0), (axis.From, axis.To));
+        foreach (double alpha in new[] { axis.From, axis.To })
+        {
+            var run = (JsonObject)spec.Params.DeepClone();
+            run["alpha"] = alpha;
+            run["seed"] = spec.Seeds[0];
+            RunKindRegistry.Get("grokking").Validate(new Spec(run));
+        }
+    }
+}
