@@ -36,6 +36,11 @@ public sealed class ResultRow
     [JsonPropertyName("delta_drift")] public double? DeltaDrift { get; set; }
     [JsonPropertyName("loss")] public double? Loss { get; set; }
     [JsonPropertyName("value")] public double? Value { get; set; }
+    // grokking (added columns; a kind that does not report them leaves them null)
+    [JsonPropertyName("val_loss")] public double? ValLoss { get; set; }
+    [JsonPropertyName("train_accuracy")] public double? TrainAccuracy { get; set; }
+    [JsonPropertyName("val_accuracy")] public double? ValAccuracy { get; set; }
+    [JsonPropertyName("steps_to_grok")] public double? StepsToGrok { get; set; }
 
     /// <summary>The metric columns by contract name, for refinement and plotting.</summary>
     public double? Metric(string name) => name switch
@@ -48,6 +53,10 @@ public sealed class ResultRow
         "delta_drift" => DeltaDrift,
         "loss" => Loss,
         "value" => Value,
+        "val_loss" => ValLoss,
+        "train_accuracy" => TrainAccuracy,
+        "val_accuracy" => ValAccuracy,
+        "steps_to_grok" => StepsToGrok,
         _ => null,
     };
 
@@ -64,9 +73,13 @@ public sealed class ResultRow
             case "delta_drift": DeltaDrift = v; return true;
             case "loss": Loss = v; return true;
             case "value": Value = v; return true;
+            case "val_loss": ValLoss = v; return true;
+            case "train_accuracy": TrainAccuracy = v; return true;
+            case "val_accuracy": ValAccuracy = v; return true;
+            case "steps_to_grok": StepsToGrok = v; return true;
             default: return false;
         }
     }
 
-    public static readonly string[] MetricNames = ["train_loss", "test_loss", "kernel_distance", "hamming_distance", "parameter_distance", "delta_drift", "loss", "value"];
+    public static readonly string[] MetricNames = ["train_loss", "test_loss", "kernel_distance", "hamming_distance", "parameter_distance", "delta_drift", "loss", "value", "val_loss", "train_accuracy", "val_accuracy", "steps_to_grok"];
 }
