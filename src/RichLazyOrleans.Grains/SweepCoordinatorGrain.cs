@@ -148,7 +148,18 @@ public sealed class SweepCoordinatorGrain(
         // Rows of an earlier attempt of this sweep (its silo was embedded and is gone) count as written.
         state.State.ResultsDir = request.ResultsDir;
         if (await ReadLedgerAsync() is > 0 and var found)
+        {
+            // Only rows of the same spec may be kept: otherwise old and new results would mix silently.
+            string previous = Path.Combine(request.ResultsDir, "sweep.yaml");
+            if (File.Exists(previous) && File.ReadAllText(previous) != request.SpecYaml)
+            {
+                _acceptedSteps.Clear();
+                _rows = 0;
+                state.State.ResultsDir = "";
+                throw new ArgumentException($"{request.ResultsDir} already holds {found} rows of sweep '{SweepId}' run with a different spec (its sweep.yaml differs): use another --out, or the same spec to complete it");
+            }
             logger.LogWarning("sweep {Sweep}: {Rows} rows of an earlier attempt are already in {Dir}; they are kept and not written again", SweepId, found, request.ResultsDir);
+        }
         state.State.SpecYaml = request.SpecYaml;
         state.State.State = "running";
         Begin(spec);

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text;
 
 namespace RichLazyOrleans.Training;
@@ -18,7 +17,7 @@ public sealed class CheckpointStore(string directory, Action<string>? log = null
     public string Directory { get; } = directory;
     public int Keep { get; init; } = 3;
 
-    public string PathFor(long step) => Path.Combine(Directory, $"ckpt-{step:D12}.bin");
+    public string PathFor(long step) => HashedFiles.PathFor(Directory, "ckpt", step);
 
     public void Save(TrainingState s)
     {
@@ -39,17 +38,8 @@ public sealed class CheckpointStore(string directory, Action<string>? log = null
             }
             w.Write(s.RowsJson);
         }
-        var body = ms.ToArray();
-        var hash = SHA256.HashData(body);
-        string path = PathFor(s.Step), tmp = path + ".tmp-" + Environment.ProcessId;
-        using (var f = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            f.Write(body);
-            f.Write(hash);
-            f.Flush(flushToDisk: true);
-        }
-        File.Move(tmp, path, overwrite: true);
-        foreach (var old in Files().Skip(Keep)) TryDelete(old.Path);
+        HashedFiles.WriteAtomically(PathFor(s.Step), ms.ToArray());
+        HashedFiles.Prune(Directory, "ckpt", Keep);
     }
 
     /// <summary>The newest valid state with this fingerprint, or null. Corrupt files are reported and skipped.</summary>
@@ -66,27 +56,15 @@ public sealed class CheckpointStore(string directory, Action<string>? log = null
     }
 
     /// <summary>Saved files, newest first.</summary>
-    public IEnumerable<(long Step, string Path)> Files()
-    {
-        if (!System.IO.Directory.Exists(Directory)) return [];
-        return System.IO.Directory.EnumerateFiles(Directory, "ckpt-*.bin")
-            .Select(p => (Ok: long.TryParse(Path.GetFileNameWithoutExtension(p)[5..], out long st), Step: st, Path: p))
-            .Where(x => x.Ok)
-            .OrderByDescending(x => x.Step)
-            .Select(x => (x.Step, x.Path))
-            .ToList();
-    }
+    public IEnumerable<(long Step, string Path)> Files() => HashedFiles.List(Directory, "ckpt");
 
     public static TrainingState? TryRead(string path, out string? why)
     {
         why = null;
         try
         {
-            var bytes = File.ReadAllBytes(path);
-            if (bytes.Length < Magic.Length + 32) { why = "too short"; return null; }
-            var body = bytes.AsSpan(0, bytes.Length - 32);
-            if (!SHA256.HashData(body).AsSpan().SequenceEqual(bytes.AsSpan(bytes.Length - 32))) { why = "checksum mismatch"; return null; }
-            using var r = new BinaryReader(new MemoryStream(bytes, 0, bytes.Length - 32));
+            if (HashedFiles.ReadVerified(path, Magic.Length, out why) is not { } bytes) return null;
+            using var r = new BinaryReader(new MemoryStream(bytes));
             if (!r.ReadBytes(Magic.Length).AsSpan().SequenceEqual(Magic)) { why = "bad magic"; return null; }
             int version = r.ReadInt32();
             if (version != 1) { why = $"unknown format version {version}"; return null; }
@@ -106,8 +84,4 @@ public sealed class CheckpointStore(string directory, Action<string>? log = null
         }
     }
 
-    private static void TryDelete(string path)
-    {
-        try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-    }
 }

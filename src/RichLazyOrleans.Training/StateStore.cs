@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text;
 
 namespace RichLazyOrleans.Training;
@@ -24,7 +23,7 @@ public sealed class StateStore(string directory, Action<string>? log = null)
     public string Directory { get; } = directory;
     public int Keep { get; init; } = 3;
 
-    public string PathFor(long step) => Path.Combine(Directory, $"state-{step:D12}.bin");
+    public string PathFor(long step) => HashedFiles.PathFor(Directory, "state", step);
 
     public void Save(SavedState s)
     {
@@ -45,17 +44,8 @@ public sealed class StateStore(string directory, Action<string>? log = null)
             }
             w.Write(s.RowsJson);
         }
-        var body = ms.ToArray();
-        var hash = SHA256.HashData(body);
-        string path = PathFor(s.Step), tmp = path + ".tmp-" + Environment.ProcessId;
-        using (var f = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            f.Write(body);
-            f.Write(hash);
-            f.Flush(flushToDisk: true);
-        }
-        File.Move(tmp, path, overwrite: true);
-        foreach (var old in Files().Skip(Keep)) TryDelete(old.Path);
+        HashedFiles.WriteAtomically(PathFor(s.Step), ms.ToArray());
+        HashedFiles.Prune(Directory, "state", Keep);
     }
 
     /// <summary>The newest valid state with this fingerprint, or null. Corrupt files are reported and skipped.</summary>
@@ -72,27 +62,15 @@ public sealed class StateStore(string directory, Action<string>? log = null)
     }
 
     /// <summary>Saved files, newest first.</summary>
-    public IEnumerable<(long Step, string Path)> Files()
-    {
-        if (!System.IO.Directory.Exists(Directory)) return [];
-        return System.IO.Directory.EnumerateFiles(Directory, "state-*.bin")
-            .Select(p => (Ok: long.TryParse(Path.GetFileNameWithoutExtension(p)[6..], out long st), Step: st, Path: p))
-            .Where(x => x.Ok)
-            .OrderByDescending(x => x.Step)
-            .Select(x => (x.Step, x.Path))
-            .ToList();
-    }
+    public IEnumerable<(long Step, string Path)> Files() => HashedFiles.List(Directory, "state");
 
     public static SavedState? TryRead(string path, out string? why)
     {
         why = null;
         try
         {
-            var bytes = File.ReadAllBytes(path);
-            if (bytes.Length < Magic.Length + 32) { why = "too short"; return null; }
-            var body = bytes.AsSpan(0, bytes.Length - 32);
-            if (!SHA256.HashData(body).AsSpan().SequenceEqual(bytes.AsSpan(bytes.Length - 32))) { why = "checksum mismatch"; return null; }
-            using var r = new BinaryReader(new MemoryStream(bytes, 0, bytes.Length - 32));
+            if (HashedFiles.ReadVerified(path, Magic.Length, out why) is not { } bytes) return null;
+            using var r = new BinaryReader(new MemoryStream(bytes));
             if (!r.ReadBytes(Magic.Length).AsSpan().SequenceEqual(Magic)) { why = "bad magic"; return null; }
             int version = r.ReadInt32();
             if (version != 1) { why = $"unknown format version {version}"; return null; }
@@ -120,8 +98,4 @@ public sealed class StateStore(string directory, Action<string>? log = null)
         }
     }
 
-    private static void TryDelete(string path)
-    {
-        try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-    }
 }

@@ -93,9 +93,7 @@ public class ClusterFaultTests(ITestOutputHelper output)
         if (Skip()) return;
         using var c = new ClusterHarness();
         c.StartRedis();
-        var silos = Enumerable.Range(1, 3).Select(i => c.AddSilo($"silo{i}")).ToList();
-        foreach (var s in silos) c.StartSilo(s);
-        c.WaitUp(silos);
+        var silos = c.StartSilos(3);
         string spec = Spec("fault-one", "[3, 3]"), dir = Directory.CreateTempSubdirectory("rl-fault-one-").FullName;
         var started = DateTime.UtcNow;
         var (client, clientLines) = c.Client("sweep", "run", spec, "--out", dir, "--redis", c.Redis);
@@ -162,9 +160,7 @@ public class ClusterFaultTests(ITestOutputHelper output)
         if (Skip()) return;
         using var c = new ClusterHarness();
         c.StartRedis();
-        var silos = Enumerable.Range(1, 3).Select(i => c.AddSilo($"silo{i}")).ToList();
-        foreach (var s in silos) c.StartSilo(s);
-        c.WaitUp(silos);
+        var silos = c.StartSilos(3);
         string spec = Spec("fault-all", "[3, 2]"), dir = Directory.CreateTempSubdirectory("rl-fault-all-").FullName;
         var submit = c.RunUntilOk(TimeSpan.FromSeconds(90), "sweep", "submit", spec, "--out", dir, "--redis", c.Redis);
         Assert.True(submit.ExitCode == 0, submit.Stderr);
@@ -207,9 +203,7 @@ public class ClusterFaultTests(ITestOutputHelper output)
         if (Skip()) return;
         using var c = new ClusterHarness();
         c.StartRedis();
-        var silos = Enumerable.Range(1, 2).Select(i => c.AddSilo($"silo{i}")).ToList();
-        foreach (var s in silos) c.StartSilo(s);
-        c.WaitUp(silos);
+        var silos = c.StartSilos(2);
         string spec = Spec("fault-term", "[3, 2]"), dir = Directory.CreateTempSubdirectory("rl-fault-term-").FullName;
         var (client, clientLines) = c.Client("sweep", "run", spec, "--out", dir, "--redis", c.Redis);
 
@@ -249,9 +243,7 @@ public class ClusterFaultTests(ITestOutputHelper output)
         if (Skip()) return;
         using var c = new ClusterHarness();
         c.StartRedis();
-        var silos = Enumerable.Range(1, 2).Select(i => c.AddSilo($"silo{i}")).ToList();
-        foreach (var s in silos) c.StartSilo(s);
-        c.WaitUp(silos);
+        var silos = c.StartSilos(2);
         string spec = Spec("fault-redis", "[3, 2]"), dir = Directory.CreateTempSubdirectory("rl-fault-redis-").FullName;
         var (client, clientLines) = c.Client("sweep", "run", spec, "--out", dir, "--redis", c.Redis);
         ClusterHarness.WaitUntil(() => Finished(dir).Count >= 2, TimeSpan.FromSeconds(240), "2 finished runs");

@@ -89,6 +89,15 @@ internal sealed class ClusterHarness : IDisposable
             Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
     }
 
+    /// <summary>Adds and starts <paramref name="count"/> silos (silo1, silo2, ...) and waits until they are up.</summary>
+    public List<Node> StartSilos(int count, int slots = 1)
+    {
+        var nodes = Enumerable.Range(1, count).Select(i => AddSilo($"silo{i}")).ToList();
+        foreach (var n in nodes) StartSilo(n, slots);
+        WaitUp(nodes);
+        return nodes;
+    }
+
     public void WaitUp(IEnumerable<Node> nodes) => WaitUntil(() => nodes.All(n => n.Up), TimeSpan.FromSeconds(120), "the silos to start\n" + Logs());
 
     public static void Kill(Node n)

@@ -55,6 +55,12 @@ public class SweepCliTests
         Assert.InRange(before, 1, expected.Count - 1);
         Assert.Equal(rows.Count, rows.Select(x => (x.RunId, x.Step)).Distinct().Count());   // nothing written twice
         Assert.Equal(expected.Select(x => (x.RunId, x.Value)).Order(), rows.Select(x => (x.RunId, x.Value)).Order());
+
+        // The same sweep name with another spec into that directory would mix results: refused, nothing written.
+        var other = CliProcess.Run("sweep", "run", SpecFile(Synthetic.Replace("c0: 0.1", "c0: 0.3")), "--out", dir, "--slots", "2");
+        Assert.Equal(2, other.ExitCode);
+        Assert.Contains("different spec", other.Stderr);
+        Assert.Equal(rows.Count, (await ResultFiles.ReadAllAsync(dir)).Count);
     }
 
     [Fact]

@@ -1,0 +1,61 @@
+using System.Security.Cryptography;
+
+namespace RichLazyOrleans.Training;
+
+/// <summary>
+/// Saved training states on disk, shared by every store (<see cref="CheckpointStore"/>,
+/// <see cref="StateStore"/>): each file is its body followed by the body's SHA-256, written under a
+/// temporary name, flushed to disk and renamed, so a reader sees a whole file or none, and a torn
+/// or corrupted one is detected by its hash. Files are named PREFIX-STEP.bin (12 digits).
+/// </summary>
+internal static class HashedFiles
+{
+    private const int HashLength = 32;
+
+    public static string PathFor(string directory, string prefix, long step) => Path.Combine(directory, $"{prefix}-{step:D12}.bin");
+
+    public static void WriteAtomically(string path, byte[] body)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        string tmp = path + ".tmp-" + Environment.ProcessId;
+        using (var f = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
+        {
+            f.Write(body);
+            f.Write(SHA256.HashData(body));
+            f.Flush(flushToDisk: true);
+        }
+        File.Move(tmp, path, overwrite: true);
+    }
+
+    /// <summary>The body of a file whose hash matches, or null with the reason.</summary>
+    public static byte[]? ReadVerified(string path, int minimumBody, out string? why)
+    {
+        why = null;
+        var bytes = File.ReadAllBytes(path);
+        if (bytes.Length < minimumBody + HashLength) { why = "too short"; return null; }
+        var body = bytes.AsSpan(0, bytes.Length - HashLength);
+        if (!SHA256.HashData(body).AsSpan().SequenceEqual(bytes.AsSpan(bytes.Length - HashLength))) { why = "checksum mismatch"; return null; }
+        return body.ToArray();
+    }
+
+    /// <summary>Saved files PREFIX-STEP.bin in a directory, newest first.</summary>
+    public static IReadOnlyList<(long Step, string Path)> List(string directory, string prefix)
+    {
+        if (!Directory.Exists(directory)) return [];
+        return Directory.EnumerateFiles(directory, prefix + "-*.bin")
+            .Select(p => (Ok: long.TryParse(Path.GetFileNameWithoutExtension(p)[(prefix.Length + 1)..], out long st), Step: st, Path: p))
+            .Where(x => x.Ok)
+            .OrderByDescending(x => x.Step)
+            .Select(x => (x.Step, x.Path))
+            .ToList();
+    }
+
+    /// <summary>Deletes all but the newest <paramref name="keep"/> files (best effort).</summary>
+    public static void Prune(string directory, string prefix, int keep)
+    {
+        foreach (var old in List(directory, prefix).Skip(keep))
+        {
+            try { File.Delete(old.Path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+}
