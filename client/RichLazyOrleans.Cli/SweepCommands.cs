@@ -200,7 +200,7 @@ internal static class SweepCommands
     /// <summary>How long `sweep run` waits for a cluster that stopped answering before it gives up (the sweep goes on regardless).</summary>
     private static readonly TimeSpan LostContactLimit = TimeSpan.FromMinutes(10);
 
-    internal static int ExitCode(SweepStatus status) => status.State == "cancelled" ? 130 : status.Failed > 0 ? 1 : 0;
+    internal static int ExitCode(SweepStatus status) => status.State == "cancelled" ? 130 : status.Failed > 0 || status.State == "failed" ? 1 : 0;
 
     internal static (SweepSpec Spec, string Yaml) LoadSpec(string specPath)
     {

@@ -68,10 +68,10 @@ public sealed class RunGrain(SlotPool slots, ILogger<RunGrain> logger) : Grain, 
             return -1;
         }
         if (_request is not null) return 0;   // already executing (or done) here: a repeated Start is a no-op
+        var kind = RunKindRegistry.Get(request.Kind);
         // Counted from here, so a shutdown that begins while this awaits storage waits for it too.
         var execution = slots.Execution();
         _request = request;
-        var kind = RunKindRegistry.Get(request.Kind);
         _durable = kind.Resumable;
         _status = "queued";
         _clock.Start();
