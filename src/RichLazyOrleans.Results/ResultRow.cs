@@ -41,6 +41,11 @@ public sealed class ResultRow
     [JsonPropertyName("train_accuracy")] public double? TrainAccuracy { get; set; }
     [JsonPropertyName("val_accuracy")] public double? ValAccuracy { get; set; }
     [JsonPropertyName("steps_to_grok")] public double? StepsToGrok { get; set; }
+    // rhm (added columns)
+    [JsonPropertyName("test_accuracy")] public double? TestAccuracy { get; set; }
+    [JsonPropertyName("train_size")] public double? TrainSize { get; set; }
+    [JsonPropertyName("sample_complexity")] public double? SampleComplexity { get; set; }
+    [JsonPropertyName("sample_complexity_interpolated")] public double? SampleComplexityInterpolated { get; set; }
 
     /// <summary>The metric columns by contract name, for refinement and plotting.</summary>
     public double? Metric(string name) => name switch
@@ -57,6 +62,10 @@ public sealed class ResultRow
         "train_accuracy" => TrainAccuracy,
         "val_accuracy" => ValAccuracy,
         "steps_to_grok" => StepsToGrok,
+        "test_accuracy" => TestAccuracy,
+        "train_size" => TrainSize,
+        "sample_complexity" => SampleComplexity,
+        "sample_complexity_interpolated" => SampleComplexityInterpolated,
         _ => null,
     };
 
@@ -77,9 +86,13 @@ public sealed class ResultRow
             case "train_accuracy": TrainAccuracy = v; return true;
             case "val_accuracy": ValAccuracy = v; return true;
             case "steps_to_grok": StepsToGrok = v; return true;
+            case "test_accuracy": TestAccuracy = v; return true;
+            case "train_size": TrainSize = v; return true;
+            case "sample_complexity": SampleComplexity = v; return true;
+            case "sample_complexity_interpolated": SampleComplexityInterpolated = v; return true;
             default: return false;
         }
     }
 
-    public static readonly string[] MetricNames = ["train_loss", "test_loss", "kernel_distance", "hamming_distance", "parameter_distance", "delta_drift", "loss", "value", "val_loss", "train_accuracy", "val_accuracy", "steps_to_grok"];
+    public static readonly string[] MetricNames = ["train_loss", "test_loss", "kernel_distance", "hamming_distance", "parameter_distance", "delta_drift", "loss", "value", "val_loss", "train_accuracy", "val_accuracy", "steps_to_grok", "test_accuracy", "train_size", "sample_complexity", "sample_complexity_interpolated"];
 }

@@ -40,6 +40,7 @@ public static class RunKindRegistry
         new SyntheticRun(),
         new TeacherStudentRun(),
         new GrokkingRun(),
+        new RhmRun(),
     ];
 
     public static IRunKind Get(string name) =>

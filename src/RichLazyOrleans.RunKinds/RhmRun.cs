@@ -1,0 +1,125 @@
+using System.Numerics;
+using System.Text.Json.Nodes;
+using RichLazyOrleans.Training;
+
+namespace RichLazyOrleans.RunKinds;
+
+/// <summary>
+/// `rhm`: the random hierarchy model learned by a ReLU MLP, its first layer's init divided by α,
+/// once per training-set size; test accuracy per size and the sample complexity (issue 6 item 2).
+/// </summary>
+public sealed class RhmRun : IRunKind
+{
+    public string Name => "rhm";
+    public IReadOnlyDictionary<string, (double Min, double Max)> Metrics { get; } = new Dictionary<string, (double, double)>
+    {
+        ["train_loss"] = (0, double.PositiveInfinity), ["test_loss"] = (0, double.PositiveInfinity),
+        ["train_accuracy"] = (0, 1), ["test_accuracy"] = (0, 1),
+        ["sample_complexity"] = (0, double.PositiveInfinity), ["sample_complexity_interpolated"] = (0, double.PositiveInfinity),
+    };
+    public IReadOnlySet<string> AxisParameters { get; } = new HashSet<string> { "alpha", "lr", "width", "m", "weight_decay" };
+    public bool HasSeed => true;
+    public bool Resumable => true;
+    public string Summary => "random hierarchy model (vocabulary v, branching s, depth L, m rules) by a ReLU MLP, first layer init / alpha, one row per training size; sample_complexity = smallest size with test accuracy >= target_accuracy (0.9) (keys: v, s, L, m, n_classes, seed, init_seed, alpha, width, depth, lr, weight_decay, steps, batch_size, train_sizes, test_size, target_accuracy, dtype, checkpoint_every, checkpoint_dir, device, threads, divergence_loss)";
+
+    public void Validate(Spec spec) => Parse(spec);
+
+    public static RhmConfig Parse(Spec spec)
+    {
+        int v = (int)spec.Integer("v", 8, 2, 1 << 16);
+        int s = (int)spec.Integer("s", 2, 2, 64);
+        int depth = (int)spec.Integer("L", 2, 1, 24);
+        int m = (int)spec.Integer("m", 4, 1, 1 << 20);
+        int nc = (int)spec.Integer("n_classes", v, 1, 1 << 20);
+        BigInteger tuples = BigInteger.Pow(v, s);
+        if ((BigInteger)m * nc > tuples) throw new SpecException($"key 'm': m·n_classes = {(long)m * nc} exceeds v^s = {tuples} distinct {s}-tuples (rules would be ambiguous)");
+        if (depth >= 2 && (BigInteger)m * v > tuples) throw new SpecException($"key 'm': m·v = {(long)m * v} exceeds v^s = {tuples} (need m <= v^(s-1))");
+        if (BigInteger.Pow(s, depth) > 1 << 16) throw new SpecException($"key 'L': input length s^L = {BigInteger.Pow(s, depth)} is too long for this MLP (at most 65536)");
+        long seed = spec.Integer("seed", 0, 0);
+        long initSeed = spec.Integer("init_seed", seed, 0);
+        double alpha = spec.PositiveNumber("alpha", 1);
+        int width = (int)spec.Integer("width", 256, 1, 1 << 16);
+        int hidden = (int)spec.Integer("depth", 2, 1, 64);
+        double lr = spec.PositiveNumber("lr", 1e-3);
+        double wd = spec.Number("weight_decay", 0);
+        if (!(wd >= 0)) throw new SpecException($"key 'weight_decay' must be >= 0, got {wd:R}");
+        long steps = spec.Integer("steps", 1000, 0);
+        int batch = (int)spec.Integer("batch_size", 0, 0, int.MaxValue);
+
+        // P_max = n_c·m^((s^L − 1)/(s − 1)) distinct inputs.
+        int internalNodes = (int)((BigInteger.Pow(s, depth) - 1) / (s - 1));
+        BigInteger pMax = nc * BigInteger.Pow(m, internalNodes);
+        int[] sizes;
+        if (spec.Has("train_sizes"))
+        {
+            var raw = spec.Vector("train_sizes");
+            sizes = raw.Select((x, i) => x == Math.Floor(x) && x >= 1 && x < (double)pMax && x <= 1 << 24 ? (int)x
+                : throw new SpecException($"key 'train_sizes'[{i}] must be an integer in [1, min(P_max - 1, 2^24)] (P_max = {pMax}), got {x}")).Distinct().Order().ToArray();
+        }
+        else
+        {
+            long lo = 2L * nc;
+            long hi = (long)BigInteger.Min(pMax / 2, 4096);
+            if (hi < lo) throw new SpecException($"key 'train_sizes': the default grid 2·n_classes = {lo} .. min(P_max/2, 4096) = {hi} is empty (P_max = {pMax}); give train_sizes");
+            sizes = SampleComplexity.GeometricGrid(lo, hi, 6).Select(x => (int)x).ToArray();
+        }
+        int testSize = (int)spec.Integer("test_size", 1000, 1, 1 << 24);
+        testSize = (int)BigInteger.Min(testSize, pMax - sizes.Max());
+        double target = spec.PositiveNumber("target_accuracy", 0.9);
+        if (target > 1) throw new SpecException($"key 'target_accuracy' must be in (0, 1], got {target:R}");
+        string dtype = spec.String("dtype", "float32", "float32", "float64");
+        spec.String("device", "cpu", "cpu");
+        long every = spec.Integer("checkpoint_every", 0, 0);
+        string? dir = spec.OptionalString("checkpoint_dir");
+        if (every > 0 && dir is null) throw new SpecException("key 'checkpoint_every' needs 'checkpoint_dir' (where to save the states)");
+        var config = new RhmConfig
+        {
+            V = v, S = s, L = depth, M = m, Classes = nc,
+            Seed = (ulong)seed,
+            InitSeed = (ulong)initSeed,
+            Alpha = alpha,
+            Width = width,
+            HiddenLayers = hidden,
+            Lr = lr,
+            WeightDecay = wd,
+            Steps = steps,
+            BatchSize = batch,
+            TrainSizes = sizes,
+            TestSize = testSize,
+            TargetAccuracy = target,
+            Float32 = dtype == "float32",
+            Threads = (int)spec.Integer("threads", 1, 1, 1024),
+            DivergenceLoss = spec.PositiveNumber("divergence_loss", 1e10),
+            CheckpointEvery = every,
+            CheckpointDir = dir,
+        };
+        spec.RejectUnknownKeys();
+        return config;
+    }
+
+    public IReadOnlyList<JsonObject> Run(Spec spec, Action<string>? log = null, Action<JsonObject>? rowReady = null, CancellationToken cancellationToken = default)
+    {
+        var config = Parse(spec);
+        using var trainer = new RhmTrainer(config)
+        {
+            Log = log,
+            RowReady = rowReady is null ? null : row => rowReady(ToJson(row)),
+            Progress = log is null ? null : (k, step, loss) => log($"rhm: size {config.TrainSizes[k]} ({k + 1}/{config.TrainSizes.Length}), step {step}/{config.Steps}, train loss {loss:G4}"),
+        };
+        return trainer.Run(cancellationToken).Select(ToJson).ToList();
+    }
+
+    public static JsonObject ToJson(RhmRow r) => new()
+    {
+        ["step"] = r.Step,
+        ["train_size"] = r.TrainSize,
+        ["train_loss"] = Json.Number(r.TrainLoss),
+        ["train_accuracy"] = Json.Number(r.TrainAccuracy),
+        ["test_loss"] = Json.Number(r.TestLoss),
+        ["test_accuracy"] = Json.Number(r.TestAccuracy),
+        ["sample_complexity"] = r.SampleComplexity is { } sc ? JsonValue.Create(sc) : null,
+        ["sample_complexity_interpolated"] = r.SampleComplexityInterpolated is { } si ? JsonValue.Create(si) : null,
+        ["status"] = r.Status,
+        ["resumed_from_step"] = r.ResumedFromStep,
+    };
+}

@@ -1,0 +1,343 @@
+using System.Diagnostics;
+using System.Text.Json;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace RichLazyOrleans.Training;
+
+/// <summary>
+/// A fully resolved `rhm` run (issue 6 item 2): a ReLU MLP learns the random hierarchy model's
+/// class from the flattened one-hot input, once per training-set size; the first layer's init is
+/// divided by α.
+/// </summary>
+public sealed record RhmConfig
+{
+    public int V { get; init; } = 8;
+    public int S { get; init; } = 2;
+    public int L { get; init; } = 2;
+    public int M { get; init; } = 4;
+    public int Classes { get; init; } = 8;
+    /// <summary>Seed of the rules and of the train/test data.</summary>
+    public ulong Seed { get; init; }
+    /// <summary>Seed of the network init and the minibatch order.</summary>
+    public ulong InitSeed { get; init; }
+    public double Alpha { get; init; } = 1;
+    public int Width { get; init; } = 256;
+    /// <summary>Hidden layers.</summary>
+    public int HiddenLayers { get; init; } = 2;
+    public double Lr { get; init; } = 1e-3;
+    public double WeightDecay { get; init; }
+    public double Beta1 { get; init; } = 0.9;
+    public double Beta2 { get; init; } = 0.999;
+    public double Eps { get; init; } = 1e-8;
+    /// <summary>Gradient steps per training-set size.</summary>
+    public long Steps { get; init; } = 1000;
+    /// <summary>Examples per step; 0 (or ≥ the training size) = full batch.</summary>
+    public int BatchSize { get; init; }
+    /// <summary>Training-set sizes, ascending, distinct, each ≥ 1.</summary>
+    public required int[] TrainSizes { get; init; }
+    public int TestSize { get; init; } = 1000;
+    public double TargetAccuracy { get; init; } = 0.9;
+    public bool Float32 { get; init; } = true;
+    public int Threads { get; init; } = 1;
+    public double DivergenceLoss { get; init; } = 1e10;
+    /// <summary>Steps between saved states within a size (0: only after each size).</summary>
+    public long CheckpointEvery { get; init; }
+    public string? CheckpointDir { get; init; }
+
+    /// <summary>What determines the rows; device, threads and checkpointing are left out on purpose.</summary>
+    public string Fingerprint() => string.Join(";",
+        "rhm/1", V, S, L, M, Classes, Seed, InitSeed, Alpha.ToString("R"), Width, HiddenLayers, Lr.ToString("R"), WeightDecay.ToString("R"),
+        Beta1.ToString("R"), Beta2.ToString("R"), Eps.ToString("R"), Steps, BatchSize, string.Join(",", TrainSizes), TestSize,
+        TargetAccuracy.ToString("R"), Float32 ? "f32" : "f64", DivergenceLoss.ToString("R"));
+}
+
+/// <summary>One row per training-set size (the `rhm` output contract); Step is the size's index.</summary>
+public sealed record RhmRow(
+    long Step, long TrainSize, double TrainLoss, double TrainAccuracy, double TestLoss, double TestAccuracy,
+    double? SampleComplexity, double? SampleComplexityInterpolated, string Status, long ResumedFromStep);
+
+/// <summary>
+/// Trains a fresh MLP for each training size in ascending order and reports train/test loss and
+/// accuracy after <see cref="RhmConfig.Steps"/> AdamW steps, plus the sample complexity (the
+/// smallest size so far whose test accuracy reaches the target, see <see cref="SampleComplexity"/>).
+/// </summary>
+/// <remarks>
+/// Data: one draw of max(train_sizes) + test_size distinct data (<see cref="RandomHierarchyModel.TrainTest"/>);
+/// every size trains on a prefix of that training part (nested sets) and all are tested on the same
+/// test set. Network: x (one-hot, position-major, flattened, length s^L·v) → [Linear → ReLU] × depth
+/// → Linear to n_classes; every weight N(0, 1/fan_in) from the project's <see cref="Rng"/> (stream
+/// (init_seed, 2)), the first layer's divided by α, biases 0; the same init for every size. Saved
+/// states (<see cref="StateStore"/>) are keyed by size_index·(steps + 1) + steps done within
+/// that size (strictly increasing through the run); one is saved after each finished size, every checkpoint_every
+/// steps within a size, and on cancellation.
+/// </remarks>
+public sealed class RhmTrainer : IDisposable
+{
+    private readonly RhmConfig _c;
+    private readonly RandomHierarchyModel _rhm;
+    private readonly Tensor _xAll, _yAll, _xTest, _yTest;   // training pool [Pmax_train, in], one-hot labels; test set
+    private readonly Tensor[] _params;
+    private readonly string[] _names;
+    private readonly AdamW _adam;
+    private readonly ScalarType _dtype;
+
+    public Action<string>? Log { get; init; }
+    public Action<RhmRow>? RowReady { get; init; }
+    /// <summary>Called about every <see cref="ProgressSeconds"/> with (size index, steps done within the size, training loss of the last step).</summary>
+    public Action<int, long, double>? Progress { get; init; }
+    /// <summary>Seconds between <see cref="Progress"/> calls (0: after every step).</summary>
+    public double ProgressSeconds { get; init; } = 5;
+
+    public RandomHierarchyModel Rhm => _rhm;
+    public int InputSize { get; }
+
+    public RhmTrainer(RhmConfig config)
+    {
+        TorchRuntime.Probe(config.Threads);   // first: process-wide settings before any tensor
+        _c = config;
+        if (config.TrainSizes.Length == 0) throw new ArgumentException("no training sizes");
+        _dtype = config.Float32 ? ScalarType.Float32 : ScalarType.Float64;
+        _rhm = new RandomHierarchyModel(config.V, config.S, config.L, config.M, config.Seed, config.Classes);
+        var (train, test) = _rhm.TrainTest(config.TrainSizes.Max(), config.TestSize, config.Seed);
+        InputSize = _rhm.InputLength * config.V;
+        _xAll = Inputs(train).DetachFromDisposeScope();
+        _yAll = Labels(train.Labels).DetachFromDisposeScope();
+        _xTest = Inputs(test).DetachFromDisposeScope();
+        _yTest = Labels(test.Labels).DetachFromDisposeScope();
+        var shapes = Shapes(config, InputSize);
+        _names = shapes.Select(s => s.Name).ToArray();
+        var init = Init(config, InputSize);
+        _params = shapes.Select(s => torch.tensor(init[s.Name], s.Shape, ScalarType.Float64).to_type(_dtype).requires_grad_(true).DetachFromDisposeScope()).ToArray();
+        _adam = new AdamW(_params, config.Lr, config.Beta1, config.Beta2, config.Eps, config.WeightDecay);
+    }
+
+    private Tensor Inputs(RhmData d) =>
+        torch.tensor(d.OneHot(channelsFirst: false), [d.Count, (long)d.InputLength * d.Vocabulary], ScalarType.Float64).to_type(_dtype);
+
+    private Tensor Labels(int[] labels)
+    {
+        var y = new double[labels.Length * _c.Classes];
+        for (int i = 0; i < labels.Length; i++) y[i * _c.Classes + labels[i]] = 1;
+        return torch.tensor(y, [labels.Length, _c.Classes], ScalarType.Float64).to_type(_dtype);
+    }
+
+    /// <summary>Names and shapes (x·W row-vector convention): W0 [in, width], b0, …, W_out [width, n_classes], b_out.</summary>
+    public static IReadOnlyList<(string Name, long[] Shape)> Shapes(RhmConfig c, int inputSize)
+    {
+        var list = new List<(string, long[])>();
+        long fanIn = inputSize;
+        for (int l = 0; l < c.HiddenLayers; l++)
+        {
+            list.Add(($"W{l}", [fanIn, c.Width]));
+            list.Add(($"b{l}", [c.Width]));
+            fanIn = c.Width;
+        }
+        list.Add(("W_out", [fanIn, c.Classes]));
+        list.Add(("b_out", [c.Classes]));
+        return list;
+    }
+
+    /// <summary>The initial parameters (float64, row-major) from init_seed alone: weights N(0, 1/fan_in), W0 also ÷ α; biases 0.</summary>
+    public static Dictionary<string, double[]> Init(RhmConfig c, int inputSize)
+    {
+        var rng = new Rng(c.InitSeed, 2);
+        var result = new Dictionary<string, double[]>(StringComparer.Ordinal);
+        foreach (var (name, shape) in Shapes(c, inputSize))
+        {
+            var a = new double[shape.Aggregate(1L, (x, y) => x * y)];
+            if (name.StartsWith('W'))
+            {
+                double std = 1 / Math.Sqrt(shape[0]);
+                if (name == "W0") std /= c.Alpha;
+                for (long i = 0; i < a.Length; i++) a[i] = std * rng.NextGaussian();
+            }
+            result[name] = a;
+        }
+        return result;
+    }
+
+    /// <summary>Logits [n, n_classes] for flattened one-hot inputs [n, in].</summary>
+    public Tensor Forward(Tensor x)
+    {
+        var h = x;
+        int k = 0;
+        for (int l = 0; l < _c.HiddenLayers; l++, k += 2) h = h.matmul(_params[k]).add(_params[k + 1]).relu();
+        return h.matmul(_params[k]).add(_params[k + 1]);
+    }
+
+    /// <summary>The current parameters by name, float64 (exact for float32 too).</summary>
+    public Dictionary<string, double[]> Export()
+    {
+        using var scope = torch.NewDisposeScope();
+        return _names.Zip(_params).ToDictionary(x => x.First, x => x.Second.detach().to_type(ScalarType.Float64).data<double>().ToArray(), StringComparer.Ordinal);
+    }
+
+    private void Load(IReadOnlyDictionary<string, double[]> values)
+    {
+        using var noGrad = torch.no_grad();
+        using var scope = torch.NewDisposeScope();
+        for (int i = 0; i < _names.Length; i++)
+        {
+            if (!values.TryGetValue(_names[i], out var a) || a.Length != _params[i].numel()) throw new InvalidOperationException($"saved parameter '{_names[i]}' is missing or has the wrong size");
+            _params[i].copy_(torch.tensor(a, _params[i].shape, ScalarType.Float64).to_type(_dtype));
+        }
+    }
+
+    private static Tensor CrossEntropy(Tensor logits, Tensor labels) => logits.log_softmax(1).mul(labels).sum(1).mean().neg();
+
+    private (double Loss, double Accuracy) Evaluate(Tensor x, Tensor y)
+    {
+        using var noGrad = torch.no_grad();
+        using var scope = torch.NewDisposeScope();
+        var logits = Forward(x).to_type(ScalarType.Float64);
+        var y64 = y.to_type(ScalarType.Float64);
+        return (CrossEntropy(logits, y64).item<double>(), logits.argmax(1).eq(y64.argmax(1)).to_type(ScalarType.Float64).mean().item<double>());
+    }
+
+    /// <summary>Minibatch indices at a step of size k: epoch e uses a permutation from (init_seed, 1000 + 2^32·k + e).</summary>
+    private static long[] Permutation(ulong seed, int sizeIndex, long epoch, int n)
+    {
+        var perm = new long[n];
+        for (int i = 0; i < n; i++) perm[i] = i;
+        var rng = new Rng(seed, 1000 + ((ulong)sizeIndex << 32) + (ulong)epoch);
+        for (int i = n - 1; i > 0; i--)
+        {
+            int j = (int)(rng.NextUInt64() % (ulong)(i + 1));
+            (perm[i], perm[j]) = (perm[j], perm[i]);
+        }
+        return perm;
+    }
+
+    private long GlobalStep(int sizeIndex, long inner) => sizeIndex * (_c.Steps + 1) + inner;
+
+    /// <summary>Runs every size from the latest saved state (or the start); one row per size, including those reported before a resume.</summary>
+    public IReadOnlyList<RhmRow> Run(CancellationToken cancellationToken = default)
+    {
+        var store = _c.CheckpointDir is { } dir ? new StateStore(dir, Log) : null;
+        string fingerprint = _c.Fingerprint();
+        var rows = new List<RhmRow>();
+        int sizeIndex = 0;
+        long inner = 0, resumedFrom = 0;
+        bool haveParams = false;
+        if (store?.LoadLatest(fingerprint) is { } saved)
+        {
+            double[] Get(string name) => saved.Arrays.TryGetValue(name, out var a) ? a : throw new InvalidOperationException($"saved state lacks '{name}'");
+            rows.AddRange(JsonSerializer.Deserialize<List<RhmRow>>(saved.RowsJson, GrokkingTrainer.RowJson) ?? []);
+            sizeIndex = (int)Get("size_index")[0];
+            inner = (long)Get("inner_step")[0];
+            if (inner > 0)
+            {
+                Load(_names.ToDictionary(n => n, n => Get("param/" + n)));
+                _adam.Restore(_names.Select(n => Get("adam_m/" + n)).ToArray(), _names.Select(n => Get("adam_v/" + n)).ToArray(), (long)Get("adam_t")[0]);
+                haveParams = true;
+            }
+            resumedFrom = saved.Step;
+            Log?.Invoke($"resumed at size {sizeIndex}, step {inner} ({store.PathFor(saved.Step)})");
+        }
+
+        var init = Init(_c, InputSize);
+        var clock = Stopwatch.StartNew();
+        double lastReport = 0;
+        for (; sizeIndex < _c.TrainSizes.Length; sizeIndex++, inner = 0, haveParams = false)
+        {
+            int n = _c.TrainSizes[sizeIndex];
+            int batch = _c.BatchSize <= 0 || _c.BatchSize >= n ? n : _c.BatchSize;
+            if (!haveParams) { Load(init); _adam.Reset(); }   // a fresh network for each size
+            using var x = _xAll.narrow(0, 0, n);
+            using var y = _yAll.narrow(0, 0, n);
+            long permEpoch = -1;
+            Tensor? perm = null;
+            string status = "ok";
+            try
+            {
+                for (; inner < _c.Steps; inner++)
+                {
+                    if (cancellationToken.IsCancellationRequested)
+                    {
+                        // Save this exact state so the run goes on from here, bit-identically.
+                        if (store is not null && GlobalStep(sizeIndex, inner) > resumedFrom) Save(store, fingerprint, sizeIndex, inner, rows);
+                        Log?.Invoke($"interrupted at size {sizeIndex}, step {inner}{(store is not null ? "; state saved" : "")}");
+                        cancellationToken.ThrowIfCancellationRequested();
+                    }
+                    double loss;
+                    using (var scope = torch.NewDisposeScope())
+                    {
+                        Tensor xb = x, yb = y;
+                        if (batch < n)
+                        {
+                            long perEpoch = n / batch, epoch = inner / perEpoch;
+                            if (epoch != permEpoch)
+                            {
+                                perm?.Dispose();
+                                perm = torch.tensor(Permutation(_c.InitSeed, sizeIndex, epoch, n)).DetachFromDisposeScope();
+                                permEpoch = epoch;
+                            }
+                            var idx = perm!.narrow(0, inner % perEpoch * batch, batch);
+                            xb = x.index_select(0, idx);
+                            yb = y.index_select(0, idx);
+                        }
+                        var l = CrossEntropy(Forward(xb), yb);
+                        loss = l.to_type(ScalarType.Float64).item<double>();
+                        if (!double.IsFinite(loss) || loss > _c.DivergenceLoss)
+                        {
+                            Log?.Invoke($"size {n} diverged at step {inner}: training loss {loss:G4}");
+                            status = "diverged";
+                            break;
+                        }
+                        l.backward();
+                        var grads = _params.Select(p => p.grad ?? throw new InvalidOperationException("no gradient")).ToArray();
+                        _adam.Step(grads);
+                        using (torch.no_grad()) foreach (var g in grads) g.zero_();
+                    }
+                    if (store is not null && _c.CheckpointEvery > 0 && inner + 1 < _c.Steps && (inner + 1) % _c.CheckpointEvery == 0)
+                        Save(store, fingerprint, sizeIndex, inner + 1, rows);
+                    if (Progress is not null && clock.Elapsed.TotalSeconds - lastReport >= ProgressSeconds)
+                    {
+                        lastReport = clock.Elapsed.TotalSeconds;
+                        Progress(sizeIndex, inner + 1, loss);
+                    }
+                }
+            }
+            finally { perm?.Dispose(); }
+
+            var tr = Evaluate(x, y);
+            var te = Evaluate(_xTest, _yTest);
+            var curve = rows.Select(r => ((double)r.TrainSize, r.TestAccuracy)).Append((n, te.Accuracy)).ToList();
+            var sc = SampleComplexity.Find(curve, _c.TargetAccuracy);
+            rows.Add(new RhmRow(sizeIndex, n, tr.Loss, tr.Accuracy, te.Loss, te.Accuracy, sc.Smallest, sc.Interpolated, status, resumedFrom));
+            RowReady?.Invoke(rows[^1]);
+            // After each finished size: the next one starts from the (seeded) init, so no parameters are needed.
+            if (store is not null) Save(store, fingerprint, sizeIndex + 1, 0, rows);
+        }
+        return rows.Select(r => r with { ResumedFromStep = resumedFrom }).ToList();
+    }
+
+    private void Save(StateStore store, string fingerprint, int sizeIndex, long inner, List<RhmRow> rows)
+    {
+        var arrays = new Dictionary<string, double[]>(StringComparer.Ordinal)
+        {
+            ["size_index"] = [sizeIndex],
+            ["inner_step"] = [inner],
+        };
+        if (inner > 0)
+        {
+            foreach (var (name, a) in Export()) arrays["param/" + name] = a;
+            var (m, v) = _adam.Moments();
+            for (int i = 0; i < _names.Length; i++)
+            {
+                arrays["adam_m/" + _names[i]] = m[i];
+                arrays["adam_v/" + _names[i]] = v[i];
+            }
+            arrays["adam_t"] = [_adam.StepCount];
+        }
+        store.Save(new SavedState(fingerprint, GlobalStep(sizeIndex, inner), arrays, JsonSerializer.Serialize(rows, GrokkingTrainer.RowJson)));
+    }
+
+    public void Dispose()
+    {
+        foreach (var t in _params) t.Dispose();
+        _adam.Dispose();
+        foreach (var t in new[] { _xAll, _yAll, _xTest, _yTest }) t.Dispose();
+    }
+}

@@ -1,0 +1,97 @@
+using System.Text.Json.Nodes;
+using RichLazyOrleans.RunKinds;
+using RichLazyOrleans.Sweeps;
+using RichLazyOrleans.Training;
+
+namespace RichLazyOrleans.Cli.Tests;
+
+/// <summary>`rhm`: spec parsing, bad keys, the output contract through the CLI, and the example α sweep.</summary>
+public class RhmCliTests
+{
+    [Theory]
+    [InlineData(""" "alpha": 0 """, "alpha")]
+    [InlineData(""" "alpha": -1 """, "alpha")]
+    [InlineData(""" "m": 5 """, "m")]
+    [InlineData(""" "train_sizes": [4, 40] """, "train_sizes")]
+    [InlineData(""" "train_sizes": [2.5] """, "train_sizes")]
+    [InlineData(""" "device": "cuda" """, "device")]
+    [InlineData(""" "dtype": "float16" """, "dtype")]
+    [InlineData(""" "target_accuracy": 1.5 """, "target_accuracy")]
+    [InlineData(""" "checkpoint_every": 10 """, "checkpoint_every")]
+    [InlineData(""" "widht": 10 """, "widht")]
+    [InlineData(""" "depth": 0 """, "depth")]
+    public void Bad_keys_give_one_line_errors_naming_the_key(string body, string key)
+    {
+        var spec = JsonNode.Parse("""{ "v": 4, "s": 2, "L": 2, "m": 2, "steps": 10, "train_sizes": [4, 8] }""")!.AsObject();
+        foreach (var (k, v) in JsonNode.Parse($"{{ {body} }}")!.AsObject()) spec[k] = v?.DeepClone();
+        var e = Assert.Throws<SpecException>(() => RunKindRegistry.Get("rhm").Validate(new Spec(spec)));
+        Assert.DoesNotContain('\n', e.Message);
+        Assert.Contains($"'{key}'", e.Message);
+    }
+
+    [Fact]
+    public void Defaults_give_a_geometric_grid_and_a_capped_test_set()
+    {
+        var c = RhmRun.Parse(new Spec(JsonNode.Parse("""{ "v": 4, "s": 2, "L": 2, "m": 2 }""")!.AsObject()));
+        // P_max = 32: grid 8 .. 16, test capped at 32 − 16.
+        Assert.Equal(SampleComplexity.GeometricGrid(8, 16, 6).Select(x => (int)x), c.TrainSizes);
+        Assert.Equal(16, c.TestSize);
+        Assert.Equal(4, c.Classes);
+        var d = RhmRun.Parse(new Spec(JsonNode.Parse("""{ "seed": 7 }""")!.AsObject()));
+        Assert.Equal((8, 2, 2, 4, 8, 7UL, 7UL, 256, 2), (d.V, d.S, d.L, d.M, d.Classes, d.Seed, d.InitSeed, d.Width, d.HiddenLayers));
+        // P_max = 8·4³ = 512: grid 16 .. 256.
+        Assert.Equal([16, 256], new[] { d.TrainSizes[0], d.TrainSizes[^1] });
+        Assert.Equal(6, d.TrainSizes.Length);
+        Assert.Equal(256, d.TestSize);
+    }
+
+    [Fact]
+    public void The_run_kind_prints_the_contract_keys()
+    {
+        var spec = JsonNode.Parse("""{ "v": 4, "s": 2, "L": 2, "m": 2, "width": 16, "steps": 20, "train_sizes": [4, 8], "dtype": "float64" }""")!.AsObject();
+        var rows = RunKindRegistry.Get("rhm").Run(new Spec(spec));
+        Assert.Equal(2, rows.Count);
+        foreach (var key in new[] { "step", "train_size", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "sample_complexity", "sample_complexity_interpolated", "status", "resumed_from_step" })
+            Assert.All(rows, r => Assert.True(r.ContainsKey(key), key));
+        Assert.Equal(8, rows[1]["train_size"]!.GetValue<long>());
+    }
+
+    [Fact]
+    public void Cli_run_prints_one_row_per_training_size()
+    {
+        var r = CliProcess.Run("run", "rhm", "--spec", CliProcess.SpecFile("""{ "v": 4, "s": 2, "L": 2, "m": 2, "width": 16, "steps": 30, "lr": 0.01, "train_sizes": [4, 8, 16], "target_accuracy": 0.3 }"""));
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var rows = JsonNode.Parse(r.Stdout)!.AsArray();
+        Assert.Equal([0L, 1L, 2L], rows.Select(x => x!["step"]!.GetValue<long>()));
+        Assert.Equal([4L, 8L, 16L], rows.Select(x => x!["train_size"]!.GetValue<long>()));
+        Assert.All(rows, x => Assert.Equal("ok", x!["status"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public void Cli_bad_key_exits_2_with_one_line()
+    {
+        var r = CliProcess.Run("run", "rhm", "--spec", CliProcess.SpecFile("""{ "v": 4, "s": 2, "L": 2, "m": 2, "alpha": 0 }"""));
+        Assert.Equal(2, r.ExitCode);
+        Assert.Equal("", r.Stdout);
+        Assert.Contains("'alpha'", Assert.Single(r.Stderr.Trim().Split('\n')));
+    }
+
+    [Fact]
+    public void The_example_alpha_sweep_parses_and_its_run_specs_validate()
+    {
+        string path = Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "client", "RichLazyOrleans.Cli", "examples", "rhm-alpha.yaml");
+        var kinds = RunKindRegistry.All.ToDictionary(k => k.Name, k => new KindInfo(k.Name, k.Metrics, k.AxisParameters));
+        var spec = SweepSpec.Parse(File.ReadAllText(path), kinds);
+        Assert.Equal("rhm", spec.Kind);
+        var axis = Assert.Single(spec.Axes);
+        Assert.Equal("alpha", axis.Name);
+        Assert.True(axis.Log);
+        foreach (double alpha in new[] { axis.From, axis.To })
+        {
+            var run = (JsonObject)spec.Params.DeepClone();
+            run["alpha"] = alpha;
+            run["seed"] = spec.Seeds[0];
+            RunKindRegistry.Get("rhm").Validate(new Spec(run));
+        }
+    }
+}
