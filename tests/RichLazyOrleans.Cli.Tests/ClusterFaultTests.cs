@@ -145,6 +145,13 @@ public class ClusterFaultTests(ITestOutputHelper output)
         Assert.True(client.WaitForExit(300_000), "the sweep did not complete in 5 minutes after the kill\n" + c.Logs());
         var completedAt = DateTime.UtcNow;
         Assert.True(client.ExitCode == 0, string.Join("\n", clientLines) + "\n" + c.Logs());
+        // A run killed in the last moments, after its final row was streamed (the coordinator lives on)
+        // but before its final state was saved, has its final row from the victim: the rerun's rows are
+        // then all duplicates and dropped, rightly, so that row says resumed_from_step 0. Such a run is
+        // held to exactly-once only.
+        var finalRows = Rows(dir).Where(r => r.Step == Steps).ToDictionary(r => r.RunId);
+        var streamedBeforeKill = expected.Keys.Where(run => finalRows.TryGetValue(run, out var f) && f.Silo.Contains(victim.Address)).ToList();
+        foreach (var run in streamedBeforeKill) expected.Remove(run);
         var rows = AssertExactlyOnce(dir, 9, expected);
         Assert.All(expected.Keys, run => Assert.DoesNotContain(victim.Address, rows.Single(r => r.RunId == run && r.Step == Steps).Silo));
         Assert.Contains(rows, r => r.Silo.Contains(victim.Address));   // the pattern matches the column: the victim's rows before the kill are there
@@ -159,7 +166,7 @@ public class ClusterFaultTests(ITestOutputHelper output)
             .Where(m => m.Success && expected.ContainsKey(m.Groups[2].Value))
             .Select(m => (TimeSpan.Parse(m.Groups[1].Value) - killedAt.TimeOfDay).TotalSeconds).ToList();
         string report = $"fault test 1 (SIGKILL of {(coordinatorLost ? "the coordinator's silo" : "a silo, not the coordinator's")}): 9 runs, {rows.Count} rows (unique (run_id, step)), killed at {(killedAt - started).TotalSeconds:F1} s with {doneAtKill}/9 done; "
-            + $"{cutOff.Count} run(s) cut off, resumed from {string.Join(", ", expected.Select(kv => $"{kv.Key}@{kv.Value}{(kv.Key == corrupted ? " (newest corrupted)" : "")}"))}; "
+            + $"{cutOff.Count} run(s) cut off ({streamedBeforeKill.Count} had streamed their final row), resumed from {string.Join(", ", expected.Select(kv => $"{kv.Key}@{kv.Value}{(kv.Key == corrupted ? " (newest corrupted)" : "")}"))}; "
             + $"restarted {string.Join(", ", restartTimes.Select(t => $"{t:F1}"))} s after the kill; sweep complete {(completedAt - killedAt).TotalSeconds:F1} s after the kill; moved {moved}, restored {restored}x";
         output.WriteLine(report);
         Console.Error.WriteLine(report);
