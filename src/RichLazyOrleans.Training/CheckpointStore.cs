@@ -43,17 +43,8 @@ public sealed class CheckpointStore(string directory, Action<string>? log = null
     }
 
     /// <summary>The newest valid state with this fingerprint, or null. Corrupt files are reported and skipped.</summary>
-    public TrainingState? LoadLatest(string fingerprint)
-    {
-        foreach (var (step, path) in Files())
-        {
-            var s = TryRead(path, out string? why);
-            if (s is null) { log?.Invoke($"checkpoint {path} is unusable ({why}); trying an older one"); continue; }
-            if (s.Fingerprint != fingerprint) { log?.Invoke($"checkpoint {path} belongs to a different run configuration; ignored"); continue; }
-            return s;
-        }
-        return null;
-    }
+    public TrainingState? LoadLatest(string fingerprint) =>
+        HashedFiles.LoadNewest<TrainingState>(Directory, "ckpt", TryRead, s => s.Fingerprint, fingerprint, log, "checkpoint");
 
     /// <summary>Saved files, newest first.</summary>
     public IEnumerable<(long Step, string Path)> Files() => HashedFiles.List(Directory, "ckpt");

@@ -50,6 +50,24 @@ internal static class HashedFiles
             .ToList();
     }
 
+    public delegate T? Reader<T>(string path, out string? why) where T : class;
+
+    /// <summary>
+    /// The newest file that reads back whole and belongs to this run configuration, or null.
+    /// Unusable or foreign files are reported (as "NOUN PATH is unusable (WHY)") and skipped.
+    /// </summary>
+    public static T? LoadNewest<T>(string directory, string prefix, Reader<T> read, Func<T, string> fingerprintOf, string fingerprint, Action<string>? log, string noun) where T : class
+    {
+        foreach (var (_, path) in List(directory, prefix))
+        {
+            var s = read(path, out string? why);
+            if (s is null) { log?.Invoke($"{noun} {path} is unusable ({why}); trying an older one"); continue; }
+            if (fingerprintOf(s) != fingerprint) { log?.Invoke($"{noun} {path} belongs to a different run configuration; ignored"); continue; }
+            return s;
+        }
+        return null;
+    }
+
     /// <summary>Deletes all but the newest <paramref name="keep"/> files (best effort).</summary>
     public static void Prune(string directory, string prefix, int keep)
     {

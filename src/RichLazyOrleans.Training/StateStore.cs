@@ -49,17 +49,8 @@ public sealed class StateStore(string directory, Action<string>? log = null)
     }
 
     /// <summary>The newest valid state with this fingerprint, or null. Corrupt files are reported and skipped.</summary>
-    public SavedState? LoadLatest(string fingerprint)
-    {
-        foreach (var (_, path) in Files())
-        {
-            var s = TryRead(path, out string? why);
-            if (s is null) { log?.Invoke($"saved state {path} is unusable ({why}); trying an older one"); continue; }
-            if (s.Fingerprint != fingerprint) { log?.Invoke($"saved state {path} belongs to a different run configuration; ignored"); continue; }
-            return s;
-        }
-        return null;
-    }
+    public SavedState? LoadLatest(string fingerprint) =>
+        HashedFiles.LoadNewest<SavedState>(Directory, "state", TryRead, s => s.Fingerprint, fingerprint, log, "saved state");
 
     /// <summary>Saved files, newest first.</summary>
     public IEnumerable<(long Step, string Path)> Files() => HashedFiles.List(Directory, "state");
