@@ -46,6 +46,8 @@ public sealed class ResultRow
     [JsonPropertyName("train_size")] public double? TrainSize { get; set; }
     [JsonPropertyName("sample_complexity")] public double? SampleComplexity { get; set; }
     [JsonPropertyName("sample_complexity_interpolated")] public double? SampleComplexityInterpolated { get; set; }
+    // cnn-mnist (added column)
+    [JsonPropertyName("filter_smoothness")] public double? FilterSmoothness { get; set; }
 
     /// <summary>The metric columns by contract name, for refinement and plotting.</summary>
     public double? Metric(string name) => name switch
@@ -66,6 +68,7 @@ public sealed class ResultRow
         "train_size" => TrainSize,
         "sample_complexity" => SampleComplexity,
         "sample_complexity_interpolated" => SampleComplexityInterpolated,
+        "filter_smoothness" => FilterSmoothness,
         _ => null,
     };
 
@@ -90,9 +93,10 @@ public sealed class ResultRow
             case "train_size": TrainSize = v; return true;
             case "sample_complexity": SampleComplexity = v; return true;
             case "sample_complexity_interpolated": SampleComplexityInterpolated = v; return true;
+            case "filter_smoothness": FilterSmoothness = v; return true;
             default: return false;
         }
     }
 
-    public static readonly string[] MetricNames = ["train_loss", "test_loss", "kernel_distance", "hamming_distance", "parameter_distance", "delta_drift", "loss", "value", "val_loss", "train_accuracy", "val_accuracy", "steps_to_grok", "test_accuracy", "train_size", "sample_complexity", "sample_complexity_interpolated"];
+    public static readonly string[] MetricNames = ["train_loss", "test_loss", "kernel_distance", "hamming_distance", "parameter_distance", "delta_drift", "loss", "value", "val_loss", "train_accuracy", "val_accuracy", "steps_to_grok", "test_accuracy", "train_size", "sample_complexity", "sample_complexity_interpolated", "filter_smoothness"];
 }

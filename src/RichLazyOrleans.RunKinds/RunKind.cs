@@ -41,6 +41,7 @@ public static class RunKindRegistry
         new TeacherStudentRun(),
         new GrokkingRun(),
         new RhmRun(),
+        new CnnMnistRun(),
     ];
 
     public static IRunKind Get(string name) =>

@@ -90,6 +90,20 @@ public sealed class Spec
         return s;
     }
 
+    /// <summary>A boolean: JSON true/false (YAML true/false), or the strings "true"/"false".</summary>
+    public bool Bool(string key, bool fallback)
+    {
+        _read.Add(key);
+        if (!Has(key)) return fallback;
+        if (_json[key] is JsonValue v)
+        {
+            if (v.GetValueKind() is JsonValueKind.True) return true;
+            if (v.GetValueKind() is JsonValueKind.False) return false;
+            if (v.TryGetValue(out string? s) && s is "true" or "false") return s == "true";
+        }
+        throw new SpecException($"key '{key}' must be true or false, got {_json[key]!.ToJsonString()}");
+    }
+
     public double[] Vector(string key, int? length = null)
     {
         _read.Add(key);

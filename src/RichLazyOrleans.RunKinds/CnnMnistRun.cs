@@ -1,0 +1,154 @@
+using System.Text.Json.Nodes;
+using RichLazyOrleans.Training;
+
+namespace RichLazyOrleans.RunKinds;
+
+/// <summary>
+/// `cnn-mnist`: a two-conv-layer CNN trained by SGD on MNIST-format IDX files, its first conv
+/// layer's init divided by α (SCIENCE.md §4, issue 6 item 1); kernel movement on a probe batch
+/// and first-layer filter smoothness per checkpoint; resumable from saved states.
+/// </summary>
+public sealed class CnnMnistRun : IRunKind
+{
+    /// <summary>The standard MNIST file names looked for in `data_dir` (each also with ".gz").</summary>
+    public static readonly (string Key, string File)[] StandardFiles =
+    [
+        ("train_images", "train-images-idx3-ubyte"),
+        ("train_labels", "train-labels-idx1-ubyte"),
+        ("test_images", "t10k-images-idx3-ubyte"),
+        ("test_labels", "t10k-labels-idx1-ubyte"),
+    ];
+
+    public string Name => "cnn-mnist";
+    public IReadOnlyDictionary<string, (double Min, double Max)> Metrics { get; } = new Dictionary<string, (double, double)>
+    {
+        ["train_loss"] = (0, double.PositiveInfinity), ["test_loss"] = (0, double.PositiveInfinity),
+        ["train_accuracy"] = (0, 1), ["test_accuracy"] = (0, 1),
+        ["kernel_distance"] = (0, 1), ["parameter_distance"] = (0, double.PositiveInfinity), ["filter_smoothness"] = (0, 1),
+    };
+    public IReadOnlySet<string> AxisParameters { get; } = new HashSet<string> { "alpha", "lr", "momentum", "weight_decay", "channels1", "channels2", "train_size" };
+    public bool HasSeed => true;
+    public bool Resumable => true;
+    public string Summary => "two-conv-layer CNN by SGD on MNIST IDX files (data_dir with the standard names, or train_images/train_labels/test_images/test_labels), first conv init / alpha; kernel_distance of the empirical NTK on a probe batch, filter_smoothness of the first-layer filters, PNG of them with filter_images (keys: data_dir, train_images, train_labels, test_images, test_labels, train_size, test_size, seed, alpha, channels1, channels2, kernel, lr, momentum, weight_decay, batch_size, steps, checkpoints, eval_size, probe_size, smoothness_cutoff, filter_images, filters_dir, dtype, checkpoint_every, checkpoint_dir, device, threads, divergence_loss)";
+
+    public void Validate(Spec spec)
+    {
+        var config = Parse(spec);
+        foreach (var (key, path) in new[] { ("train_images", config.TrainImages), ("train_labels", config.TrainLabels), ("test_images", config.TestImages), ("test_labels", config.TestLabels) })
+            if (!File.Exists(path)) throw new SpecException($"key '{key}': no such file '{path}'");
+    }
+
+    public static CnnMnistConfig Parse(Spec spec)
+    {
+        string? dataDir = spec.OptionalString("data_dir");
+        string File(string key)
+        {
+            if (spec.OptionalString(key) is { } path) return dataDir is not null && !Path.IsPathRooted(path) ? Path.Combine(dataDir, path) : path;
+            if (dataDir is null) throw new SpecException($"key '{key}' is required (a path to an IDX file), or give 'data_dir' holding the standard MNIST file names");
+            string name = StandardFiles.First(f => f.Key == key).File;
+            foreach (var candidate in new[] { name, name + ".gz" })
+                if (System.IO.File.Exists(Path.Combine(dataDir, candidate))) return Path.Combine(dataDir, candidate);
+            throw new SpecException($"key 'data_dir': '{dataDir}' holds neither {name} nor {name}.gz (give '{key}' to name the file)");
+        }
+        string trainImages = File("train_images"), trainLabels = File("train_labels"), testImages = File("test_images"), testLabels = File("test_labels");
+        int? trainSize = spec.Has("train_size") ? (int)spec.Integer("train_size", null, 1, int.MaxValue) : null;
+        int? testSize = spec.Has("test_size") ? (int)spec.Integer("test_size", null, 1, int.MaxValue) : null;
+        long seed = spec.Integer("seed", 0, 0);
+        double alpha = spec.PositiveNumber("alpha", 1);
+        int c1 = (int)spec.Integer("channels1", 16, 1, 4096);
+        int c2 = (int)spec.Integer("channels2", 32, 1, 4096);
+        int kernel = (int)spec.Integer("kernel", 5, 1, 31);
+        if (kernel % 2 == 0) throw new SpecException($"key 'kernel' must be odd (\"same\" padding keeps the image size), got {kernel}");
+        if (kernel == 1) throw new SpecException("key 'kernel': a 1x1 filter has no spatial frequencies (filter smoothness undefined); use 3 or more");
+        double lr = spec.PositiveNumber("lr", 0.05);
+        double momentum = spec.Number("momentum", 0);
+        if (!(momentum >= 0 && momentum < 1)) throw new SpecException($"key 'momentum' must be in [0, 1), got {momentum:R}");
+        double wd = spec.Number("weight_decay", 0);
+        if (!(wd >= 0)) throw new SpecException($"key 'weight_decay' must be >= 0, got {wd:R}");
+        int batch = (int)spec.Integer("batch_size", 64, 0, int.MaxValue);
+        long steps = spec.Integer("steps", 2000, 0);
+        long[] checkpoints;
+        if (spec.Has("checkpoints"))
+        {
+            var raw = spec.Vector("checkpoints");
+            checkpoints = raw.Select((v, i) => v == Math.Floor(v) && v >= 0 && v <= steps ? (long)v
+                : throw new SpecException($"key 'checkpoints'[{i}] must be an integer step in [0, steps = {steps}], got {v}")).Distinct().Order().ToArray();
+        }
+        else checkpoints = TeacherStudentConfig.DecadeCheckpoints(steps);
+        int evalSize = (int)spec.Integer("eval_size", 10_000, 1, int.MaxValue);
+        int probe = (int)spec.Integer("probe_size", 32, 1, 4096);
+        double cutoff = spec.PositiveNumber("smoothness_cutoff", FilterSmoothness.DefaultCutoff);
+        try { FilterSmoothness.WhiteNoiseBaseline(kernel, kernel, cutoff); }
+        catch (ArgumentException e) { throw new SpecException($"key 'smoothness_cutoff': {e.Message.Split(" (Parameter")[0]}"); }
+        bool images = spec.Bool("filter_images", false);
+        string? filtersDir = spec.OptionalString("filters_dir");
+        string dtype = spec.String("dtype", "float32", "float32", "float64");
+        spec.String("device", "cpu", "cpu");
+        long every = spec.Integer("checkpoint_every", 0, 0);
+        string? dir = spec.OptionalString("checkpoint_dir");
+        if (every > 0 && dir is null) throw new SpecException("key 'checkpoint_every' needs 'checkpoint_dir' (where to save the states)");
+        if (images && filtersDir is null && dir is null) throw new SpecException("key 'filter_images' needs 'filters_dir' or 'checkpoint_dir' (where to write the PNGs)");
+        var config = new CnnMnistConfig
+        {
+            TrainImages = trainImages,
+            TrainLabels = trainLabels,
+            TestImages = testImages,
+            TestLabels = testLabels,
+            TrainSize = trainSize,
+            TestSize = testSize,
+            Seed = (ulong)seed,
+            Alpha = alpha,
+            Channels1 = c1,
+            Channels2 = c2,
+            Kernel = kernel,
+            Lr = lr,
+            Momentum = momentum,
+            WeightDecay = wd,
+            BatchSize = batch,
+            Steps = steps,
+            Checkpoints = checkpoints,
+            EvalSize = evalSize,
+            ProbeSize = probe,
+            SmoothnessCutoff = cutoff,
+            FiltersDir = images ? filtersDir ?? dir : null,
+            Float32 = dtype == "float32",
+            Threads = (int)spec.Integer("threads", 1, 1, 1024),
+            DivergenceLoss = spec.PositiveNumber("divergence_loss", 1e10),
+            CheckpointEvery = every == 0 && dir is not null ? Math.Max(1, Math.Min(1000, steps / 10)) : every,
+            CheckpointDir = dir,
+        };
+        spec.RejectUnknownKeys();
+        return config;
+    }
+
+    public IReadOnlyList<JsonObject> Run(Spec spec, Action<string>? log = null, Action<JsonObject>? rowReady = null, CancellationToken cancellationToken = default)
+    {
+        var config = Parse(spec);
+        try
+        {
+            using var trainer = new CnnMnistTrainer(config)
+            {
+                Log = log,
+                RowReady = rowReady is null ? null : row => rowReady(ToJson(row)),
+                Progress = log is null ? null : (step, loss) => log($"cnn-mnist: step {step}/{config.Steps} ({100.0 * step / Math.Max(1, config.Steps):F1}%), batch loss {loss:G4}"),
+            };
+            log?.Invoke($"cnn-mnist: {trainer.TrainCount} training and {trainer.TestCount} test images, data {trainer.DataHash}; white-noise filter smoothness {FilterSmoothness.WhiteNoiseBaseline(config.Kernel, config.Kernel, config.SmoothnessCutoff):G4}");
+            return trainer.Run(cancellationToken).Select(ToJson).ToList();
+        }
+        catch (CnnMnistSpecException e) { throw new SpecException(e.Message); }
+    }
+
+    public static JsonObject ToJson(CnnMnistRow r) => new()
+    {
+        ["step"] = r.Step,
+        ["train_loss"] = Json.Number(r.TrainLoss),
+        ["train_accuracy"] = Json.Number(r.TrainAccuracy),
+        ["test_loss"] = Json.Number(r.TestLoss),
+        ["test_accuracy"] = Json.Number(r.TestAccuracy),
+        ["kernel_distance"] = Json.Number(r.KernelDistance),
+        ["parameter_distance"] = Json.Number(r.ParameterDistance),
+        ["filter_smoothness"] = Json.Number(r.FilterSmoothness),
+        ["status"] = r.Status,
+        ["resumed_from_step"] = r.ResumedFromStep,
+    };
+}

@@ -1,0 +1,447 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text.Json;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace RichLazyOrleans.Training;
+
+/// <summary>
+/// Trains the `cnn-mnist` CNN with SGD and reports, at each checkpoint, train/test loss and
+/// accuracy, the kernel distance of the empirical NTK on a fixed probe batch, the parameter
+/// distance and the first layer's filter smoothness; optionally a PNG of the first-layer filters.
+/// Resumable bit-identically from states saved by a <see cref="StateStore"/>.
+/// </summary>
+/// <remarks>
+/// Network (images standardised by the training subset's pixel mean and std):
+/// x [n, 1, H, W] → conv k×k (c1, "same" padding) → ReLU → 2×2 mean pool → conv k×k (c2) → ReLU →
+/// 2×2 mean pool → flatten → linear to the classes. Conv weights N(0, 2/fan_in) (He; fan_in =
+/// in_channels·k²), the first conv's divided by α; head N(0, 1/fan_in); biases 0; all from the
+/// project's <see cref="Rng"/> (stream (seed, 3)), so the init does not depend on libtorch.
+/// Mean pooling (a reshape and a mean) rather than max pooling keeps the backward pass free of
+/// index scatters, which keeps runs reproducible bit for bit.
+/// <para>
+/// Empirical NTK on the probe batch (the first probe_size training images): J is the Jacobian of
+/// all logits f_c(x_i) with respect to all parameters, one autograd pass per (i, c), and
+/// K = J Jᵀ ((probe·classes)², float64); kernel_distance = 1 − ⟨K₀, K_t⟩_F / (‖K₀‖_F ‖K_t‖_F) as
+/// in SCIENCE.md §1. K₀ comes from the seeded init, so a resumed run recomputes it exactly.
+/// </para>
+/// </remarks>
+public sealed class CnnMnistTrainer : IDisposable
+{
+    private static readonly System.Diagnostics.Metrics.Counter<long> TrainingSteps =
+        new System.Diagnostics.Metrics.Meter("RichLazyOrleans.Training.CnnMnist").CreateCounter<long>("richlazy.training.steps", description: "gradient steps");
+
+    private readonly CnnMnistConfig _c;
+    private readonly ScalarType _dtype;
+    private readonly Tensor _xTrain, _yTrain, _xTest, _yTest, _xProbe;   // images [n, 1, H, W] standardised; one-hot labels [n, classes]
+    private readonly Tensor[] _params;
+    private readonly Tensor[] _velocity;
+    private readonly string[] _names;
+    private readonly int _nTrain, _batch, _rows, _cols;
+    private long _permEpoch = -1;
+    private Tensor? _perm;
+
+    public Action<string>? Log { get; init; }
+    public Action<CnnMnistRow>? RowReady { get; init; }
+    /// <summary>Called about every 5 s with (step, training loss of the last batch).</summary>
+    public Action<long, double>? Progress { get; init; }
+
+    /// <summary>SHA-256 (hex, first 16 bytes) of the examples used: images, labels, train then test.</summary>
+    public string DataHash { get; }
+    public int TrainCount => _nTrain;
+    public int TestCount { get; }
+    public (double Mean, double Std) Standardisation { get; }
+
+    public CnnMnistTrainer(CnnMnistConfig config)
+    {
+        TorchRuntime.Probe(config.Threads);   // first: process-wide settings before any tensor
+        _c = config;
+        _dtype = config.Float32 ? ScalarType.Float32 : ScalarType.Float64;
+        if (config.Kernel % 2 == 0) throw new CnnMnistSpecException("kernel", $"must be odd (\"same\" padding), got {config.Kernel}");
+        try { FilterSmoothness.WhiteNoiseBaseline(config.Kernel, config.Kernel, config.SmoothnessCutoff); }
+        catch (ArgumentException e) { throw new CnnMnistSpecException("smoothness_cutoff", e.Message.Split(" (Parameter")[0]); }
+        var train = Load("train_images", config.TrainImages, config.TrainLabels, config.TrainSize);
+        var test = Load("test_images", config.TestImages, config.TestLabels, config.TestSize);
+        if (train.Rows != test.Rows || train.Cols != test.Cols)
+            throw new CnnMnistSpecException("test_images", $"images are {test.Rows}x{test.Cols} but the training images are {train.Rows}x{train.Cols}");
+        if (train.Rows < 4 || train.Cols < 4)
+            throw new CnnMnistSpecException("train_images", $"images of {train.Rows}x{train.Cols} are too small for two 2x2 poolings (need at least 4x4)");
+        foreach (var (d, key) in new[] { (train, "train_labels"), (test, "test_labels") })
+            if (d.Labels.FirstOrDefault(l => l >= config.Classes, -1) is var bad and >= 0)
+                throw new CnnMnistSpecException(key, $"holds label {bad}, not below classes = {config.Classes}");
+        _rows = train.Rows;
+        _cols = train.Cols;
+        _nTrain = train.Count;
+        TestCount = test.Count;
+        if (config.ProbeSize > _nTrain) throw new CnnMnistSpecException("probe_size", $"{config.ProbeSize} exceeds the {_nTrain} training examples");
+        _batch = config.BatchSize <= 0 || config.BatchSize >= _nTrain ? _nTrain : config.BatchSize;
+        DataHash = Hash(train, test);
+
+        // Standardise by the training subset's statistics (float64, compensated), so the input scale
+        // does not depend on how bright a dataset is.
+        var sum = new Neumaier();
+        foreach (double v in train.Images) sum.Add(v);
+        double mean = sum.Sum / train.Images.Length;
+        var sq = new Neumaier();
+        foreach (double v in train.Images) sq.Add((v - mean) * (v - mean));
+        double std = Math.Sqrt(sq.Sum / train.Images.Length);
+        if (!(std > 0)) std = 1;   // constant images: nothing to learn, but no division by zero
+        Standardisation = (mean, std);
+        _xTrain = Images(train).DetachFromDisposeScope();
+        _yTrain = Labels(train.Labels).DetachFromDisposeScope();
+        _xTest = Images(test).DetachFromDisposeScope();
+        _yTest = Labels(test.Labels).DetachFromDisposeScope();
+        _xProbe = _xTrain.narrow(0, 0, config.ProbeSize).DetachFromDisposeScope();
+
+        var shapes = Shapes(config, _rows, _cols);
+        _names = shapes.Select(s => s.Name).ToArray();
+        var init = Init(config, _rows, _cols);
+        _params = shapes.Select(s => torch.tensor(init[s.Name], s.Shape, ScalarType.Float64).to_type(_dtype).requires_grad_(true).DetachFromDisposeScope()).ToArray();
+        _velocity = shapes.Select(s => torch.zeros(s.Shape, _dtype).DetachFromDisposeScope()).ToArray();
+    }
+
+    private static MnistData Load(string key, string images, string labels, int? limit)
+    {
+        try { return Idx.LoadMnist(images, labels, limit); }
+        catch (IdxFormatException e) { throw new CnnMnistSpecException(key, e.Message); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CnnMnistSpecException(key, $"cannot read the data ({e.Message})");
+        }
+    }
+
+    private static string Hash(MnistData train, MnistData test)
+    {
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var d in new[] { train, test })
+        {
+            sha.AppendData(BitConverter.GetBytes(d.Count));
+            sha.AppendData(BitConverter.GetBytes(d.Rows));
+            sha.AppendData(BitConverter.GetBytes(d.Cols));
+            sha.AppendData(d.Images.Select(v => (byte)Math.Round(v * 255)).ToArray());
+            sha.AppendData(d.Labels.Select(l => (byte)l).ToArray());
+        }
+        return Convert.ToHexString(sha.GetHashAndReset(), 0, 16).ToLowerInvariant();
+    }
+
+    private Tensor Images(MnistData d)
+    {
+        var (mean, std) = Standardisation;
+        var x = new double[d.Images.Length];
+        for (int i = 0; i < x.Length; i++) x[i] = (d.Images[i] - mean) / std;
+        return torch.tensor(x, [d.Count, 1, d.Rows, d.Cols], ScalarType.Float64).to_type(_dtype);
+    }
+
+    private Tensor Labels(int[] labels)
+    {
+        var y = new double[labels.Length * _c.Classes];
+        for (int i = 0; i < labels.Length; i++) y[i * _c.Classes + labels[i]] = 1;
+        return torch.tensor(y, [labels.Length, _c.Classes], ScalarType.Float64).to_type(_dtype);
+    }
+
+    /// <summary>Features entering the head: c2 · ⌊⌊H/2⌋/2⌋ · ⌊⌊W/2⌋/2⌋.</summary>
+    public static long HeadInputs(CnnMnistConfig c, int rows, int cols) => (long)c.Channels2 * (rows / 2 / 2) * (cols / 2 / 2);
+
+    /// <summary>Names and shapes: conv1 [c1, 1, k, k], b1 [c1], conv2 [c2, c1, k, k], b2 [c2], W_out [features, classes], b_out.</summary>
+    public static IReadOnlyList<(string Name, long[] Shape)> Shapes(CnnMnistConfig c, int rows, int cols) =>
+    [
+        ("conv1", [c.Channels1, 1, c.Kernel, c.Kernel]),
+        ("b1", [c.Channels1]),
+        ("conv2", [c.Channels2, c.Channels1, c.Kernel, c.Kernel]),
+        ("b2", [c.Channels2]),
+        ("W_out", [HeadInputs(c, rows, cols), c.Classes]),
+        ("b_out", [c.Classes]),
+    ];
+
+    /// <summary>The initial parameters (float64, row-major) from the seed alone; see the class remarks.</summary>
+    public static Dictionary<string, double[]> Init(CnnMnistConfig c, int rows, int cols)
+    {
+        var rng = new Rng(c.Seed, 3);
+        var result = new Dictionary<string, double[]>(StringComparer.Ordinal);
+        foreach (var (name, shape) in Shapes(c, rows, cols))
+        {
+            var a = new double[shape.Aggregate(1L, (x, y) => x * y)];
+            double std = name switch
+            {
+                "conv1" => Math.Sqrt(2.0 / (1 * c.Kernel * c.Kernel)) / c.Alpha,
+                "conv2" => Math.Sqrt(2.0 / (c.Channels1 * c.Kernel * c.Kernel)),
+                "W_out" => Math.Sqrt(1.0 / shape[0]),
+                _ => 0,
+            };
+            if (std > 0) for (long i = 0; i < a.Length; i++) a[i] = std * rng.NextGaussian();
+            result[name] = a;
+        }
+        return result;
+    }
+
+    /// <summary>2×2 mean pooling (odd edges dropped, as avg_pool2d does): a reshape and a mean, no index scatter.</summary>
+    private static Tensor MeanPool2(Tensor x)
+    {
+        long n = x.shape[0], ch = x.shape[1], h = x.shape[2] / 2, w = x.shape[3] / 2;
+        return x.narrow(2, 0, 2 * h).narrow(3, 0, 2 * w).reshape(n, ch, h, 2, w, 2).mean([3, 5]);
+    }
+
+    /// <summary>Logits [n, classes] for standardised images [n, 1, H, W].</summary>
+    public Tensor Forward(Tensor x)
+    {
+        long pad = _c.Kernel / 2;
+        var h = MeanPool2(torch.nn.functional.conv2d(x, _params[0], _params[1], padding: [pad, pad]).relu());
+        h = MeanPool2(torch.nn.functional.conv2d(h, _params[2], _params[3], padding: [pad, pad]).relu());
+        return h.flatten(1).matmul(_params[4]).add(_params[5]);
+    }
+
+    /// <summary>The training images as the network sees them (standardised), for tests.</summary>
+    public Tensor TrainInputs => _xTrain;
+
+    /// <summary>The current parameters by name, float64 (exact for float32 too).</summary>
+    public Dictionary<string, double[]> Export()
+    {
+        using var scope = torch.NewDisposeScope();
+        return _names.Zip(_params).ToDictionary(x => x.First, x => x.Second.detach().to_type(ScalarType.Float64).data<double>().ToArray(), StringComparer.Ordinal);
+    }
+
+    public void Load(IReadOnlyDictionary<string, double[]> values)
+    {
+        using var noGrad = torch.no_grad();
+        using var scope = torch.NewDisposeScope();
+        for (int i = 0; i < _names.Length; i++)
+        {
+            if (!values.TryGetValue(_names[i], out var a) || a.Length != _params[i].numel()) throw new InvalidOperationException($"saved parameter '{_names[i]}' is missing or has the wrong size");
+            _params[i].copy_(torch.tensor(a, _params[i].shape, ScalarType.Float64).to_type(_dtype));
+        }
+    }
+
+    private static Tensor CrossEntropy(Tensor logits, Tensor labels) => logits.log_softmax(1).mul(labels).sum(1).mean().neg();
+
+    /// <summary>(loss, accuracy) on the first <paramref name="limit"/> examples of a set, in float64, in chunks of 1000 to bound memory.</summary>
+    private (double Loss, double Accuracy) Evaluate(Tensor x, Tensor y, int limit)
+    {
+        using var noGrad = torch.no_grad();
+        long n = Math.Min(limit, x.shape[0]);
+        double lossSum = 0, correct = 0;
+        for (long from = 0; from < n; from += 1000)
+        {
+            using var scope = torch.NewDisposeScope();
+            long len = Math.Min(1000, n - from);
+            var logits = Forward(x.narrow(0, from, len)).to_type(ScalarType.Float64);
+            var y64 = y.narrow(0, from, len).to_type(ScalarType.Float64);
+            lossSum += logits.log_softmax(1).mul(y64).sum().neg().item<double>();
+            correct += logits.argmax(1).eq(y64.argmax(1)).sum().item<long>();
+        }
+        return (lossSum / n, correct / n);
+    }
+
+    /// <summary>
+    /// The empirical NTK on the probe batch, K[(i,c), (j,c')] = ∇f_c(x_i) · ∇f_c'(x_j) over all
+    /// parameters, float64, [probe·classes]²: one forward per probe image, one gradient per logit.
+    /// </summary>
+    public Tensor EmpiricalNtk()
+    {
+        using var scope = torch.NewDisposeScope();
+        int p = _c.ProbeSize, classes = _c.Classes;
+        long nParams = _params.Sum(t => t.numel());
+        var jacobian = torch.empty([p * classes, nParams], ScalarType.Float64);
+        for (int i = 0; i < p; i++)
+        {
+            using var inner = torch.NewDisposeScope();
+            var logits = Forward(_xProbe.narrow(0, i, 1));
+            for (int c = 0; c < classes; c++)
+            {
+                var grads = torch.autograd.grad([logits[0, c]], _params, retain_graph: c + 1 < classes);
+                var row = torch.cat(grads.Select(g => g.flatten().to_type(ScalarType.Float64)).ToList(), 0);
+                using (torch.no_grad()) jacobian[i * classes + c].copy_(row);
+            }
+        }
+        return jacobian.matmul(jacobian.t()).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>1 − ⟨A, B⟩_F / (‖A‖_F ‖B‖_F), clamped to [0, 2]; 0 for identical directions.</summary>
+    public static double KernelDistance(Tensor a, Tensor b)
+    {
+        using var scope = torch.NewDisposeScope();
+        double dot = a.mul(b).sum().item<double>();
+        double na = a.square().sum().sqrt().item<double>(), nb = b.square().sum().sqrt().item<double>();
+        return Math.Clamp(1 - dot / (na * nb), 0, 2);
+    }
+
+    /// <summary>Smoothness of the current first-layer filters (<see cref="FilterSmoothness.LayerScore"/>).</summary>
+    public double FilterSmoothnessNow()
+    {
+        using var scope = torch.NewDisposeScope();
+        var w = _params[0].detach().to_type(ScalarType.Float64).data<double>().ToArray();
+        return FilterSmoothness.LayerScore(w, _c.Channels1, _c.Kernel, _c.Kernel, _c.SmoothnessCutoff);
+    }
+
+    /// <summary>Indices of the minibatch at a step: epoch e = ⌊s / batches per epoch⌋ is a permutation from (seed, 1000 + e).</summary>
+    private Tensor BatchIndices(long step)
+    {
+        long perEpoch = _nTrain / _batch;
+        long epoch = step / perEpoch, k = step % perEpoch;
+        if (epoch != _permEpoch)
+        {
+            var perm = new long[_nTrain];
+            for (int i = 0; i < perm.Length; i++) perm[i] = i;
+            var rng = new Rng(_c.Seed, 1000 + (ulong)epoch);
+            for (int i = perm.Length - 1; i > 0; i--)
+            {
+                int j = (int)(rng.NextUInt64() % (ulong)(i + 1));
+                (perm[i], perm[j]) = (perm[j], perm[i]);
+            }
+            _perm?.Dispose();
+            _perm = torch.tensor(perm).DetachFromDisposeScope();
+            _permEpoch = epoch;
+        }
+        return _perm!.narrow(0, k * _batch, _batch);
+    }
+
+    /// <summary>Trains from the latest saved state (or step 0) to config.Steps; one row per checkpoint, including those reported before a resume.</summary>
+    public IReadOnlyList<CnnMnistRow> Run(CancellationToken cancellationToken = default)
+    {
+        var store = _c.CheckpointDir is { } dir ? new StateStore(dir, Log) : null;
+        string fingerprint = _c.Fingerprint(DataHash);
+        var rows = new List<CnnMnistRow>();
+        long step = 0, resumedFrom = 0;
+        bool finished = false;
+
+        // Step 0's kernel and parameters come from the seeded init, also when resuming.
+        var init = Init(_c, _rows, _cols);
+        Load(init);
+        using var k0 = EmpiricalNtk();
+        var exported = Export();   // θ₀ as held (rounded to float32 in a float32 run)
+        var theta0 = _names.Select(n => exported[n]).ToArray();
+        foreach (var v in _velocity) v.zero_();
+
+        if (store?.LoadLatest(fingerprint) is { } saved)
+        {
+            double[] Get(string name) => saved.Arrays.TryGetValue(name, out var a) ? a : throw new InvalidOperationException($"saved state lacks '{name}'");
+            Load(_names.ToDictionary(n => n, n => Get("param/" + n)));
+            using (torch.no_grad())
+                for (int i = 0; i < _names.Length; i++)
+                    _velocity[i].copy_(torch.tensor(Get("velocity/" + _names[i]), _velocity[i].shape, ScalarType.Float64).to_type(_dtype));
+            finished = Get("finished")[0] != 0;
+            step = resumedFrom = saved.Step;
+            rows.AddRange(JsonSerializer.Deserialize<List<CnnMnistRow>>(saved.RowsJson, GrokkingTrainer.RowJson) ?? []);
+            Log?.Invoke($"resumed from step {step} ({store.PathFor(step)})");
+        }
+
+        var checkpoints = new Queue<long>(_c.Checkpoints.Where(s => s >= step && !rows.Any(r => r.Step == s)));
+        var clock = Stopwatch.StartNew();
+        double lastReport = 0;
+        void Report(string status, double? trainLoss)
+        {
+            if (checkpoints.Count > 0 && checkpoints.Peek() == step) checkpoints.Dequeue();
+            var train = Evaluate(_xTrain, _yTrain, _c.EvalSize);
+            var test = Evaluate(_xTest, _yTest, int.MaxValue);
+            double kernel;
+            using (var kt = EmpiricalNtk()) kernel = KernelDistance(k0, kt);
+            var now = Export();
+            var dist = new Neumaier();
+            for (int i = 0; i < _names.Length; i++)
+            {
+                var a = now[_names[i]];
+                for (int j = 0; j < a.Length; j++) dist.Add((a[j] - theta0[i][j]) * (a[j] - theta0[i][j]));
+            }
+            double smooth = FilterSmoothness.LayerScore(now["conv1"], _c.Channels1, _c.Kernel, _c.Kernel, _c.SmoothnessCutoff);
+            if (_c.FiltersDir is { } filters)
+            {
+                Directory.CreateDirectory(filters);
+                //MERGE FilterGrid.WritePng(Path.Combine(filters, $"filters-{step:D8}.png"), now["conv1"], _c.Channels1, _c.Kernel, _c.Kernel);
+            }
+            rows.Add(new CnnMnistRow(step, trainLoss ?? train.Loss, train.Accuracy, test.Loss, test.Accuracy, kernel, Math.Sqrt(dist.Sum), smooth, status, resumedFrom));
+            RowReady?.Invoke(rows[^1]);
+        }
+
+        while (!finished)
+        {
+            if (cancellationToken.IsCancellationRequested)
+            {
+                // Interrupted (its silo is shutting down): save this exact state so the run goes on
+                // elsewhere from here, bit-identically, instead of from its last periodic save.
+                if (store is not null && step > resumedFrom) Save(store, fingerprint, step, rows, false);
+                Log?.Invoke($"interrupted at step {step}{(store is not null ? "; state saved" : "")}");
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+            bool report = checkpoints.Count > 0 && checkpoints.Peek() == step;
+            if (step >= _c.Steps)
+            {
+                if (report) Report("ok", null);
+                break;
+            }
+
+            double loss;
+            using (var scope = torch.NewDisposeScope())
+            {
+                Tensor x = _xTrain, y = _yTrain;
+                if (_batch < _nTrain)
+                {
+                    var idx = BatchIndices(step);
+                    x = _xTrain.index_select(0, idx);
+                    y = _yTrain.index_select(0, idx);
+                }
+                var l = CrossEntropy(Forward(x), y);
+                loss = l.to_type(ScalarType.Float64).item<double>();
+                // The training loss is checked first, so a diverged step reports one row (not an "ok" one too).
+                if (!double.IsFinite(loss) || loss > _c.DivergenceLoss)
+                {
+                    Report("diverged", loss);
+                    Log?.Invoke($"diverged at step {step}: training loss {loss:G4}");
+                    break;
+                }
+                if (report) Report("ok", null);
+                l.backward();
+                SgdStep();
+            }
+            step++;
+            if ((step & 1023) == 0) TrainingSteps.Add(1024);
+
+            if (store is not null && _c.CheckpointEvery > 0 && step % _c.CheckpointEvery == 0 && step < _c.Steps)
+                Save(store, fingerprint, step, rows, false);
+            if (Progress is not null && clock.Elapsed.TotalSeconds - lastReport > 5)
+            {
+                lastReport = clock.Elapsed.TotalSeconds;
+                Progress(step, loss);
+            }
+        }
+        if (store is not null && !finished) Save(store, fingerprint, step, rows, true);
+        // resumed_from_step describes this run as a whole (0 when it never restarted).
+        return rows.Select(r => r with { ResumedFromStep = resumedFrom }).ToList();
+    }
+
+    /// <summary>SGD with heavy-ball momentum and L2 weight decay: v ← μv + g + λθ; θ ← θ − lr·v (μ = 0: plain SGD).</summary>
+    private void SgdStep()
+    {
+        using var noGrad = torch.no_grad();
+        for (int i = 0; i < _params.Length; i++)
+        {
+            var g = _params[i].grad ?? throw new InvalidOperationException("no gradient");
+            if (_c.WeightDecay != 0) g.add_(_params[i], alpha: _c.WeightDecay);
+            if (_c.Momentum != 0)
+            {
+                _velocity[i].mul_(_c.Momentum).add_(g);
+                _params[i].add_(_velocity[i], alpha: -_c.Lr);
+            }
+            else _params[i].add_(g, alpha: -_c.Lr);
+            g.zero_();
+        }
+    }
+
+    private void Save(StateStore store, string fingerprint, long step, List<CnnMnistRow> rows, bool finished)
+    {
+        var arrays = new Dictionary<string, double[]>(StringComparer.Ordinal);
+        foreach (var (name, a) in Export()) arrays["param/" + name] = a;
+        using (var scope = torch.NewDisposeScope())
+            for (int i = 0; i < _names.Length; i++)
+                arrays["velocity/" + _names[i]] = _velocity[i].to_type(ScalarType.Float64).data<double>().ToArray();
+        arrays["finished"] = [finished ? 1 : 0];
+        store.Save(new SavedState(fingerprint, step, arrays, JsonSerializer.Serialize(rows, GrokkingTrainer.RowJson)));
+    }
+
+    public void Dispose()
+    {
+        foreach (var t in _params) t.Dispose();
+        foreach (var t in _velocity) t.Dispose();
+        foreach (var t in new[] { _xTrain, _yTrain, _xTest, _yTest, _xProbe }) t.Dispose();
+        _perm?.Dispose();
+    }
+}
