@@ -6,6 +6,7 @@ using RichLazyOrleans.RunKinds;
 var root = new RootCommand("richlazy: exact and numerical learning dynamics for lazy/rich regime studies");
 root.Subcommands.Add(RunCommand.Create());
 root.Subcommands.Add(TheoryCommands.Create());
+root.Subcommands.Add(DataCommands.Create());
 root.Subcommands.Add(DoctorCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(SweepCommands.Create());
