@@ -346,7 +346,7 @@ public sealed class CnnMnistTrainer : IDisposable
             if (_c.FiltersDir is { } filters)
             {
                 Directory.CreateDirectory(filters);
-                //MERGE FilterGrid.WritePng(Path.Combine(filters, $"filters-{step:D8}.png"), now["conv1"], _c.Channels1, _c.Kernel, _c.Kernel);
+                FilterGrid.WritePng(Path.Combine(filters, $"filters-{step:D8}.png"), now["conv1"], _c.Channels1, _c.Kernel, _c.Kernel);
             }
             rows.Add(new CnnMnistRow(step, trainLoss ?? train.Loss, train.Accuracy, test.Loss, test.Accuracy, kernel, Math.Sqrt(dist.Sum), smooth, status, resumedFrom));
             RowReady?.Invoke(rows[^1]);

@@ -80,9 +80,9 @@ public class CnnMnistCliTests : IDisposable
             Assert.All(rows, x => Assert.True(x!.AsObject().ContainsKey(key), key));
         Assert.True(rows[1]!["kernel_distance"]!.GetValue<double>() > 0);
         Assert.Contains("white-noise filter smoothness", r.Stderr);
-        var pngs = Directory.GetFiles(filters, "*.png").Select(Path.GetFileName).Order().ToArray();
+        var pngs = Directory.GetFiles(filters, "*.png").Select(f => Path.GetFileName(f)).Order().ToArray();
         Assert.Equal(["filters-00000000.png", "filters-00000060.png"], pngs);
-        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, File.ReadAllBytes(Path.Combine(filters, pngs[0]!)).Take(4));
+        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, File.ReadAllBytes(Path.Combine(filters, pngs[0])).Take(4));
         Directory.Delete(filters, true);
     }
 
