@@ -168,7 +168,10 @@ public sealed class RunGrain(SlotPool slots, ILogger<RunGrain> logger) : Grain, 
             _progressTimer?.Dispose();
             _status = "interrupted";
             _interrupted = true;
-            long? saved = spec["checkpoint_dir"]?.GetValue<string>() is { } dir ? new Training.CheckpointStore(dir).Files().Select(f => (long?)f.Step).FirstOrDefault() : null;
+            // Teacher-student saves ckpt-STEP.bin (CheckpointStore), the other kinds state-STEP.bin (StateStore).
+            long? saved = spec["checkpoint_dir"]?.GetValue<string>() is { } dir
+                ? new Training.CheckpointStore(dir).Files().Concat(new Training.StateStore(dir).Files()).Select(f => (long?)f.Step).Max()
+                : null;
             logger.LogInformation("run {RunId} interrupted on {Silo}: the silo is stopping (newest saved state: step {Step})", r.RunId, silo, saved?.ToString() ?? "none");
             try { await SendFreshRows(); } catch (Exception e) { logger.LogWarning("run {RunId}: could not send its last rows ({Error})", r.RunId, e.Message); }
             await SaveStateAsync("interrupted");
