@@ -16,11 +16,14 @@ internal static class ResultsCommands
     {
         var dir = new Argument<DirectoryInfo>("dir") { Description = "results directory of a sweep (with runs/*.parquet and sweep.yaml)" };
         var metric = new Option<string?>("--metric") { Description = "metric to plot (default: the sweep's refine metric)" };
-        var output = new Option<FileInfo?>("--out") { Description = "PNG to write (default: DIR/phase-METRIC.png)" };
-        var cmd = new Command("plot", "PNG phase diagram of a sweep: the metric's field over the axes, the sampled points, the estimated boundary.") { dir, metric, output };
+        var output = new Option<FileInfo?>("--out") { Description = "PNG to write (default: DIR/phase-METRIC.png, or DIR/curves-METRIC.png with --curves)" };
+        var curves = new Option<bool>("--curves") { Description = "plot the metric against training step (rhm: training-set size), one line per grid point (seed mean), instead of its final value over the axes" };
+        var cmd = new Command("plot", "PNG phase diagram of a sweep: the metric's field over the axes, the sampled points, the estimated boundary; or, with --curves, its learning curves.") { dir, metric, output, curves };
         cmd.SetAction(async (p, ct) =>
         {
-            var path = await PlotAsync(p.GetValue(dir)!.FullName, p.GetValue(metric), p.GetValue(output)?.FullName, ct);
+            var path = p.GetValue(curves)
+                ? await CurvesAsync(p.GetValue(dir)!.FullName, p.GetValue(metric), p.GetValue(output)?.FullName, ct)
+                : await PlotAsync(p.GetValue(dir)!.FullName, p.GetValue(metric), p.GetValue(output)?.FullName, ct);
             Console.WriteLine($"wrote {path}");
             return 0;
         });
@@ -88,6 +91,76 @@ internal static class ResultsCommands
         double? threshold = spec.Refine?.Metric == metric ? spec.Refine.Threshold : null;
         if (spec.Axes.Count == 1) Line(path, spec, lattice, values, metric, threshold);
         else Map(path, spec, lattice, values, metric, threshold);
+        return path;
+    }
+
+    /// <summary>At most this many curves are drawn (the grid points' order, initial lattice first); the title says when some are left out.</summary>
+    internal const int MaxCurves = 16;
+
+    /// <summary>
+    /// The metric against step (rhm: training-set size) for each grid point, the mean over seeds at
+    /// each step, with each seed's curve drawn faintly behind it so the spread is visible.
+    /// </summary>
+    internal static async Task<string> CurvesAsync(string dir, string? metricName, string? output, CancellationToken ct)
+    {
+        string specPath = Path.Combine(dir, "sweep.yaml");
+        if (!File.Exists(specPath)) throw new SpecException($"'{specPath}' not found: plot needs the sweep spec that `sweep run` saves there");
+        SweepSpec spec;
+        try { spec = SweepSpec.Load(specPath, SweepCoordinatorGrain.Kinds); }
+        catch (SweepSpecException e) { throw new SpecException(e.Message); }
+        string metric = metricName ?? spec.Refine?.Metric ?? SweepCoordinatorGrain.Kinds[spec.Kind].Metrics.Keys.First();
+        if (!ResultRow.MetricNames.Contains(metric)) throw new SpecException($"--metric: unknown metric '{metric}'");
+        var rows = (await ResultFiles.ReadAllAsync(dir, ct)).Where(r => r.Metric(metric) is { } v && double.IsFinite(v)).ToList();
+        if (rows.Count == 0) throw new SpecException($"no finite values of '{metric}' in '{Path.Combine(dir, "runs")}'");
+        bool bySize = rows.All(r => r.TrainSize is not null);
+        double X(ResultRow r) => bySize ? r.TrainSize!.Value : r.Step;
+        bool logX = rows.Select(X).Where(x => x > 0).DefaultIfEmpty(1).Max() / Math.Max(1, rows.Select(X).Where(x => x > 0).DefaultIfEmpty(1).Min()) >= 100;
+        // log10(x + 1) keeps step 0 on a log axis.
+        double Xc(double x) => logX ? Math.Log10(x + 1) : x;
+
+        var lattice = Lattice.For(spec);
+        var points = rows.GroupBy(r => new LatticePoint(r.LatticeI, r.LatticeJ))
+            .OrderBy(g => lattice.DepthOf(g.Key)).ThenBy(g => g.Key.I).ThenBy(g => g.Key.J).ToList();
+        var plot = new Plot();
+        var palette = new ScottPlot.Palettes.Category10();
+        int drawn = 0;
+        foreach (var point in points.Take(MaxCurves))
+        {
+            var colour = palette.GetColor(drawn++);
+            var (u, v) = lattice.Fractions(point.Key);
+            string label = string.Join(", ", spec.Axes.Select((a, k) => $"{a.Name} = {a.ValueAt(k == 0 ? u : v):G3}"));
+            foreach (var seed in point.GroupBy(r => r.Seed))
+            {
+                var run = seed.OrderBy(X).ToArray();
+                if (point.Select(r => r.Seed).Distinct().Count() == 1) break;   // one seed: the mean is the curve
+                var faint = plot.Add.Scatter(run.Select(r => Xc(X(r))).ToArray(), run.Select(r => r.Metric(metric)!.Value).ToArray());
+                faint.Color = colour.WithAlpha(0.25);
+                faint.MarkerSize = 0;
+                faint.LineWidth = 1;
+            }
+            var mean = point.GroupBy(X).OrderBy(g => g.Key).ToArray();
+            var sc = plot.Add.Scatter(mean.Select(g => Xc(g.Key)).ToArray(), mean.Select(g => g.Average(r => r.Metric(metric)!.Value)).ToArray());
+            sc.Color = colour;
+            sc.LineWidth = 2;
+            sc.MarkerSize = 5;
+            sc.LegendText = label;
+        }
+        int seeds = rows.Select(r => r.Seed).Distinct().Count();
+        plot.Title($"{spec.Name}: {metric}\n{spec.Kind}, mean over {seeds} seed(s) (faint: each seed)" + (points.Count > MaxCurves ? $"; first {MaxCurves} of {points.Count} grid points" : ""));
+        string xName = bySize ? "training-set size" : "step";
+        plot.XLabel(logX ? $"{xName} (log, x + 1)" : xName);
+        plot.YLabel(metric);
+        if (logX)
+        {
+            var ticks = new ScottPlot.TickGenerators.NumericManual();
+            double hi = rows.Max(X);
+            for (double x = 1; x <= hi * 1.0001; x *= 10) ticks.AddMajor(Math.Log10(x + 1), x.ToString("G4", CultureInfo.InvariantCulture));
+            if (rows.Any(r => X(r) == 0)) ticks.AddMajor(0, "0");
+            plot.Axes.Bottom.TickGenerator = ticks;
+        }
+        plot.ShowLegend();
+        string path = output ?? Path.Combine(dir, $"curves-{metric}.png");
+        Save(plot, path);
         return path;
     }
 

@@ -114,6 +114,39 @@ public class CnnMnistCliTests : IDisposable
     }
 
     [Fact]
+    public async Task A_tiny_alpha_sweep_writes_the_metrics_to_parquet_and_plots_learning_curves()
+    {
+        string yaml = $$"""
+            name: cnn-tiny
+            kind: cnn-mnist
+            params: { {{Small}}, "steps": 20, "checkpoints": [0, 10, 20], "filter_images": true }
+            axes:
+              alpha: { from: 1, to: 4, scale: log }
+            seeds: [0, 1]
+            grid: { initial: [2] }
+            """;
+        string dir = Directory.CreateTempSubdirectory("richlazy-cnn-sweep-").FullName;
+        var r = CliProcess.Run("sweep", "run", SpecFile(yaml), "--out", dir, "--slots", "2");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var rows = await ResultFiles.ReadAllAsync(dir);
+        Assert.Equal(12, rows.Count);   // 2 alphas x 2 seeds x 3 checkpoints
+        Assert.All(rows, x => Assert.True(x.FilterSmoothness is >= 0 and <= 1 && x.KernelDistance is >= 0 && x.TestAccuracy is >= 0));
+        Assert.Equal([1.0, 4.0], rows.Select(x => Math.Round(x.Alpha!.Value, 9)).Distinct().Order());
+        // Filter PNGs land in each run's checkpoint directory.
+        Assert.Equal(12, Directory.GetFiles(Path.Combine(dir, "checkpoints"), "filters-*.png", SearchOption.AllDirectories).Length);
+
+        var plot = CliProcess.Run("plot", dir, "--curves", "--metric", "kernel_distance");
+        Assert.True(plot.ExitCode == 0, plot.Stderr);
+        string png = Path.Combine(dir, "curves-kernel_distance.png");
+        Assert.Contains(png, plot.Stdout);
+        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, File.ReadAllBytes(png).Take(4));
+        var bad = CliProcess.Run("plot", dir, "--curves", "--metric", "nonsense");
+        Assert.Equal(2, bad.ExitCode);
+        Assert.Contains("'nonsense'", bad.Stderr);
+        Directory.Delete(dir, true);
+    }
+
+    [Fact]
     [Trait("Category", "Fault")]
     public async Task An_alpha_sweep_killed_mid_run_resumes_its_runs_from_saved_states_with_the_rows_of_a_clean_run()
     {
