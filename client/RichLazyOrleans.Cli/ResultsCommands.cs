@@ -67,7 +67,8 @@ internal static class ResultsCommands
         return sb.ToString();
     }
 
-    internal static async Task<string> PlotAsync(string dir, string? metricName, string? output, CancellationToken ct)
+    /// <summary>The sweep spec saved in DIR and the metric to plot (given, or the refine metric, or the kind's first).</summary>
+    private static (SweepSpec Spec, string Metric) LoadSweep(string dir, string? metricName)
     {
         string specPath = Path.Combine(dir, "sweep.yaml");
         if (!File.Exists(specPath)) throw new SpecException($"'{specPath}' not found: plot needs the sweep spec that `sweep run` saves there");
@@ -76,6 +77,12 @@ internal static class ResultsCommands
         catch (SweepSpecException e) { throw new SpecException(e.Message); }
         string metric = metricName ?? spec.Refine?.Metric ?? SweepCoordinatorGrain.Kinds[spec.Kind].Metrics.Keys.First();
         if (!ResultRow.MetricNames.Contains(metric)) throw new SpecException($"--metric: unknown metric '{metric}'");
+        return (spec, metric);
+    }
+
+    internal static async Task<string> PlotAsync(string dir, string? metricName, string? output, CancellationToken ct)
+    {
+        var (spec, metric) = LoadSweep(dir, metricName);
         var rows = await ResultFiles.ReadAllAsync(dir, ct);
         if (rows.Count == 0) throw new SpecException($"no results in '{Path.Combine(dir, "runs")}'");
 
@@ -103,13 +110,7 @@ internal static class ResultsCommands
     /// </summary>
     internal static async Task<string> CurvesAsync(string dir, string? metricName, string? output, CancellationToken ct)
     {
-        string specPath = Path.Combine(dir, "sweep.yaml");
-        if (!File.Exists(specPath)) throw new SpecException($"'{specPath}' not found: plot needs the sweep spec that `sweep run` saves there");
-        SweepSpec spec;
-        try { spec = SweepSpec.Load(specPath, SweepCoordinatorGrain.Kinds); }
-        catch (SweepSpecException e) { throw new SpecException(e.Message); }
-        string metric = metricName ?? spec.Refine?.Metric ?? SweepCoordinatorGrain.Kinds[spec.Kind].Metrics.Keys.First();
-        if (!ResultRow.MetricNames.Contains(metric)) throw new SpecException($"--metric: unknown metric '{metric}'");
+        var (spec, metric) = LoadSweep(dir, metricName);
         var rows = (await ResultFiles.ReadAllAsync(dir, ct)).Where(r => r.Metric(metric) is { } v && double.IsFinite(v)).ToList();
         if (rows.Count == 0) throw new SpecException($"no finite values of '{metric}' in '{Path.Combine(dir, "runs")}'");
         bool bySize = rows.All(r => r.TrainSize is not null);

@@ -67,14 +67,7 @@ public sealed class CnnMnistRun : IRunKind
         if (!(wd >= 0)) throw new SpecException($"key 'weight_decay' must be >= 0, got {wd:R}");
         int batch = (int)spec.Integer("batch_size", 64, 0, int.MaxValue);
         long steps = spec.Integer("steps", 2000, 0);
-        long[] checkpoints;
-        if (spec.Has("checkpoints"))
-        {
-            var raw = spec.Vector("checkpoints");
-            checkpoints = raw.Select((v, i) => v == Math.Floor(v) && v >= 0 && v <= steps ? (long)v
-                : throw new SpecException($"key 'checkpoints'[{i}] must be an integer step in [0, steps = {steps}], got {v}")).Distinct().Order().ToArray();
-        }
-        else checkpoints = TeacherStudentConfig.DecadeCheckpoints(steps);
+        long[] checkpoints = spec.Checkpoints(steps);
         int evalSize = (int)spec.Integer("eval_size", 10_000, 1, int.MaxValue);
         int probe = (int)spec.Integer("probe_size", 32, 1, 4096);
         double cutoff = spec.PositiveNumber("smoothness_cutoff", FilterSmoothness.DefaultCutoff);
@@ -84,9 +77,7 @@ public sealed class CnnMnistRun : IRunKind
         string? filtersDir = spec.OptionalString("filters_dir");
         string dtype = spec.String("dtype", "float32", "float32", "float64");
         spec.String("device", "cpu", "cpu");
-        long every = spec.Integer("checkpoint_every", 0, 0);
-        string? dir = spec.OptionalString("checkpoint_dir");
-        if (every > 0 && dir is null) throw new SpecException("key 'checkpoint_every' needs 'checkpoint_dir' (where to save the states)");
+        var (every, dir) = spec.SavedStates();
         if (images && filtersDir is null && dir is null) throw new SpecException("key 'filter_images' needs 'filters_dir' or 'checkpoint_dir' (where to write the PNGs)");
         var config = new CnnMnistConfig
         {

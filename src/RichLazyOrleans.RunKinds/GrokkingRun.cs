@@ -47,21 +47,12 @@ public sealed class GrokkingRun : IRunKind
         double eps = spec.PositiveNumber("eps", 1e-8);
         int batch = (int)spec.Integer("batch_size", 0, 0, int.MaxValue);
         long steps = spec.Integer("steps", 10_000, 0);
-        long[] checkpoints;
-        if (spec.Has("checkpoints"))
-        {
-            var raw = spec.Vector("checkpoints");
-            checkpoints = raw.Select((v, i) => v == Math.Floor(v) && v >= 0 && v <= steps ? (long)v
-                : throw new SpecException($"key 'checkpoints'[{i}] must be an integer step in [0, steps = {steps}], got {v}")).Distinct().Order().ToArray();
-        }
-        else checkpoints = TeacherStudentConfig.DecadeCheckpoints(steps);
+        long[] checkpoints = spec.Checkpoints(steps);
         long evalEvery = spec.Integer("eval_every", 0, 0);
         double grokAccuracy = spec.PositiveNumber("grok_accuracy", 0.99);
         if (grokAccuracy > 1) throw new SpecException($"key 'grok_accuracy' must be in (0, 1], got {grokAccuracy:R}");
         string dtype = spec.String("dtype", "float32", "float32", "float64");
-        long every = spec.Integer("checkpoint_every", 0, 0);
-        string? dir = spec.OptionalString("checkpoint_dir");
-        if (every > 0 && dir is null) throw new SpecException("key 'checkpoint_every' needs 'checkpoint_dir' (where to save the states)");
+        var (every, dir) = spec.SavedStates();
         var config = new GrokkingConfig
         {
             P = p,

@@ -24,20 +24,11 @@ public sealed class TeacherStudentRun : IRunKind
         double tau = spec.PositiveNumber("tau");
         double alpha = SingleNeuronInit.Alpha(spec, tau);
         long steps = spec.Integer("steps", 1_000_000, 0);
-        long[] checkpoints;
-        if (spec.Has("checkpoints"))
-        {
-            var raw = spec.Vector("checkpoints");
-            checkpoints = raw.Select((v, i) => v == Math.Floor(v) && v >= 0 && v <= steps ? (long)v
-                : throw new SpecException($"key 'checkpoints'[{i}] must be an integer step in [0, steps = {steps}], got {v}")).Distinct().Order().ToArray();
-        }
-        else checkpoints = TeacherStudentConfig.DecadeCheckpoints(steps);
+        long[] checkpoints = spec.Checkpoints(steps);
         if (spec.Has("lr") && spec.Has("base_lr")) throw new SpecException("give either 'lr' or 'base_lr', not both");
         double lr = spec.Has("lr") ? spec.PositiveNumber("lr") : spec.PositiveNumber("base_lr", 5e-3) / (tau * tau);
         string dtype = spec.String("dtype", "float64", "float64", "float32");
-        long every = spec.Integer("checkpoint_every", 0, 0);
-        string? dir = spec.OptionalString("checkpoint_dir");
-        if (every > 0 && dir is null) throw new SpecException("key 'checkpoint_every' needs 'checkpoint_dir' (where to save the states)");
+        var (every, dir) = spec.SavedStates();
         var config = new TeacherStudentConfig
         {
             Tau = tau,

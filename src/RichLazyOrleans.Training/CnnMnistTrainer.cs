@@ -280,16 +280,8 @@ public sealed class CnnMnistTrainer : IDisposable
         long epoch = step / perEpoch, k = step % perEpoch;
         if (epoch != _permEpoch)
         {
-            var perm = new long[_nTrain];
-            for (int i = 0; i < perm.Length; i++) perm[i] = i;
-            var rng = new Rng(_c.Seed, 1000 + (ulong)epoch);
-            for (int i = perm.Length - 1; i > 0; i--)
-            {
-                int j = (int)(rng.NextUInt64() % (ulong)(i + 1));
-                (perm[i], perm[j]) = (perm[j], perm[i]);
-            }
             _perm?.Dispose();
-            _perm = torch.tensor(perm).DetachFromDisposeScope();
+            _perm = torch.tensor(new Rng(_c.Seed, 1000 + (ulong)epoch).Permutation(_nTrain)).DetachFromDisposeScope();
             _permEpoch = epoch;
         }
         return _perm!.narrow(0, k * _batch, _batch);

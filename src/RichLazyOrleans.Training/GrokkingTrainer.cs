@@ -102,15 +102,8 @@ public sealed class GrokkingTrainer : IDisposable
         long epoch = step / perEpoch, k = step % perEpoch;
         if (epoch != _permEpoch)
         {
-            var perm = Enumerable.Range(0, _nTrain).Select(i => (long)i).ToArray();
-            var rng = new Rng(_c.Seed, 1000 + (ulong)epoch);
-            for (int i = perm.Length - 1; i > 0; i--)
-            {
-                int j = (int)(rng.NextUInt64() % (ulong)(i + 1));
-                (perm[i], perm[j]) = (perm[j], perm[i]);
-            }
             _perm?.Dispose();
-            _perm = torch.tensor(perm, device: _model.Device).DetachFromDisposeScope();
+            _perm = torch.tensor(new Rng(_c.Seed, 1000 + (ulong)epoch).Permutation(_nTrain), device: _model.Device).DetachFromDisposeScope();
             _permEpoch = epoch;
         }
         return _perm!.narrow(0, k * _batch, _batch);

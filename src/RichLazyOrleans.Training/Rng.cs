@@ -67,4 +67,21 @@ public sealed class Rng
         } while (norm == 0);
         for (int i = 0; i < x.Length; i++) x[i] /= norm;
     }
+
+    /// <summary>
+    /// A permutation of 0 … n−1 by Fisher-Yates (j = NextUInt64 mod (i + 1), from the top). The
+    /// modulo's bias is below n/2⁶⁴; the exact draw order is part of every saved run's trajectory,
+    /// so it must not change.
+    /// </summary>
+    public long[] Permutation(int n)
+    {
+        var perm = new long[n];
+        for (int i = 0; i < n; i++) perm[i] = i;
+        for (int i = n - 1; i > 0; i--)
+        {
+            int j = (int)(NextUInt64() % (ulong)(i + 1));
+            (perm[i], perm[j]) = (perm[j], perm[i]);
+        }
+        return perm;
+    }
 }

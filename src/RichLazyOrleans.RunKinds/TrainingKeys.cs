@@ -1,0 +1,24 @@
+using RichLazyOrleans.Training;
+
+namespace RichLazyOrleans.RunKinds;
+
+/// <summary>Spec keys every training kind reads the same way: checkpoint steps and saved states.</summary>
+internal static class TrainingKeys
+{
+    /// <summary>The `checkpoints` key (integer steps in [0, steps], sorted, distinct), or 0, 10, 100, …, steps.</summary>
+    public static long[] Checkpoints(this Spec spec, long steps)
+    {
+        if (!spec.Has("checkpoints")) return TeacherStudentConfig.DecadeCheckpoints(steps);
+        return spec.Vector("checkpoints").Select((v, i) => v == Math.Floor(v) && v >= 0 && v <= steps ? (long)v
+            : throw new SpecException($"key 'checkpoints'[{i}] must be an integer step in [0, steps = {steps}], got {v}")).Distinct().Order().ToArray();
+    }
+
+    /// <summary>`checkpoint_every` (0: none) and `checkpoint_dir` (where states are saved; needed by a nonzero `checkpoint_every`).</summary>
+    public static (long Every, string? Dir) SavedStates(this Spec spec)
+    {
+        long every = spec.Integer("checkpoint_every", 0, 0);
+        string? dir = spec.OptionalString("checkpoint_dir");
+        if (every > 0 && dir is null) throw new SpecException("key 'checkpoint_every' needs 'checkpoint_dir' (where to save the states)");
+        return (every, dir);
+    }
+}
