@@ -5,8 +5,9 @@ using RichLazyOrleans.Training;
 namespace RichLazyOrleans.RunKinds;
 
 /// <summary>
-/// `rhm`: the random hierarchy model learned by a ReLU MLP, its first layer's init divided by α,
-/// once per training-set size; test accuracy per size and the sample complexity (issue 6 item 2).
+/// `rhm`: the random hierarchy model learned by a ReLU MLP or the hierarchical CNN (`learner`), its
+/// first layer's init divided by α, once per training-set size; test accuracy per size and the
+/// sample complexity (issue 6 item 2).
 /// </summary>
 public sealed class RhmRun : IRunKind
 {
@@ -20,7 +21,7 @@ public sealed class RhmRun : IRunKind
     public IReadOnlySet<string> AxisParameters { get; } = new HashSet<string> { "alpha", "lr", "width", "m", "weight_decay" };
     public bool HasSeed => true;
     public bool Resumable => true;
-    public string Summary => "random hierarchy model (vocabulary v, branching s, depth L, m rules) by a ReLU MLP, first layer init / alpha, one row per training size; sample_complexity = smallest size with test accuracy >= target_accuracy (0.9) (keys: v, s, L, m, n_classes, seed, init_seed, alpha, width, depth, lr, weight_decay, steps, batch_size, train_sizes, test_size, target_accuracy, dtype, checkpoint_every, checkpoint_dir, device, threads, divergence_loss)";
+    public string Summary => "random hierarchy model (vocabulary v, branching s, depth L, m rules) by a ReLU MLP or the hierarchical CNN (learner: mlp | cnn; cnn = L conv layers, kernel = stride = s), first layer init / alpha, one row per training size; sample_complexity = smallest size with test accuracy >= target_accuracy (0.9) (keys: v, s, L, m, n_classes, seed, init_seed, learner, alpha, width, depth (mlp only), lr, weight_decay, steps, batch_size, train_sizes, test_size, target_accuracy, dtype, checkpoint_every, checkpoint_dir, device, threads, divergence_loss)";
 
     public void Validate(Spec spec) => Parse(spec);
 
@@ -34,12 +35,17 @@ public sealed class RhmRun : IRunKind
         BigInteger tuples = BigInteger.Pow(v, s);
         if ((BigInteger)m * nc > tuples) throw new SpecException($"key 'm': m·n_classes = {(long)m * nc} exceeds v^s = {tuples} distinct {s}-tuples (rules would be ambiguous)");
         if (depth >= 2 && (BigInteger)m * v > tuples) throw new SpecException($"key 'm': m·v = {(long)m * v} exceeds v^s = {tuples} (need m <= v^(s-1))");
-        if (BigInteger.Pow(s, depth) > 1 << 16) throw new SpecException($"key 'L': input length s^L = {BigInteger.Pow(s, depth)} is too long for this MLP (at most 65536)");
+        if (BigInteger.Pow(s, depth) > 1 << 16) throw new SpecException($"key 'L': input length s^L = {BigInteger.Pow(s, depth)} is too long (at most 65536)");
         long seed = spec.Integer("seed", 0, 0);
         long initSeed = spec.Integer("init_seed", seed, 0);
         double alpha = spec.PositiveNumber("alpha", 1);
         int width = (int)spec.Integer("width", 256, 1, 1 << 16);
-        int hidden = (int)spec.Integer("depth", 2, 1, 64);
+        var learner = spec.String("learner", "mlp", "mlp", "cnn") == "cnn" ? RhmLearner.Cnn : RhmLearner.Mlp;
+        // The CNN's depth is fixed by the grammar (one conv layer per level, L), so a `depth` key
+        // with it would be silently ignored: refuse it instead.
+        if (learner == RhmLearner.Cnn && spec.Has("depth"))
+            throw new SpecException("key 'depth' is for learner mlp only; learner cnn has L conv layers (one per level of the hierarchy): remove 'depth'");
+        int hidden = learner == RhmLearner.Cnn ? 2 : (int)spec.Integer("depth", 2, 1, 64);
         double lr = spec.PositiveNumber("lr", 1e-3);
         double wd = spec.Number("weight_decay", 0);
         if (!(wd >= 0)) throw new SpecException($"key 'weight_decay' must be >= 0, got {wd:R}");
@@ -79,6 +85,7 @@ public sealed class RhmRun : IRunKind
             InitSeed = (ulong)initSeed,
             Alpha = alpha,
             Width = width,
+            Learner = learner,
             HiddenLayers = hidden,
             Lr = lr,
             WeightDecay = wd,

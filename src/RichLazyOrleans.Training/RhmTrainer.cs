@@ -5,10 +5,23 @@ using static TorchSharp.torch;
 
 namespace RichLazyOrleans.Training;
 
+/// <summary>Which network learns the random hierarchy model.</summary>
+public enum RhmLearner
+{
+    /// <summary>A ReLU MLP on the flattened one-hot input (<see cref="RhmConfig.HiddenLayers"/> hidden layers).</summary>
+    Mlp,
+    /// <summary>
+    /// The hierarchical CNN of Cagnetta et al. (2024): L conv layers of kernel size s and stride s
+    /// (non-overlapping patches, so each layer shrinks the length by s, down to 1), ReLU, then a
+    /// linear readout.
+    /// </summary>
+    Cnn,
+}
+
 /// <summary>
-/// A fully resolved `rhm` run (issue 6 item 2): a ReLU MLP learns the random hierarchy model's
-/// class from the flattened one-hot input, once per training-set size; the first layer's init is
-/// divided by α.
+/// A fully resolved `rhm` run (issue 6 item 2): a ReLU MLP or a hierarchical CNN learns the random
+/// hierarchy model's class from the one-hot input, once per training-set size; the first layer's
+/// init is divided by α.
 /// </summary>
 public sealed record RhmConfig
 {
@@ -23,7 +36,8 @@ public sealed record RhmConfig
     public ulong InitSeed { get; init; }
     public double Alpha { get; init; } = 1;
     public int Width { get; init; } = 256;
-    /// <summary>Hidden layers.</summary>
+    public RhmLearner Learner { get; init; } = RhmLearner.Mlp;
+    /// <summary>Hidden layers of the MLP; the CNN ignores it (it has L conv layers).</summary>
     public int HiddenLayers { get; init; } = 2;
     public double Lr { get; init; } = 1e-3;
     public double WeightDecay { get; init; }
@@ -49,7 +63,9 @@ public sealed record RhmConfig
     public string Fingerprint() => string.Join(";",
         "rhm/1", V, S, L, M, Classes, Seed, InitSeed, Alpha.ToString("R"), Width, HiddenLayers, Lr.ToString("R"), WeightDecay.ToString("R"),
         Beta1.ToString("R"), Beta2.ToString("R"), Eps.ToString("R"), Steps, BatchSize, string.Join(",", TrainSizes), TestSize,
-        TargetAccuracy.ToString("R"), Float32 ? "f32" : "f64", DivergenceLoss.ToString("R"));
+        TargetAccuracy.ToString("R"), Float32 ? "f32" : "f64", DivergenceLoss.ToString("R"))
+        // Appended only for the CNN so every MLP fingerprint (and its saved states) stays as it was.
+        + (Learner == RhmLearner.Cnn ? ";cnn" : "");
 }
 
 /// <summary>One row per training-set size (the `rhm` output contract); Step is the size's index.</summary>
@@ -58,19 +74,21 @@ public sealed record RhmRow(
     double? SampleComplexity, double? SampleComplexityInterpolated, string Status, long ResumedFromStep);
 
 /// <summary>
-/// Trains a fresh MLP for each training size in ascending order and reports train/test loss and
-/// accuracy after <see cref="RhmConfig.Steps"/> AdamW steps, plus the sample complexity (the
-/// smallest size so far whose test accuracy reaches the target, see <see cref="SampleComplexity"/>).
+/// Trains a fresh network (MLP or CNN, <see cref="RhmConfig.Learner"/>) for each training size in
+/// ascending order and reports train/test loss and accuracy after <see cref="RhmConfig.Steps"/>
+/// AdamW steps, plus the sample complexity (the smallest size so far whose test accuracy reaches the
+/// target, see <see cref="SampleComplexity"/>).
 /// </summary>
 /// <remarks>
 /// Data: one draw of max(train_sizes) + test_size distinct data (<see cref="RandomHierarchyModel.TrainTest"/>);
 /// every size trains on a prefix of that training part (nested sets) and all are tested on the same
 /// test set. Network: x (one-hot, position-major, flattened, length s^L·v) → [Linear → ReLU] × depth
-/// → Linear to n_classes; every weight N(0, 1/fan_in) from the project's <see cref="Rng"/> (stream
-/// (init_seed, 2)), the first layer's divided by α, biases 0; the same init for every size. Saved
-/// states (<see cref="StateStore"/>) are keyed by size_index·(steps + 1) + steps done within
-/// that size (strictly increasing through the run); one is saved after each finished size, every checkpoint_every
-/// steps within a size, and on cancellation.
+/// → Linear to n_classes, or the CNN's L conv layers and readout (<see cref="Shapes"/>); every
+/// weight N(0, 1/fan_in) from the project's <see cref="Rng"/> (stream (init_seed, 2)), the first
+/// layer's divided by α, biases 0; the same init for every size. Saved states
+/// (<see cref="StateStore"/>) are keyed by size_index·(steps + 1) + steps done within that size
+/// (strictly increasing through the run); one is saved after each finished size, every
+/// checkpoint_every steps within a size, and on cancellation.
 /// </remarks>
 public sealed class RhmTrainer : IDisposable
 {
@@ -112,7 +130,8 @@ public sealed class RhmTrainer : IDisposable
         _adam = new AdamW(_params, config.Lr, config.Beta1, config.Beta2, config.Eps, config.WeightDecay);
     }
 
-    private Tensor Inputs(RhmData d) =>
+    /// <summary>One-hot inputs [n, s^L·v], position-major (entry p·v + token), in this run's dtype.</summary>
+    public Tensor Inputs(RhmData d) =>
         torch.tensor(d.OneHot(channelsFirst: false), [d.Count, (long)d.InputLength * d.Vocabulary], ScalarType.Float64).to_type(_dtype);
 
     private Tensor Labels(int[] labels)
@@ -122,23 +141,31 @@ public sealed class RhmTrainer : IDisposable
         return torch.tensor(y, [labels.Length, _c.Classes], ScalarType.Float64).to_type(_dtype);
     }
 
-    /// <summary>Names and shapes (x·W row-vector convention): W0 [in, width], b0, …, W_out [width, n_classes], b_out.</summary>
+    /// <summary>
+    /// Names and shapes, x·W row-vector convention, first dimension = fan_in. MLP: W0 [in, width],
+    /// b0, …, W_out [width, n_classes], b_out. CNN: conv layer l = 0 … L−1 is W{l} [s·C_l, width],
+    /// b{l} [width] with C_0 = v and C_l = width after; then W_out [width, n_classes], b_out. A conv
+    /// weight's row j·C_l + c (position j within the patch, input channel c) is the conv1d kernel
+    /// entry K[o, c, j] = W{l}[j·C_l + c, o], so fan_in = C_l·s as for conv1d.
+    /// </summary>
     public static IReadOnlyList<(string Name, long[] Shape)> Shapes(RhmConfig c, int inputSize)
     {
         var list = new List<(string, long[])>();
-        long fanIn = inputSize;
-        for (int l = 0; l < c.HiddenLayers; l++)
+        long fanIn = c.Learner == RhmLearner.Cnn ? (long)c.S * c.V : inputSize;
+        int layers = c.Learner == RhmLearner.Cnn ? c.L : c.HiddenLayers;
+        for (int l = 0; l < layers; l++)
         {
             list.Add(($"W{l}", [fanIn, c.Width]));
             list.Add(($"b{l}", [c.Width]));
-            fanIn = c.Width;
+            fanIn = c.Learner == RhmLearner.Cnn ? (long)c.S * c.Width : c.Width;
         }
-        list.Add(("W_out", [fanIn, c.Classes]));
+        // The CNN's last layer leaves length 1, so its readout sees `width` features.
+        list.Add(("W_out", [c.Learner == RhmLearner.Cnn ? c.Width : fanIn, c.Classes]));
         list.Add(("b_out", [c.Classes]));
         return list;
     }
 
-    /// <summary>The initial parameters (float64, row-major) from init_seed alone: weights N(0, 1/fan_in), W0 also ÷ α; biases 0.</summary>
+    /// <summary>The initial parameters (float64, row-major) from init_seed alone: weights N(0, 1/fan_in), W0 (the first dense or conv layer) also ÷ α; biases 0.</summary>
     public static Dictionary<string, double[]> Init(RhmConfig c, int inputSize)
     {
         var rng = new Rng(c.InitSeed, 2);
@@ -157,14 +184,42 @@ public sealed class RhmTrainer : IDisposable
         return result;
     }
 
-    /// <summary>Logits [n, n_classes] for flattened one-hot inputs [n, in].</summary>
-    public Tensor Forward(Tensor x)
+    /// <summary>Logits [n, n_classes] for flattened one-hot inputs [n, s^L·v] (position-major, <see cref="Inputs"/>).</summary>
+    public Tensor Forward(Tensor x) => _c.Learner == RhmLearner.Cnn ? ForwardCnn(x) : ForwardMlp(x);
+
+    private Tensor ForwardMlp(Tensor x)
     {
         var h = x;
         int k = 0;
         for (int l = 0; l < _c.HiddenLayers; l++, k += 2) h = h.matmul(_params[k]).add(_params[k + 1]).relu();
         return h.matmul(_params[k]).add(_params[k + 1]);
     }
+
+    /// <summary>
+    /// The hierarchical CNN. Activations are kept position-major, h [n, length, channels]: since
+    /// kernel = stride = s the patches do not overlap, and patch q is the s consecutive rows
+    /// q·s … q·s+s−1, i.e. one row of h viewed as [n, length/s, s·channels]. A conv layer is then
+    /// one matmul with W{l} (exactly conv1d with K[o, c, j] = W{l}[j·C + c, o]), no im2col needed.
+    /// </summary>
+    private Tensor ForwardCnn(Tensor x)
+    {
+        long n = x.shape[0], length = _rhm.InputLength, channels = _c.V;
+        var h = x;
+        int k = 0;
+        for (int l = 0; l < _c.L; l++, k += 2)
+        {
+            length /= _c.S;
+            h = h.reshape(n, length, _c.S * channels).matmul(_params[k]).add(_params[k + 1]).relu();
+            channels = _c.Width;
+        }
+        // After L layers the length is s^L / s^L = 1: h is [n, 1, width].
+        return h.reshape(n, channels).matmul(_params[k]).add(_params[k + 1]);
+    }
+
+    /// <summary>Parameter names, in the order of <see cref="Shapes"/>.</summary>
+    public IReadOnlyList<string> Names => _names;
+    /// <summary>The parameter tensors (with gradients after a backward pass), in the order of <see cref="Names"/>.</summary>
+    public IReadOnlyList<Tensor> Parameters => _params;
 
     /// <summary>The current parameters by name, float64 (exact for float32 too).</summary>
     public Dictionary<string, double[]> Export()
@@ -173,7 +228,8 @@ public sealed class RhmTrainer : IDisposable
         return _names.Zip(_params).ToDictionary(x => x.First, x => x.Second.detach().to_type(ScalarType.Float64).data<double>().ToArray(), StringComparer.Ordinal);
     }
 
-    private void Load(IReadOnlyDictionary<string, double[]> values)
+    /// <summary>Sets every parameter from float64 values by name (as <see cref="Export"/> gives them).</summary>
+    public void Load(IReadOnlyDictionary<string, double[]> values)
     {
         using var noGrad = torch.no_grad();
         using var scope = torch.NewDisposeScope();

@@ -20,6 +20,8 @@ public class RhmCliTests
     [InlineData(""" "checkpoint_every": 10 """, "checkpoint_every")]
     [InlineData(""" "widht": 10 """, "widht")]
     [InlineData(""" "depth": 0 """, "depth")]
+    [InlineData(""" "learner": "rnn" """, "learner")]
+    [InlineData(""" "learner": "cnn", "depth": 2 """, "depth")]
     public void Bad_keys_give_one_line_errors_naming_the_key(string body, string key)
     {
         var spec = JsonNode.Parse("""{ "v": 4, "s": 2, "L": 2, "m": 2, "steps": 10, "train_sizes": [4, 8] }""")!.AsObject();
@@ -68,6 +70,29 @@ public class RhmCliTests
     }
 
     [Fact]
+    public void Learner_defaults_to_the_mlp_and_cnn_selects_the_conv_net()
+    {
+        var mlp = RhmRun.Parse(new Spec(JsonNode.Parse("""{ "v": 4, "s": 2, "L": 2, "m": 2, "depth": 3 }""")!.AsObject()));
+        Assert.Equal((RhmLearner.Mlp, 3), (mlp.Learner, mlp.HiddenLayers));
+        Assert.DoesNotContain("cnn", mlp.Fingerprint());
+        var cnn = RhmRun.Parse(new Spec(JsonNode.Parse("""{ "v": 4, "s": 2, "L": 2, "m": 2, "learner": "cnn" }""")!.AsObject()));
+        Assert.Equal(RhmLearner.Cnn, cnn.Learner);
+        Assert.EndsWith(";cnn", cnn.Fingerprint());
+    }
+
+    [Fact]
+    public void Cli_run_with_the_cnn_learner_prints_one_row_per_training_size()
+    {
+        var r = CliProcess.Run("run", "rhm", "--spec", CliProcess.SpecFile("""{ "learner": "cnn", "v": 4, "s": 2, "L": 2, "m": 2, "width": 16, "steps": 30, "lr": 0.01, "train_sizes": [4, 8, 16], "target_accuracy": 0.3 }"""));
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var rows = JsonNode.Parse(r.Stdout)!.AsArray();
+        Assert.Equal([0L, 1L, 2L], rows.Select(x => x!["step"]!.GetValue<long>()));
+        Assert.Equal([4L, 8L, 16L], rows.Select(x => x!["train_size"]!.GetValue<long>()));
+        Assert.All(rows, x => Assert.Equal("ok", x!["status"]!.GetValue<string>()));
+        Assert.All(rows, x => Assert.InRange(x!["test_accuracy"]!.GetValue<double>(), 0, 1));
+    }
+
+    [Fact]
     public void Cli_bad_key_exits_2_with_one_line()
     {
         var r = CliProcess.Run("run", "rhm", "--spec", CliProcess.SpecFile("""{ "v": 4, "s": 2, "L": 2, "m": 2, "alpha": 0 }"""));
@@ -76,10 +101,12 @@ public class RhmCliTests
         Assert.Contains("'alpha'", Assert.Single(r.Stderr.Trim().Split('\n')));
     }
 
-    [Fact]
-    public void The_example_alpha_sweep_parses_and_its_run_specs_validate()
+    [Theory]
+    [InlineData("rhm-alpha.yaml")]
+    [InlineData("rhm-cnn-alpha.yaml")]
+    public void The_example_alpha_sweeps_parse_and_their_run_specs_validate(string file)
     {
-        string path = Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "client", "RichLazyOrleans.Cli", "examples", "rhm-alpha.yaml");
+        string path = Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "client", "RichLazyOrleans.Cli", "examples", file);
         var kinds = RunKindRegistry.All.ToDictionary(k => k.Name, k => new KindInfo(k.Name, k.Metrics, k.AxisParameters));
         var spec = SweepSpec.Parse(File.ReadAllText(path), kinds);
         Assert.Equal("rhm", spec.Kind);
