@@ -75,9 +75,7 @@ public sealed class RhmRun : IRunKind
         if (target > 1) throw new SpecException($"key 'target_accuracy' must be in (0, 1], got {target:R}");
         string dtype = spec.String("dtype", "float32", "float32", "float64");
         spec.String("device", "cpu", "cpu");
-        long every = spec.Integer("checkpoint_every", 0, 0);
-        string? dir = spec.OptionalString("checkpoint_dir");
-        if (every > 0 && dir is null) throw new SpecException("key 'checkpoint_every' needs 'checkpoint_dir' (where to save the states)");
+        var (every, dir) = spec.SavedStates();
         var config = new RhmConfig
         {
             V = v, S = s, L = depth, M = m, Classes = nc,

@@ -252,18 +252,8 @@ public sealed class RhmTrainer : IDisposable
     }
 
     /// <summary>Minibatch indices at a step of size k: epoch e uses a permutation from (init_seed, 1000 + 2^32·k + e).</summary>
-    private static long[] Permutation(ulong seed, int sizeIndex, long epoch, int n)
-    {
-        var perm = new long[n];
-        for (int i = 0; i < n; i++) perm[i] = i;
-        var rng = new Rng(seed, 1000 + ((ulong)sizeIndex << 32) + (ulong)epoch);
-        for (int i = n - 1; i > 0; i--)
-        {
-            int j = (int)(rng.NextUInt64() % (ulong)(i + 1));
-            (perm[i], perm[j]) = (perm[j], perm[i]);
-        }
-        return perm;
-    }
+    private static long[] Permutation(ulong seed, int sizeIndex, long epoch, int n) =>
+        new Rng(seed, 1000 + ((ulong)sizeIndex << 32) + (ulong)epoch).Permutation(n);
 
     private long GlobalStep(int sizeIndex, long inner) => sizeIndex * (_c.Steps + 1) + inner;
 
