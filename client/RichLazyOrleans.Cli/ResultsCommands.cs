@@ -102,7 +102,7 @@ internal static class ResultsCommands
     }
 
     /// <summary>At most this many curves are drawn (the grid points' order, initial lattice first); the title says when some are left out.</summary>
-    internal const int MaxCurves = 16;
+    internal const int MaxCurves = 10;   // one colour each (Category10)
 
     /// <summary>
     /// The metric against step (rhm: training-set size) for each grid point, the mean over seeds at
@@ -111,8 +111,11 @@ internal static class ResultsCommands
     internal static async Task<string> CurvesAsync(string dir, string? metricName, string? output, CancellationToken ct)
     {
         var (spec, metric) = LoadSweep(dir, metricName);
-        var rows = (await ResultFiles.ReadAllAsync(dir, ct)).Where(r => r.Metric(metric) is { } v && double.IsFinite(v)).ToList();
-        if (rows.Count == 0) throw new SpecException($"no finite values of '{metric}' in '{Path.Combine(dir, "runs")}'");
+        var all = await ResultFiles.ReadAllAsync(dir, ct);
+        // Rows of diverged or failed runs sit at odd steps and would put one seed's spike into a mean: left out, and counted in the title.
+        var rows = all.Where(r => r.Status == "ok" && r.Metric(metric) is { } v && double.IsFinite(v)).ToList();
+        int leftOut = all.Count(r => r.Status != "ok");
+        if (rows.Count == 0) throw new SpecException($"no finite values of '{metric}' in rows with status ok in '{Path.Combine(dir, "runs")}'");
         bool bySize = rows.All(r => r.TrainSize is not null);
         double X(ResultRow r) => bySize ? r.TrainSize!.Value : r.Step;
         bool logX = rows.Select(X).Where(x => x > 0).DefaultIfEmpty(1).Max() / Math.Max(1, rows.Select(X).Where(x => x > 0).DefaultIfEmpty(1).Min()) >= 100;
@@ -130,10 +133,10 @@ internal static class ResultsCommands
             var colour = palette.GetColor(drawn++);
             var (u, v) = lattice.Fractions(point.Key);
             string label = string.Join(", ", spec.Axes.Select((a, k) => $"{a.Name} = {a.ValueAt(k == 0 ? u : v):G3}"));
-            foreach (var seed in point.GroupBy(r => r.Seed))
+            bool severalSeeds = point.Select(r => r.Seed).Distinct().Count() > 1;   // one seed: the mean is the curve
+            foreach (var seed in severalSeeds ? point.GroupBy(r => r.Seed) : [])
             {
                 var run = seed.OrderBy(X).ToArray();
-                if (point.Select(r => r.Seed).Distinct().Count() == 1) break;   // one seed: the mean is the curve
                 var faint = plot.Add.Scatter(run.Select(r => Xc(X(r))).ToArray(), run.Select(r => r.Metric(metric)!.Value).ToArray());
                 faint.Color = colour.WithAlpha(0.25);
                 faint.MarkerSize = 0;
@@ -147,7 +150,8 @@ internal static class ResultsCommands
             sc.LegendText = label;
         }
         int seeds = rows.Select(r => r.Seed).Distinct().Count();
-        plot.Title($"{spec.Name}: {metric}\n{spec.Kind}, mean over {seeds} seed(s) (faint: each seed)" + (points.Count > MaxCurves ? $"; first {MaxCurves} of {points.Count} grid points" : ""));
+        plot.Title($"{spec.Name}: {metric}\n{spec.Kind}, mean over {seeds} seed(s) (faint: each seed)" + (points.Count > MaxCurves ? $"; first {MaxCurves} of {points.Count} grid points" : "")
+            + (leftOut > 0 ? $"; {leftOut} row(s) of diverged or failed runs left out" : ""));
         string xName = bySize ? "training-set size" : "step";
         plot.XLabel(logX ? $"{xName} (log, x + 1)" : xName);
         plot.YLabel(metric);

@@ -138,12 +138,16 @@ public sealed class SweepCoordinatorGrain(
 
         // Check one run's full spec (params + axis values + seed) before anything starts, so a
         // missing or bad run key fails the whole sweep at once instead of failing every run.
-        var probe = (JsonObject)spec.Params.DeepClone();
-        foreach (var axis in spec.Axes) probe[axis.Name] = axis.ValueAt(0);
-        if (kind.HasSeed) probe["seed"] = spec.Seeds[0];
-        if (kind.Resumable && !probe.ContainsKey("checkpoint_dir")) probe["checkpoint_dir"] = Path.Combine(request.ResultsDir, "checkpoints", "probe");
-        try { kind.Validate(new Spec(probe)); }
-        catch (SpecException e) { throw new ArgumentException($"params: {e.Message}"); }
+        // Both ends of every axis are checked (a value out of range at the far end fails here too).
+        foreach (double end in new[] { 0.0, 1.0 })
+        {
+            var probe = (JsonObject)spec.Params.DeepClone();
+            foreach (var axis in spec.Axes) probe[axis.Name] = AxisValue(kind, axis, end);
+            if (kind.HasSeed) probe["seed"] = spec.Seeds[0];
+            if (kind.Resumable && !probe.ContainsKey("checkpoint_dir")) probe["checkpoint_dir"] = Path.Combine(request.ResultsDir, "checkpoints", "probe");
+            try { kind.Validate(new Spec(probe)); }
+            catch (SpecException e) { throw new ArgumentException($"params: {e.Message}"); }
+        }
 
         // Rows of an earlier attempt of this sweep (its silo was embedded and is gone) count as written.
         state.State.ResultsDir = request.ResultsDir;
@@ -238,6 +242,13 @@ public sealed class SweepCoordinatorGrain(
         return rowsOnDisk;
     }
 
+    /// <summary>An axis's value at fraction u of its range; integer parameters (widths, sizes) rounded to the nearest integer.</summary>
+    internal static JsonNode AxisValue(IRunKind kind, Axis axis, double u)
+    {
+        double v = axis.ValueAt(u);
+        return kind.IntegerAxes.Contains(axis.Name) ? JsonValue.Create((long)Math.Round(v)) : JsonValue.Create(v);
+    }
+
     private void Enqueue(IEnumerable<LatticePoint> points, int depth, bool record = true)
     {
         var spec = _spec!;
@@ -250,8 +261,8 @@ public sealed class SweepCoordinatorGrain(
             foreach (long seed in spec.Seeds)
             {
                 var runSpec = (JsonObject)spec.Params.DeepClone();
-                runSpec[spec.Axes[0].Name] = spec.Axes[0].ValueAt(u);
-                if (spec.Axes.Count == 2) runSpec[spec.Axes[1].Name] = spec.Axes[1].ValueAt(v);
+                runSpec[spec.Axes[0].Name] = AxisValue(kind, spec.Axes[0], u);
+                if (spec.Axes.Count == 2) runSpec[spec.Axes[1].Name] = AxisValue(kind, spec.Axes[1], v);
                 if (kind.HasSeed) runSpec["seed"] = seed;
                 string runId = spec.Axes.Count == 2 ? $"p{p.I}_{p.J}-s{seed}" : $"p{p.I}-s{seed}";
                 // Resumable kinds save their states under DIR/checkpoints/RUN_ID unless the spec says otherwise.

@@ -27,6 +27,7 @@ public sealed class CnnMnistRun : IRunKind
         ["kernel_distance"] = (0, 1), ["parameter_distance"] = (0, double.PositiveInfinity), ["filter_smoothness"] = (0, 1),
     };
     public IReadOnlySet<string> AxisParameters { get; } = new HashSet<string> { "alpha", "lr", "momentum", "weight_decay", "channels1", "channels2", "train_size" };
+    public IReadOnlySet<string> IntegerAxes { get; } = new HashSet<string> { "channels1", "channels2", "train_size" };
     public bool HasSeed => true;
     public bool Resumable => true;
     public string Summary => "two-conv-layer CNN by SGD on MNIST IDX files (data_dir with the standard names, or train_images/train_labels/test_images/test_labels), first conv init / alpha; kernel_distance of the empirical NTK on a probe batch, filter_smoothness of the first-layer filters, PNG of them with filter_images (keys: data_dir, train_images, train_labels, test_images, test_labels, train_size, test_size, seed, alpha, channels1, channels2, kernel, lr, momentum, weight_decay, batch_size, steps, checkpoints, eval_size, probe_size, smoothness_cutoff, filter_images, filters_dir, dtype, checkpoint_every, checkpoint_dir, device, threads, divergence_loss)";
@@ -69,12 +70,13 @@ public sealed class CnnMnistRun : IRunKind
         long steps = spec.Integer("steps", 2000, 0);
         long[] checkpoints = spec.Checkpoints(steps);
         int evalSize = (int)spec.Integer("eval_size", 10_000, 1, int.MaxValue);
-        int probe = (int)spec.Integer("probe_size", 32, 1, 4096);
+        int probe = (int)spec.Integer("probe_size", 32, 1, 512);
         double cutoff = spec.PositiveNumber("smoothness_cutoff", FilterSmoothness.DefaultCutoff);
         try { FilterSmoothness.WhiteNoiseBaseline(kernel, kernel, cutoff); }
         catch (ArgumentException e) { throw new SpecException($"key 'smoothness_cutoff': {e.Message.Split(" (Parameter")[0]}"); }
-        bool images = spec.Bool("filter_images", false);
         string? filtersDir = spec.OptionalString("filters_dir");
+        bool images = spec.Bool("filter_images", filtersDir is not null);   // naming a directory asks for the PNGs
+        if (!images && filtersDir is not null) throw new SpecException("key 'filters_dir' is given but 'filter_images' is false");
         string dtype = spec.String("dtype", "float32", "float32", "float64");
         spec.String("device", "cpu", "cpu");
         var (every, dir) = spec.SavedStates();
@@ -102,6 +104,7 @@ public sealed class CnnMnistRun : IRunKind
             ProbeSize = probe,
             SmoothnessCutoff = cutoff,
             FiltersDir = images ? filtersDir ?? dir : null,
+            FiltersShared = filtersDir is not null,   // a sweep's runs may share it
             Float32 = dtype == "float32",
             Threads = (int)spec.Integer("threads", 1, 1, 1024),
             DivergenceLoss = spec.PositiveNumber("divergence_loss", 1e10),

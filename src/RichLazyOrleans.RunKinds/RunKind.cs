@@ -16,6 +16,9 @@ public interface IRunKind
     IReadOnlyDictionary<string, (double Min, double Max)> Metrics { get; }
     /// <summary>Numeric spec keys a sweep may use as an axis.</summary>
     IReadOnlySet<string> AxisParameters { get; }
+    /// <summary>Axis parameters that take integers (widths, sizes): a sweep rounds their grid values to the nearest integer.</summary>
+    IReadOnlySet<string> IntegerAxes => NoIntegerAxes;
+    private static readonly IReadOnlySet<string> NoIntegerAxes = new HashSet<string>();
     /// <summary>Whether runs of this kind take a `seed` key (theory kinds are deterministic and do not).</summary>
     bool HasSeed { get; }
     /// <summary>Whether runs save resumable states (they take `checkpoint_dir`).</summary>

@@ -38,6 +38,12 @@ public sealed record CnnMnistConfig
     public double SmoothnessCutoff { get; init; } = FilterSmoothness.DefaultCutoff;
     /// <summary>Where to write a PNG of the first-layer filters at each checkpoint (null: none).</summary>
     public string? FiltersDir { get; init; }
+    /// <summary>
+    /// Whether <see cref="FiltersDir"/> may be shared by several runs (an explicit filters_dir in a
+    /// sweep's params): the PNGs are then named filters-alphaA-seedS-HASH-STEP.png (HASH from the
+    /// run's fingerprint) rather than filters-STEP.png, so runs never overwrite each other's.
+    /// </summary>
+    public bool FiltersShared { get; init; }
     public bool Float32 { get; init; } = true;
     public int Threads { get; init; } = 1;
     public double DivergenceLoss { get; init; } = 1e10;

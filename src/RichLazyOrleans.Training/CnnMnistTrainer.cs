@@ -56,25 +56,30 @@ public sealed class CnnMnistTrainer : IDisposable
     public CnnMnistTrainer(CnnMnistConfig config)
     {
         TorchRuntime.Probe(config.Threads);   // first: process-wide settings before any tensor
+        using var scope = torch.NewDisposeScope();   // staging tensors go; the kept ones are detached from it
         _c = config;
         _dtype = config.Float32 ? ScalarType.Float32 : ScalarType.Float64;
         if (config.Kernel % 2 == 0) throw new CnnMnistSpecException("kernel", $"must be odd (\"same\" padding), got {config.Kernel}");
         try { FilterSmoothness.WhiteNoiseBaseline(config.Kernel, config.Kernel, config.SmoothnessCutoff); }
         catch (ArgumentException e) { throw new CnnMnistSpecException("smoothness_cutoff", e.Message.Split(" (Parameter")[0]); }
-        var train = Load("train_images", config.TrainImages, config.TrainLabels, config.TrainSize);
-        var test = Load("test_images", config.TestImages, config.TestLabels, config.TestSize);
+        var train = Load("train", config.TrainImages, config.TrainLabels, config.TrainSize);
+        var test = Load("test", config.TestImages, config.TestLabels, config.TestSize);
         if (train.Rows != test.Rows || train.Cols != test.Cols)
             throw new CnnMnistSpecException("test_images", $"images are {test.Rows}x{test.Cols} but the training images are {train.Rows}x{train.Cols}");
         if (train.Rows < 4 || train.Cols < 4)
             throw new CnnMnistSpecException("train_images", $"images of {train.Rows}x{train.Cols} are too small for two 2x2 poolings (need at least 4x4)");
         foreach (var (d, key) in new[] { (train, "train_labels"), (test, "test_labels") })
             if (d.Labels.FirstOrDefault(l => l >= config.Classes, -1) is var bad and >= 0)
-                throw new CnnMnistSpecException(key, $"holds label {bad}, not below classes = {config.Classes}");
+                throw new CnnMnistSpecException(key, $"holds label {bad}; the network has {config.Classes} outputs (labels 0-{config.Classes - 1})");
         _rows = train.Rows;
         _cols = train.Cols;
         _nTrain = train.Count;
         TestCount = test.Count;
-        if (config.ProbeSize > _nTrain) throw new CnnMnistSpecException("probe_size", $"{config.ProbeSize} exceeds the {_nTrain} training examples");
+        if (config.ProbeSize > _nTrain) throw new CnnMnistSpecException("probe_size", $"{config.ProbeSize} probe images exceed the {_nTrain} training examples; lower probe_size (default 32)");
+        // The NTK's Jacobian is float64 [probe·classes, parameters]: refuse what would not fit comfortably.
+        long jacobian = (long)config.ProbeSize * config.Classes * Shapes(config, _rows, _cols).Sum(s => s.Shape.Aggregate(1L, (a, b) => a * b));
+        if (jacobian > MaxJacobianEntries)
+            throw new CnnMnistSpecException("probe_size", $"the NTK's Jacobian would hold {jacobian:N0} float64 entries ({jacobian * 8.0 / (1 << 30):F1} GiB), more than {MaxJacobianEntries * 8 >> 30} GiB; lower probe_size or the channels");
         _batch = config.BatchSize <= 0 || config.BatchSize >= _nTrain ? _nTrain : config.BatchSize;
         DataHash = Hash(train, test);
 
@@ -101,14 +106,28 @@ public sealed class CnnMnistTrainer : IDisposable
         _velocity = shapes.Select(s => torch.zeros(s.Shape, _dtype).DetachFromDisposeScope()).ToArray();
     }
 
-    private static MnistData Load(string key, string images, string labels, int? limit)
+    /// <summary>Name of the filter PNGs before "-STEP.png" (see <see cref="CnnMnistConfig.FiltersShared"/>).</summary>
+    public string FiltersPrefix => !_c.FiltersShared ? "filters" : FormattableString.Invariant(
+        $"filters-alpha{_c.Alpha:G6}-seed{_c.Seed}-{Convert.ToHexString(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(_c.Fingerprint(DataHash))), 0, 4).ToLowerInvariant()}");
+
+    /// <summary>Float64 entries the NTK's Jacobian may hold (2 GiB).</summary>
+    public const long MaxJacobianEntries = 1L << 28;
+
+    /// <summary>An images/labels pair; errors name the key of the file at fault (`train_images`, `test_labels`, …).</summary>
+    private static MnistData Load(string set, string images, string labels, int? limit)
     {
-        try { return Idx.LoadMnist(images, labels, limit); }
-        catch (IdxFormatException e) { throw new CnnMnistSpecException(key, e.Message); }
+        string KeyOf(string message) => message.Contains(labels) && !message.Contains(images) ? $"{set}_labels" : $"{set}_images";
+        MnistData data;
+        try { data = Idx.LoadMnist(images, labels, limit); }
+        catch (IdxFormatException e) { throw new CnnMnistSpecException(KeyOf(e.Message), e.Message); }
+        catch (FileNotFoundException e) { throw new CnnMnistSpecException(e.FileName == labels ? $"{set}_labels" : $"{set}_images", $"no such file '{e.FileName}'"); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new CnnMnistSpecException(key, $"cannot read the data ({e.Message})");
+            throw new CnnMnistSpecException(KeyOf(e.Message), $"cannot read the data ({e.Message})");
         }
+        if (limit is { } n && data.Count < n)
+            throw new CnnMnistSpecException($"{set}_size", $"{n} requested but '{images}' holds {data.Count} examples");
+        return data;
     }
 
     private static string Hash(MnistData train, MnistData test)
@@ -265,14 +284,6 @@ public sealed class CnnMnistTrainer : IDisposable
         return Math.Clamp(1 - dot / (na * nb), 0, 2);
     }
 
-    /// <summary>Smoothness of the current first-layer filters (<see cref="FilterSmoothness.LayerScore"/>).</summary>
-    public double FilterSmoothnessNow()
-    {
-        using var scope = torch.NewDisposeScope();
-        var w = _params[0].detach().to_type(ScalarType.Float64).data<double>().ToArray();
-        return FilterSmoothness.LayerScore(w, _c.Channels1, _c.Kernel, _c.Kernel, _c.SmoothnessCutoff);
-    }
-
     /// <summary>Indices of the minibatch at a step: epoch e = ⌊s / batches per epoch⌋ is a permutation from (seed, 1000 + e).</summary>
     private Tensor BatchIndices(long step)
     {
@@ -296,25 +307,33 @@ public sealed class CnnMnistTrainer : IDisposable
         long step = 0, resumedFrom = 0;
         bool finished = false;
 
-        // Step 0's kernel and parameters come from the seeded init, also when resuming.
-        var init = Init(_c, _rows, _cols);
-        Load(init);
-        using var k0 = EmpiricalNtk();
-        var exported = Export();   // θ₀ as held (rounded to float32 in a float32 run)
-        var theta0 = _names.Select(n => exported[n]).ToArray();
-        foreach (var v in _velocity) v.zero_();
-
-        if (store?.LoadLatest(fingerprint) is { } saved)
+        var saved = store?.LoadLatest(fingerprint);
+        // Step 0's kernel and parameters come from the seeded init, also when resuming (not needed
+        // when the saved state is a finished run's: its rows are all there).
+        Tensor? k0 = null;
+        double[][] theta0 = [];
+        if (saved is null || saved.Arrays.GetValueOrDefault("finished") is not [1])
         {
-            double[] Get(string name) => saved.Arrays.TryGetValue(name, out var a) ? a : throw new InvalidOperationException($"saved state lacks '{name}'");
+            Load(Init(_c, _rows, _cols));
+            k0 = EmpiricalNtk();
+            var exported = Export();   // θ₀ as held (rounded to float32 in a float32 run)
+            theta0 = _names.Select(n => exported[n]).ToArray();
+        }
+        using var k0Owner = k0;
+        using (torch.no_grad()) foreach (var v in _velocity) v.zero_();
+
+        if (saved is { } state)
+        {
+            double[] Get(string name) => state.Arrays.TryGetValue(name, out var a) ? a : throw new InvalidOperationException($"saved state lacks '{name}'");
             Load(_names.ToDictionary(n => n, n => Get("param/" + n)));
             using (torch.no_grad())
+            using (var scope = torch.NewDisposeScope())
                 for (int i = 0; i < _names.Length; i++)
                     _velocity[i].copy_(torch.tensor(Get("velocity/" + _names[i]), _velocity[i].shape, ScalarType.Float64).to_type(_dtype));
             finished = Get("finished")[0] != 0;
-            step = resumedFrom = saved.Step;
-            rows.AddRange(JsonSerializer.Deserialize<List<CnnMnistRow>>(saved.RowsJson, GrokkingTrainer.RowJson) ?? []);
-            Log?.Invoke($"resumed from step {step} ({store.PathFor(step)})");
+            step = resumedFrom = state.Step;
+            rows.AddRange(JsonSerializer.Deserialize<List<CnnMnistRow>>(state.RowsJson, GrokkingTrainer.RowJson) ?? []);
+            Log?.Invoke($"resumed from step {step} ({store!.PathFor(step)})");
         }
 
         var checkpoints = new Queue<long>(_c.Checkpoints.Where(s => s >= step && !rows.Any(r => r.Step == s)));
@@ -326,7 +345,7 @@ public sealed class CnnMnistTrainer : IDisposable
             var train = Evaluate(_xTrain, _yTrain, _c.EvalSize);
             var test = Evaluate(_xTest, _yTest, int.MaxValue);
             double kernel;
-            using (var kt = EmpiricalNtk()) kernel = KernelDistance(k0, kt);
+            using (var kt = EmpiricalNtk()) kernel = KernelDistance(k0!, kt);
             var now = Export();
             var dist = new Neumaier();
             for (int i = 0; i < _names.Length; i++)
@@ -338,7 +357,7 @@ public sealed class CnnMnistTrainer : IDisposable
             if (_c.FiltersDir is { } filters)
             {
                 Directory.CreateDirectory(filters);
-                FilterGrid.WritePng(Path.Combine(filters, $"filters-{step:D8}.png"), now["conv1"], _c.Channels1, _c.Kernel, _c.Kernel);
+                FilterGrid.WritePng(Path.Combine(filters, $"{FiltersPrefix}-{step:D8}.png"), now["conv1"], _c.Channels1, _c.Kernel, _c.Kernel);
             }
             rows.Add(new CnnMnistRow(step, trainLoss ?? train.Loss, train.Accuracy, test.Loss, test.Accuracy, kernel, Math.Sqrt(dist.Sum), smooth, status, resumedFrom));
             RowReady?.Invoke(rows[^1]);

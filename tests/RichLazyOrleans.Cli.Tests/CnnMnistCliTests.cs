@@ -72,7 +72,8 @@ public class CnnMnistCliTests : IDisposable
     public void Cli_run_prints_the_contract_keys_and_writes_filter_pngs()
     {
         string filters = Directory.CreateTempSubdirectory("richlazy-cnn-filters-").FullName;
-        var r = CliProcess.Run("run", "cnn-mnist", "--spec", CliProcess.SpecFile($$"""{ {{Small}}, "steps": 60, "checkpoints": [0, 60], "filter_images": true, "filters_dir": "{{filters}}" }"""));
+        // filters_dir alone asks for the PNGs; it may be shared by runs, so the names tell runs apart.
+        var r = CliProcess.Run("run", "cnn-mnist", "--spec", CliProcess.SpecFile($$"""{ {{Small}}, "steps": 60, "checkpoints": [0, 60], "filters_dir": "{{filters}}" }"""));
         Assert.True(r.ExitCode == 0, r.Stderr);
         var rows = JsonNode.Parse(r.Stdout)!.AsArray();
         Assert.Equal([0L, 60L], rows.Select(x => x!["step"]!.GetValue<long>()));
@@ -81,7 +82,12 @@ public class CnnMnistCliTests : IDisposable
         Assert.True(rows[1]!["kernel_distance"]!.GetValue<double>() > 0);
         Assert.Contains("white-noise filter smoothness", r.Stderr);
         var pngs = Directory.GetFiles(filters, "*.png").Select(f => Path.GetFileName(f)).Order().ToArray();
-        Assert.Equal(["filters-00000000.png", "filters-00000060.png"], pngs);
+        Assert.Equal(2, pngs.Length);
+        Assert.Matches(@"^filters-alpha1-seed0-[0-9a-f]{8}-00000000\.png$", pngs[0]);
+        Assert.Equal(pngs[0].Replace("-00000000.png", "-00000060.png"), pngs[1]);
+        // Another alpha into the same directory does not overwrite them.
+        Assert.Equal(0, CliProcess.Run("run", "cnn-mnist", "--spec", CliProcess.SpecFile($$"""{ {{Small}}, "alpha": 2, "steps": 0, "checkpoints": [0], "filters_dir": "{{filters}}" }""")).ExitCode);
+        Assert.Equal(3, Directory.GetFiles(filters, "*.png").Length);
         Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, File.ReadAllBytes(Path.Combine(filters, pngs[0])).Take(4));
         Directory.Delete(filters, true);
     }
@@ -164,6 +170,7 @@ public class CnnMnistCliTests : IDisposable
         foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "richlazy.dll"), "sweep", "run", spec, "--out", dir, "--slots", "2" }) psi.ArgumentList.Add(a);
         string checkpoints = Path.Combine(dir, "checkpoints");
         using (var victim = Process.Start(psi)!)
+        try
         {
             // Killed once some run has saved a state past step 1000 (its row at 1000 may or may not be written).
             static bool SavedPast1000(string d) => Directory.Exists(d) && Directory.EnumerateFiles(d, "state-*.bin", SearchOption.AllDirectories)
@@ -173,7 +180,11 @@ public class CnnMnistCliTests : IDisposable
                 Assert.False(victim.HasExited, "the sweep finished before it could be killed; make the runs longer");
                 Assert.True(DateTime.UtcNow < deadline, "no state past step 1000 appeared in time");
             }
-            victim.Kill();   // SIGKILL: the embedded silo, its runs and the sweep's in-memory state are gone
+        }
+        finally
+        {
+            // SIGKILL (also when an assertion above failed: no orphan sweep left running).
+            if (!victim.HasExited) victim.Kill(entireProcessTree: true);
             victim.WaitForExit();
         }
         var again = CliProcess.Run("sweep", "run", spec, "--out", dir, "--slots", "2");

@@ -121,4 +121,34 @@ public class RhmCliTests
             RunKindRegistry.Get("rhm").Validate(new Spec(run));
         }
     }
+
+    [Fact]
+    public async Task An_integer_axis_is_rounded_at_interior_grid_points()
+    {
+        // width from 4 to 12 on 4 points: 4, 6.67, 9.33, 12 on the lattice, run as 4, 7, 9, 12 (a
+        // fractional width would fail every interior run with "must be an integer").
+        string yaml = """
+            name: rhm-width
+            kind: rhm
+            params: { v: 4, s: 2, L: 2, m: 2, steps: 5, train_sizes: [4, 8] }
+            axes:
+              width: { from: 4, to: 12 }
+            grid: { initial: [4] }
+            """;
+        string spec = Path.Combine(Path.GetTempPath(), $"richlazy-rhm-width-{Guid.NewGuid():N}.yaml");
+        File.WriteAllText(spec, yaml);
+        string dir = Directory.CreateTempSubdirectory("richlazy-rhm-width-").FullName;
+        var r = CliProcess.Run("sweep", "run", spec, "--out", dir, "--slots", "2");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var rows = await RichLazyOrleans.Results.ResultFiles.ReadAllAsync(dir);
+        Assert.Equal(8, rows.Count);   // 4 widths x 2 sizes
+        Assert.All(rows, x => Assert.Equal("ok", x.Status));
+        // The width each run trained with, from its saved state's fingerprint ("rhm/1;v;s;L;m;n_c;seed;init_seed;alpha;width;…").
+        var widths = Directory.GetDirectories(Path.Combine(dir, "checkpoints"))
+            .Select(d => new StateStore(d).Files().First().Path)
+            .Select(f => long.Parse(StateStore.TryRead(f, out _)!.Fingerprint.Split(';')[9]))
+            .Order();
+        Assert.Equal([4L, 7, 9, 12], widths);
+        Directory.Delete(dir, true);
+    }
 }

@@ -143,7 +143,6 @@ public class CnnMnistTests(ITestOutputHelper output) : IDisposable
         using var scope = torch.NewDisposeScope();
         var k = t.EmpiricalNtk().data<double>().ToArray();
         // Jacobian by central differences on the plain-loop logits (h = 1e-6: error O(h²) ≈ 1e-12 against rounding ≈ 1e-10).
-        var names = p.Keys.ToArray();
         int rows = c.ProbeSize * c.Classes;
         var jac = new List<double[]>();
         foreach (var name in new[] { "conv1", "b1", "conv2", "b2", "W_out", "b_out" })
@@ -172,6 +171,82 @@ public class CnnMnistTests(ITestOutputHelper output) : IDisposable
         }
         output.WriteLine($"NTK {rows}x{rows}, max |K| {scale:G4}, worst difference / max {worst:E2}");
         Assert.True(worst < 1e-6, $"NTK differs from finite differences by {worst:E2} of its largest entry");
+    }
+
+    private static double MeanCrossEntropy(CnnMnistTrainer t, CnnMnistConfig c, IReadOnlyDictionary<string, double[]> p, int[] labels)
+    {
+        double sum = 0;
+        for (int i = 0; i < labels.Length; i++)
+        {
+            var z = ReferenceLogits(Image(t, i), 8, c, p);
+            double max = z.Max(), lse = max + Math.Log(z.Sum(v => Math.Exp(v - max)));
+            sum += lse - z[labels[i]];
+        }
+        return sum / labels.Length;
+    }
+
+    /// <summary>∇ of the plain-loop mean cross-entropy by central differences (h = 1e-6).</summary>
+    private static Dictionary<string, double[]> Gradient(CnnMnistTrainer t, CnnMnistConfig c, Dictionary<string, double[]> p, int[] labels)
+    {
+        var g = new Dictionary<string, double[]>();
+        foreach (var (name, a) in p)
+        {
+            g[name] = new double[a.Length];
+            for (int j = 0; j < a.Length; j++)
+            {
+                double keep = a[j];
+                a[j] = keep + 1e-6; double plus = MeanCrossEntropy(t, c, p, labels);
+                a[j] = keep - 1e-6; double minus = MeanCrossEntropy(t, c, p, labels);
+                a[j] = keep;
+                g[name][j] = (plus - minus) / 2e-6;
+            }
+        }
+        return g;
+    }
+
+    [Fact]
+    public void Sgd_with_momentum_and_weight_decay_matches_a_hand_update_on_finite_difference_gradients()
+    {
+        // Full batch, float64: v1 = g0 + λθ0, θ1 = θ0 − lr·v1; v2 = μ·v1 + g1 + λθ1, θ2 = θ1 − lr·v2.
+        var c = Tiny() with { BatchSize = 0, Momentum = 0.9, WeightDecay = 0.01, Lr = 0.05, Checkpoints = [0] };
+        var labels = Idx.ReadLabels(c.TrainLabels);
+        Dictionary<string, double[]> theta1, theta2;
+        double loss0;
+        using (var t = new CnnMnistTrainer(c with { Steps = 1 })) { loss0 = t.Run()[0].TrainLoss; theta1 = t.Export(); }
+        using (var t = new CnnMnistTrainer(c with { Steps = 2 })) { t.Run(); theta2 = t.Export(); }
+        using var tr = new CnnMnistTrainer(c);
+        var theta0 = CnnMnistTrainer.Init(c, 8, 8);
+        Assert.Equal(MeanCrossEntropy(tr, c, theta0, labels), loss0, 12);   // the row's loss is the plain-loop loss
+        var g0 = Gradient(tr, c, theta0, labels);
+        var g1 = Gradient(tr, c, theta1, labels);
+        double worst = 0, moved = 0;
+        foreach (var name in theta0.Keys)
+            for (int j = 0; j < theta0[name].Length; j++)
+            {
+                double v1 = g0[name][j] + c.WeightDecay * theta0[name][j];
+                double e1 = theta0[name][j] - c.Lr * v1;
+                double e2 = e1 - c.Lr * (c.Momentum * v1 + g1[name][j] + c.WeightDecay * theta1[name][j]);
+                worst = Math.Max(worst, Math.Max(Math.Abs(theta1[name][j] - e1), Math.Abs(theta2[name][j] - e2)));
+                moved = Math.Max(moved, Math.Abs(theta2[name][j] - theta0[name][j]));
+            }
+        output.WriteLine($"largest move {moved:G3}, worst difference from the hand update {worst:E2}");
+        Assert.True(moved > 1e-3, "the parameters should move");
+        // Finite-difference error ≈ 1e-10 (h² terms and rounding / h), times lr: far below 1e-8.
+        Assert.True(worst < 1e-8, $"SGD update differs from the hand update by {worst:E2}");
+    }
+
+    [Fact]
+    public void Inputs_are_standardised_by_the_training_pixels_mean_and_std()
+    {
+        var c = Tiny();
+        var raw = Idx.LoadMnist(c.TrainImages, c.TrainLabels);
+        double mean = raw.Images.Average(), std = Math.Sqrt(raw.Images.Select(v => (v - mean) * (v - mean)).Average());
+        using var t = new CnnMnistTrainer(c);
+        Assert.Equal(mean, t.Standardisation.Mean, 12);
+        Assert.Equal(std, t.Standardisation.Std, 12);
+        using var scope = torch.NewDisposeScope();
+        var x = t.TrainInputs.data<double>().ToArray();
+        for (int i = 0; i < x.Length; i++) Assert.Equal((raw.Images[i] - mean) / std, x[i], 12);
     }
 
     [Fact]
@@ -279,10 +354,22 @@ public class CnnMnistTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("10x10", e.Message);
         e = Assert.Throws<CnnMnistSpecException>(() => new CnnMnistTrainer(c with { TrainLabels = sl }));
         Assert.Contains("images but", e.Message);
+        // A labels file that is not one: the error names the labels key, not the images key.
+        string garbage = Path.Combine(_dir, "garbage");
+        File.WriteAllBytes(garbage, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+        e = Assert.Throws<CnnMnistSpecException>(() => new CnnMnistTrainer(c with { TestLabels = garbage }));
+        Assert.Equal("test_labels", e.Key);
+        e = Assert.Throws<CnnMnistSpecException>(() => new CnnMnistTrainer(c with { TrainLabels = Path.Combine(_dir, "nope") }));
+        Assert.Equal("train_labels", e.Key);
+        e = Assert.Throws<CnnMnistSpecException>(() => new CnnMnistTrainer(c with { TrainSize = 500 }));
+        Assert.Equal("train_size", e.Key);
+        Assert.Contains("96", e.Message);
         e = Assert.Throws<CnnMnistSpecException>(() => new CnnMnistTrainer(c with { TrainImages = Path.Combine(_dir, "missing") }));
         Assert.Equal("train_images", e.Key);
         e = Assert.Throws<CnnMnistSpecException>(() => new CnnMnistTrainer(c with { ProbeSize = 500 }));
         Assert.Equal("probe_size", e.Key);
+        e = Assert.Throws<CnnMnistSpecException>(() => new CnnMnistTrainer(c with { Channels1 = 4000, Channels2 = 4000, ProbeSize = 96 }));
+        Assert.Contains("GiB", e.Message);
         Assert.DoesNotContain('\n', e.Message);
     }
 }
