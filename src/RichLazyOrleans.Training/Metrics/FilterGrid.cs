@@ -8,13 +8,14 @@ namespace RichLazyOrleans.Training;
 /// Each filter has its own symmetric colour range ±max|x| over its finite weights, on a diverging map:
 /// −max pure blue (0, 0, 255), 0 white, +max pure red (255, 0, 0), linear in between. A filter of
 /// zeros is all white; NaN is mid grey (128, 128, 128); ±∞ saturate. Filters are separated by
-/// light-grey (220, 220, 220) gaps of max(1, scale/4) pixels (no outer border); unused grid cells are
-/// light grey too.
+/// dark-grey (40, 40, 40) gaps of max(1, scale/4) pixels (no outer border); unused grid cells are
+/// dark grey too.
 /// </para>
 /// </summary>
 public static class FilterGrid
 {
-    public static readonly (byte R, byte G, byte B) GapColour = (220, 220, 220);
+    // Dark gaps: filters are mostly white-to-pale near zero, so light gaps would not separate them.
+    public static readonly (byte R, byte G, byte B) GapColour = (40, 40, 40);
     public static readonly (byte R, byte G, byte B) NaNColour = (128, 128, 128);
 
     /// <summary>Grid columns and rows for <paramref name="filters"/> filters: ⌈√filters⌉ columns.</summary>
