@@ -43,6 +43,16 @@ public static class RunRows
         return result;
     }
 
-    private static double? Number(JsonObject o, string key) =>
-        o[key] is JsonValue v && v.TryGetValue(out double d) ? d : null;
+    /// <summary>
+    /// A numeric value of any CLR type: rows made in code hold the type they were made from (a long
+    /// for steps_to_grok or train_size, a YAML integer in a sweep's params), parsed JSON a JsonElement.
+    /// </summary>
+    internal static double? Number(JsonObject o, string key) =>
+        o[key] is not JsonValue v ? null
+        : v.TryGetValue(out double d) ? d
+        : v.TryGetValue(out long l) ? l
+        : v.TryGetValue(out int i) ? i
+        : v.TryGetValue(out float f) ? f
+        : v.TryGetValue(out decimal m) ? (double)m
+        : null;
 }

@@ -143,6 +143,7 @@ public class RhmCliTests
         var rows = await RichLazyOrleans.Results.ResultFiles.ReadAllAsync(dir);
         Assert.Equal(8, rows.Count);   // 4 widths x 2 sizes
         Assert.All(rows, x => Assert.Equal("ok", x.Status));
+        Assert.Equal([4.0, 8.0], rows.Select(x => x.TrainSize!.Value).Distinct().Order());   // integer-valued metrics reach Parquet
         // The width each run trained with, from its saved state's fingerprint ("rhm/1;v;s;L;m;n_c;seed;init_seed;alpha;width;…").
         var widths = Directory.GetDirectories(Path.Combine(dir, "checkpoints"))
             .Select(d => new StateStore(d).Files().First().Path)
