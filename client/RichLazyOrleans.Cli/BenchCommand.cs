@@ -60,7 +60,84 @@ internal static class BenchCommand
             return 0;
         });
         cmd.Subcommands.Add(orch);
+
+        var cnnSteps = new Option<int>("--steps") { Description = "timed steps per repeat", DefaultValueFactory = _ => 100 };
+        var cnnRepeats = new Option<int>("--repeats") { Description = "repeats (the median is reported)", DefaultValueFactory = _ => 3 };
+        var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 64 };
+        var cnnThreads = new Option<int>("--threads") { DefaultValueFactory = _ => 1 };
+        var cnn = new Command("cnn-mnist", "Per-step time of the cnn-mnist CNN (28x28 synthetic digits, 16/32 channels, 5x5) vs its convolutions' products as plain GEMMs, and the cost of a metrics checkpoint.")
+        {
+            cnnSteps, cnnRepeats, batch, cnnThreads,
+        };
+        cnn.SetAction(p => RunCnn(p.GetValue(cnnSteps), p.GetValue(cnnRepeats), p.GetValue(batch), p.GetValue(cnnThreads)));
+        cmd.Subcommands.Add(cnn);
         return cmd;
+    }
+
+    /// <summary>
+    /// The CNN's step against its bound: the same multiply-adds as the im2col GEMMs of the two convs
+    /// (forward, weight gradients, the second conv's input gradient) and the head, timed alone in
+    /// this process with the same thread count. Step time is the difference between runs of 2S and
+    /// S steps over S, so set-up and the step-0 NTK cancel.
+    /// </summary>
+    private static int RunCnn(int steps, int repeats, int batch, int threads)
+    {
+        if (steps < 1 || repeats < 1 || batch < 1) throw new RunKinds.SpecException("--steps, --repeats and --batch must be >= 1");
+        string dir = Directory.CreateTempSubdirectory("richlazy-bench-cnn-").FullName;
+        try
+        {
+            SyntheticDigits.WriteIdx(dir, Math.Max(2000, batch), 200, 0);
+            var paths = SyntheticDigits.Paths(dir);
+            var config = new CnnMnistConfig
+            {
+                TrainImages = paths.TrainImages, TrainLabels = paths.TrainLabels, TestImages = paths.TestImages, TestLabels = paths.TestLabels,
+                BatchSize = batch, Checkpoints = [], ProbeSize = 1, Threads = threads,
+            };
+            double Timed(long s)
+            {
+                using var t = new CnnMnistTrainer(config with { Steps = s });
+                var sw = Stopwatch.StartNew();
+                t.Run();
+                return sw.Elapsed.TotalMilliseconds;
+            }
+            Timed(steps);   // warm-up
+            double engine = Median(Enumerable.Range(0, repeats).Select(_ => (Timed(2L * steps) - Timed(steps)) / steps));
+
+            // im2col shapes: conv1 [B·784, 25]·[25, 16], conv2 [B·196, 400]·[400, 32], head [B, 1568]·[1568, 10];
+            // backward: each weight's gradient (the transposed products) and conv2's input gradient.
+            long b = batch;
+            (long M, long K, long N)[] products =
+            [
+                (b * 784, 25, 16), (25, b * 784, 16),                       // conv1 forward, weight gradient
+                (b * 196, 400, 32), (400, b * 196, 32), (b * 196, 32, 400), // conv2 forward, weight gradient, input gradient
+                (b, 1568, 10), (1568, b, 10), (b, 10, 1568),                // head forward, weight gradient, input gradient
+            ];
+            var mats = products.Select(p => (A: torch.randn([p.M, p.K]), B: torch.randn([p.K, p.N]))).ToArray();
+            double gemm = Median(Enumerable.Range(0, repeats + 1).Select(_ =>
+            {
+                var sw = Stopwatch.StartNew();
+                for (int i = 0; i < steps; i++)
+                    foreach (var (a, bm) in mats)
+                    {
+                        using var scope = torch.NewDisposeScope();
+                        a.mm(bm);
+                    }
+                return sw.Elapsed.TotalMilliseconds / steps;
+            }).Skip(1));
+            foreach (var (a, bm) in mats) { a.Dispose(); bm.Dispose(); }
+            double flops = products.Sum(p => 2.0 * p.M * p.K * p.N);
+
+            // A metrics checkpoint at the example's sizes: the NTK on 32 probe images, train/test evaluation.
+            using var probe = new CnnMnistTrainer(config with { ProbeSize = 32, Steps = 0 });
+            double ntk = Median(Enumerable.Range(0, 3).Select(_ => { var sw = Stopwatch.StartNew(); probe.EmpiricalNtk().Dispose(); return sw.Elapsed.TotalMilliseconds; }));
+
+            Console.WriteLine($"cnn-mnist step, batch {batch}, 28x28, channels 16/32, 5x5, float32, {threads} thread(s), median of {repeats} x {steps} steps");
+            Console.WriteLine($"  engine (TorchSharp)                  {engine,9:F2} ms/step  ({flops / (engine * 1e6):F1} GFLOP/s of GEMM-equivalent work)");
+            Console.WriteLine($"  bound: the same products as GEMMs    {gemm,9:F2} ms/step  ({flops / (gemm * 1e6):F1} GFLOP/s)   engine/bound = {engine / gemm:F2}");
+            Console.WriteLine($"  empirical NTK, 32 probe images x 10  {ntk,9:F1} ms = {ntk / engine:F1} steps");
+            return 0;
+        }
+        finally { Directory.Delete(dir, true); }
     }
 
     private static double Median(IEnumerable<double> xs) { var s = xs.Order().ToArray(); return s[s.Length / 2]; }

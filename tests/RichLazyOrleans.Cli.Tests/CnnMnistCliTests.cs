@@ -93,6 +93,17 @@ public class CnnMnistCliTests : IDisposable
     }
 
     [Fact]
+    public void Bench_reports_the_step_against_its_gemm_bound()
+    {
+        var r = CliProcess.Run("bench", "cnn-mnist", "--steps", "2", "--repeats", "1", "--batch", "8");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var ratio = System.Text.RegularExpressions.Regex.Match(r.Stdout, @"engine/bound = ([0-9.]+)");
+        Assert.True(ratio.Success, r.Stdout);
+        Assert.True(double.Parse(ratio.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) > 0);
+        Assert.Contains("empirical NTK", r.Stdout);
+    }
+
+    [Fact]
     public void The_example_alpha_sweep_parses_and_its_run_specs_validate()
     {
         string path = Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "client", "RichLazyOrleans.Cli", "examples", "cnn-mnist-alpha.yaml");
