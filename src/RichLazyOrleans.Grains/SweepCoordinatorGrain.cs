@@ -243,7 +243,7 @@ public sealed class SweepCoordinatorGrain(
     }
 
     /// <summary>An axis's value at fraction u of its range; integer parameters (widths, sizes) rounded to the nearest integer.</summary>
-    internal static JsonNode AxisValue(IRunKind kind, Axis axis, double u)
+    public static JsonNode AxisValue(IRunKind kind, Axis axis, double u)
     {
         double v = axis.ValueAt(u);
         return kind.IntegerAxes.Contains(axis.Name) ? JsonValue.Create((long)Math.Round(v)) : JsonValue.Create(v);

@@ -1,10 +1,9 @@
 using System.Text.Json.Nodes;
 using RichLazyOrleans.RunKinds;
-using RichLazyOrleans.Sweeps;
 
 namespace RichLazyOrleans.Cli.Tests;
 
-/// <summary>`richlazy run grokking`: the output contract, bad input, and the example α sweep.</summary>
+/// <summary>`richlazy run grokking`: the output contract and bad input (the example sweeps: ExampleSpecsTests).</summary>
 public class GrokkingCliTests
 {
     private const string Tiny = """ "p": 7, "train_fraction": 0.5, "d_model": 16, "heads": 2, "d_mlp": 32, "lr": 0.01, "seed": 2 """;
@@ -44,25 +43,5 @@ public class GrokkingCliTests
         Assert.Equal("", r.Stdout);
         var line = Assert.Single(r.Stderr.Trim().Split('\n'));
         Assert.Contains($"'{key}'", line);
-    }
-
-    [Fact]
-    public void The_example_alpha_sweep_parses_and_its_run_specs_validate()
-    {
-        string path = Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "client", "RichLazyOrleans.Cli", "examples", "grokking-alpha.yaml");
-        var kinds = RunKindRegistry.All.ToDictionary(k => k.Name, k => new KindInfo(k.Name, k.Metrics, k.AxisParameters));
-        var spec = SweepSpec.Parse(File.ReadAllText(path), kinds);
-        Assert.Equal("grokking", spec.Kind);
-        var axis = Assert.Single(spec.Axes);
-        Assert.Equal("alpha", axis.Name);
-        Assert.True(axis.Log);
-        Assert.Equal((0.25, 8.0), (axis.From, axis.To));
-        foreach (double alpha in new[] { axis.From, axis.To })
-        {
-            var run = (JsonObject)spec.Params.DeepClone();
-            run["alpha"] = alpha;
-            run["seed"] = spec.Seeds[0];
-            RunKindRegistry.Get("grokking").Validate(new Spec(run));
-        }
     }
 }

@@ -1,11 +1,10 @@
 using System.Text.Json.Nodes;
 using RichLazyOrleans.RunKinds;
-using RichLazyOrleans.Sweeps;
 using RichLazyOrleans.Training;
 
 namespace RichLazyOrleans.Cli.Tests;
 
-/// <summary>`rhm`: spec parsing, bad keys, the output contract through the CLI, and the example α sweep.</summary>
+/// <summary>`rhm`: spec parsing, bad keys, the output contract through the CLI, integer axes (the example sweeps: ExampleSpecsTests).</summary>
 public class RhmCliTests
 {
     [Theory]
@@ -99,27 +98,6 @@ public class RhmCliTests
         Assert.Equal(2, r.ExitCode);
         Assert.Equal("", r.Stdout);
         Assert.Contains("'alpha'", Assert.Single(r.Stderr.Trim().Split('\n')));
-    }
-
-    [Theory]
-    [InlineData("rhm-alpha.yaml")]
-    [InlineData("rhm-cnn-alpha.yaml")]
-    public void The_example_alpha_sweeps_parse_and_their_run_specs_validate(string file)
-    {
-        string path = Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "client", "RichLazyOrleans.Cli", "examples", file);
-        var kinds = RunKindRegistry.All.ToDictionary(k => k.Name, k => new KindInfo(k.Name, k.Metrics, k.AxisParameters));
-        var spec = SweepSpec.Parse(File.ReadAllText(path), kinds);
-        Assert.Equal("rhm", spec.Kind);
-        var axis = Assert.Single(spec.Axes);
-        Assert.Equal("alpha", axis.Name);
-        Assert.True(axis.Log);
-        foreach (double alpha in new[] { axis.From, axis.To })
-        {
-            var run = (JsonObject)spec.Params.DeepClone();
-            run["alpha"] = alpha;
-            run["seed"] = spec.Seeds[0];
-            RunKindRegistry.Get("rhm").Validate(new Spec(run));
-        }
     }
 
     [Fact]
