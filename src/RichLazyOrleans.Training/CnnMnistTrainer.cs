@@ -214,22 +214,9 @@ public sealed class CnnMnistTrainer : IDisposable
     public Tensor TrainInputs => _xTrain;
 
     /// <summary>The current parameters by name, float64 (exact for float32 too).</summary>
-    public Dictionary<string, double[]> Export()
-    {
-        using var scope = torch.NewDisposeScope();
-        return _names.Zip(_params).ToDictionary(x => x.First, x => x.Second.detach().to_type(ScalarType.Float64).data<double>().ToArray(), StringComparer.Ordinal);
-    }
+    public Dictionary<string, double[]> Export() => NamedParameters.Export(_names, _params);
 
-    public void Load(IReadOnlyDictionary<string, double[]> values)
-    {
-        using var noGrad = torch.no_grad();
-        using var scope = torch.NewDisposeScope();
-        for (int i = 0; i < _names.Length; i++)
-        {
-            if (!values.TryGetValue(_names[i], out var a) || a.Length != _params[i].numel()) throw new InvalidOperationException($"saved parameter '{_names[i]}' is missing or has the wrong size");
-            _params[i].copy_(torch.tensor(a, _params[i].shape, ScalarType.Float64).to_type(_dtype));
-        }
-    }
+    public void Load(IReadOnlyDictionary<string, double[]> values) => NamedParameters.Load(_names, _params, values);
 
     private static Tensor CrossEntropy(Tensor logits, Tensor labels) => logits.log_softmax(1).mul(labels).sum(1).mean().neg();
 

@@ -126,24 +126,10 @@ public sealed class GrokkingModel : IDisposable
     }
 
     /// <summary>The parameters as float64 arrays by name (exact for float32 too).</summary>
-    public Dictionary<string, double[]> Export()
-    {
-        using var scope = torch.NewDisposeScope();
-        return Names.Zip(Parameters).ToDictionary(x => x.First, x => x.Second.detach().to_type(ScalarType.Float64).cpu().data<double>().ToArray(), StringComparer.Ordinal);
-    }
+    public Dictionary<string, double[]> Export() => NamedParameters.Export(Names, Parameters);
 
     /// <summary>Sets the parameters from float64 arrays by name.</summary>
-    public void Load(IReadOnlyDictionary<string, double[]> values)
-    {
-        using var noGrad = torch.no_grad();
-        using var scope = torch.NewDisposeScope();
-        for (int i = 0; i < Names.Count; i++)
-        {
-            var p = Parameters[i];
-            if (!values.TryGetValue(Names[i], out var a) || a.Length != p.numel()) throw new InvalidOperationException($"saved parameter '{Names[i]}' is missing or has the wrong size");
-            p.copy_(torch.tensor(a, p.shape, ScalarType.Float64, Device).to_type(DType));
-        }
-    }
+    public void Load(IReadOnlyDictionary<string, double[]> values) => NamedParameters.Load(Names, Parameters, values);
 
     public void Dispose()
     {
