@@ -124,12 +124,12 @@ public sealed class CnnMnistRun : IRunKind
             {
                 Log = log,
                 RowReady = rowReady is null ? null : row => rowReady(ToJson(row)),
-                Progress = log is null ? null : (step, loss) => log($"cnn-mnist: step {step}/{config.Steps} ({100.0 * step / Math.Max(1, config.Steps):F1}%), batch loss {loss:G4}"),
+                Progress = TrainingKeys.StepProgress(log, "cnn-mnist", config.Steps, "batch loss"),
             };
             log?.Invoke($"cnn-mnist: {trainer.TrainCount} training and {trainer.TestCount} test images, data {trainer.DataHash}; white-noise filter smoothness {FilterSmoothness.WhiteNoiseBaseline(config.Kernel, config.Kernel, config.SmoothnessCutoff):G4}");
             return trainer.Run(cancellationToken).Select(ToJson).ToList();
         }
-        catch (CnnMnistSpecException e) { throw new SpecException(e.Message); }
+        catch (TrainingSpecException e) { throw new SpecException(e.Message); }
     }
 
     public static JsonObject ToJson(CnnMnistRow r) => new()

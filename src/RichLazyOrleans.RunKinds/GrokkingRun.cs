@@ -95,11 +95,11 @@ public sealed class GrokkingRun : IRunKind
             {
                 Log = log,
                 RowReady = rowReady is null ? null : row => rowReady(ToJson(row)),
-                Progress = log is null ? null : (step, loss) => log($"grokking: step {step}/{config.Steps} ({100.0 * step / Math.Max(1, config.Steps):F1}%), train loss {loss:G4}"),
+                Progress = TrainingKeys.StepProgress(log, "grokking", config.Steps),
             };
             return trainer.Run(cancellationToken).Select(ToJson).ToList();
         }
-        catch (GrokkingSpecException e) { throw new SpecException(e.Message); }
+        catch (TrainingSpecException e) { throw new SpecException(e.Message); }
     }
 
     public static JsonObject ToJson(GrokkingRow r) => new()

@@ -71,11 +71,11 @@ public sealed class TeacherStudentRun : IRunKind
             {
                 Log = log,
                 RowReady = rowReady is null ? null : row => rowReady(ToJson(row)),
-                Progress = log is null ? null : (step, loss) => log($"teacher-student: step {step}/{config.Steps} ({100.0 * step / Math.Max(1, config.Steps):F1}%), train loss {loss:G4}"),
+                Progress = TrainingKeys.StepProgress(log, "teacher-student", config.Steps),
             };
             return trainer.Run(cancellationToken).Select(ToJson).ToList();
         }
-        catch (TeacherStudentSpecException e) { throw new SpecException(e.Message); }
+        catch (TrainingSpecException e) { throw new SpecException(e.Message); }
     }
 
     public static JsonObject ToJson(TeacherStudentRow r) => new()

@@ -21,4 +21,8 @@ internal static class TrainingKeys
         if (every > 0 && dir is null) throw new SpecException("key 'checkpoint_every' needs 'checkpoint_dir' (where to save the states)");
         return (every, dir);
     }
+
+    /// <summary>Progress lines "KIND: step S/N (P%), LOSS-NAME L" into a log, or null without one.</summary>
+    public static Action<long, double>? StepProgress(Action<string>? log, string kind, long steps, string lossName = "train loss") =>
+        log is null ? null : (step, loss) => log($"{kind}: step {step}/{steps} ({100.0 * step / Math.Max(1, steps):F1}%), {lossName} {loss:G4}");
 }

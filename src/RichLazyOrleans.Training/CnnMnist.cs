@@ -69,9 +69,3 @@ public sealed record CnnMnistConfig
 public sealed record CnnMnistRow(
     long Step, double TrainLoss, double TrainAccuracy, double TestLoss, double TestAccuracy,
     double KernelDistance, double ParameterDistance, double FilterSmoothness, string Status, long ResumedFromStep);
-
-/// <summary>Bad input to a cnn-mnist run (a data file that does not fit the spec); the run kind turns it into the one-line exit-2 error.</summary>
-public sealed class CnnMnistSpecException(string key, string message) : Exception($"key '{key}': {message}")
-{
-    public string Key { get; } = key;
-}

@@ -59,27 +59,27 @@ public sealed class CnnMnistTrainer : IDisposable
         using var scope = torch.NewDisposeScope();   // staging tensors go; the kept ones are detached from it
         _c = config;
         _dtype = config.Float32 ? ScalarType.Float32 : ScalarType.Float64;
-        if (config.Kernel % 2 == 0) throw new CnnMnistSpecException("kernel", $"must be odd (\"same\" padding), got {config.Kernel}");
+        if (config.Kernel % 2 == 0) throw new TrainingSpecException("kernel", $"must be odd (\"same\" padding), got {config.Kernel}");
         try { FilterSmoothness.WhiteNoiseBaseline(config.Kernel, config.Kernel, config.SmoothnessCutoff); }
-        catch (ArgumentException e) { throw new CnnMnistSpecException("smoothness_cutoff", e.Message.Split(" (Parameter")[0]); }
+        catch (ArgumentException e) { throw new TrainingSpecException("smoothness_cutoff", e.Message.Split(" (Parameter")[0]); }
         var train = Load("train", config.TrainImages, config.TrainLabels, config.TrainSize);
         var test = Load("test", config.TestImages, config.TestLabels, config.TestSize);
         if (train.Rows != test.Rows || train.Cols != test.Cols)
-            throw new CnnMnistSpecException("test_images", $"images are {test.Rows}x{test.Cols} but the training images are {train.Rows}x{train.Cols}");
+            throw new TrainingSpecException("test_images", $"images are {test.Rows}x{test.Cols} but the training images are {train.Rows}x{train.Cols}");
         if (train.Rows < 4 || train.Cols < 4)
-            throw new CnnMnistSpecException("train_images", $"images of {train.Rows}x{train.Cols} are too small for two 2x2 poolings (need at least 4x4)");
+            throw new TrainingSpecException("train_images", $"images of {train.Rows}x{train.Cols} are too small for two 2x2 poolings (need at least 4x4)");
         foreach (var (d, key) in new[] { (train, "train_labels"), (test, "test_labels") })
             if (d.Labels.FirstOrDefault(l => l >= config.Classes, -1) is var bad and >= 0)
-                throw new CnnMnistSpecException(key, $"holds label {bad}; the network has {config.Classes} outputs (labels 0-{config.Classes - 1})");
+                throw new TrainingSpecException(key, $"holds label {bad}; the network has {config.Classes} outputs (labels 0-{config.Classes - 1})");
         _rows = train.Rows;
         _cols = train.Cols;
         _nTrain = train.Count;
         TestCount = test.Count;
-        if (config.ProbeSize > _nTrain) throw new CnnMnistSpecException("probe_size", $"{config.ProbeSize} probe images exceed the {_nTrain} training examples; lower probe_size (default 32)");
+        if (config.ProbeSize > _nTrain) throw new TrainingSpecException("probe_size", $"{config.ProbeSize} probe images exceed the {_nTrain} training examples; lower probe_size (default 32)");
         // The NTK's Jacobian is float64 [probe·classes, parameters]: refuse what would not fit comfortably.
         long jacobian = (long)config.ProbeSize * config.Classes * Shapes(config, _rows, _cols).Sum(s => s.Shape.Aggregate(1L, (a, b) => a * b));
         if (jacobian > MaxJacobianEntries)
-            throw new CnnMnistSpecException("probe_size", $"the NTK's Jacobian would hold {jacobian:N0} float64 entries ({jacobian * 8.0 / (1 << 30):F1} GiB), more than {MaxJacobianEntries * 8 >> 30} GiB; lower probe_size or the channels");
+            throw new TrainingSpecException("probe_size", $"the NTK's Jacobian would hold {jacobian:N0} float64 entries ({jacobian * 8.0 / (1 << 30):F1} GiB), more than {MaxJacobianEntries * 8 >> 30} GiB; lower probe_size or the channels");
         _batch = config.BatchSize <= 0 || config.BatchSize >= _nTrain ? _nTrain : config.BatchSize;
         DataHash = Hash(train, test);
 
@@ -119,14 +119,14 @@ public sealed class CnnMnistTrainer : IDisposable
         string KeyOf(string message) => message.Contains(labels) && !message.Contains(images) ? $"{set}_labels" : $"{set}_images";
         MnistData data;
         try { data = Idx.LoadMnist(images, labels, limit); }
-        catch (IdxFormatException e) { throw new CnnMnistSpecException(KeyOf(e.Message), e.Message); }
-        catch (FileNotFoundException e) { throw new CnnMnistSpecException(e.FileName == labels ? $"{set}_labels" : $"{set}_images", $"no such file '{e.FileName}'"); }
+        catch (IdxFormatException e) { throw new TrainingSpecException(KeyOf(e.Message), e.Message); }
+        catch (FileNotFoundException e) { throw new TrainingSpecException(e.FileName == labels ? $"{set}_labels" : $"{set}_images", $"no such file '{e.FileName}'"); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new CnnMnistSpecException(KeyOf(e.Message), $"cannot read the data ({e.Message})");
+            throw new TrainingSpecException(KeyOf(e.Message), $"cannot read the data ({e.Message})");
         }
         if (limit is { } n && data.Count < n)
-            throw new CnnMnistSpecException($"{set}_size", $"{n} requested but '{images}' holds {data.Count} examples");
+            throw new TrainingSpecException($"{set}_size", $"{n} requested but '{images}' holds {data.Count} examples");
         return data;
     }
 

@@ -74,7 +74,7 @@ public sealed record ModularData(int P, int[] TrainA, int[] TrainB, int[] TrainC
     {
         int total = p * p, nTrain = TrainSize(p, fraction);
         if (nTrain < 1 || nTrain >= total)
-            throw new GrokkingSpecException("train_fraction", $"{fraction:R} of p² = {total} gives {nTrain} training pairs; need at least 1 and fewer than {total}");
+            throw new TrainingSpecException("train_fraction", $"{fraction:R} of p² = {total} gives {nTrain} training pairs; need at least 1 and fewer than {total}");
         var perm = Enumerable.Range(0, total).ToArray();
         var rng = new Rng(dataSeed, 1);
         for (int i = total - 1; i > 0; i--)   // Fisher-Yates
@@ -87,10 +87,4 @@ public sealed record ModularData(int P, int[] TrainA, int[] TrainB, int[] TrainC
         int[] C(int from, int to) => perm[from..to].Select(k => (k / p + k % p) % p).ToArray();
         return new ModularData(p, A(0, nTrain), B(0, nTrain), C(0, nTrain), A(nTrain, total), B(nTrain, total), C(nTrain, total));
     }
-}
-
-/// <summary>Bad input to a grokking run; the run kind turns it into the one-line exit-2 error.</summary>
-public sealed class GrokkingSpecException(string key, string message) : Exception($"key '{key}': {message}")
-{
-    public string Key { get; } = key;
 }

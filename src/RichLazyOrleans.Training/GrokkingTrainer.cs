@@ -73,10 +73,10 @@ public sealed class GrokkingTrainer : IDisposable
         if (device == "cuda" || device.StartsWith("cuda:", StringComparison.Ordinal))
         {
             if (!torch.cuda.is_available())
-                throw new GrokkingSpecException("device", $"'{device}' requested but TorchSharp reports no CUDA device here (this build ships the CPU libtorch)");
+                throw new TrainingSpecException("device", $"'{device}' requested but TorchSharp reports no CUDA device here (this build ships the CPU libtorch)");
             return new Device(device);
         }
-        throw new GrokkingSpecException("device", $"must be 'cpu', 'cuda' or 'cuda:N', got '{device}'");
+        throw new TrainingSpecException("device", $"must be 'cpu', 'cuda' or 'cuda:N', got '{device}'");
     }
 
     /// <summary>Mean cross-entropy of logits [n, p] against one-hot labels [n, p]: −mean Σ_c y_c log softmax(z)_c.</summary>

@@ -87,10 +87,10 @@ public sealed record TeacherStudentData(int N, int D, int M, int NTest, double[]
         if (y is not null) Check(y.Shape[0] == n, "targets", $"has {y.Shape[0]} entries but there are n = {n} inputs");
         if (yt is not null) Check(yt.Shape[0] == nt, "test_targets", $"has {yt.Shape[0]} entries but there are {nt} test inputs");
         if (a0 is not null) Check(a0.Shape[0] == m, "init_a", $"has {a0.Shape[0]} entries but m = {m}");
-        if ((w0 is null) != (a0 is null)) throw new TeacherStudentSpecException(w0 is null ? "init_w" : "init_a", "init_w and init_a must be given together");
-        if (w0 is null && m % 2 != 0) throw new TeacherStudentSpecException("m", $"the symmetrised init needs an even m, got {m}");
+        if ((w0 is null) != (a0 is null)) throw new TrainingSpecException(w0 is null ? "init_w" : "init_a", "init_w and init_a must be given together");
+        if (w0 is null && m % 2 != 0) throw new TrainingSpecException("m", $"the symmetrised init needs an even m, got {m}");
         foreach (var (arr, key) in new[] { (x, "inputs"), (y, "targets"), (xt, "test_inputs"), (yt, "test_targets"), (w0, "init_w"), (a0, "init_a") })
-            if (arr is not null && arr.Data.Any(v => !double.IsFinite(v))) throw new TeacherStudentSpecException(key, "contains NaN or infinite values");
+            if (arr is not null && arr.Data.Any(v => !double.IsFinite(v))) throw new TrainingSpecException(key, "contains NaN or infinite values");
 
         // Teacher (needed unless both target arrays are given).
         var teacherRng = new Rng(c.Seed, 1);
@@ -146,7 +146,7 @@ public sealed record TeacherStudentData(int N, int D, int M, int NTest, double[]
 
     private static void Check(bool ok, string key, string message)
     {
-        if (!ok) throw new TeacherStudentSpecException(key, message);
+        if (!ok) throw new TrainingSpecException(key, message);
     }
 
     private static NpyArray? LoadOrNull(string? path, string key, int rank)
@@ -154,15 +154,9 @@ public sealed record TeacherStudentData(int N, int D, int M, int NTest, double[]
         if (path is null) return null;
         NpyArray a;
         try { a = Npy.Read(path); }
-        catch (NpyFormatException e) { throw new TeacherStudentSpecException(key, e.Message); }
-        if (a.Shape.Length != rank) throw new TeacherStudentSpecException(key, $"'{path}' must be {rank}-dimensional, got shape ({string.Join(", ", a.Shape)})");
-        if (a.Shape.Any(s => s <= 0)) throw new TeacherStudentSpecException(key, $"'{path}' is empty");
+        catch (NpyFormatException e) { throw new TrainingSpecException(key, e.Message); }
+        if (a.Shape.Length != rank) throw new TrainingSpecException(key, $"'{path}' must be {rank}-dimensional, got shape ({string.Join(", ", a.Shape)})");
+        if (a.Shape.Any(s => s <= 0)) throw new TrainingSpecException(key, $"'{path}' is empty");
         return a;
     }
-}
-
-/// <summary>Bad input to a teacher-student run; the run kind turns it into the one-line exit-2 error.</summary>
-public sealed class TeacherStudentSpecException(string key, string message) : Exception($"key '{key}': {message}")
-{
-    public string Key { get; } = key;
 }

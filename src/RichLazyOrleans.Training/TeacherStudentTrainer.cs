@@ -76,10 +76,10 @@ public sealed class TeacherStudentTrainer : IDisposable
         if (device == "cuda" || device.StartsWith("cuda:", StringComparison.Ordinal))
         {
             if (!torch.cuda.is_available())
-                throw new TeacherStudentSpecException("device", $"'{device}' requested but TorchSharp reports no CUDA device here (this build ships the CPU libtorch)");
+                throw new TrainingSpecException("device", $"'{device}' requested but TorchSharp reports no CUDA device here (this build ships the CPU libtorch)");
             return new Device(device);
         }
-        throw new TeacherStudentSpecException("device", $"must be 'cpu', 'cuda' or 'cuda:N', got '{device}'");
+        throw new TrainingSpecException("device", $"must be 'cpu', 'cuda' or 'cuda:N', got '{device}'");
     }
 
     /// <summary>

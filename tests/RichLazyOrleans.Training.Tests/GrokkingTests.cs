@@ -303,7 +303,7 @@ public class GrokkingTests(ITestOutputHelper output)
     public void Cuda_request_without_cuda_is_a_clear_error()
     {
         if (torch.cuda.is_available()) return; // only meaningful on CPU-only machines
-        var e = Assert.Throws<GrokkingSpecException>(() => new GrokkingTrainer(Tiny() with { Device = "cuda:0" }));
+        var e = Assert.Throws<TrainingSpecException>(() => new GrokkingTrainer(Tiny() with { Device = "cuda:0" }));
         Assert.Equal("device", e.Key);
     }
 }
