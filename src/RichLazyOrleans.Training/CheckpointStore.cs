@@ -1,4 +1,3 @@
-using System.Text;
 
 namespace RichLazyOrleans.Training;
 
@@ -22,13 +21,8 @@ public sealed class CheckpointStore(string directory, Action<string>? log = null
     public void Save(TrainingState s)
     {
         System.IO.Directory.CreateDirectory(Directory);
-        using var ms = new MemoryStream();
-        using (var w = new BinaryWriter(ms, Encoding.UTF8, leaveOpen: true))
+        HashedFiles.WriteAtomically(PathFor(s.Step), HashedFiles.Frame(Magic, s.Fingerprint, s.Step, w =>
         {
-            w.Write(Magic);
-            w.Write(1); // format version
-            w.Write(s.Fingerprint);
-            w.Write(s.Step);
             w.Write(s.M);
             w.Write(s.D);
             foreach (var arr in new[] { s.W, s.A, s.W0, s.A0 })
@@ -37,8 +31,7 @@ public sealed class CheckpointStore(string directory, Action<string>? log = null
                 foreach (double v in arr) w.Write(v);
             }
             w.Write(s.RowsJson);
-        }
-        HashedFiles.WriteAtomically(PathFor(s.Step), ms.ToArray());
+        }));
         HashedFiles.Prune(Directory, "ckpt", Keep);
     }
 
@@ -49,30 +42,15 @@ public sealed class CheckpointStore(string directory, Action<string>? log = null
     /// <summary>Saved files, newest first.</summary>
     public IEnumerable<(long Step, string Path)> Files() => HashedFiles.List(Directory, "ckpt");
 
-    public static TrainingState? TryRead(string path, out string? why)
-    {
-        why = null;
-        try
+    public static TrainingState? TryRead(string path, out string? why) =>
+        HashedFiles.TryReadFrame<TrainingState>(path, Magic, (r, fp, step, _) =>
         {
-            if (HashedFiles.ReadVerified(path, Magic.Length, out why) is not { } bytes) return null;
-            using var r = new BinaryReader(new MemoryStream(bytes));
-            if (!r.ReadBytes(Magic.Length).AsSpan().SequenceEqual(Magic)) { why = "bad magic"; return null; }
-            int version = r.ReadInt32();
-            if (version != 1) { why = $"unknown format version {version}"; return null; }
-            string fp = r.ReadString();
-            long step = r.ReadInt64();
             int m = r.ReadInt32(), d = r.ReadInt32();
             double[] Arr() { int len = r.ReadInt32(); var a = new double[len]; for (int i = 0; i < len; i++) a[i] = r.ReadDouble(); return a; }
             var w = Arr(); var a = Arr(); var w0 = Arr(); var a0 = Arr();
             string rows = r.ReadString();
-            if (w.Length != m * d || a.Length != m || w0.Length != m * d || a0.Length != m) { why = "inconsistent sizes"; return null; }
-            return new TrainingState(fp, step, m, d, w, a, w0, a0, rows);
-        }
-        catch (Exception e) when (e is IOException or EndOfStreamException or UnauthorizedAccessException or FormatException)
-        {
-            why = e.Message;
-            return null;
-        }
-    }
+            if (w.Length != m * d || a.Length != m || w0.Length != m * d || a0.Length != m) return (null, "inconsistent sizes");
+            return (new TrainingState(fp, step, m, d, w, a, w0, a0, rows), null);
+        }, out why);
 
 }

@@ -27,6 +27,50 @@ internal static class HashedFiles
         File.Move(tmp, path, overwrite: true);
     }
 
+    /// <summary>
+    /// A record's bytes in the frame both stores use: magic, format version 1, fingerprint, step,
+    /// then what <paramref name="body"/> writes (the SHA-256 is added by <see cref="WriteAtomically"/>).
+    /// </summary>
+    public static byte[] Frame(byte[] magic, string fingerprint, long step, Action<BinaryWriter> body)
+    {
+        using var ms = new MemoryStream();
+        using (var w = new BinaryWriter(ms, System.Text.Encoding.UTF8, leaveOpen: true))
+        {
+            w.Write(magic);
+            w.Write(1); // format version
+            w.Write(fingerprint);
+            w.Write(step);
+            body(w);
+        }
+        return ms.ToArray();
+    }
+
+    /// <summary>
+    /// Reads a <see cref="Frame"/>d record whose hash matches: checks magic and version, then hands
+    /// (reader, fingerprint, step, body length) to <paramref name="body"/>, which returns the record or
+    /// null with a reason. A torn, corrupt or foreign file gives null and why, never an exception.
+    /// </summary>
+    public static T? TryReadFrame<T>(string path, byte[] magic, Func<BinaryReader, string, long, int, (T? Value, string? Why)> body, out string? why) where T : class
+    {
+        try
+        {
+            if (ReadVerified(path, magic.Length, out why) is not { } bytes) return null;
+            using var r = new BinaryReader(new MemoryStream(bytes));
+            if (!r.ReadBytes(magic.Length).AsSpan().SequenceEqual(magic)) { why = "bad magic"; return null; }
+            int version = r.ReadInt32();
+            if (version != 1) { why = $"unknown format version {version}"; return null; }
+            string fingerprint = r.ReadString();
+            long step = r.ReadInt64();
+            (var value, why) = body(r, fingerprint, step, bytes.Length);
+            return value;
+        }
+        catch (Exception e) when (e is IOException or EndOfStreamException or UnauthorizedAccessException or FormatException)
+        {
+            why = e.Message;
+            return null;
+        }
+    }
+
     /// <summary>The body of a file whose hash matches, or null with the reason.</summary>
     public static byte[]? ReadVerified(string path, int minimumBody, out string? why)
     {

@@ -1,4 +1,3 @@
-using System.Text;
 
 namespace RichLazyOrleans.Training;
 
@@ -28,13 +27,8 @@ public sealed class StateStore(string directory, Action<string>? log = null)
     public void Save(SavedState s)
     {
         System.IO.Directory.CreateDirectory(Directory);
-        using var ms = new MemoryStream();
-        using (var w = new BinaryWriter(ms, Encoding.UTF8, leaveOpen: true))
+        HashedFiles.WriteAtomically(PathFor(s.Step), HashedFiles.Frame(Magic, s.Fingerprint, s.Step, w =>
         {
-            w.Write(Magic);
-            w.Write(1); // format version
-            w.Write(s.Fingerprint);
-            w.Write(s.Step);
             w.Write(s.Arrays.Count);
             foreach (var (name, arr) in s.Arrays.OrderBy(kv => kv.Key, StringComparer.Ordinal))
             {
@@ -43,8 +37,7 @@ public sealed class StateStore(string directory, Action<string>? log = null)
                 foreach (double v in arr) w.Write(v);
             }
             w.Write(s.RowsJson);
-        }
-        HashedFiles.WriteAtomically(PathFor(s.Step), ms.ToArray());
+        }));
         HashedFiles.Prune(Directory, "state", Keep);
     }
 
@@ -55,38 +48,22 @@ public sealed class StateStore(string directory, Action<string>? log = null)
     /// <summary>Saved files, newest first.</summary>
     public IEnumerable<(long Step, string Path)> Files() => HashedFiles.List(Directory, "state");
 
-    public static SavedState? TryRead(string path, out string? why)
-    {
-        why = null;
-        try
+    public static SavedState? TryRead(string path, out string? why) =>
+        HashedFiles.TryReadFrame<SavedState>(path, Magic, (r, fp, step, length) =>
         {
-            if (HashedFiles.ReadVerified(path, Magic.Length, out why) is not { } bytes) return null;
-            using var r = new BinaryReader(new MemoryStream(bytes));
-            if (!r.ReadBytes(Magic.Length).AsSpan().SequenceEqual(Magic)) { why = "bad magic"; return null; }
-            int version = r.ReadInt32();
-            if (version != 1) { why = $"unknown format version {version}"; return null; }
-            string fp = r.ReadString();
-            long step = r.ReadInt64();
             int count = r.ReadInt32();
-            if (count < 0) { why = "negative array count"; return null; }
+            if (count < 0) return (null, "negative array count");
             var arrays = new Dictionary<string, double[]>(StringComparer.Ordinal);
             for (int k = 0; k < count; k++)
             {
                 string name = r.ReadString();
                 int len = r.ReadInt32();
-                if (len < 0 || (long)len * 8 > bytes.Length) { why = $"bad length of array '{name}'"; return null; }
+                if (len < 0 || (long)len * 8 > length) return (null, $"bad length of array '{name}'");
                 var a = new double[len];
                 for (int i = 0; i < len; i++) a[i] = r.ReadDouble();
                 arrays[name] = a;
             }
-            string rows = r.ReadString();
-            return new SavedState(fp, step, arrays, rows);
-        }
-        catch (Exception e) when (e is IOException or EndOfStreamException or UnauthorizedAccessException or FormatException)
-        {
-            why = e.Message;
-            return null;
-        }
-    }
+            return (new SavedState(fp, step, arrays, r.ReadString()), null);
+        }, out why);
 
 }
