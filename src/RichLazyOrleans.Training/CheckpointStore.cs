@@ -1,4 +1,3 @@
-
 namespace RichLazyOrleans.Training;
 
 /// <summary>A saved training state: everything needed to continue bit-identically.</summary>

@@ -1,4 +1,3 @@
-
 namespace RichLazyOrleans.Training;
 
 /// <summary>
