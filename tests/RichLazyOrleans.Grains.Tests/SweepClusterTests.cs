@@ -3,6 +3,7 @@ using Orleans.TestingHost;
 using RichLazyOrleans.GrainInterfaces;
 using RichLazyOrleans.Grains;
 using RichLazyOrleans.Results;
+using RichLazyOrleans.RunKinds;
 using RichLazyOrleans.Silo;
 
 namespace RichLazyOrleans.Grains.Tests;
@@ -99,13 +100,24 @@ public class SweepClusterTests(ClusterFixture fixture) : IClassFixture<ClusterFi
             """;
         var g = fixture.Cluster.GrainFactory.GetGrain<ISweepCoordinatorGrain>("cluster-ts");
         await g.Start(new SweepRequest(spec, dir));
-        var s = await WaitFor(g, TimeSpan.FromMinutes(3));
+        // Streaming: while the sweep runs, some run's early checkpoints are on disk before its last one.
+        bool streamed = false;
+        SweepStatus s;
+        for (var deadline = DateTime.UtcNow.AddMinutes(3); !(s = await g.GetStatus()).Finished; await Task.Delay(100))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"sweep did not finish: {s}");
+            if (!streamed && s.State == "running")
+                streamed = (await ResultFiles.ReadAllAsync(dir)).GroupBy(r => r.RunId).Any(run => run.All(r => r.Step != 60000));
+        }
         Assert.Equal("complete", s.State);
         Assert.Equal(6, s.Done);
+        Assert.True(streamed, "rows of a run should reach the files before the run finishes");
         var rows = await ResultFiles.ReadAllAsync(dir);
         Assert.Equal(6 * 5, rows.Count);                                          // runs × checkpoints
         Assert.Equal(rows.Count, rows.Select(r => (r.RunId, r.Step)).Distinct().Count());
-        Assert.True(Directory.GetFiles(Path.Combine(dir, "runs"), "*.parquet").Length > 1, "rows should have streamed in more than one file");
+        // The batch files written while rows streamed are merged when the sweep ends; nothing hidden is left.
+        Assert.Single(Directory.GetFiles(Path.Combine(dir, "runs"), "*.parquet"));
+        Assert.Empty(Directory.GetFiles(Path.Combine(dir, "runs"), ".*"));
         Assert.All(rows.GroupBy(r => r.RunId), run => Assert.Equal([0L, 10L, 100L, 1000L, 60000L], run.Select(r => r.Step).Order()));
         // Resumable kinds keep their states beside the results.
         Assert.Equal(6, Directory.GetDirectories(Path.Combine(dir, "checkpoints")).Length);
@@ -135,8 +147,52 @@ public class SweepClusterTests(ClusterFixture fixture) : IClassFixture<ClusterFi
         var bad = fixture.Cluster.GrainFactory.GetGrain<ISweepCoordinatorGrain>("cluster-bad");
         var e = await Assert.ThrowsAsync<ArgumentException>(() => bad.Start(new SweepRequest(Spec("cluster-bad", 10, 0), dir)));
         Assert.Contains("refine.budget", e.Message);
+        // A deterministic kind (exact theory) takes no seed, so several seeds would only repeat its runs.
+        const string deterministic = """
+            name: cluster-seeds
+            kind: single-neuron
+            params: { beta_star: [1.0], w_dir: [1.0], times: [0, 1e9] }
+            axes:
+              tau:   { from: 0.1, to: 10.0, scale: log }
+              delta: { from: -1.0, to: 1.0 }
+            seeds: [1, 2]
+            grid:   { initial: [3, 3] }
+            """;
         var seeded = fixture.Cluster.GrainFactory.GetGrain<ISweepCoordinatorGrain>("cluster-seeds");
-        var e2 = await Assert.ThrowsAsync<ArgumentException>(() => seeded.Start(new SweepRequest(Spec("cluster-seeds", 60, 0, "seeds: [1, 2]"), dir)));
+        var e2 = await Assert.ThrowsAsync<ArgumentException>(() => seeded.Start(new SweepRequest(deterministic, dir)));
         Assert.Contains("seeds", e2.Message);
+    }
+
+    [Fact]
+    public async Task Synthetic_sweeps_take_several_seeds_and_each_seed_draws_its_own_noise()
+    {
+        string dir = Directory.CreateTempSubdirectory("rl-sweep-").FullName;
+        const string spec = """
+            name: cluster-noise
+            kind: synthetic
+            params: { c0: 0.1, c1: 0.6, c2: -0.3, width: 0.05, noise: 0.05 }
+            axes:
+              tau:   { from: 0.1, to: 10.0, scale: log }
+              delta: { from: -1.0, to: 1.0 }
+            seeds: [1, 2]
+            grid:   { initial: [3, 3] }
+            """;
+        var g = fixture.Cluster.GrainFactory.GetGrain<ISweepCoordinatorGrain>("cluster-noise");
+        await g.Start(new SweepRequest(spec, dir));
+        var s = await WaitFor(g, TimeSpan.FromMinutes(1));
+        Assert.Equal("complete", s.State);
+        var rows = await ResultFiles.ReadAllAsync(dir);
+        Assert.Equal(18, rows.Count);                                              // 9 points × 2 seeds
+        foreach (var point in rows.GroupBy(r => (r.LatticeI, r.LatticeJ)))
+        {
+            Assert.Equal([1L, 2L], point.Select(r => r.Seed).Order());
+            Assert.NotEqual(point.First().Value, point.Last().Value);
+            foreach (var r in point)
+            {
+                double clean = SyntheticRun.Value(r.Tau!.Value, r.Delta!.Value, 0.1, 0.6, -0.3, 0.05);
+                double draw = SyntheticRun.StandardNormal(r.Seed, r.Tau.Value, r.Delta.Value);
+                Assert.Equal(clean + 0.05 * draw, r.Value!.Value, 12);
+            }
+        }
     }
 }

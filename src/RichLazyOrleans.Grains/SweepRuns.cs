@@ -1,0 +1,63 @@
+using System.Text.Json.Nodes;
+using RichLazyOrleans.GrainInterfaces;
+using RichLazyOrleans.RunKinds;
+using RichLazyOrleans.Sweeps;
+
+namespace RichLazyOrleans.Grains;
+
+/// <summary>Turns a sweep's (point, seed) into the run a run grain executes: its id and full spec.</summary>
+public sealed class SweepRuns(SweepSpec spec, string resultsDir, string? traceParent = null)
+{
+    private readonly IRunKind _kind = RunKindRegistry.Get(spec.Kind);
+    private readonly Lattice _lattice = Lattice.For(spec);
+
+    public SweepSpec Spec => spec;
+    public Lattice Lattice => _lattice;
+
+    /// <summary>`pI_J-sSEED` (two axes) or `pI-sSEED` (one axis).</summary>
+    public string RunId(LatticePoint p, long seed) => spec.Axes.Count == 2 ? $"p{p.I}_{p.J}-s{seed}" : $"p{p.I}-s{seed}";
+
+    public RunRequest Request(LatticePoint p, long seed, int depth)
+    {
+        var (u, v) = _lattice.Fractions(p);
+        var runSpec = (JsonObject)spec.Params.DeepClone();
+        runSpec[spec.Axes[0].Name] = AxisValue(_kind, spec.Axes[0], u);
+        if (spec.Axes.Count == 2) runSpec[spec.Axes[1].Name] = AxisValue(_kind, spec.Axes[1], v);
+        if (_kind.HasSeed) runSpec["seed"] = seed;
+        string runId = RunId(p, seed);
+        // Resumable kinds save their states under DIR/checkpoints/RUN_ID unless the spec says otherwise.
+        if (_kind.Resumable && !runSpec.ContainsKey("checkpoint_dir"))
+            runSpec["checkpoint_dir"] = Path.Combine(resultsDir, "checkpoints", runId);
+        return new RunRequest(spec.Name, runId, spec.Kind, runSpec.ToJsonString(), p.I, p.J, depth, seed, resultsDir,
+            spec.Refine?.Metric, traceParent);
+    }
+
+    /// <summary>An axis's value at fraction u of its range; integer parameters (widths, sizes) rounded to the nearest integer.</summary>
+    public static JsonNode AxisValue(IRunKind kind, Axis axis, double u)
+    {
+        double v = axis.ValueAt(u);
+        return kind.IntegerAxes.Contains(axis.Name) ? JsonValue.Create((long)Math.Round(v)) : JsonValue.Create(v);
+    }
+
+    /// <summary>
+    /// Checks one run's full spec (params + axis values + seed) at both ends of every axis before anything
+    /// starts, so a missing or bad run key fails the whole sweep at once instead of failing every run.
+    /// Throws ArgumentException with a one-line message naming the key.
+    /// </summary>
+    public static void Validate(SweepSpec spec, string resultsDir)
+    {
+        var kind = RunKindRegistry.Get(spec.Kind);
+        if (!kind.HasSeed && spec.Seeds.Count > 1)
+            throw new ArgumentException($"key 'seeds': kind '{spec.Kind}' is deterministic and takes no seed; give one seed or none");
+        foreach (double end in new[] { 0.0, 1.0 })
+        {
+            var probe = (JsonObject)spec.Params.DeepClone();
+            foreach (var axis in spec.Axes) probe[axis.Name] = AxisValue(kind, axis, end);
+            if (kind.HasSeed) probe["seed"] = spec.Seeds[0];
+            if (kind.Resumable && !probe.ContainsKey("checkpoint_dir"))
+                probe["checkpoint_dir"] = Path.Combine(resultsDir, "checkpoints", "probe");
+            try { kind.Validate(new Spec(probe)); }
+            catch (SpecException e) { throw new ArgumentException($"params: {e.Message}"); }
+        }
+    }
+}
