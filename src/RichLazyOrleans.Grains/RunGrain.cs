@@ -50,10 +50,11 @@ public sealed class RunGrain(SlotPool slots, ILogger<RunGrain> logger) : Grain, 
     private bool _durable;   // resumable (long) runs keep their state in grain storage; short ones are simply rerun
     private bool _stateUnreadable, _interrupted;
     private string _status = "new";
-    private readonly System.Collections.Concurrent.ConcurrentQueue<JsonObject> _fresh = new();   // rows not yet sent
+    // Rows not yet sent, each with the run's times when it was produced.
+    private readonly System.Collections.Concurrent.ConcurrentQueue<(JsonObject Row, RunTimes Times)> _fresh = new();
     private int _sentRows;
     private IGrainTimer? _progressTimer;
-    private readonly Stopwatch _clock = new();
+    private RunClock _clock = new();
 
     private const string StateName = "run";
     private Orleans.Storage.IGrainStorage Storage => ServiceProvider.GetRequiredKeyedService<Orleans.Storage.IGrainStorage>(StorageNames.Default);
@@ -74,7 +75,7 @@ public sealed class RunGrain(SlotPool slots, ILogger<RunGrain> logger) : Grain, 
         _request = request;
         _durable = kind.Resumable;
         _status = "queued";
-        _clock.Start();
+        _clock = new RunClock();   // the wait for a slot counts from here
         DelayDeactivation(TimeSpan.FromDays(30));   // background work does not count as activity
         // Rows of long runs reach the coordinator (and the Parquet files) while the run goes on. Only
         // resumable (training) kinds run long; theory and synthetic runs skip the timer's cost.
@@ -108,10 +109,10 @@ public sealed class RunGrain(SlotPool slots, ILogger<RunGrain> logger) : Grain, 
     private async Task SendFreshRows()
     {
         if (_request is not { } r || _fresh.IsEmpty) return;
-        var batch = new List<JsonObject>();
-        while (_fresh.TryDequeue(out var row)) batch.Add(row);
         var spec = (JsonObject)JsonNode.Parse(r.SpecJson)!;
-        var rows = RunRows.ToResultRows(r, spec, batch, _clock.Elapsed.TotalSeconds, RuntimeIdentity);
+        var rows = new List<ResultRow>();
+        while (_fresh.TryDequeue(out var fresh))
+            rows.AddRange(RunRows.ToResultRows(r, spec, [fresh.Row], fresh.Times, RuntimeIdentity));
         _sentRows += rows.Count;
         await GrainFactory.GetGrain<ISweepCoordinatorGrain>(r.SweepId).RunProgress(r.RunId, System.Text.Json.JsonSerializer.Serialize(rows));
     }
@@ -131,7 +132,7 @@ public sealed class RunGrain(SlotPool slots, ILogger<RunGrain> logger) : Grain, 
     private async Task ExecuteAsync(RunRequest r, IDisposable execution)
     {
         using var _ = execution;   // a shutdown waits until this run has reported
-        var clock = Stopwatch.StartNew();
+        var clock = _clock;
         RunResult result;
         string silo = RuntimeIdentity;
         var spec = (JsonObject)JsonNode.Parse(r.SpecJson)!;
@@ -149,16 +150,26 @@ public sealed class RunGrain(SlotPool slots, ILogger<RunGrain> logger) : Grain, 
             activity?.SetTag("run.kind", r.Kind);
             // The run executes on one of this silo's slot threads; awaiting it here frees the
             // Orleans scheduler, and the continuation comes back to this activation.
-            // (The lambda runs on a slot thread, so it touches no grain state.)
-            var rows = await slots.RunAsync(stopping => RunKindRegistry.Get(r.Kind).Run(new Spec((JsonObject)spec.DeepClone()),
-                rowReady: row => _fresh.Enqueue((JsonObject)row.DeepClone()), cancellationToken: stopping));
+            // (The lambda runs on a slot thread, so it touches no grain state; the clock and the
+            // queue of fresh rows are thread-safe.) Execution is timed from the moment the slot takes it.
+            var rows = await slots.RunAsync(stopping =>
+            {
+                clock.Begin();
+                try
+                {
+                    return RunKindRegistry.Get(r.Kind).Run(new Spec((JsonObject)spec.DeepClone()),
+                        rowReady: row => _fresh.Enqueue(((JsonObject)row.DeepClone(), clock.Now())),
+                        cancellationToken: stopping);
+                }
+                finally { clock.End(); }
+            });
             _progressTimer?.Dispose();
             _status = "reporting";
-            var resultRows = RunRows.ToResultRows(r, spec, rows, clock.Elapsed.TotalSeconds, silo);
+            var resultRows = RunRows.ToResultRows(r, spec, rows, clock.Finished, silo);
             var last = resultRows.Count > 0 ? resultRows[^1] : null;
             string status = last?.Status ?? "ok";
             result = new RunResult(r.RunId, true, status, r.Metric is null ? null : last?.Metric(r.Metric), resultRows.Count,
-                clock.Elapsed.TotalSeconds, null, silo, System.Text.Json.JsonSerializer.Serialize(resultRows));
+                clock.Finished.WallSeconds, null, silo, System.Text.Json.JsonSerializer.Serialize(resultRows));
             await SaveStateAsync("done", resumedFrom: last?.ResumedFromStep);
             Telemetry.RunsCompleted.Add(1, new KeyValuePair<string, object?>("status", status));
         }
@@ -183,7 +194,8 @@ public sealed class RunGrain(SlotPool slots, ILogger<RunGrain> logger) : Grain, 
         catch (Exception e)
         {
             logger.LogWarning(e, "run {RunId} failed", r.RunId);
-            result = new RunResult(r.RunId, false, "failed", null, 0, clock.Elapsed.TotalSeconds, $"{e.GetType().Name}: {e.Message.Split('\n')[0]}", silo, "[]");
+            result = new RunResult(r.RunId, false, "failed", null, 0, clock.Finished.WallSeconds,
+                $"{e.GetType().Name}: {e.Message.Split('\n')[0]}", silo, "[]");
             await SaveStateAsync("failed", result.Error);
             Telemetry.RunsCompleted.Add(1, new KeyValuePair<string, object?>("status", "failed"));
         }
@@ -215,5 +227,46 @@ public sealed class RunGrain(SlotPool slots, ILogger<RunGrain> logger) : Grain, 
                 return;
             }
         }
+    }
+
+    /// <summary>
+    /// A run's times. Made when Start accepts the run; <see cref="Begin"/> and <see cref="End"/> are called
+    /// on the slot thread around the execution. Begin happens before the run produces any row, and
+    /// rows reach the grain through a concurrent queue, so every row sees the start.
+    /// </summary>
+    private sealed class RunClock
+    {
+        private readonly long _accepted = Stopwatch.GetTimestamp();
+        private long _began;
+        private DateTime _startedAt;
+        private double _queuedSeconds;
+        private RunTimes _finished;
+        private volatile bool _hasBegun, _hasEnded;
+
+        public void Begin()
+        {
+            _began = Stopwatch.GetTimestamp();
+            _startedAt = DateTime.UtcNow;
+            _queuedSeconds = Stopwatch.GetElapsedTime(_accepted, _began).TotalSeconds;
+            _hasBegun = true;
+        }
+
+        /// <summary>The times of a row produced now. Finished is start + monotonic elapsed time, so
+        /// finished_at − started_at equals wall_seconds even if the system clock is stepped meanwhile.</summary>
+        public RunTimes Now()
+        {
+            if (!_hasBegun) return default;
+            var elapsed = Stopwatch.GetElapsedTime(_began);
+            return new RunTimes(_startedAt, _startedAt + elapsed, _queuedSeconds, elapsed.TotalSeconds);
+        }
+
+        public void End()
+        {
+            _finished = Now();
+            _hasEnded = true;
+        }
+
+        /// <summary>The times at the end of the execution (all zero for a run that never got a slot).</summary>
+        public RunTimes Finished => _hasEnded ? _finished : default;
     }
 }

@@ -5,10 +5,20 @@ using RichLazyOrleans.Theory;
 
 namespace RichLazyOrleans.Grains;
 
+/// <summary>
+/// When a run executed, for its rows: <paramref name="StartedAt"/> and <paramref name="FinishedAt"/> in UTC
+/// (FinishedAt: the end of the execution, or for a row streamed before the end the moment it was
+/// produced), <paramref name="QueuedSeconds"/> waiting for a slot, and <paramref name="WallSeconds"/>
+/// executing on it up to FinishedAt (measured on a monotonic clock, so a wall-clock step cannot skew it).
+/// </summary>
+public readonly record struct RunTimes(
+    DateTime StartedAt, DateTime FinishedAt, double QueuedSeconds, double WallSeconds);
+
 /// <summary>Maps a run kind's JSON rows to the result schema.</summary>
 public static class RunRows
 {
-    public static List<ResultRow> ToResultRows(RunRequest request, JsonObject spec, IReadOnlyList<JsonObject> rows, double wallSeconds, string silo = "")
+    public static List<ResultRow> ToResultRows(
+        RunRequest request, JsonObject spec, IReadOnlyList<JsonObject> rows, RunTimes times, string silo = "")
     {
         double? tau = Number(spec, "tau"), delta = Number(spec, "delta"), alpha = Number(spec, "alpha");
         if (tau is { } t0 && delta is { } d0 && alpha is null) alpha = Initialisation.Alpha(t0, d0);
@@ -31,7 +41,10 @@ public static class RunRows
                 T = Number(r, "t"),
                 Depth = request.Depth,
                 Status = r["status"] is JsonValue st && st.TryGetValue(out string? s) ? s : "ok",
-                WallSeconds = wallSeconds,
+                WallSeconds = times.WallSeconds,
+                StartedAt = times.StartedAt,
+                FinishedAt = times.FinishedAt,
+                QueuedSeconds = times.QueuedSeconds,
                 ResumedFromStep = r["resumed_from_step"] is JsonValue rv && rv.TryGetValue(out long resumed) ? resumed : 0,
                 LatticeI = request.LatticeI,
                 LatticeJ = request.LatticeJ,

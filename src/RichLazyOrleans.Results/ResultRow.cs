@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Parquet.Serialization.Attributes;
 
 namespace RichLazyOrleans.Results;
 
@@ -21,7 +22,26 @@ public sealed class ResultRow
     /// <summary>Refinement level at which the run's grid point was added (0: initial lattice).</summary>
     [JsonPropertyName("depth")] public int Depth { get; set; }
     [JsonPropertyName("status")] public string Status { get; set; } = "ok";
+    /// <summary>
+    /// Seconds the run executed on its slot up to this row: the wait for a slot is not in it (that is
+    /// <see cref="QueuedSeconds"/>). Equal to <see cref="FinishedAt"/> − <see cref="StartedAt"/>; measured
+    /// on a monotonic clock.
+    /// </summary>
     [JsonPropertyName("wall_seconds")] public double WallSeconds { get; set; }
+    /// <summary>UTC time the run began executing on its slot (the same on every row of a run attempt).</summary>
+    [JsonPropertyName("started_at")]
+    [ParquetTimestamp(ParquetTimestampResolution.Microseconds, useLogicalTimestamp: true, isAdjustedToUTC: true)]
+    public DateTime StartedAt { get; set; }
+    /// <summary>
+    /// UTC end of the run's execution for rows reported when the run ends. Rows that long runs stream
+    /// while they go on are written before the run ends: theirs is the time the run produced the row
+    /// (reached that checkpoint), so finished_at − started_at is the execution time up to the row.
+    /// </summary>
+    [JsonPropertyName("finished_at")]
+    [ParquetTimestamp(ParquetTimestampResolution.Microseconds, useLogicalTimestamp: true, isAdjustedToUTC: true)]
+    public DateTime FinishedAt { get; set; }
+    /// <summary>Seconds the run waited for a slot on its silo: from the run grain's start to its slot's start.</summary>
+    [JsonPropertyName("queued_seconds")] public double QueuedSeconds { get; set; }
     [JsonPropertyName("resumed_from_step")] public long ResumedFromStep { get; set; }
     /// <summary>Lattice coordinates of the grid point (integers at the finest resolution).</summary>
     [JsonPropertyName("lattice_i")] public int LatticeI { get; set; }
