@@ -22,6 +22,9 @@ public sealed record Axis(string Name, double From, double To, bool Log)
         : (value - From) / (To - From);
 }
 
+/// <summary>Adaptive seeds: seed values First .. First + Max − 1; every point gets Min, uncertain points near the boundary more.</summary>
+public sealed record AdaptiveSeeds(long First, int Min, int Max);
+
 /// <summary>What refinement looks at and how far it may go.</summary>
 public sealed record RefineSpec(string Metric, double Threshold, int MaxDepth, int Budget);
 
@@ -32,7 +35,8 @@ public sealed record KindInfo(string Name, IReadOnlyDictionary<string, (double M
 /// A sweep (ENGINEERING.md contract): a run kind, fixed params, one or two axes, seeds, the initial
 /// lattice and optional refinement. Parsed from YAML with every error naming its key.
 /// </summary>
-public sealed record SweepSpec(string Name, string Kind, JsonObject Params, IReadOnlyList<Axis> Axes, IReadOnlyList<long> Seeds, IReadOnlyList<int> Initial, RefineSpec? Refine)
+public sealed record SweepSpec(string Name, string Kind, JsonObject Params, IReadOnlyList<Axis> Axes, IReadOnlyList<long> Seeds,
+    IReadOnlyList<int> Initial, RefineSpec? Refine, AdaptiveSeeds? SeedRange = null)
 {
     /// <summary>Grid points of the initial lattice.</summary>
     public int InitialPoints => Initial.Aggregate(1, (a, b) => a * b);
@@ -99,20 +103,7 @@ public sealed record SweepSpec(string Name, string Kind, JsonObject Params, IRea
             axes.Add(new Axis(axis, from, to, scale == "log"));
         }
 
-        var seeds = new List<long>();
-        if (Child(root, "seeds") is { } seedsNode)
-        {
-            if (seedsNode is not YamlSequenceNode seq || seq.Children.Count == 0) throw new SweepSpecException("key 'seeds' must be a non-empty list of integers");
-            foreach (var (node, i) in seq.Children.Select((n, i) => (n, i)))
-            {
-                if (!long.TryParse(Str(node), NumberStyles.Integer, CultureInfo.InvariantCulture, out long seed) || seed < 0)
-                    throw new SweepSpecException($"key 'seeds'[{i}] must be an integer >= 0, got '{Str(node)}'");
-                if (seeds.Contains(seed)) throw new SweepSpecException($"key 'seeds'[{i}]: seed {seed} appears twice");
-                seeds.Add(seed);
-            }
-        }
-        else seeds.Add(0);
-
+        var (seeds, seedRange) = ParseSeeds(Child(root, "seeds"));
         var initial = Enumerable.Repeat(5, axes.Count).ToList();
         if (Child(root, "grid") is { } gridNode)
         {
@@ -144,7 +135,40 @@ public sealed record SweepSpec(string Name, string Kind, JsonObject Params, IRea
                 throw new SweepSpecException($"key 'refine.budget': {budget} grid points is below the initial lattice's {initialPoints}");
             refine = new RefineSpec(metric, threshold, maxDepth, budget);
         }
-        return new SweepSpec(name, kind, parameters, axes, seeds, initial, refine);
+        if (seedRange is not null && refine is null)
+            throw new SweepSpecException("key 'seeds': { min, max } (adaptive seeds) needs 'refine' (a metric and threshold to be sure about)");
+        return new SweepSpec(name, kind, parameters, axes, seeds, initial, refine, seedRange);
+    }
+
+    /// <summary>
+    /// `seeds: [100, 101]` (every point gets every seed) or `seeds: { min: 2, max: 16 }` / `{ first: S, min, max }`
+    /// (adaptive: seeds first .. first + max − 1, at least min per point). Seeds lists every seed a run may get.
+    /// </summary>
+    private static (List<long> Seeds, AdaptiveSeeds? Range) ParseSeeds(YamlNode? node)
+    {
+        if (node is null) return ([0], null);
+        if (node is YamlMappingNode m)
+        {
+            foreach (var k in m.Children.Keys.Select(Str))
+                if (k is not ("first" or "min" or "max")) throw new SweepSpecException($"unknown key 'seeds.{k}' (known: first, min, max)");
+            long first = Child(m, "first") is null ? 0 : RequiredInteger(m, "first", "seeds.first", 0, long.MaxValue / 2);
+            int max = (int)RequiredInteger(m, "max", "seeds.max", 1, 1024);
+            int min = (int)RequiredInteger(m, "min", "seeds.min", 1, 1024);
+            if (min > max) throw new SweepSpecException($"key 'seeds.min' ({min}) must not exceed 'seeds.max' ({max})");
+            var range = new AdaptiveSeeds(first, min, max);
+            return (Enumerable.Range(0, max).Select(i => first + i).ToList(), range);
+        }
+        if (node is not YamlSequenceNode seq || seq.Children.Count == 0)
+            throw new SweepSpecException("key 'seeds' must be a non-empty list of integers or { min, max } (adaptive)");
+        var seeds = new List<long>();
+        foreach (var (n, i) in seq.Children.Select((n, i) => (n, i)))
+        {
+            if (!long.TryParse(Str(n), NumberStyles.Integer, CultureInfo.InvariantCulture, out long seed) || seed < 0)
+                throw new SweepSpecException($"key 'seeds'[{i}] must be an integer >= 0, got '{Str(n)}'");
+            if (seeds.Contains(seed)) throw new SweepSpecException($"key 'seeds'[{i}]: seed {seed} appears twice");
+            seeds.Add(seed);
+        }
+        return (seeds, null);
     }
 
     private static string Str(YamlNode n) => n is YamlScalarNode s ? s.Value ?? "" : throw new SweepSpecException($"expected a value, got a {n.NodeType} at line {n.Start.Line}");
