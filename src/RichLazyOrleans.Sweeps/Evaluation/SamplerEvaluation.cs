@@ -34,33 +34,62 @@ public static class SamplerEvaluation
         return new SamplingResult(Misclassified(field, estimate.Raster(EvaluationGrid), threshold), means.Count, planner.Proposed.Count, estimate);
     }
 
-    /// <summary>A uniform k × k grid (k on one axis) with <paramref name="seeds"/> seeds per point, seeds 0..seeds−1.</summary>
-    public static SamplingResult Uniform(SyntheticField field, int k, int dims = 2, int seeds = 1, double noise = 0, double threshold = 0.5)
+    /// <summary>
+    /// A uniform k × k grid with <paramref name="seeds"/> seeds per point (seeds 0..seeds−1), bilinearly interpolated
+    /// (linear interpolation on a grid, as scipy's RegularGridInterpolator does).
+    /// </summary>
+    public static double Uniform(SyntheticField field, int k, int seeds = 1, double noise = 0, double threshold = 0.5)
     {
-        var lattice = new Lattice(dims == 2 ? [k, k] : [k], 0);
-        var means = lattice.InitialPoints().ToDictionary(p => p, p =>
-        {
-            var (u, v) = lattice.Fractions(p);
-            double sum = 0;
-            for (int s = 0; s < seeds; s++) sum += field.At(u, v) + noise * SyntheticField.Noise(s, field.Tau(u), field.Delta(v));
-            return sum / seeds;
-        });
-        var estimate = new PhaseEstimate(lattice, means);
-        return new SamplingResult(Misclassified(field, estimate.Raster(EvaluationGrid), threshold), means.Count, means.Count * seeds, estimate);
+        var node = new double[k, k];
+        for (int i = 0; i < k; i++)
+            for (int j = 0; j < k; j++)
+            {
+                double u = i / (k - 1.0), v = j / (k - 1.0), sum = 0;
+                for (int s = 0; s < seeds; s++) sum += field.At(u, v) + noise * SyntheticField.Noise(s, field.Tau(u), field.Delta(v));
+                node[i, j] = sum / seeds;
+            }
+        int m = EvaluationGrid;
+        var raster = new double[m, m];
+        for (int a = 0; a < m; a++)
+            for (int b = 0; b < m; b++)
+            {
+                double x = (a + 0.5) / m * (k - 1), y = (b + 0.5) / m * (k - 1);
+                int i = Math.Min((int)x, k - 2), j = Math.Min((int)y, k - 2);
+                double fx = x - i, fy = y - j;
+                raster[a, b] = (1 - fx) * (1 - fy) * node[i, j] + fx * (1 - fy) * node[i + 1, j]
+                    + (1 - fx) * fy * node[i, j + 1] + fx * fy * node[i + 1, j + 1];
+            }
+        return Misclassified(field, raster, threshold);
     }
-
     /// <summary>Share of the evaluation grid's cells on the wrong side of the threshold (an unknown estimate counts as wrong).</summary>
     public static double Misclassified(SyntheticField field, double[,] raster, double threshold = 0.5)
     {
+        var truth = Truth(field, raster.GetLength(0), threshold);
         int m = raster.GetLength(0), mv = raster.GetLength(1), wrong = 0;
+        if (mv != m) throw new ArgumentException("a two-axis (square) raster");
         for (int a = 0; a < m; a++)
             for (int b = 0; b < mv; b++)
             {
-                double u = (a + 0.5) / m, v = mv == 1 ? 0.5 : (b + 0.5) / mv;
                 double e = raster[a, b];
-                if (double.IsNaN(e) || (e >= threshold) != (field.At(u, v) >= threshold)) wrong++;
+                if (double.IsNaN(e) || (e >= threshold) != truth[a, b]) wrong++;
             }
         return wrong / (double)(m * mv);
+    }
+
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SyntheticField, bool[,]> TruthCache = new();
+
+    /// <summary>Which side of the threshold the noise-free field is on at the cell centres (cached per field).</summary>
+    private static bool[,] Truth(SyntheticField field, int m, double threshold)
+    {
+        lock (TruthCache)
+        {
+            if (TruthCache.TryGetValue(field, out var t) && t.GetLength(0) == m) return t;
+            t = new bool[m, m];
+            for (int a = 0; a < m; a++)
+                for (int b = 0; b < m; b++) t[a, b] = field.At((a + 0.5) / m, (b + 0.5) / m) >= threshold;
+            TruthCache.AddOrUpdate(field, t);
+            return t;
+        }
     }
 
     /// <summary>
@@ -70,7 +99,7 @@ public static class SamplerEvaluation
     public static int? EquivalentUniform(SyntheticField field, double target, int maxK = 160, int seeds = 1, double noise = 0)
     {
         for (int k = 2; k <= maxK; k++)
-            if (Uniform(field, k, seeds: seeds, noise: noise).Misclassified <= target) return k;
+            if (Uniform(field, k, seeds, noise) <= target) return k;
         return null;
     }
 

@@ -1,7 +1,8 @@
-namespace RichLazyOrleans.Sweeps;
+namespace RichLazyOrleans.Sweeps.Evaluation;
 
 /// <summary>
-/// Adaptive refinement of a sweep lattice where the regime changes. Deterministic and stateless:
+/// The round-based refinement sweeps used before the boundary-seeking planner (issue 11), kept only as the baseline
+/// `richlazy bench sampler` compares against. Deterministic and stateless:
 /// everything is derived from the points measured so far (a cell counts as refined exactly when
 /// its centre is a known point), so a restarted coordinator plans the same next round.
 /// </summary>
@@ -13,7 +14,7 @@ namespace RichLazyOrleans.Sweeps;
 /// values come closest to the threshold first, then neighbours, then coordinates) until the budget
 /// of grid points is reached.
 /// </remarks>
-public sealed class Refinement(Lattice lattice, double threshold, int budget)
+public sealed class RoundRefinement(Lattice lattice, double threshold, int budget)
 {
     public Lattice Lattice { get; } = lattice;
 
@@ -66,42 +67,14 @@ public sealed class Refinement(Lattice lattice, double threshold, int budget)
             else yield return c;
         }
     }
-}
 
-/// <summary>
-/// The phase field estimated from sampled points: bilinear (linear on one axis) interpolation in
-/// the leaf cell containing a point. Its threshold level set is the estimated regime boundary.
-/// </summary>
-public sealed class FieldEstimate
-{
-    private readonly Lattice _lattice;
-    private readonly IReadOnlyDictionary<LatticePoint, double> _values;
-    private readonly HashSet<LatticePoint> _known;
-
-    public FieldEstimate(Lattice lattice, IReadOnlyDictionary<LatticePoint, double> values)
+    /// <summary>Runs the rounds against a known field (every point measured before the next round, as sweeps did).</summary>
+    public static Dictionary<LatticePoint, double> Sample(Lattice lattice, double threshold, int budget, Func<double, double, double> field)
     {
-        _lattice = lattice;
-        _values = values;
-        _known = values.Keys.ToHashSet();
-    }
-
-    /// <summary>The estimated metric at axis fractions (u, v) ∈ [0, 1]².</summary>
-    public double At(double u, double v)
-    {
-        double x = Math.Clamp(u, 0, 1) * _lattice.Extent[0];
-        double y = _lattice.Dims == 2 ? Math.Clamp(v, 0, 1) * _lattice.Extent[1] : 0;
-        int s0 = _lattice.CellSize(0);
-        var cell = new Cell(0, Math.Min((int)(x / s0) * s0, _lattice.Extent[0] - s0), _lattice.Dims == 2 ? Math.Min((int)(y / s0) * s0, _lattice.Extent[1] - s0) : 0);
-        while (cell.Depth < _lattice.MaxDepth && _known.Contains(_lattice.Centre(cell)) && _lattice.RefinedPoints(cell).All(_known.Contains))
-        {
-            int h = _lattice.CellSize(cell.Depth) / 2;
-            cell = new Cell(cell.Depth + 1, cell.I + (x >= cell.I + h ? h : 0), _lattice.Dims == 2 ? cell.J + (y >= cell.J + h ? h : 0) : 0);
-        }
-        int sz = _lattice.CellSize(cell.Depth);
-        double fx = (x - cell.I) / sz;
-        double Val(int a, int b) => _values[new LatticePoint(cell.I + a * sz, cell.J + b * sz)];
-        if (_lattice.Dims == 1) return (1 - fx) * Val(0, 0) + fx * Val(1, 0);
-        double fy = (y - cell.J) / sz;
-        return (1 - fx) * (1 - fy) * Val(0, 0) + fx * (1 - fy) * Val(1, 0) + (1 - fx) * fy * Val(0, 1) + fx * fy * Val(1, 1);
+        var refinement = new RoundRefinement(lattice, threshold, budget);
+        var values = lattice.InitialPoints().ToDictionary(p => p, p => { var (u, v) = lattice.Fractions(p); return field(u, v); });
+        for (int depth = 0; depth < lattice.MaxDepth; depth++)
+            foreach (var p in refinement.NextRound(values, depth)) { var (u, v) = lattice.Fractions(p); values[p] = field(u, v); }
+        return values;
     }
 }
