@@ -55,3 +55,26 @@ public class PhaseEstimateTests
         Assert.Equal(0.4, lines[0][0].U, 12);
     }
 }
+
+public class BoundaryFileTests
+{
+    [Fact]
+    public void The_boundary_is_written_in_axis_units()
+    {
+        var kinds = new Dictionary<string, KindInfo>
+        {
+            ["synthetic"] = new("synthetic", new Dictionary<string, (double, double)> { ["value"] = (0, 1) }, new HashSet<string> { "tau", "delta" }),
+        };
+        var spec = SweepSpec.Parse("name: b\nkind: synthetic\naxes:\n  tau: { from: 0.1, to: 10, scale: log }\n  delta: { from: -1, to: 1 }\n"
+            + "grid: { initial: [3, 3] }\nrefine: { metric: value, threshold: 0.5, max_depth: 2, budget: 9 }\n", kinds);
+        var lattice = Lattice.For(spec);
+        // value = u: the boundary is u = 0.5, i.e. tau = 1 for every delta.
+        var values = lattice.InitialPoints().ToDictionary(p => p, p => lattice.Fractions(p).U);
+        var doc = System.Text.Json.Nodes.JsonNode.Parse(BoundaryFile.Json(spec, new PhaseEstimate(lattice, values), values.Count))!;
+        Assert.Equal("value", (string?)doc["metric"]);
+        Assert.Equal("log", (string?)doc["axes"]![0]!["scale"]);
+        var line = doc["polylines"]!.AsArray().Single()!.AsArray();
+        Assert.All(line, p => Assert.Equal(1.0, (double)p!["tau"]!, 12));
+        Assert.Equal([-1.0, 1.0], line.Select(p => (double)p!["delta"]!).Order().Where((_, i) => i == 0 || i == line.Count - 1));
+    }
+}
