@@ -4,7 +4,7 @@ using RichLazyOrleans.Results;
 
 namespace RichLazyOrleans.Grains;
 
-/// <summary>What the results directory already holds of a sweep: its rows, and the unfinished runs they belong to.</summary>
+/// <summary>What the results directory holds of a sweep: its rows, and the unfinished runs they belong to.</summary>
 public sealed record Ledger(int Rows, IReadOnlyList<ProposedRun> Runs);
 
 /// <summary>
@@ -43,8 +43,11 @@ public sealed class ResultSink(string sweepId, string resultsDir, ILogger logger
     /// <summary>
     /// Reads the rows already in DIR/runs (after finishing or undoing a compaction a crash interrupted), so a
     /// rerun's rows are accepted only where missing. Rows of <paramref name="finished"/> runs need no tracking.
+    /// A fresh start passes its <paramref name="specYaml"/>: rows there of the same sweep run with another spec
+    /// (DIR/sweep.yaml differs) are refused with an ArgumentException, as old and new results would mix silently.
     /// </summary>
-    public async Task<Ledger> ReadLedgerAsync(IReadOnlyDictionary<string, FinishedRun> finished)
+    public async Task<Ledger> ReadLedgerAsync(IReadOnlyDictionary<string, FinishedRun> finished,
+        string? specYaml = null)
     {
         if (await ResultCompaction.RecoverAsync(resultsDir) is { } recovered)
             logger.LogWarning("sweep {Sweep}: {What} in {Dir}", sweepId, recovered, resultsDir);
@@ -59,7 +62,8 @@ public sealed class ResultSink(string sweepId, string resultsDir, ILogger logger
             catch (FileNotFoundException) { continue; }
             catch (Exception e)
             {
-                logger.LogError("sweep {Sweep}: results file {File} is unreadable ({Error}); its rows may be written again",
+                logger.LogError("sweep {Sweep}: results file {File} is unreadable ({Error}); its rows may be written "
+                    + "again",
                     sweepId, file, RunDispatcher.FirstLine(e));
                 continue;
             }
@@ -73,12 +77,23 @@ public sealed class ResultSink(string sweepId, string resultsDir, ILogger logger
                 steps.Add(row.Step);
             }
         }
+        if (specYaml is not null && rowsOnDisk > 0)
+        {
+            string previous = Path.Combine(resultsDir, "sweep.yaml");
+            if (File.Exists(previous) && await File.ReadAllTextAsync(previous) != specYaml)
+                throw new ArgumentException($"{resultsDir} already holds {rowsOnDisk} rows of sweep '{sweepId}' run "
+                    + "with a different spec (its sweep.yaml differs): use another --out, or the same spec to "
+                    + "complete it");
+            logger.LogWarning("sweep {Sweep}: {Rows} rows of an earlier attempt are already in {Dir}; they are kept "
+                + "and not written again", sweepId, rowsOnDisk, resultsDir);
+        }
         RowsOnDisk = Rows = rowsOnDisk;
         return new Ledger(rowsOnDisk, runs.Values.ToList());
     }
 
     /// <summary>Takes a run's rows (JSON of the result schema), each (run_id, step) once.</summary>
-    public void Accept(string runId, string rowsJson) => Accept(runId, JsonSerializer.Deserialize<List<ResultRow>>(rowsJson) ?? []);
+    public void Accept(string runId, string rowsJson) =>
+        Accept(runId, JsonSerializer.Deserialize<List<ResultRow>>(rowsJson) ?? []);
 
     public void Accept(string runId, IEnumerable<ResultRow> rows)
     {
@@ -121,7 +136,8 @@ public sealed class ResultSink(string sweepId, string resultsDir, ILogger logger
                 }
                 catch (Exception e) when (attempt < WriteAttempts)
                 {
-                    logger.LogWarning("sweep {Sweep}: writing results failed ({Error}); trying again", sweepId, RunDispatcher.FirstLine(e));
+                    logger.LogWarning("sweep {Sweep}: writing results failed ({Error}); trying again",
+                        sweepId, RunDispatcher.FirstLine(e));
                     await Task.Delay(TimeSpan.FromMilliseconds(100 * attempt));
                 }
                 catch (Exception e)
@@ -165,5 +181,6 @@ public sealed class ResultSink(string sweepId, string resultsDir, ILogger logger
     }
 
     /// <summary>DIR/runs/SWEEP-TIMESTAMP-xxxxxxxx (without .parquet).</summary>
-    private string NewFileName() => $"{sweepId}-{DateTime.UtcNow:yyyyMMddHHmmssfff}-{Guid.NewGuid().ToString("N")[..8]}";
+    private string NewFileName() =>
+        $"{sweepId}-{DateTime.UtcNow:yyyyMMddHHmmssfff}-{Guid.NewGuid().ToString("N")[..8]}";
 }

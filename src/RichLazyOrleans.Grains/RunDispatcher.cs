@@ -44,10 +44,13 @@ public sealed class RunDispatcher(
         if (_slotsCheckedAt is { } at && _time.GetElapsedTime(at) < SlotsCheckEvery) return;
         _slotsCheckedAt = _time.GetTimestamp();
         try { Slots = await totalSlots(); }
-        catch (Exception e) { logger.LogWarning("sweep {Sweep}: slot registry unreachable ({Error})", sweepId, FirstLine(e)); }
+        catch (Exception e)
+        {
+            logger.LogWarning("sweep {Sweep}: slot registry unreachable ({Error})", sweepId, FirstLine(e));
+        }
     }
 
-    /// <summary>Puts the runs in flight (at once, before any await: room is never counted twice) and asks each to run.</summary>
+    /// <summary>Puts the runs in flight before any await (no room counted twice); asks each to run.</summary>
     public Task DispatchAsync(IReadOnlyList<RunRequest> runs)
     {
         long now = _time.GetTimestamp();
@@ -69,7 +72,7 @@ public sealed class RunDispatcher(
         return true;
     }
 
-    /// <summary>Its silo stopped it (it saved a checkpoint): ask again at the next tick, which starts it elsewhere.</summary>
+    /// <summary>Its silo stopped it (after a checkpoint): asked again at the next tick, it starts elsewhere.</summary>
     public bool Interrupted(string runId)
     {
         if (!_inFlight.TryGetValue(runId, out var f)) return false;
@@ -83,11 +86,12 @@ public sealed class RunDispatcher(
         foreach (var f in _inFlight.Values) f.AskedAt = null;
     }
 
-    /// <summary>The watchdog: asks again every run not asked for <see cref="RedispatchAfter"/> (or marked due).</summary>
+    /// <summary>The watchdog: asks every run again not asked for RedispatchAfter, or marked due.</summary>
     public Task TickAsync()
     {
         long now = _time.GetTimestamp();
-        var due = _inFlight.Values.Where(f => f.AskedAt is not { } at || _time.GetElapsedTime(at) >= RedispatchAfter).ToList();
+        var due = _inFlight.Values
+            .Where(f => f.AskedAt is not { } at || _time.GetElapsedTime(at) >= RedispatchAfter).ToList();
         foreach (var f in due) f.AskedAt = now;
         return Task.WhenAll(due.Select(f => AskAsync(f.Run)));
     }
@@ -110,13 +114,14 @@ public sealed class RunDispatcher(
             if (attempt > 1)
             {
                 restarted(run, attempt);
-                logger.LogWarning("sweep {Sweep}: run {RunId} started again (attempt {Attempt}): its silo died or stopped",
+                logger.LogWarning("sweep {Sweep}: run {RunId} started again (attempt {Attempt}): its silo died/stopped",
                     sweepId, run.RunId, attempt);
             }
         }
         catch (Exception e)
         {
-            logger.LogWarning("sweep {Sweep}: could not start run {RunId} ({Error}); will retry", sweepId, run.RunId, FirstLine(e));
+            logger.LogWarning("sweep {Sweep}: could not start run {RunId} ({Error}); will retry",
+                sweepId, run.RunId, FirstLine(e));
         }
     }
 

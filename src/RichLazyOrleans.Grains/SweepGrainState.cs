@@ -1,15 +1,16 @@
 namespace RichLazyOrleans.Grains;
 
-/// <summary>Where a sweep is in its life. <see cref="SweepPhases.Name"/> gives the contract's lower-case word.</summary>
+/// <summary>A sweep's phase; <see cref="SweepPhases.Name"/> gives the contract's lower-case word.</summary>
 public enum SweepPhase { New, Running, Cancelling, Finishing, Complete, Cancelled, Failed }
 
 public static class SweepPhases
 {
-    /// <summary>SweepStatus.State: "new", "running", "cancelling", "finishing", "complete", "cancelled", "failed".</summary>
+    /// <summary>State: "new", "running", "cancelling", "finishing", "complete", "cancelled", "failed".</summary>
     public static string Name(this SweepPhase phase) => phase.ToString().ToLowerInvariant();
 
     /// <summary>Phases in which the sweep is alive: runs, rows or a final save may still be outstanding.</summary>
-    public static bool IsActive(this SweepPhase phase) => phase is SweepPhase.Running or SweepPhase.Cancelling or SweepPhase.Finishing;
+    public static bool IsActive(this SweepPhase phase) =>
+        phase is SweepPhase.Running or SweepPhase.Cancelling or SweepPhase.Finishing;
 }
 
 /// <summary>

@@ -58,7 +58,12 @@ public sealed class SweepPlan
         {
             if (known.Contains(r)) continue;
             int k = IndexOf(spec.Seeds, r.Seed);
-            if (k < 0 || !OnLattice(runs.Lattice, r)) { warn?.Invoke($"run {runs.RunId(new(r.I, r.J), r.Seed)} is not of this sweep's lattice and seeds; ignored"); continue; }
+            if (k < 0 || !OnLattice(runs.Lattice, r))
+            {
+                warn?.Invoke($"run {runs.RunId(new(r.I, r.J), r.Seed)} is not on this sweep's lattice and seeds; "
+                    + "ignored");
+                continue;
+            }
             // The planner hands a point's seeds out in the spec's order; keep each point's seeds a prefix of it.
             for (int i = 0; i <= k; i++)
                 if (new ProposedRun(r.I, r.J, spec.Seeds[i]) is var s && !known.Contains(s)) extra.Add(s);
@@ -66,7 +71,8 @@ public sealed class SweepPlan
         // Deterministic: the order of the sweep's lattice (depth, point, seed), whatever order they were found in.
         proposed.AddRange(extra.OrderBy(r => runs.Lattice.DepthOf(new(r.I, r.J))).ThenBy(r => r.I).ThenBy(r => r.J)
             .ThenBy(r => IndexOf(spec.Seeds, r.Seed)));
-        var results = finished.Values.Where(f => OnLattice(runs.Lattice, new(f.I, f.J, f.Seed)) && IndexOf(spec.Seeds, f.Seed) >= 0)
+        var results = finished.Values
+            .Where(f => OnLattice(runs.Lattice, new(f.I, f.J, f.Seed)) && IndexOf(spec.Seeds, f.Seed) >= 0)
             .Select(f => (new LatticePoint(f.I, f.J), f.Seed, Metric(f.Succeeded, f.Metric)));
         var planner = SweepPlanner.Restore(spec, proposed.Select(r => (new LatticePoint(r.I, r.J), r.Seed)), results);
 
@@ -80,15 +86,24 @@ public sealed class SweepPlan
         return plan;
     }
 
-    /// <summary>Grid points and deepest depth of saved proposals (a finished sweep answering status without a plan).</summary>
-    public static (int Points, int Depth) Summary(SweepSpec spec, IReadOnlyList<ProposedRun> proposed)
+    /// <summary>
+    /// Grid points, deepest depth and max depth of saved proposals, for a finished sweep answering status
+    /// without a plan (zeros for a sweep never started, or a spec that no longer parses).
+    /// </summary>
+    public static (int Points, int Depth, int MaxDepth) Summary(string specYaml,
+        IReadOnlyDictionary<string, KindInfo> kinds, IReadOnlyList<ProposedRun> proposed)
     {
-        var lattice = Lattice.For(spec);
-        var points = proposed.Select(r => new LatticePoint(r.I, r.J)).Distinct().ToList();
-        return (points.Count, points.Select(lattice.DepthOf).DefaultIfEmpty(0).Max());
+        if (specYaml.Length == 0) return default;
+        try
+        {
+            var lattice = Lattice.For(SweepSpec.Parse(specYaml, kinds));
+            var points = proposed.Select(r => new LatticePoint(r.I, r.J)).Distinct().ToList();
+            return (points.Count, points.Select(lattice.DepthOf).DefaultIfEmpty(0).Max(), lattice.MaxDepth);
+        }
+        catch (SweepSpecException) { return default; }
     }
 
-    /// <summary>Up to <paramref name="room"/> runs to dispatch now: waiting ones first, then new ones from the planner.</summary>
+    /// <summary>Up to <paramref name="room"/> runs to dispatch now: waiting ones first, then new ones.</summary>
     public IReadOnlyList<RunRequest> Take(int room)
     {
         var taken = new List<RunRequest>();
@@ -106,13 +121,16 @@ public sealed class SweepPlan
         return taken;
     }
 
-    /// <summary>A run finished: tells the planner (a metric only for a success with a finite value). Null when the run is unknown or already told.</summary>
-    public RunRequest? Tell(string runId, bool succeeded, double? metric)
+    /// <summary>
+    /// A run finished: tells the planner (a metric only for a success with a finite value) and returns what to
+    /// record of it; null when the run is unknown or was told already (a repeated report).
+    /// </summary>
+    public FinishedRun? Tell(RunResult result)
     {
-        if (!_byId.TryGetValue(runId, out var r) || IsFinished(runId)) return null;
-        Record(runId, succeeded);
-        _planner.Tell(new LatticePoint(r.LatticeI, r.LatticeJ), r.Seed, Metric(succeeded, metric));
-        return r;
+        if (!_byId.TryGetValue(result.RunId, out var r) || IsFinished(result.RunId)) return null;
+        Record(result.RunId, result.Succeeded);
+        _planner.Tell(new LatticePoint(r.LatticeI, r.LatticeJ), r.Seed, Metric(result.Succeeded, result.MetricValue));
+        return new FinishedRun(r.LatticeI, r.LatticeJ, r.Seed, result.Succeeded, result.MetricValue, result.Error);
     }
 
     /// <summary>Cancelled: nothing waiting is dispatched any more.</summary>
@@ -143,7 +161,8 @@ public sealed class SweepPlan
         if (succeeded) Done++; else Failed++;
     }
 
-    private static double? Metric(bool succeeded, double? metric) => succeeded && metric is { } m && double.IsFinite(m) ? m : null;
+    private static double? Metric(bool succeeded, double? metric) =>
+        succeeded && metric is { } m && double.IsFinite(m) ? m : null;
 
     private static int IndexOf(IReadOnlyList<long> seeds, long seed)
     {

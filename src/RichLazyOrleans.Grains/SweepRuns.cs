@@ -15,7 +15,8 @@ public sealed class SweepRuns(SweepSpec spec, string resultsDir, string? tracePa
     public Lattice Lattice => _lattice;
 
     /// <summary>`pI_J-sSEED` (two axes) or `pI-sSEED` (one axis).</summary>
-    public string RunId(LatticePoint p, long seed) => spec.Axes.Count == 2 ? $"p{p.I}_{p.J}-s{seed}" : $"p{p.I}-s{seed}";
+    public string RunId(LatticePoint p, long seed) =>
+        spec.Axes.Count == 2 ? $"p{p.I}_{p.J}-s{seed}" : $"p{p.I}-s{seed}";
 
     public RunRequest Request(LatticePoint p, long seed, int depth)
     {
@@ -32,7 +33,7 @@ public sealed class SweepRuns(SweepSpec spec, string resultsDir, string? tracePa
             spec.Refine?.Metric, traceParent);
     }
 
-    /// <summary>An axis's value at fraction u of its range; integer parameters (widths, sizes) rounded to the nearest integer.</summary>
+    /// <summary>An axis's value at fraction u of its range; integer parameters (widths, sizes) rounded.</summary>
     public static JsonNode AxisValue(IRunKind kind, Axis axis, double u)
     {
         double v = axis.ValueAt(u);
@@ -40,15 +41,22 @@ public sealed class SweepRuns(SweepSpec spec, string resultsDir, string? tracePa
     }
 
     /// <summary>
-    /// Checks one run's full spec (params + axis values + seed) at both ends of every axis before anything
+    /// Parses and checks a sweep to start; throws ArgumentException with a one-line message naming the key. One
+    /// run's full spec (params + axis values + seed) is checked at both ends of every axis before anything
     /// starts, so a missing or bad run key fails the whole sweep at once instead of failing every run.
-    /// Throws ArgumentException with a one-line message naming the key.
     /// </summary>
-    public static void Validate(SweepSpec spec, string resultsDir)
+    public static SweepSpec Validate(string yaml, IReadOnlyDictionary<string, KindInfo> kinds, string sweepId,
+        string resultsDir)
     {
+        SweepSpec spec;
+        try { spec = SweepSpec.Parse(yaml, kinds); }
+        catch (SweepSpecException e) { throw new ArgumentException(e.Message); }
+        if (spec.Name != sweepId)
+            throw new ArgumentException($"sweep id '{sweepId}' does not match the spec's name '{spec.Name}'");
         var kind = RunKindRegistry.Get(spec.Kind);
         if (!kind.HasSeed && spec.Seeds.Count > 1)
-            throw new ArgumentException($"key 'seeds': kind '{spec.Kind}' is deterministic and takes no seed; give one seed or none");
+            throw new ArgumentException($"key 'seeds': kind '{spec.Kind}' is deterministic and takes no seed; "
+                + "give one seed or none");
         foreach (double end in new[] { 0.0, 1.0 })
         {
             var probe = (JsonObject)spec.Params.DeepClone();
@@ -59,5 +67,6 @@ public sealed class SweepRuns(SweepSpec spec, string resultsDir, string? tracePa
             try { kind.Validate(new Spec(probe)); }
             catch (SpecException e) { throw new ArgumentException($"params: {e.Message}"); }
         }
+        return spec;
     }
 }

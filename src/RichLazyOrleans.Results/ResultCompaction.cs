@@ -74,7 +74,8 @@ public static class ResultCompaction
                 + "remove either its output or its inputs by hand, then the journal");
         }
         foreach (string name in journal.Inputs.Append(journal.Output).Append(journal.Temp))
-            if (name != Path.GetFileName(name)) throw new InvalidDataException($"compaction journal {journalPath}: bad file name '{name}'");
+            if (name != Path.GetFileName(name))
+                throw new InvalidDataException($"compaction journal {journalPath}: bad file name '{name}'");
         string outcome;
         if (File.Exists(Path.Combine(dir, journal.Output)))
         {
@@ -106,13 +107,7 @@ public static class ResultCompaction
         {
             string path = Path.Combine(dir, name);
             if (!File.Exists(path)) continue;
-            long rows;
-            await using (var reader = await ParquetReader.CreateAsync(path, cancellationToken: ct))
-            {
-                if (!reader.Schema.Equals(schema)) continue;
-                rows = reader.RowGroups.Sum(g => g.RowCount);
-            }
-            if (rows >= targetRows) continue;
+            if (await RowsIfMergeable(path, schema, ct) is not { } rows || rows >= targetRows) continue;
             if (group.Count > 0 && groupRows + rows > targetRows) { groups.Add(group); group = []; groupRows = 0; }
             group.Add((name, rows));
             groupRows += rows;
@@ -129,6 +124,20 @@ public static class ResultCompaction
             moved += g.Sum(f => f.Rows);
         }
         return new CompactionResult(merged, written, moved);
+    }
+
+    /// <summary>The file's row count, or null when it is not a ResultRow file (another schema, unreadable).</summary>
+    private static async Task<long?> RowsIfMergeable(string path, ParquetSchema schema, CancellationToken ct)
+    {
+        try
+        {
+            await using var reader = await ParquetReader.CreateAsync(path, cancellationToken: ct);
+            return reader.Schema.Equals(schema) ? reader.RowGroups.Sum(g => g.RowCount) : null;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return null;   // a reader would fail on it too; merging it would only spread the damage
+        }
     }
 
     private static async Task MergeAsync(string dir, IReadOnlyList<string> inputs, long rows, string name,
@@ -153,7 +162,8 @@ public static class ResultCompaction
             await using (var check = await ParquetReader.CreateAsync(temp, cancellationToken: ct))
             {
                 long back = check.RowGroups.Sum(g => g.RowCount);
-                if (back != rows) throw new InvalidDataException($"compaction wrote {back} rows of {rows}; inputs kept");
+                if (back != rows)
+                    throw new InvalidDataException($"compaction wrote {back} rows of {rows}; inputs kept");
             }
             Stage(CompactionStage.OutputWritten);
 
@@ -180,7 +190,8 @@ public static class ResultCompaction
         // Failing after the rename leaves the journal: RecoverAsync deletes the remaining inputs later.
     }
 
-    private static async Task WriteMergedAsync(string dir, IReadOnlyList<string> inputs, string temp, CancellationToken ct)
+    private static async Task WriteMergedAsync(string dir, IReadOnlyList<string> inputs, string temp,
+        CancellationToken ct)
     {
         await using var fs = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None);
         var buffer = new List<ResultRow>();
@@ -188,7 +199,8 @@ public static class ResultCompaction
         async Task WriteGroupAsync()
         {
             // Appending adds a row group to the file written so far: memory stays at one group.
-            await ParquetSerializer.SerializeAsync(buffer, fs, new ParquetOptions { Append = !first }, cancellationToken: ct);
+            var options = new ParquetOptions { Append = !first };
+            await ParquetSerializer.SerializeAsync(buffer, fs, options, cancellationToken: ct);
             first = false;
             buffer.Clear();
         }
