@@ -183,13 +183,19 @@ public sealed class BoundaryPlanner : ISweepPlanner
         return bestScore < 0 ? null : new Choice(best, true, false);
     }
 
-    /// <summary>The midpoint of the longest edge whose two ends lie on either side of the threshold.</summary>
+    /// <summary>
+    /// The midpoint of the longest crossing edge (ends on either side of the threshold) of the straddling simplex with
+    /// the largest score: its area (length on one axis), since the misclassified area lies inside straddling simplices.
+    /// </summary>
     private Choice? BestCrossingEdge(List<int[]> simplices, double[] values)
     {
-        long bestLen = -1;
+        double bestScore = -1;
         LatticePoint best = default;
         double t = _refine!.Threshold;
         foreach (var s in simplices)
+        {
+            long edgeLen = -1;
+            LatticePoint? mid = null;
             for (int k = 0; k < s.Length; k++)
             {
                 if (s.Length == 2 && k == 1) break;
@@ -197,10 +203,24 @@ public sealed class BoundaryPlanner : ISweepPlanner
                 if (double.IsNaN(values[va]) || double.IsNaN(values[vb]) || (values[va] >= t) == (values[vb] >= t)) continue;
                 var (a, b) = (_mesh[va], _mesh[vb]);
                 long di = a.I - b.I, dj = a.J - b.J, len = di * di + dj * dj;
-                if (len < bestLen || Midpoint(a, b) is not { } m) continue;
-                if (len > bestLen || m.CompareTo(best) < 0) { bestLen = len; best = m; }
+                if (len <= edgeLen || Midpoint(a, b) is not { } m) continue;
+                edgeLen = len;
+                mid = m;
             }
-        return bestLen < 0 ? null : new Choice(best, true, false);
+            if (mid is not { } mp) continue;
+            double score = Size(s);
+            if (score < bestScore) continue;
+            if (score > bestScore || mp.CompareTo(best) < 0) { bestScore = score; best = mp; }
+        }
+        return bestScore < 0 ? null : new Choice(best, true, false);
+    }
+
+    /// <summary>Area of a triangle, length of an interval (lattice units).</summary>
+    private double Size(int[] s)
+    {
+        if (s.Length == 2) return Math.Abs(_mesh[s[1]].I - _mesh[s[0]].I);
+        var (a, b, c) = (_mesh[s[0]], _mesh[s[1]], _mesh[s[2]]);
+        return Math.Abs((double)(b.I - a.I) * (c.J - a.J) - (double)(b.J - a.J) * (c.I - a.I)) / 2;
     }
 
     private bool Straddles(int[] s, double[] values)
