@@ -195,4 +195,40 @@ public class SweepClusterTests(ClusterFixture fixture) : IClassFixture<ClusterFi
             }
         }
     }
+
+    [Fact]
+    public async Task Adaptive_seeds_give_every_point_its_minimum_and_uncertain_points_more_as_one_run_per_seed()
+    {
+        string dir = Directory.CreateTempSubdirectory("rl-sweep-").FullName;
+        const string spec = """
+            name: cluster-adaptive
+            kind: synthetic
+            params: { c0: 0.1, c1: 0.6, c2: -0.3, width: 0.3, noise: 0.15 }
+            axes:
+              tau:   { from: 0.1, to: 10.0, scale: log }
+              delta: { from: -1.0, to: 1.0 }
+            seeds: { first: 10, min: 2, max: 5 }
+            grid:   { initial: [4, 4] }
+            refine: { metric: value, threshold: 0.5, max_depth: 2, budget: 30 }
+            """;
+        var g = fixture.Cluster.GrainFactory.GetGrain<ISweepCoordinatorGrain>("cluster-adaptive");
+        await g.Start(new SweepRequest(spec, dir));
+        var s = await WaitFor(g, TimeSpan.FromMinutes(2));
+        Assert.Equal("complete", s.State);
+        var rows = await ResultFiles.ReadAllAsync(dir);
+        Assert.Equal(s.Done, rows.Count);                                           // one row per run
+        Assert.Equal(rows.Count, rows.Select(r => r.RunId).Distinct().Count());
+        var points = rows.GroupBy(r => (r.LatticeI, r.LatticeJ)).ToList();
+        Assert.Equal(s.GridPoints, points.Count);
+        Assert.InRange(points.Count, 17, 30);
+        foreach (var point in points)
+        {
+            // The planner hands out a point's seeds in order from `first`: 10, 11, ... up to max.
+            var seeds = point.Select(r => r.Seed).Order().ToList();
+            Assert.Equal(Enumerable.Range(10, seeds.Count).Select(x => (long)x), seeds);
+            Assert.InRange(seeds.Count, 2, 5);
+            Assert.All(point, r => Assert.Equal($"p{r.LatticeI}_{r.LatticeJ}-s{r.Seed}", r.RunId));
+        }
+        Assert.Contains(points, p => p.Count() > 2);   // noise near the boundary made some point ask for more seeds
+    }
 }
