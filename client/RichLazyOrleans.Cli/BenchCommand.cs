@@ -60,6 +60,8 @@ internal static class BenchCommand
             return 0;
         });
         cmd.Subcommands.Add(orch);
+        cmd.Subcommands.Add(SamplerBench.Create());
+        cmd.Subcommands.Add(UtilisationBench.Create());
 
         var cnnSteps = new Option<int>("--steps") { Description = "timed steps per repeat", DefaultValueFactory = _ => 100 };
         var cnnRepeats = new Option<int>("--repeats") { Description = "repeats (the median is reported)", DefaultValueFactory = _ => 3 };

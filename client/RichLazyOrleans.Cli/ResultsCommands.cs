@@ -49,11 +49,13 @@ internal static class ResultsCommands
         return cmd;
     }
 
-    private static readonly string[] Columns = ["sweep_id", "run_id", "kind", "tau", "delta", "alpha", "seed", "step", "t", "depth", "status", "wall_seconds", "resumed_from_step", "lattice_i", "lattice_j", "silo", .. ResultRow.MetricNames];
+    private static readonly string[] Columns = ["sweep_id", "run_id", "kind", "tau", "delta", "alpha", "seed", "step", "t", "depth", "status", "wall_seconds", "resumed_from_step", "lattice_i", "lattice_j", "silo",
+        "started_at", "finished_at", "queued_seconds", .. ResultRow.MetricNames];
 
     internal static string Csv(IEnumerable<ResultRow> rows)
     {
         static string N(double? v) => v is { } x ? x.ToString("R", CultureInfo.InvariantCulture) : "";
+        static string T(DateTime? t) => t is { } x ? x.ToUniversalTime().ToString("yyyy-MM-ddTHH:mm:ss.ffffffZ", CultureInfo.InvariantCulture) : "";
         var sb = new StringBuilder(string.Join(",", Columns)).Append('\n');
         foreach (var r in rows.OrderBy(r => r.RunId, StringComparer.Ordinal).ThenBy(r => r.Step))
         {
@@ -62,6 +64,7 @@ internal static class ResultsCommands
                 r.SweepId, r.RunId, r.Kind, N(r.Tau), N(r.Delta), N(r.Alpha), r.Seed.ToString(CultureInfo.InvariantCulture), r.Step.ToString(CultureInfo.InvariantCulture),
                 N(r.T), r.Depth.ToString(CultureInfo.InvariantCulture), r.Status, N(r.WallSeconds), r.ResumedFromStep.ToString(CultureInfo.InvariantCulture),
                 r.LatticeI.ToString(CultureInfo.InvariantCulture), r.LatticeJ.ToString(CultureInfo.InvariantCulture), r.Silo,
+                T(r.StartedAt), T(r.FinishedAt), N(r.QueuedSeconds),
             }.Concat(ResultRow.MetricNames.Select(m => N(r.Metric(m)))))).Append('\n');
         }
         return sb.ToString();
@@ -188,17 +191,14 @@ internal static class ResultsCommands
 
     private static void Map(string path, SweepSpec spec, Lattice lattice, Dictionary<LatticePoint, double> values, string metric, double? threshold)
     {
-        // Field estimate on a fine grid: rows are the first axis (vertical), columns the second.
-        var estimate = new FieldEstimate(lattice, values);
-        bool complete = lattice.InitialPoints().All(values.ContainsKey);
+        // The linear estimate on a fine grid (as boundary.json): rows are the first axis (vertical), columns the second.
+        var estimate = new PhaseEstimate(lattice, values);
         const int res = 240;
+        var raster = estimate.Raster(res);
         var data = new double[res, res];
         for (int i = 0; i < res; i++)
-            for (int j = 0; j < res; j++)
-            {
-                double u = 1 - (i + 0.5) / res, v = (j + 0.5) / res;   // row 0 at the top
-                data[i, j] = complete ? estimate.At(u, v) : double.NaN;
-            }
+            for (int j = 0; j < res; j++) data[i, j] = raster[res - 1 - i, j];   // row 0 at the top
+        bool complete = Mesh.Corners(lattice).All(values.ContainsKey);
         var plot = new Plot();
         Axis yAxis = spec.Axes[0], xAxis = spec.Axes[1];
         double x0 = AxisCoordinate(xAxis, 0), x1 = AxisCoordinate(xAxis, 1), y0 = AxisCoordinate(yAxis, 0), y1 = AxisCoordinate(yAxis, 1);
@@ -220,34 +220,16 @@ internal static class ResultsCommands
             sc.Color = palette[group.Key % palette.Length];
             sc.LegendText = $"depth {group.Key} ({group.Count()})";
         }
-        // The estimated boundary: the threshold level set, by marching squares on the fine grid.
-        if (threshold is { } thr && complete)
-        {
-            var segments = new List<(double, double, double, double)>();
-            double X(double j) => x0 + (j + 0.5) / res * (x1 - x0);
-            double Y(double i) => y1 - (i + 0.5) / res * (y1 - y0);
-            for (int i = 0; i + 1 < res; i++)
-                for (int j = 0; j + 1 < res; j++)
-                {
-                    var pts = new List<(double X, double Y)>();
-                    void Edge(int ia, int ja, int ib, int jb)
-                    {
-                        double a = data[ia, ja] - thr, b = data[ib, jb] - thr;
-                        if ((a >= 0) == (b >= 0)) return;
-                        double f = a / (a - b);
-                        pts.Add((X(ja + f * (jb - ja)), Y(ia + f * (ib - ia))));
-                    }
-                    Edge(i, j, i, j + 1); Edge(i, j + 1, i + 1, j + 1); Edge(i + 1, j + 1, i + 1, j); Edge(i + 1, j, i, j);
-                    for (int k = 0; k + 1 < pts.Count; k += 2) segments.Add((pts[k].X, pts[k].Y, pts[k + 1].X, pts[k + 1].Y));
-                }
-            foreach (var (ax, ay, bx, by) in segments)
+        // The estimated boundary: the threshold level set of the same estimate (what boundary.json holds).
+        if (threshold is { } thr)
+            foreach (var line in estimate.LevelSet(thr).Where(l => l.Count > 1))
             {
-                var line = plot.Add.Line(ax, ay, bx, by);
-                line.LineColor = Colors.Red;
-                line.LineWidth = 2;
+                var sc = plot.Add.Scatter(line.Select(p => AxisCoordinate(xAxis, p.V)).ToArray(), line.Select(p => AxisCoordinate(yAxis, p.U)).ToArray());
+                sc.Color = Colors.Red;
+                sc.LineWidth = 2;
+                sc.MarkerSize = 0;
             }
-        }
-        plot.Title($"{spec.Name}: {metric}{(threshold is { } t2 ? $" (boundary at {t2:G3})" : "")}\n{spec.Kind}, {values.Count} grid points x {spec.Seeds.Count} seed(s)");
+        plot.Title($"{spec.Name}: {metric}{(threshold is { } t2 ? $" (boundary at {t2:G3})" : "")}\n{spec.Kind}, {values.Count} grid points x {SeedsText(spec)}");
         plot.XLabel(xAxis.Name + (xAxis.Log ? " (log)" : ""));
         plot.YLabel(yAxis.Name + (yAxis.Log ? " (log)" : ""));
         LogTicks(plot.Axes.Left, yAxis);
@@ -265,13 +247,16 @@ internal static class ResultsCommands
         var sc = plot.Add.Scatter(ordered.Select(kv => AxisCoordinate(axis, lattice.Fractions(kv.Key).U)).ToArray(), ordered.Select(kv => kv.Value).ToArray());
         sc.LegendText = $"{metric} ({values.Count} points)";
         if (threshold is { } t) plot.Add.HorizontalLine(t).LegendText = $"threshold {t:G3}";
-        plot.Title($"{spec.Name}: {metric}\n{spec.Kind}, {spec.Seeds.Count} seed(s)");
+        plot.Title($"{spec.Name}: {metric}\n{spec.Kind}, {SeedsText(spec)}");
         plot.XLabel(axis.Name + (axis.Log ? " (log)" : ""));
         plot.YLabel(metric);
         LogTicks(plot.Axes.Bottom, axis);
         plot.ShowLegend();
         Save(plot, path);
     }
+
+    private static string SeedsText(SweepSpec spec) =>
+        spec.SeedRange is { } r ? $"{r.Min}-{r.Max} seeds (adaptive)" : $"{spec.Seeds.Count} seed(s)";
 
     private static void Save(Plot plot, string path)
     {
