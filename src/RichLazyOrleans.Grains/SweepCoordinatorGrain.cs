@@ -74,7 +74,7 @@ public sealed class SweepCoordinatorGrain : Grain, ISweepCoordinatorGrain, IRemi
         catch (Exception e)
         {
             // Answer status with the reason rather than failing every call. Not saved (no timer, no save path
-            // in this phase), and the activation may be collected when idle: the reminder then tries again.
+            // in this phase): the reminder's next tick deactivates it and the activation after tries again.
             _flushTimer?.Dispose();
             _watchdogTimer?.Dispose();
             DelayDeactivation(TimeSpan.Zero);
@@ -261,6 +261,7 @@ public sealed class SweepCoordinatorGrain : Grain, ISweepCoordinatorGrain, IRemi
         _flushTimer?.Dispose();
         _watchdogTimer?.Dispose();
         _dispatcher!.Clear();
+        _plan!.DropQueued();   // a sweep restored as cancelled never dispatches what waited
         _clock.Stop();
         _activity?.SetTag("sweep.state", final.Name());
         _activity?.Stop();
@@ -268,10 +269,16 @@ public sealed class SweepCoordinatorGrain : Grain, ISweepCoordinatorGrain, IRemi
         DelayDeactivation(TimeSpan.Zero);   // nothing runs any more: the activation may go when idle
     }
 
-    /// <summary>The reminder only activates the grain (which restores itself); a finished sweep drops it.</summary>
-    public Task ReceiveReminder(string reminderName, TickStatus status) =>
-        reminderName == SweepReminder.Name && S.Phase is SweepPhase.Complete or SweepPhase.Cancelled
-            ? _reminder.DropAsync() : Task.CompletedTask;
+    /// <summary>
+    /// The reminder activates the grain (which restores itself). A finished sweep drops it; one whose restore
+    /// failed deactivates, so the next tick tries the restore again on a fresh activation.
+    /// </summary>
+    public Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (reminderName != SweepReminder.Name) return Task.CompletedTask;
+        if (S.Phase == SweepPhase.Failed) DeactivateOnIdle();
+        return S.Phase is SweepPhase.Complete or SweepPhase.Cancelled ? _reminder.DropAsync() : Task.CompletedTask;
+    }
 
     private SweepStatus Status() => new(SweepId, S.Phase.Name(), _plan?.Queued ?? 0, _dispatcher?.InFlight ?? 0,
         _plan?.Done ?? S.Finished.Values.Count(f => f.Succeeded),
