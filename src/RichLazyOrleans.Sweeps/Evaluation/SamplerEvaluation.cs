@@ -35,17 +35,19 @@ public static class SamplerEvaluation
     }
 
     /// <summary>
-    /// A uniform k × k grid with <paramref name="seeds"/> seeds per point (seeds 0..seeds−1), bilinearly interpolated
+    /// A uniform k × k grid with <paramref name="seeds"/> seeds per point (seeds firstSeed, firstSeed + 1, …), bilinearly interpolated
     /// (linear interpolation on a grid, as scipy's RegularGridInterpolator does).
     /// </summary>
-    public static double Uniform(SyntheticField field, int k, int seeds = 1, double noise = 0, double threshold = 0.5)
+    public static double Uniform(SyntheticField field, int k, int seeds = 1, double noise = 0, double threshold = 0.5,
+        long firstSeed = 0)
     {
         var node = new double[k, k];
         for (int i = 0; i < k; i++)
             for (int j = 0; j < k; j++)
             {
                 double u = i / (k - 1.0), v = j / (k - 1.0), sum = 0;
-                for (int s = 0; s < seeds; s++) sum += field.At(u, v) + noise * SyntheticField.Noise(s, field.Tau(u), field.Delta(v));
+                for (long s = firstSeed; s < firstSeed + seeds; s++)
+                    sum += field.At(u, v) + noise * SyntheticField.Noise(s, field.Tau(u), field.Delta(v));
                 node[i, j] = sum / seeds;
             }
         int m = EvaluationGrid;
