@@ -270,14 +270,16 @@ public sealed class SweepCoordinatorGrain : Grain, ISweepCoordinatorGrain, IRemi
     }
 
     /// <summary>
-    /// The reminder activates the grain (which restores itself). A finished sweep drops it; one whose restore
-    /// failed deactivates, so the next tick tries the restore again on a fresh activation.
+    /// The reminder activates the grain (which restores itself). A finished sweep drops it, and so does one that
+    /// reads as new (saved by a round-based build); one whose restore failed deactivates, so the next tick tries
+    /// the restore again on a fresh activation.
     /// </summary>
     public Task ReceiveReminder(string reminderName, TickStatus status)
     {
         if (reminderName != SweepReminder.Name) return Task.CompletedTask;
         if (S.Phase == SweepPhase.Failed) DeactivateOnIdle();
-        return S.Phase is SweepPhase.Complete or SweepPhase.Cancelled ? _reminder.DropAsync() : Task.CompletedTask;
+        return S.Phase is SweepPhase.Complete or SweepPhase.Cancelled or SweepPhase.New
+            ? _reminder.DropAsync() : Task.CompletedTask;
     }
 
     private SweepStatus Status() => new(SweepId, S.Phase.Name(), _plan?.Queued ?? 0, _dispatcher?.InFlight ?? 0,
