@@ -9,7 +9,11 @@ public class ResultSinkTests
     private sealed class Crash : Exception;
 
     private static ResultRow Row(string run, long step, string sweep = "s", int i = 4, int j = 8, long seed = 3) =>
-        new() { SweepId = sweep, RunId = run, Kind = "synthetic", Step = step, LatticeI = i, LatticeJ = j, Seed = seed, Value = step };
+        new()
+        {
+            SweepId = sweep, RunId = run, Kind = "synthetic", Step = step, LatticeI = i, LatticeJ = j, Seed = seed,
+            Value = step,
+        };
 
     private static ResultSink Sink(string dir, int compactTarget = ResultCompaction.DefaultTargetRows) =>
         new("s", dir, NullLogger.Instance, compactTarget);
@@ -76,7 +80,8 @@ public class ResultSinkTests
         string dir = Directory.CreateTempSubdirectory("rl-sink-").FullName;
         await ResultFiles.WriteBatchAsync(dir, "s-1", [Row("a", 0)]);
         File.WriteAllText(Path.Combine(dir, "sweep.yaml"), "name: s\n");
-        var e = await Assert.ThrowsAsync<ArgumentException>(() => Sink(dir).ReadLedgerAsync(None, "name: s\nother: 1\n"));
+        var e = await Assert.ThrowsAsync<ArgumentException>(
+            () => Sink(dir).ReadLedgerAsync(None, "name: s\nother: 1\n"));
         Assert.Contains("different spec", e.Message);
         Assert.Equal(1, (await Sink(dir).ReadLedgerAsync(None, "name: s\n")).Rows);
     }

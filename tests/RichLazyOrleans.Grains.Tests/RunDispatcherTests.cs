@@ -10,7 +10,8 @@ public sealed class ManualTime : TimeProvider
     private long _ticks;
     public override long TimestampFrequency => TimeSpan.TicksPerSecond;
     public override long GetTimestamp() => _ticks;
-    public override DateTimeOffset GetUtcNow() => new DateTimeOffset(2026, 11, 30, 0, 0, 0, TimeSpan.Zero).AddTicks(_ticks);
+    public override DateTimeOffset GetUtcNow() =>
+        new DateTimeOffset(2026, 11, 30, 0, 0, 0, TimeSpan.Zero).AddTicks(_ticks);
     public void Advance(TimeSpan by) => _ticks += by.Ticks;
 }
 

@@ -25,12 +25,13 @@ public sealed class RoundBasedSweepState
 public sealed record RoundBasedPoint([property: Id(0)] int I, [property: Id(1)] int J, [property: Id(2)] int Depth);
 
 [GenerateSerializer, Immutable]
-public sealed record RoundBasedFinished([property: Id(0)] int I, [property: Id(1)] int J, [property: Id(2)] bool Succeeded,
-    [property: Id(3)] double? Metric, [property: Id(4)] string? Error);
+public sealed record RoundBasedFinished([property: Id(0)] int I, [property: Id(1)] int J,
+    [property: Id(2)] bool Succeeded, [property: Id(3)] double? Metric, [property: Id(4)] string? Error);
 
 public class SweepGrainStateTests
 {
-    private static readonly Serializer Serializer = new ServiceCollection().AddSerializer().BuildServiceProvider().GetRequiredService<Serializer>();
+    private static readonly Serializer Serializer =
+        new ServiceCollection().AddSerializer().BuildServiceProvider().GetRequiredService<Serializer>();
 
     [Fact]
     public void The_typed_state_round_trips_in_orleans_binary_format()
@@ -42,8 +43,8 @@ public class SweepGrainStateTests
             Message = "m", ElapsedSeconds = 1.5, Recoveries = 2, Redispatched = 3, RowsWritten = 4,
         };
         var back = Serializer.Deserialize<SweepGrainState>(Serializer.SerializeToArray(state))!;
-        Assert.Equal((SweepPhase.Finishing, SweepPhase.Cancelled, "/out", 1.5, 2, 3, 4),
-            (back.Phase, back.FinishingAs, back.ResultsDir, back.ElapsedSeconds, back.Recoveries, back.Redispatched, back.RowsWritten));
+        Assert.Equal((SweepPhase.Finishing, SweepPhase.Cancelled, "/out", 1.5, 2, 3, 4), (back.Phase, back.FinishingAs,
+            back.ResultsDir, back.ElapsedSeconds, back.Recoveries, back.Redispatched, back.RowsWritten));
         Assert.Equal(state.Proposed, back.Proposed);
         Assert.Equal(state.Finished["p0_0-s1"], back.Finished["p0_0-s1"]);
     }

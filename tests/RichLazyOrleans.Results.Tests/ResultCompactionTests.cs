@@ -7,7 +7,7 @@ namespace RichLazyOrleans.Results.Tests;
 
 public class ResultCompactionTests
 {
-    /// <summary>A simulated crash: thrown from a compaction stage, it leaves the files as a killed process would.</summary>
+    /// <summary>Simulated crash: thrown from a compaction stage, it leaves the files as a kill would.</summary>
     private sealed class Crash : Exception;
 
     private static ResultRow Row(string run, long step) => new()
@@ -18,20 +18,21 @@ public class ResultCompactionTests
         FinishedAt = new DateTime(2026, 11, 30, 12, 0, 1, DateTimeKind.Utc).AddSeconds(step), Silo = "h:1@2",
     };
 
-    /// <summary>Writes <paramref name="files"/> batch files of <paramref name="rowsEach"/> rows (run rI, steps 0..); returns their names.</summary>
+    /// <summary>Writes <paramref name="files"/> batches of <paramref name="rowsEach"/> rows; returns their names.</summary>
     private static async Task<List<string>> WriteBatches(string dir, int files, int rowsEach)
     {
         var names = new List<string>();
         for (int f = 0; f < files; f++)
         {
             string name = $"s-{f:D4}";
-            await ResultFiles.WriteBatchAsync(dir, name, Enumerable.Range(0, rowsEach).Select(k => Row($"r{f}", k)).ToList());
+            var rows = Enumerable.Range(0, rowsEach).Select(k => Row($"r{f}", k)).ToList();
+            await ResultFiles.WriteBatchAsync(dir, name, rows);
             names.Add(name + ".parquet");
         }
         return names;
     }
 
-    /// <summary>Every row as a reader globbing runs/*.parquet sees it, each as its JSON (every column), sorted.</summary>
+    /// <summary>Every row a reader globbing runs/*.parquet sees, as JSON (every column), sorted.</summary>
     private static async Task<List<string>> Snapshot(string dir) =>
         (await ResultFiles.ReadAllAsync(dir)).Select(r => JsonSerializer.Serialize(r)).Order().ToList();
 
@@ -64,13 +65,15 @@ public class ResultCompactionTests
         string dir = Directory.CreateTempSubdirectory("rl-compact-").FullName;
         int each = ResultCompaction.RowGroupRows / 2;
         var names = await WriteBatches(dir, 3, each);
-        var before = (await ResultFiles.ReadAllAsync(dir)).Select(r => (r.RunId, r.Step, r.Value, r.FinishedAt)).Order().ToList();
+        var before = (await ResultFiles.ReadAllAsync(dir)).Select(r => (r.RunId, r.Step, r.Value, r.FinishedAt))
+            .Order().ToList();
 
         await ResultCompaction.CompactAsync(dir, names, NewName);
 
         await using (var reader = await ParquetReader.CreateAsync(Assert.Single(Parquets(dir))))
             Assert.Equal(2, reader.RowGroupCount);   // appended group by group: memory stays at one group
-        var after = (await ResultFiles.ReadAllAsync(dir)).Select(r => (r.RunId, r.Step, r.Value, r.FinishedAt)).Order().ToList();
+        var after = (await ResultFiles.ReadAllAsync(dir)).Select(r => (r.RunId, r.Step, r.Value, r.FinishedAt))
+            .Order().ToList();
         Assert.Equal(3 * each, after.Count);
         Assert.Equal(before, after);
     }
@@ -89,8 +92,9 @@ public class ResultCompactionTests
 
         // 30-row files in groups of three (90 rows; a fourth would pass 100); the last one alone is not rewritten.
         Assert.Equal(new CompactionResult(9, 3, 270), r);
-        Assert.True(File.Exists(Path.Combine(ResultFiles.RunsDirectory(dir), "s-big.parquet")), "a file at the target stays");
-        Assert.True(File.Exists(Path.Combine(ResultFiles.RunsDirectory(dir), "s-0009.parquet")), "a lone remainder stays");
+        string runs = ResultFiles.RunsDirectory(dir);
+        Assert.True(File.Exists(Path.Combine(runs, "s-big.parquet")), "a file at the target stays");
+        Assert.True(File.Exists(Path.Combine(runs, "s-0009.parquet")), "a lone remainder stays");
         Assert.Equal(5, Parquets(dir).Length);
         Assert.Equal(before, await Snapshot(dir));
     }
@@ -108,10 +112,11 @@ public class ResultCompactionTests
         string dir = Directory.CreateTempSubdirectory("rl-compact-").FullName;
         var names = await WriteBatches(dir, 3, 5);
         string other = Path.Combine(ResultFiles.RunsDirectory(dir), "s-other.parquet");
-        await ParquetSerializer.SerializeAsync(new[] { new OtherRow { run_id = "x", step = 1, extra = "kept" } }, other);
+        await ParquetSerializer.SerializeAsync([new OtherRow { run_id = "x", step = 1, extra = "kept" }], other);
         byte[] otherBytes = File.ReadAllBytes(other);
 
-        var r = await ResultCompaction.CompactAsync(dir, names.Append("s-other.parquet").Append("s-gone.parquet"), NewName);
+        var candidates = names.Append("s-other.parquet").Append("s-gone.parquet");
+        var r = await ResultCompaction.CompactAsync(dir, candidates, NewName);
 
         Assert.Equal(3, r.FilesMerged);
         Assert.Equal(otherBytes, File.ReadAllBytes(other));
@@ -137,7 +142,8 @@ public class ResultCompactionTests
         string journal = Path.Combine(ResultFiles.RunsDirectory(dir), ResultCompaction.JournalName);
         Assert.True(File.Exists(journal), "the crash leaves the journal");
         var during = await Snapshot(dir);
-        if (published && occurrence < names.Count) Assert.True(during.Count > before.Count, "output and inputs both visible");
+        if (published && occurrence < names.Count)
+            Assert.True(during.Count > before.Count, "output and inputs both visible");
         else Assert.Equal(before, during);
 
         string? what = await ResultCompaction.RecoverAsync(dir);
