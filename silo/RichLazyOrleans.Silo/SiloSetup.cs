@@ -63,6 +63,7 @@ public static class SiloSetup
             var warm = new[] { new Results.ResultRow { RunId = "warm-up" } };
             await Parquet.Serialization.ParquetSerializer.SerializeAsync(warm, new MemoryStream());
             System.Text.Json.JsonSerializer.Deserialize<List<Results.ResultRow>>(System.Text.Json.JsonSerializer.Serialize(warm));
+            await Results.ResultCompaction.WarmUpAsync();   // and of merging a sweep's files when it ends
             // Register the slots now (sweeps size their in-flight window from them), without waiting:
             // a grain call at start-up can wait 30 s on a silo that died and is not yet declared dead,
             // and would hold the start back. SlotLifecycle's heartbeat repeats it every few seconds.
