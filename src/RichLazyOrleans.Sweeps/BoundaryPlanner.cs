@@ -90,6 +90,8 @@ public sealed class BoundaryPlanner : ISweepPlanner
     /// for the restored planner to continue identically, but any proposed run is accepted.</summary>
     public void MarkProposed(LatticePoint point, long seed)
     {
+        bool known = _adaptive is { } a ? seed >= a.First && seed < a.First + a.Max : _seedList.Contains(seed);
+        if (!known) throw new ArgumentException($"seed {seed} is not one of the sweep's seeds");
         var s = _byPoint.GetValueOrDefault(point) ?? AddPoint(point);
         if (s.Seeds.Contains(seed)) return;
         s.Seeds.Add(seed);
@@ -115,7 +117,8 @@ public sealed class BoundaryPlanner : ISweepPlanner
         var s = _byPoint.GetValueOrDefault(c.Point) ?? AddPoint(c.Point);
         if (s.Seeds.Count >= s.Required) s.Required++;   // an extra (adaptive) seed
         _incomplete.Add(s.Order);
-        long seed = SeedAt(s.Seeds.Count);
+        // The first seed this point has not had (a restored history may hold a point's seeds out of order).
+        long seed = Enumerable.Range(0, MaxSeeds).Select(SeedAt).First(x => !s.Seeds.Contains(x));
         MarkProposed(c.Point, seed);
         return _proposed[^1];
     }

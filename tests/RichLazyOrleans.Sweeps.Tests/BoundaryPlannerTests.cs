@@ -155,3 +155,19 @@ public class BoundaryPlannerTests(ITestOutputHelper output)
         Assert.True(adaptive.Misclassified <= uniform, $"{adaptive.Misclassified} > {uniform}");
     }
 }
+
+public class BoundaryPlannerRestoreTests
+{
+    [Fact]
+    public void A_history_with_a_point_s_seeds_out_of_order_continues_with_the_missing_seed()
+    {
+        var field = SyntheticField.Open(new Random(2), 0.05);
+        var spec = SamplerEvaluation.Spec(field, 3, 2, 20, "[10, 11, 12]");
+        var corner = new LatticePoint(0, 0);
+        var planner = SweepPlanner.Restore(spec, [(corner, 10), (corner, 12)], []);
+        var next = planner.Ask(1).Single();
+        Assert.Equal((corner, 11L), (next.Point, next.Seed));
+        Assert.Equal(3, planner.Proposed.Select(r => r.Seed).Distinct().Count());
+        Assert.Throws<ArgumentException>(() => SweepPlanner.Restore(spec, [(corner, 99)], []));
+    }
+}
