@@ -39,6 +39,7 @@ public sealed class SweepCoordinatorGrain : Grain, ISweepCoordinatorGrain, IRemi
     private SweepPlan? _plan;
     private RunDispatcher? _dispatcher;
     private ResultSink? _sink;
+    private SweepOutputs? _outputs;
     private Activity? _activity;
     private IGrainTimer? _flushTimer, _watchdogTimer;
     private double _elapsedBase;                             // seconds spent by earlier activations
@@ -137,7 +138,9 @@ public sealed class SweepCoordinatorGrain : Grain, ISweepCoordinatorGrain, IRemi
         _activity = Telemetry.Source.StartActivity("sweep", ActivityKind.Internal);
         _activity?.SetTag("sweep.id", spec.Name);
         _sink = sink;
-        _plan = SweepPlan.Restore(new SweepRuns(spec, S.ResultsDir, _activity?.Id), S.Proposed, S.Finished,
+        var runs = new SweepRuns(spec, S.ResultsDir, _activity?.Id);
+        _outputs = new SweepOutputs(runs, S.ResultsDir, _logger, SweepId);
+        _plan = SweepPlan.Restore(runs, S.Proposed, S.Finished,
             ledger.Runs, warning => _logger.LogWarning("sweep {Sweep}: {Warning}", SweepId, warning));
         _dispatcher = new RunDispatcher(() => GrainFactory.GetGrain<ISlotRegistryGrain>(0).TotalSlots(),
             run => GrainFactory.GetGrain<IRunGrain>($"{run.SweepId}/{run.RunId}").Start(run),
@@ -241,6 +244,7 @@ public sealed class SweepCoordinatorGrain : Grain, ISweepCoordinatorGrain, IRemi
             if (durable.Count > 0) _writer.MarkDirty();
         });
         if (error is not null) S.Message = error;
+        await _outputs!.RefreshAsync(_plan!, force: false);
     }, force: false);
 
     private Task SaveAsync() => _writer.RunAsync(null, force: true);
@@ -254,6 +258,7 @@ public sealed class SweepCoordinatorGrain : Grain, ISweepCoordinatorGrain, IRemi
         await FlushAsync();
         while (_sink!.HasWork && !_writer.Superseded) { await Task.Delay(TimeSpan.FromSeconds(1)); await FlushAsync(); }
         await _sink.CompactAsync();   // before the final state: a crash here restores and finishes again
+        await _outputs!.RefreshAsync(_plan!, force: true);
         S.Phase = final;
         // A finished sweep must say so durably, or a later activation would restore and rerun it.
         await SaveAsync();

@@ -37,6 +37,12 @@ public sealed class SweepPlan
     /// <summary>Every run has been told and the planner wants nothing more.</summary>
     public bool IsComplete => _planner.IsComplete;
 
+    /// <summary>Runs told so far (a change count for outputs derived from the results).</summary>
+    public int Told => _told.Count;
+
+    /// <summary>What is known of every grid point proposed so far (the planner's view).</summary>
+    public IReadOnlyList<PointSummary> Points() => _planner.Points();
+
     public RunRequest? Get(string runId) => _byId.GetValueOrDefault(runId);
     public bool IsFinished(string runId) => _told.ContainsKey(runId);
 

@@ -230,5 +230,36 @@ public class SweepClusterTests(ClusterFixture fixture) : IClassFixture<ClusterFi
             Assert.All(point, r => Assert.Equal($"p{r.LatticeI}_{r.LatticeJ}-s{r.Seed}", r.RunId));
         }
         Assert.Contains(points, p => p.Count() > 2);   // noise near the boundary made some point ask for more seeds
+
+        // points.parquet: one row per grid point, its statistics recomputed here from the runs' rows.
+        var (table, meta) = await PointsFile.ReadAsync(dir, ["tau", "delta"]);
+        Assert.Equal(points.Count, table.Count);
+        Assert.Equal("value", meta["richlazy.metric"]);
+        foreach (var row in table)
+        {
+            var runs = points.Single(p => p.Key == (row.LatticeI, row.LatticeJ)).ToList();
+            var values = runs.Select(r => r.Value!.Value).ToList();
+            double mean = values.Average();
+            double se = Math.Sqrt(values.Sum(x => (x - mean) * (x - mean)) / (values.Count - 1) / values.Count);
+            Assert.Equal(values.Count, row.Seeds);
+            Assert.Equal(values.Count, row.Runs);
+            Assert.Equal(mean, row.Mean!.Value, 12);
+            Assert.Equal(se, row.StdError!.Value, 12);
+            Assert.Equal(runs[0].Tau!.Value, row.AxisValues[0], 12);
+            Assert.Equal(runs[0].Delta!.Value, row.AxisValues[1], 12);
+            Assert.Equal(runs[0].Depth, row.Depth);
+        }
+        Assert.Equal(table.Count, table.Select(r => r.Order).Distinct().Count());
+        // boundary.json: polylines in axis units near the true curve log10 τ = 0.1 + 0.6δ − 0.3δ² (30 noisy points:
+        // a coarse estimate, so a loose band).
+        var doc = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "boundary.json")))!;
+        Assert.Equal("value", (string?)doc["metric"]);
+        var crossing = doc["polylines"]!.AsArray().SelectMany(l => l!.AsArray()).ToList();
+        Assert.NotEmpty(crossing);
+        foreach (var q in crossing)
+        {
+            double tau = (double)q!["tau"]!, delta = (double)q["delta"]!;
+            Assert.InRange(Math.Log10(tau) - (0.1 + 0.6 * delta - 0.3 * delta * delta), -0.5, 0.5);
+        }
     }
 }
