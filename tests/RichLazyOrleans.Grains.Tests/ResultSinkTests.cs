@@ -15,8 +15,9 @@ public class ResultSinkTests
             Value = step,
         };
 
+    // Compaction from two files on (the coordinator's default leaves up to 16 files as they are).
     private static ResultSink Sink(string dir, int compactTarget = ResultCompaction.DefaultTargetRows) =>
-        new("s", dir, NullLogger.Instance, compactTarget);
+        new("s", dir, NullLogger.Instance, compactTarget, minFilesToCompact: 1);
 
     private static readonly Dictionary<string, FinishedRun> None = [];
     private static FinishedRun Done(long seed = 3) => new(4, 8, seed, true, 0.5, null);

@@ -115,8 +115,9 @@ public class SweepClusterTests(ClusterFixture fixture) : IClassFixture<ClusterFi
         var rows = await ResultFiles.ReadAllAsync(dir);
         Assert.Equal(6 * 5, rows.Count);                                          // runs × checkpoints
         Assert.Equal(rows.Count, rows.Select(r => (r.RunId, r.Step)).Distinct().Count());
-        // The batch files written while rows streamed are merged when the sweep ends; nothing hidden is left.
-        Assert.Single(Directory.GetFiles(Path.Combine(dir, "runs"), "*.parquet"));
+        // Batch files are merged when a sweep ends with more than 16 (ResultSinkTests test the merge); nothing
+        // hidden is left either way.
+        Assert.InRange(Directory.GetFiles(Path.Combine(dir, "runs"), "*.parquet").Length, 1, ResultSink.MinFilesToCompact);
         Assert.Empty(Directory.GetFiles(Path.Combine(dir, "runs"), ".*"));
         Assert.All(rows.GroupBy(r => r.RunId), run => Assert.Equal([0L, 10L, 100L, 1000L, 60000L], run.Select(r => r.Step).Order()));
         // Resumable kinds keep their states beside the results.
