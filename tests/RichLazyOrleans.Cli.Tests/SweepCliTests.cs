@@ -171,6 +171,21 @@ public class SweepCliTests
                 Assert.InRange((at - read).TotalMilliseconds, 0, 1);
             }
         }
+
+        // points.parquet: one row per grid point, with the seed mean of the runs' values there.
+        File.WriteAllText(Path.Combine(js, "points.mjs"), """
+            import { parquetReadObjects } from 'hyparquet'
+            import { readFileSync } from 'fs'
+            const b = readFileSync(process.argv[2])
+            const file = b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)
+            const rows = await parquetReadObjects({ file })
+            console.log(JSON.stringify(rows.map(r => ({ tau: r.tau, delta: r.delta, mean: r.mean, seeds: r.seeds }))))
+            """);
+        var points = JsonNode.Parse(Run("node", js, "points.mjs", Path.Combine(dir, "points.parquet")))!.AsArray();
+        var byPoint = expected.GroupBy(x => (x.Tau, x.Delta)).ToDictionary(g => g.Key, g => g.Average(x => x.Value!.Value));
+        Assert.Equal(byPoint.Count, points.Count);
+        foreach (var p in points)
+            Assert.Equal(byPoint[(p!["tau"]!.GetValue<double>(), p["delta"]!.GetValue<double>())], p["mean"]!.GetValue<double>(), 12);
     }
 
     private static string? Which(string tool) =>
