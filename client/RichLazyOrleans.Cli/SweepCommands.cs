@@ -258,8 +258,7 @@ internal static class SweepCommands
                     var task = progress.AddTask(spec.Name);
                     while (true)
                     {
-                        int total = status.Done + status.Failed + status.Running + status.Queued;
-                        task.MaxValue = Math.Max(1, total);
+                        task.MaxValue = Math.Max(1, ExpectedRuns(spec, status));
                         task.Value = status.Done + status.Failed;
                         task.Description = $"{spec.Name} [grey]depth {status.Depth}/{status.MaxDepth} · {status.Running} running · {status.Queued} queued · {status.Failed} failed[/]";
                         if (status.Finished) break;
@@ -276,7 +275,7 @@ internal static class SweepCommands
                 if (last.Elapsed.TotalSeconds >= 2 || status.Finished)
                 {
                     last.Restart();
-                    Console.Error.WriteLine(Line(status));
+                    Console.Error.WriteLine(Line(status, ExpectedRuns(spec, status)));
                 }
             }
         }
@@ -323,11 +322,26 @@ internal static class SweepCommands
         return cmd;
     }
 
-    private static string Line(SweepStatus s)
+    /// <summary>
+    /// Runs the sweep is expected to take: the budget's points (the initial lattice without refine) times the
+    /// seeds per point (adaptive: the minimum, so it can grow), or what is already known, if more. The planner
+    /// proposes runs as slots free up, so this is an estimate until the sweep ends (it may also end early,
+    /// when nothing is left to refine).
+    /// </summary>
+    private static int ExpectedRuns(SweepSpec spec, SweepStatus s)
     {
-        int total = s.Done + s.Failed + s.Running + s.Queued;
+        int points = spec.Refine?.Budget ?? spec.InitialPoints;
+        int seeds = spec.SeedRange?.Min ?? spec.Seeds.Count;
+        return Math.Max(points * seeds, s.Done + s.Failed + s.Running + s.Queued);
+    }
+
+    /// <summary>A status line without the spec at hand (submit, status, watch): no estimate of what is left.</summary>
+    private static string Line(SweepStatus s, int? expected = null)
+    {
+        int total = expected ?? s.Done + s.Failed + s.Running + s.Queued;
         double rate = s.ElapsedSeconds > 0 ? (s.Done + s.Failed) / s.ElapsedSeconds : 0;
-        string eta = rate > 0 && s.Queued + s.Running > 0 ? $", ETA (this round) {(s.Queued + s.Running) / rate:F0} s" : "";
+        int left = total - s.Done - s.Failed;
+        string eta = expected is not null && rate > 0 && left > 0 && !s.Finished ? $", ETA ~{left / rate:F0} s (to the budget)" : "";
         string recovered = s.Redispatched + s.Recoveries > 0 ? $", {s.Redispatched} run(s) moved, sweep restored {s.Recoveries}x" : "";
         return $"richlazy: [{s.State}] depth {s.Depth}/{s.MaxDepth}: {s.Done}/{total} runs done, {s.Running} running, {s.Queued} queued, {s.Failed} failed, {s.GridPoints} points, {s.ElapsedSeconds:F1} s{eta}{recovered}";
     }
