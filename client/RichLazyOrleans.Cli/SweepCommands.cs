@@ -57,7 +57,9 @@ internal static class SweepCommands
         var statusCmd = new Command("status", "One line on where a sweep stands.") { name, gateway, clusterRedis };
         statusCmd.SetAction(async (p, ct) => await WithClient(p.GetValue(gateway), p.GetValue(clusterRedis), async client =>
         {
-            Console.WriteLine(Line(await client.GetGrain<ISweepCoordinatorGrain>(p.GetValue(name)!).GetStatus()));
+            var s = await client.GetGrain<ISweepCoordinatorGrain>(p.GetValue(name)!).GetStatus();
+            if (s.State == "new") throw new SpecException($"no sweep named '{p.GetValue(name)}' on this cluster");
+            Console.WriteLine(Line(s));
             return 0;
         }, ct));
         var watch = new Command("watch", "Follow a sweep until it ends.") { name, gateway, clusterRedis };
@@ -167,6 +169,8 @@ internal static class SweepCommands
                 LogLevel = p.GetValue(logLevel),
             };
             if (config.Kubernetes && config.Redis is null) throw new SpecException("--kubernetes needs --redis (or RICHLAZY_REDIS): the cluster's membership, state and reminders live in Redis");
+            try { SiloPorts.EnsureFree(config); }
+            catch (PortInUseException e) { throw new SpecException(e.Message); }
             using var host = SiloSetup.Build(config);
             await host.StartAsync(ct);
             string where = config.Kubernetes ? $"pod {Environment.GetEnvironmentVariable("POD_NAME")}" : $"{config.Advertise ?? "127.0.0.1"}:{config.SiloPort} (gateway {config.GatewayPort})";

@@ -185,7 +185,7 @@ public static class SiloSetup
         return Microsoft.AspNetCore.Http.Results.Json(new { status = status.ToString(), slots = slots.Slots, busy = slots.Busy }, statusCode: ready ? 200 : 503);
     }
 
-    private static IPAddress ResolveAdvertised(string? advertise)
+    internal static IPAddress ResolveAdvertised(string? advertise)
     {
         if (string.IsNullOrWhiteSpace(advertise)) return IPAddress.Loopback;
         if (IPAddress.TryParse(advertise, out var ip)) return ip;

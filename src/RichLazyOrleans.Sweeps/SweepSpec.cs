@@ -41,6 +41,23 @@ public sealed record SweepSpec(string Name, string Kind, JsonObject Params, IRea
     /// <summary>Grid points of the initial lattice.</summary>
     public int InitialPoints => Initial.Aggregate(1, (a, b) => a * b);
 
+    /// <summary>
+    /// Longest sweep name: result files are named NAME-TIMESTAMP-xxxxxxxx.parquet and written as
+    /// .NAME.GUID.tmp first (name + 38 characters), which must stay under the 255 bytes file systems allow.
+    /// </summary>
+    public const int MaxNameLength = 100;
+
+    /// <summary>
+    /// Most grid points a sweep may have (initial lattice or budget), and most runs (points × seeds). A coordinator
+    /// keeps every point and run in memory and in its saved state: 6 million points once took 3.4 GB and starved
+    /// every other sweep on the silo.
+    /// </summary>
+    public const int MaxPoints = 100_000, MaxRuns = 1_000_000;
+
+    /// <summary>Most YAML nodes the run params may expand to (aliases included): a "billion laughs" document
+    /// expands exponentially and once ran a silo out of memory.</summary>
+    public const int MaxParamNodes = 100_000;
+
     public static SweepSpec Load(string path, IReadOnlyDictionary<string, KindInfo> kinds)
     {
         string text;
@@ -64,6 +81,11 @@ public sealed record SweepSpec(string Name, string Kind, JsonObject Params, IRea
             root = m;
         }
         catch (YamlException e) { throw new SweepSpecException($"{what} is not valid YAML: {e.Message.Split('\n')[0]} (line {e.Start.Line})"); }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet's parser throws this (no position) on some unclosed flow collections, e.g. "[0.1, 2" then a key.
+            throw new SweepSpecException($"{what} is not valid YAML: an unclosed '[' or '{{' (a flow list or mapping)");
+        }
 
         var known = new[] { "name", "kind", "params", "axes", "seeds", "grid", "refine" };
         foreach (var key in root.Children.Keys.Select(Str))
@@ -72,6 +94,10 @@ public sealed record SweepSpec(string Name, string Kind, JsonObject Params, IRea
         string name = RequiredScalar(root, "name");
         if (name.Length == 0 || name.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')))
             throw new SweepSpecException($"key 'name' must be letters, digits, '-', '_' or '.', got '{name}'");
+        if (name.StartsWith('.'))
+            throw new SweepSpecException($"key 'name' must not start with '.' (it names files and folders), got '{name}'");
+        if (name.Length > MaxNameLength)
+            throw new SweepSpecException($"key 'name' is {name.Length} characters long; at most {MaxNameLength} (it names result files)");
         string kind = RequiredScalar(root, "kind");
         if (!kinds.TryGetValue(kind, out var info))
             throw new SweepSpecException($"key 'kind': unknown run kind '{kind}' (known: {string.Join(", ", kinds.Keys.Order())})");
@@ -80,7 +106,8 @@ public sealed record SweepSpec(string Name, string Kind, JsonObject Params, IRea
         if (Child(root, "params") is { } p)
         {
             if (p is not YamlMappingNode pm) throw new SweepSpecException("key 'params' must be a mapping");
-            foreach (var (k, v) in pm.Children) parameters[Str(k)] = ToJson(v, $"params.{Str(k)}");
+            int nodes = 0;
+            foreach (var (k, v) in pm.Children) parameters[Str(k)] = ToJson(v, $"params.{Str(k)}", ref nodes);
         }
 
         if (Child(root, "axes") is not YamlMappingNode axesNode || axesNode.Children.Count is < 1 or > 2)
@@ -133,8 +160,17 @@ public sealed record SweepSpec(string Name, string Kind, JsonObject Params, IRea
             int initialPoints = initial.Aggregate(1, (a, b) => a * b);
             if (budget < initialPoints)
                 throw new SweepSpecException($"key 'refine.budget': {budget} grid points is below the initial lattice's {initialPoints}");
+            if (budget > MaxPoints)
+                throw new SweepSpecException($"key 'refine.budget': {budget} grid points is more than a sweep may have ({MaxPoints})");
             refine = new RefineSpec(metric, threshold, maxDepth, budget);
         }
+        long points = refine?.Budget ?? initial.Aggregate(1L, (a, b) => a * b);
+        if (refine is null && points > MaxPoints)
+            throw new SweepSpecException($"key 'grid.initial': {string.Join(" x ", initial)} = {points} grid points is more "
+                + $"than a sweep may have ({MaxPoints})");
+        if (points * (seedRange?.Max ?? seeds.Count) > MaxRuns)
+            throw new SweepSpecException($"key 'seeds': {points} grid points x {seedRange?.Max ?? seeds.Count} seeds is more "
+                + $"than {MaxRuns} runs");
         if (seedRange is not null && refine is null)
             throw new SweepSpecException("key 'seeds': { min, max } (adaptive seeds) needs 'refine' (a metric and threshold to be sure about)");
         return new SweepSpec(name, kind, parameters, axes, seeds, initial, refine, seedRange);
@@ -195,8 +231,31 @@ public sealed record SweepSpec(string Name, string Kind, JsonObject Params, IRea
         return v;
     }
 
-    /// <summary>YAML → JSON for run params: numbers stay numbers, lists and maps recurse.</summary>
-    private static JsonNode? ToJson(YamlNode node, string path) => node switch
+    /// <summary>YAML → JSON for run params: numbers stay numbers, lists and maps recurse; at most
+    /// <see cref="MaxParamNodes"/> nodes, counted as aliases expand.</summary>
+    private static JsonNode? ToJson(YamlNode node, string path, ref int nodes)
+    {
+        if (++nodes > MaxParamNodes)
+            throw new SweepSpecException($"key '{path}': the params expand to more than {MaxParamNodes} YAML nodes (aliases included)");
+        switch (node)
+        {
+            case YamlSequenceNode q:
+            {
+                var array = new JsonArray();
+                for (int i = 0; i < q.Children.Count; i++) array.Add(ToJson(q.Children[i], $"{path}[{i}]", ref nodes));
+                return array;
+            }
+            case YamlMappingNode m:
+            {
+                var o = new JsonObject();
+                foreach (var (k, v) in m.Children) o[Str(k)] = ToJson(v, $"{path}.{Str(k)}", ref nodes);
+                return o;
+            }
+            default: return Scalar(node, path);
+        }
+    }
+
+    private static JsonNode? Scalar(YamlNode node, string path) => node switch
     {
         YamlScalarNode s when s.Style is YamlDotNet.Core.ScalarStyle.SingleQuoted or YamlDotNet.Core.ScalarStyle.DoubleQuoted => JsonValue.Create(s.Value),
         YamlScalarNode s when s.Value is null or "" or "null" or "~" => null,
@@ -204,8 +263,6 @@ public sealed record SweepSpec(string Name, string Kind, JsonObject Params, IRea
         YamlScalarNode s when double.TryParse(s.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) =>
             long.TryParse(s.Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out long l) ? JsonValue.Create(l) : JsonValue.Create(d),
         YamlScalarNode s => JsonValue.Create(s.Value),
-        YamlSequenceNode q => new JsonArray(q.Children.Select((c, i) => ToJson(c, $"{path}[{i}]")).ToArray()),
-        YamlMappingNode m => new JsonObject(m.Children.Select(kv => KeyValuePair.Create(Str(kv.Key), ToJson(kv.Value, $"{path}.{Str(kv.Key)}")))),
         _ => throw new SweepSpecException($"key '{path}': unsupported YAML node"),
     };
 }

@@ -43,6 +43,17 @@ public class LocalSiloCliTests
                 if (submit.ExitCode == 0) break;
             }
             Assert.True(submit.ExitCode == 0, submit.Stderr);
+
+            // A second silo on the ports of the running one is refused (it used to start and share them, so a
+            // sweep submitted twice ran on both): one line, exit 2, nothing started.
+            var second = CliProcess.Run("silo", "--port", $"{port}", "--gateway", g, "--slots", "1");
+            Assert.Equal(2, second.ExitCode);
+            Assert.Contains("already in use", Assert.Single(second.Stderr.Trim().Split('\n')));
+            // Status of a sweep nobody started: one line, exit 2 (it said "[new] 0/0" and exit 0).
+            var unknown = CliProcess.Run("sweep", "status", "no-such-sweep", "--gateway", g);
+            Assert.Equal(2, unknown.ExitCode);
+            Assert.Contains("no sweep named 'no-such-sweep'", unknown.Stderr);
+
             var watch = CliProcess.Run("sweep", "watch", "local-a", "--gateway", g);
             Assert.True(watch.ExitCode == 0, watch.Stderr);
             Assert.Contains("[complete]", watch.Stdout);

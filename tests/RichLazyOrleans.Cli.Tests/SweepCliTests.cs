@@ -103,6 +103,11 @@ public class SweepCliTests
     [InlineData("  delta: { from: -1.0, to: 1.0 }", "  gamma: { from: -1.0, to: 1.0 }", "axes.gamma")]
     [InlineData("grid:", "bogus: 1\ngrid:", "bogus")]
     [InlineData("width: 0.05, ", "", "width")]          // a run key missing from params: caught before any run starts
+    // Issue 12: a 200-character name (its result files could not be written: the sweep hung "finishing"), a
+    // lattice of 10⁸ points (3.4 GB held), an unclosed flow list (exit 1, "Operation is not valid ...").
+    [InlineData("name: cli-synthetic", "name: cli-synthetic-" + "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "name")]
+    [InlineData("grid:   { initial: [5, 5] }\nrefine: { metric: value, threshold: 0.5, max_depth: 2, budget: 60 }", "grid:   { initial: [10000, 10000] }", "grid.initial")]
+    [InlineData("delta: { from: -1.0, to: 1.0 }", "delta: [-1.0, 1.0\nbad: 1", "[")]
     public void Bad_sweep_specs_exit_2_naming_the_key_and_start_nothing(string from, string to, string key)
     {
         string dir = Path.Combine(Path.GetTempPath(), $"richlazy-never-{Guid.NewGuid():N}");

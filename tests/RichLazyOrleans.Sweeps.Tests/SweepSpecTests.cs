@@ -79,3 +79,65 @@ public class SweepSpecTests
         Assert.Equal([0L], s.Seeds);
     }
 }
+
+/// <summary>Specs that once got through or broke the parser (issue 12): each is refused with one line naming the key.</summary>
+public class SweepSpecLimitsTests
+{
+    private static SweepSpecException Refused(string yaml) =>
+        Assert.Throws<SweepSpecException>(() => SweepSpec.Parse(yaml, SweepSpecTests.Kinds));
+
+    private const string Axes = "kind: synthetic\naxes: { tau: { from: 0.1, to: 2, scale: log }, delta: { from: -1, to: 1 } }\n";
+
+    [Theory]
+    [InlineData(".")]
+    [InlineData("..")]
+    [InlineData(".hidden")]
+    public void Names_of_dots_or_hidden_files_are_refused(string name)
+    {
+        var e = Refused($"name: '{name}'\n" + Axes);
+        Assert.Contains("'name'", e.Message);
+    }
+
+    [Fact]
+    public void A_name_too_long_for_its_result_file_names_is_refused()
+    {
+        // 200 characters passed before, and the Parquet file name (name + 32 characters) was then too long to write.
+        var e = Refused($"name: {new string('a', 200)}\n" + Axes);
+        Assert.Contains("'name'", e.Message);
+        Assert.Contains($"{SweepSpec.MaxNameLength}", e.Message);
+        SweepSpec.Parse($"name: {new string('a', SweepSpec.MaxNameLength)}\n" + Axes, SweepSpecTests.Kinds);
+    }
+
+    [Fact]
+    public void A_lattice_or_budget_past_the_point_cap_is_refused_before_anything_exists()
+    {
+        var e = Refused("name: big\n" + Axes + "grid: { initial: [10000, 10000] }\n");
+        Assert.Contains("'grid.initial'", e.Message);
+        Assert.Contains("100000000", e.Message);
+        var b = Refused("name: big\n" + Axes + "refine: { metric: value, threshold: 0.5, max_depth: 12, budget: 5000000 }\n");
+        Assert.Contains("'refine.budget'", b.Message);
+        var s = Refused("name: big\n" + Axes + "seeds: { min: 2, max: 1000 }\n"
+            + "refine: { metric: value, threshold: 0.5, max_depth: 12, budget: 90000 }\n");
+        Assert.Contains("'seeds'", s.Message);
+    }
+
+    [Fact]
+    public void A_billion_laughs_document_is_refused_quickly()
+    {
+        var yaml = new System.Text.StringBuilder("name: laughs\n" + Axes + "params:\n  a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        for (int k = 1; k <= 9; k++)
+            yaml.Append($"  a{k}: &a{k} [{string.Join(", ", Enumerable.Repeat($"*a{k - 1}", 10))}]\n");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var e = Refused(yaml.ToString());
+        Assert.Contains("'params", e.Message);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"took {clock.Elapsed}");   // 10⁹ leaves: minutes and GBs before
+    }
+
+    [Fact]
+    public void Malformed_flow_yaml_is_one_line_naming_the_problem()
+    {
+        var e = Refused("name: x\nkind: synthetic\naxes: { tau: [0.1, 2\nrefine: 3\n");
+        Assert.Contains("not valid YAML", e.Message);
+        Assert.DoesNotContain("\n", e.Message);
+    }
+}
