@@ -26,9 +26,11 @@ public sealed class SweepRuns(SweepSpec spec, string resultsDir, string? tracePa
         if (spec.Axes.Count == 2) runSpec[spec.Axes[1].Name] = AxisValue(_kind, spec.Axes[1], v);
         if (_kind.HasSeed) runSpec["seed"] = seed;
         string runId = RunId(p, seed);
-        // Resumable kinds save their states under DIR/checkpoints/RUN_ID unless the spec says otherwise.
-        if (_kind.Resumable && !runSpec.ContainsKey("checkpoint_dir"))
-            runSpec["checkpoint_dir"] = Path.Combine(resultsDir, "checkpoints", runId);
+        // Resumable kinds save their states under DIR/checkpoints/RUN_ID, or RUN_ID under the params' checkpoint_dir:
+        // one directory shared by every run made runs overwrite each other's states.
+        if (_kind.Resumable)
+            runSpec["checkpoint_dir"] = runSpec["checkpoint_dir"] is JsonValue given && given.TryGetValue(out string? root)
+                ? Path.Combine(root, runId) : Path.Combine(resultsDir, "checkpoints", runId);
         return new RunRequest(spec.Name, runId, spec.Kind, runSpec.ToJsonString(), p.I, p.J, depth, seed, resultsDir,
             spec.Refine?.Metric, traceParent);
     }

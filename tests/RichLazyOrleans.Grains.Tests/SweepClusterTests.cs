@@ -124,6 +124,31 @@ public class SweepClusterTests(ClusterFixture fixture) : IClassFixture<ClusterFi
         Assert.Equal(6, Directory.GetDirectories(Path.Combine(dir, "checkpoints")).Length);
     }
 
+    /// <summary>Issue 12: a checkpoint_dir in a sweep's params was shared by every run, so runs overwrote each
+    /// other's saved states; each run now saves under its own subdirectory of it.</summary>
+    [Fact]
+    public async Task A_checkpoint_dir_in_params_gives_every_run_its_own_subdirectory()
+    {
+        string dir = Directory.CreateTempSubdirectory("rl-sweep-ckpt-").FullName;
+        string states = Path.Combine(dir, "states");
+        string spec = $$"""
+            name: cluster-ckpt
+            kind: teacher-student
+            params: { delta: 0.3, n: 50, d: 5, m: 4, n_test: 50, steps: 400, checkpoints: [0, 400], checkpoint_every: 100, checkpoint_dir: '{{states}}' }
+            axes:
+              tau: { from: 0.2, to: 1.0, scale: log }
+            seeds: [1, 2]
+            grid: { initial: [2] }
+            """;
+        var g = fixture.Cluster.GrainFactory.GetGrain<ISweepCoordinatorGrain>("cluster-ckpt");
+        await g.Start(new SweepRequest(spec, dir));
+        Assert.Equal("complete", (await WaitFor(g, TimeSpan.FromMinutes(2))).State);
+        var runs = (await ResultFiles.ReadAllAsync(dir)).Select(r => r.RunId).Distinct().Order().ToList();
+        Assert.Equal(4, runs.Count);
+        Assert.Equal(runs, Directory.GetDirectories(states).Select(Path.GetFileName).Order());
+        Assert.All(runs, run => Assert.NotEmpty(Directory.GetFiles(Path.Combine(states, run), "ckpt-*.bin")));
+    }
+
     [Fact]
     public async Task Cancel_stops_dispatch_and_every_started_run_is_recorded()
     {
