@@ -36,7 +36,57 @@ public sealed class ResultSink(string sweepId, string resultsDir, ILogger logger
     private Dictionary<string, FinishedRun> _flushing = [];               // finished, rows being written now
     private readonly List<string> _files = [];                            // this sweep's files: compaction's input
 
+    private string? _cluster;              // set once the directory's lock is held
+    private System.Diagnostics.Stopwatch? _renewed;
+    /// <summary>How often the lock's heartbeat is written (a sixth of its lease).</summary>
+    public static readonly TimeSpan RenewEvery = ResultsLock.Lease / 6;
+
     public string ResultsDir => resultsDir;
+
+    /// <summary>
+    /// Takes the results directory for this sweep on <paramref name="cluster"/> (<see cref="ResultsLock"/>); an
+    /// ArgumentException with one line when another sweep or cluster holds it, or the directory is not writable.
+    /// </summary>
+    public void AcquireLock(string cluster)
+    {
+        try { ResultsLock.Acquire(resultsDir, sweepId, cluster); }
+        catch (ResultsLockedException e) { throw new ArgumentException(e.Message); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ArgumentException($"results directory {resultsDir} is not writable: {e.Message.Split('\n')[0]}");
+        }
+        _cluster = cluster;
+        _renewed = System.Diagnostics.Stopwatch.StartNew();
+    }
+
+    /// <summary>Renews the lock's heartbeat when due; logs (once per renewal) if another owner took it over.</summary>
+    public void RenewLock()
+    {
+        if (_cluster is null || _renewed!.Elapsed < RenewEvery) return;
+        _renewed.Restart();
+        try
+        {
+            if (!ResultsLock.Heartbeat(resultsDir, sweepId, _cluster))
+                logger.LogError("sweep {Sweep}: its results directory {Dir} was taken over by another sweep or cluster "
+                    + "(its lock was not renewed for {Lease} s)", sweepId, resultsDir, ResultsLock.Lease.TotalSeconds);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            logger.LogWarning("sweep {Sweep}: could not renew its results lock ({Error})", sweepId, e.Message.Split('\n')[0]);
+        }
+    }
+
+    /// <summary>A finished sweep gives its directory back.</summary>
+    public void ReleaseLock()
+    {
+        if (_cluster is null) return;
+        try { ResultsLock.Release(resultsDir, sweepId, _cluster); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            logger.LogWarning("sweep {Sweep}: could not remove its results lock ({Error})", sweepId, e.Message.Split('\n')[0]);
+        }
+        _cluster = null;
+    }
     /// <summary>Rows of this sweep in files (including an earlier attempt's).</summary>
     public int RowsOnDisk { get; private set; }
     /// <summary>Rows accepted: on disk or about to be.</summary>

@@ -45,9 +45,12 @@ public sealed class SweepCoordinatorGrain : Grain, ISweepCoordinatorGrain, IRemi
     private double _elapsedBase;                             // seconds spent by earlier activations
     private (int Points, int Depth, int MaxDepth) _ended;    // a finished sweep's status, without a plan
 
-    public SweepCoordinatorGrain(ILogger<SweepCoordinatorGrain> logger,
+    private readonly ClusterIdentity _cluster;
+
+    public SweepCoordinatorGrain(ILogger<SweepCoordinatorGrain> logger, ClusterIdentity cluster,
         [PersistentState("sweep", StorageNames.Default)] IPersistentState<SweepGrainState> state)
     {
+        _cluster = cluster;
         _state = state;
         _logger = logger;
         _writer = new SweepStateWriter(state.WriteStateAsync, () =>
@@ -104,7 +107,10 @@ public sealed class SweepCoordinatorGrain : Grain, ISweepCoordinatorGrain, IRemi
 
         // Rows of an earlier attempt of this sweep (its silo was embedded and is gone) count as written.
         var sink = new ResultSink(SweepId, request.ResultsDir, _logger);
-        var ledger = await sink.ReadLedgerAsync(S.Finished, request.SpecYaml);
+        sink.AcquireLock(_cluster.Id);   // one sweep per results directory, before anything is read or written
+        Ledger ledger;
+        try { ledger = await sink.ReadLedgerAsync(S.Finished, request.SpecYaml); }
+        catch { sink.ReleaseLock(); throw; }
         (S.SpecYaml, S.ResultsDir, S.Phase) = (request.SpecYaml, request.ResultsDir, SweepPhase.Running);
         Begin(spec, sink, ledger);
         await SaveAsync();   // durable before the first run starts
@@ -117,6 +123,7 @@ public sealed class SweepCoordinatorGrain : Grain, ISweepCoordinatorGrain, IRemi
     private async Task RestoreAsync()
     {
         var sink = new ResultSink(SweepId, S.ResultsDir, _logger);
+        sink.AcquireLock(_cluster.Id);
         var ledger = await sink.ReadLedgerAsync(S.Finished);
         Begin(SweepSpec.Parse(S.SpecYaml, Kinds), sink, ledger);
         S.Recoveries++;
@@ -230,6 +237,7 @@ public sealed class SweepCoordinatorGrain : Grain, ISweepCoordinatorGrain, IRemi
     {
         if (!Dispatching) return;
         await _dispatcher!.TickAsync();
+        _sink?.RenewLock();
         if (!_reminder.IsSet) await _reminder.EnsureAsync();
         await AdvanceAsync();
     }
@@ -265,6 +273,7 @@ public sealed class SweepCoordinatorGrain : Grain, ISweepCoordinatorGrain, IRemi
         while (_writer.Dirty && !_writer.Superseded) { await Task.Delay(TimeSpan.FromSeconds(1)); await SaveAsync(); }
         _flushTimer?.Dispose();
         _watchdogTimer?.Dispose();
+        _sink.ReleaseLock();
         _dispatcher!.Clear();
         _plan!.DropQueued();   // a sweep restored as cancelled never dispatches what waited
         _clock.Stop();

@@ -95,6 +95,35 @@ public class SweepCliTests
         Assert.StartsWith("sweep_id,run_id,kind,tau,delta,alpha,seed,step", csv[0]);
     }
 
+    /// <summary>
+    /// Issue 12: two `sweep run` of one spec into one --out at the same time both exited 0 with every row written
+    /// twice. The results directory is locked by the sweep writing it: the second is refused with one line and
+    /// exit 2, the first completes with each (run_id, step) once, and its lock is gone when it ends.
+    /// </summary>
+    [Fact]
+    public async Task A_second_sweep_into_a_results_directory_in_use_is_refused()
+    {
+        string dir = Directory.CreateTempSubdirectory("richlazy-locked-").FullName;
+        string spec = SpecFile(Synthetic.Replace("cli-synthetic", "locked").Replace("duration_ms: 1", "duration_ms: 150"));
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "richlazy.dll"), "sweep", "run", spec, "--out", dir, "--slots", "2" })
+            psi.ArgumentList.Add(a);
+        using var first = Process.Start(psi)!;
+        var firstErr = first.StandardError.ReadToEndAsync();
+        var firstOut = first.StandardOutput.ReadToEndAsync();
+        string lockFile = Path.Combine(dir, ".richlazy.lock");
+        for (var deadline = DateTime.UtcNow.AddSeconds(60); !File.Exists(lockFile); await Task.Delay(20))
+            Assert.True(DateTime.UtcNow < deadline && !first.HasExited, "the first sweep never took its directory");
+        var second = CliProcess.Run("sweep", "run", spec, "--out", dir, "--slots", "2");
+        Assert.Equal(2, second.ExitCode);
+        Assert.Contains("in use by sweep 'locked'", Assert.Single(second.Stderr.Trim().Split('\n')));
+        Assert.True(first.WaitForExit(120_000), "the first sweep did not finish");
+        Assert.True(first.ExitCode == 0, await firstErr + await firstOut);
+        var rows = await ResultFiles.ReadAllAsync(dir);
+        Assert.Equal(rows.Count, rows.Select(r => (r.RunId, r.Step)).Distinct().Count());
+        Assert.False(File.Exists(lockFile), "a finished sweep gives its directory back");
+    }
+
     [Theory]
     [InlineData("kind: synthetic", "kind: nope", "kind")]
     [InlineData("metric: value", "metric: kernel_distance", "refine.metric")]
