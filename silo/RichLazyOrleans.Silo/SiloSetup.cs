@@ -51,6 +51,8 @@ public static class SiloSetup
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(slots, 1);
         silo.Services.AddSingleton(new SlotPool(slots));
+        Microsoft.Extensions.DependencyInjection.Extensions.ServiceCollectionDescriptorExtensions.TryAddSingleton(
+            silo.Services, new SweepOptions());
         // A Redis cluster registers its own identity first (Build); everything else is a cluster of one process.
         Microsoft.Extensions.DependencyInjection.Extensions.ServiceCollectionDescriptorExtensions.TryAddSingleton(
             silo.Services, ClusterIdentity.ThisProcess());

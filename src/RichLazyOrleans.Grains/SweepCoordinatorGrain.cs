@@ -46,11 +46,14 @@ public sealed class SweepCoordinatorGrain : Grain, ISweepCoordinatorGrain, IRemi
     private (int Points, int Depth, int MaxDepth) _ended;    // a finished sweep's status, without a plan
 
     private readonly ClusterIdentity _cluster;
+    private readonly SweepOptions _options;
+    private int _failedFlushes;   // consecutive batch writes that failed
 
-    public SweepCoordinatorGrain(ILogger<SweepCoordinatorGrain> logger, ClusterIdentity cluster,
+    public SweepCoordinatorGrain(ILogger<SweepCoordinatorGrain> logger, ClusterIdentity cluster, SweepOptions options,
         [PersistentState("sweep", StorageNames.Default)] IPersistentState<SweepGrainState> state)
     {
         _cluster = cluster;
+        _options = options;
         _state = state;
         _logger = logger;
         _writer = new SweepStateWriter(state.WriteStateAsync, () =>
@@ -236,6 +239,14 @@ public sealed class SweepCoordinatorGrain : Grain, ISweepCoordinatorGrain, IRemi
     private async Task WatchdogAsync()
     {
         if (!Dispatching) return;
+        if (_failedFlushes >= _options.MaxFailedFlushes)
+        {
+            // Results cannot be written (disk full, directory gone): running on would only pile rows up in memory.
+            _logger.LogError("sweep {Sweep}: {N} result writes failed in a row ({Error}); stopping", SweepId,
+                _failedFlushes, S.Message);
+            await FinishAsync(SweepPhase.Failed);
+            return;
+        }
         await _dispatcher!.TickAsync();
         _sink?.RenewLock();
         if (!_reminder.IsSet) await _reminder.EnsureAsync();
@@ -251,7 +262,8 @@ public sealed class SweepCoordinatorGrain : Grain, ISweepCoordinatorGrain, IRemi
             foreach (var (runId, run) in durable) S.Finished[runId] = run;
             if (durable.Count > 0) _writer.MarkDirty();
         });
-        if (error is not null) S.Message = error;
+        if (error is not null) { S.Message = error; _failedFlushes++; }
+        else _failedFlushes = 0;
         await _outputs!.RefreshAsync(_plan!, force: false);
     }, force: false);
 
@@ -262,11 +274,26 @@ public sealed class SweepCoordinatorGrain : Grain, ISweepCoordinatorGrain, IRemi
     {
         if (!Dispatching) return;   // already on its way
         (S.Phase, S.FinishingAs) = (SweepPhase.Finishing, final);
-        // Results that cannot be written (disk full, path gone) are tried again each second; status shows why.
+        // Results that cannot be written (disk full, path gone) are tried a bounded number of times; then the
+        // sweep fails with the reason, and a rerun into the same directory runs what is missing.
         await FlushAsync();
-        while (_sink!.HasWork && !_writer.Superseded) { await Task.Delay(TimeSpan.FromSeconds(1)); await FlushAsync(); }
-        await _sink.CompactAsync();   // before the final state: a crash here restores and finishes again
-        await _outputs!.RefreshAsync(_plan!, force: true);
+        for (int tries = 1; _sink!.HasWork && !_writer.Superseded && tries < _options.FinishWriteTries; tries++)
+        {
+            await Task.Delay(_options.RetryDelay(tries - 1));
+            await FlushAsync();
+        }
+        if (_sink.HasWork)
+        {
+            final = SweepPhase.Failed;
+            S.Message = $"results could not be written ({_sink.Unflushed.Count()} finished run(s) not saved; "
+                + $"a rerun into the same directory runs them again): {S.Message}";
+            _logger.LogError("sweep {Sweep}: {Message}", SweepId, S.Message);
+        }
+        else
+        {
+            await _sink.CompactAsync();   // before the final state: a crash here restores and finishes again
+            await _outputs!.RefreshAsync(_plan!, force: true);
+        }
         S.Phase = final;
         // A finished sweep must say so durably, or a later activation would restore and rerun it.
         await SaveAsync();
