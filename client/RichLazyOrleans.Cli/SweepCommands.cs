@@ -122,6 +122,12 @@ internal static class SweepCommands
             throw new InvalidOperationException($"no silo answers {where}: {RedactPassword(e.Message.Split('\n')[0])}");
         }
         try { return await action(host.Services.GetRequiredService<IClusterClient>()); }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // Ctrl+C on a client (watch, status): it only stops looking; the sweep goes on. Quietly, like a shell.
+            Console.Error.WriteLine("richlazy: stopped watching; the sweep goes on (`sweep watch NAME` to follow it again)");
+            return 130;
+        }
         finally { await host.StopAsync(CancellationToken.None); }
     }
 

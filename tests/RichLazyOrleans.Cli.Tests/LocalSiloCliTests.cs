@@ -62,6 +62,26 @@ public class LocalSiloCliTests
 
             string dir2 = Directory.CreateTempSubdirectory("rl-local-out-").FullName;
             Assert.Equal(0, CliProcess.Run("sweep", "submit", Spec("local-b", 200, 200), "--out", dir2, "--gateway", g).ExitCode);
+            // Ctrl+C on watch stops watching: exit 130, one quiet line, no exception (it was exit 1 with a
+            // TaskCanceledException); the sweep goes on.
+            var watchPsi = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+            foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "richlazy.dll"), "sweep", "watch", "local-b", "--gateway", g })
+                watchPsi.ArgumentList.Add(a);
+            using (var watcher = Process.Start(watchPsi)!)
+            {
+                var watchErr = new System.Text.StringBuilder();
+                watcher.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (watchErr) watchErr.AppendLine(e.Data); };
+                watcher.BeginErrorReadLine();
+                for (var deadline = DateTime.UtcNow.AddSeconds(30); ; await Task.Delay(100))
+                {
+                    lock (watchErr) if (watchErr.ToString().Contains("[running]")) break;
+                    Assert.True(DateTime.UtcNow < deadline && !watcher.HasExited, "watch never reported the sweep");
+                }
+                using (var kill = Process.Start("kill", ["-INT", $"{watcher.Id}"])!) kill.WaitForExit();
+                Assert.True(watcher.WaitForExit(30_000), "watch did not stop on SIGINT");
+                Assert.Equal(130, watcher.ExitCode);
+                lock (watchErr) Assert.DoesNotContain("Exception", watchErr.ToString());
+            }
             var cancel = CliProcess.Run("sweep", "cancel", "local-b", "--gateway", g);
             Assert.Equal(0, cancel.ExitCode);
             var watched = CliProcess.Run("sweep", "watch", "local-b", "--gateway", g);
