@@ -112,13 +112,23 @@ internal static class SweepCommands
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable("RICHLAZY_REDIS") is { Length: > 0 } v ? v : null,
     };
 
+    /// <summary>How long a client waits for a silo to answer before it says none does.</summary>
+    private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(10);
+
     private static async Task<int> WithClient(int gatewayPort, string? redis, Func<IClusterClient, Task<int>> action, CancellationToken ct)
     {
         using var host = redis is null ? SiloSetup.BuildLocalClient(gatewayPort) : SiloSetup.BuildRedisClient(redis);
-        try { await host.StartAsync(ct); }
+        string where = redis is null ? $"on 127.0.0.1:{gatewayPort} (start one with `richlazy silo`)" : $"in the cluster registered at Redis {RedactPassword(redis)} (start silos with `richlazy silo --redis ...`)";
+        // The Orleans client keeps trying an absent gateway for about three minutes; a person waits ~10 s.
+        var start = host.StartAsync(ct);
+        if (await Task.WhenAny(start, Task.Delay(ConnectTimeout, ct)) != start)
+        {
+            ct.ThrowIfCancellationRequested();
+            throw new InvalidOperationException($"no silo answers {where} within {ConnectTimeout.TotalSeconds:F0} s");
+        }
+        try { await start; }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            string where = redis is null ? $"on 127.0.0.1:{gatewayPort} (start one with `richlazy silo`)" : $"in the cluster registered at Redis {RedactPassword(redis)} (start silos with `richlazy silo --redis ...`)";
             throw new InvalidOperationException($"no silo answers {where}: {RedactPassword(e.Message.Split('\n')[0])}");
         }
         try { return await action(host.Services.GetRequiredService<IClusterClient>()); }
