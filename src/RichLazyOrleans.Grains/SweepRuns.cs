@@ -69,6 +69,26 @@ public sealed class SweepRuns(SweepSpec spec, string resultsDir, string? tracePa
             try { kind.Validate(new Spec(probe)); }
             catch (SpecException e) { throw new ArgumentException($"params: {e.Message}"); }
         }
+        if (spec.Params["checkpoint_dir"] is JsonValue v && v.TryGetValue(out string? dir)) ProbeWritable(dir, "params.checkpoint_dir");
         return spec;
+    }
+
+    /// <summary>A directory the sweep will write: a file written and removed there (the directory too, if the probe
+    /// made it: a refused sweep leaves nothing behind), or one line why not.</summary>
+    private static void ProbeWritable(string dir, string key)
+    {
+        try
+        {
+            bool existed = Directory.Exists(dir);
+            Directory.CreateDirectory(dir);
+            string probe = Path.Combine(dir, $".richlazy-probe-{Guid.NewGuid():N}");
+            File.WriteAllText(probe, "");
+            File.Delete(probe);
+            if (!existed) Directory.Delete(dir);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            throw new ArgumentException($"key '{key}': {dir} is not a writable directory ({e.Message.Split('\n')[0]})");
+        }
     }
 }

@@ -57,6 +57,9 @@ public sealed class TeacherStudentRun : IRunKind
             CheckpointDir = dir,
         };
         spec.RejectUnknownKeys();
+        // Checked here, not only when the init is built, so a sweep refuses it before any run starts.
+        if (config.InitW is null && config.M % 2 != 0)
+            throw new SpecException($"key 'm': the symmetrised init needs an even m, got {config.M}");
         return config;
     }
 

@@ -95,6 +95,30 @@ public class SweepCliTests
         Assert.StartsWith("sweep_id,run_id,kind,tau,delta,alpha,seed,step", csv[0]);
     }
 
+    /// <summary>
+    /// Issue 12: an odd m and an unwritable checkpoint_dir passed the pre-check, so the sweep started and every
+    /// run failed. Both are refused before anything starts: one line naming the key, exit 2, nothing on disk.
+    /// </summary>
+    [Theory]
+    [InlineData("delta: 0.3, n: 20, d: 3, m: 5, n_test: 10, steps: 10", "m")]
+    [InlineData("delta: 0.3, n: 20, d: 3, m: 4, n_test: 10, steps: 10, checkpoint_dir: '/dev/null/states'", "params.checkpoint_dir")]
+    public void Teacher_student_keys_that_would_fail_every_run_are_refused_before_the_start(string parameters, string key)
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"richlazy-never-{Guid.NewGuid():N}");
+        string spec = SpecFile($$"""
+            name: ts-refused
+            kind: teacher-student
+            params: { {{parameters}} }
+            axes:
+              tau: { from: 0.2, to: 1.0, scale: log }
+            grid: { initial: [2] }
+            """);
+        var r = CliProcess.Run("sweep", "run", spec, "--out", dir);
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains($"'{key}'", Assert.Single(r.Stderr.Trim().Split('\n')));
+        Assert.False(Directory.Exists(dir), "nothing may be started or written for a bad spec");
+    }
+
     /// <summary>Issue 12: with no silo listening a client took 181 s to fail; now about 10 s, one line naming the address.</summary>
     [Fact]
     public void A_client_with_no_silo_to_talk_to_fails_in_seconds_naming_the_address()
