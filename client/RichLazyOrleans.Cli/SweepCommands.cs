@@ -301,7 +301,10 @@ internal static class SweepCommands
         }
         Console.WriteLine($"sweep {status.SweepId}: {status.State}; {status.Done} runs done, {status.Failed} failed, {status.GridPoints} grid points, depth {status.Depth}/{status.MaxDepth}, {status.RowsWritten} rows, {status.ElapsedSeconds:F1} s");
         Console.WriteLine($"results: {Path.Combine(outDir, "runs")}/*.parquet");
-        if (status.Message is not null) Console.Error.WriteLine($"richlazy: {status.Message}");
+        if (status.Failures is not null) Console.Error.WriteLine($"richlazy: failed runs: {status.Failures}");
+        // The last run failure is in the counts already; anything else (results not written, a restore) is not.
+        if (status.Message is { } m && !(status.Failures is not null && m.StartsWith("run ", StringComparison.Ordinal)))
+            Console.Error.WriteLine($"richlazy: {m}");
         return status;
     }
 
@@ -363,6 +366,7 @@ internal static class SweepCommands
         int left = total - s.Done - s.Failed;
         string eta = expected is not null && rate > 0 && left > 0 && !s.Finished ? $", ETA ~{left / rate:F0} s (to the budget)" : "";
         string recovered = s.Redispatched + s.Recoveries > 0 ? $", {s.Redispatched} run(s) moved, sweep restored {s.Recoveries}x" : "";
-        return $"richlazy: [{s.State}] depth {s.Depth}/{s.MaxDepth}: {s.Done}/{total} runs done, {s.Running} running, {s.Queued} queued, {s.Failed} failed, {s.GridPoints} points, {s.ElapsedSeconds:F1} s{eta}{recovered}";
+        string why = s.Failures is null ? "" : $" ({s.Failures})";
+        return $"richlazy: [{s.State}] depth {s.Depth}/{s.MaxDepth}: {s.Done}/{total} runs done, {s.Running} running, {s.Queued} queued, {s.Failed} failed{why}, {s.GridPoints} points, {s.ElapsedSeconds:F1} s{eta}{recovered}";
     }
 }

@@ -149,6 +149,34 @@ public class SweepClusterTests(ClusterFixture fixture) : IClassFixture<ClusterFi
         Assert.All(runs, run => Assert.NotEmpty(Directory.GetFiles(Path.Combine(states, run), "ckpt-*.bin")));
     }
 
+    /// <summary>Issue 12: why runs failed was only on the silo's stderr; status counts failed runs by reason.</summary>
+    [Fact]
+    public async Task Status_counts_failed_runs_by_reason()
+    {
+        string dir = Directory.CreateTempSubdirectory("rl-sweep-fail-").FullName;
+        string states = Path.Combine(dir, "states");
+        Directory.CreateDirectory(states);
+        File.WriteAllText(Path.Combine(states, "p0-s1"), "a file where run p0-s1 wants its checkpoint directory");
+        string spec = $$"""
+            name: cluster-fail
+            kind: teacher-student
+            params: { delta: 0.3, n: 50, d: 5, m: 4, n_test: 50, steps: 100, checkpoints: [0, 100], checkpoint_dir: '{{states}}' }
+            axes:
+              tau: { from: 0.2, to: 1.0, scale: log }
+            seeds: [1, 2]
+            grid: { initial: [2] }
+            """;
+        var g = fixture.Cluster.GrainFactory.GetGrain<ISweepCoordinatorGrain>("cluster-fail");
+        await g.Start(new SweepRequest(spec, dir));
+        var s = await WaitFor(g, TimeSpan.FromMinutes(2));
+        Assert.Equal((3, 1), (s.Done, s.Failed));
+        Assert.StartsWith("1x ", s.Failures);
+        Assert.Contains("p0-s1", s.Failures);
+        Assert.Null(SweepCoordinatorGrain.FailureCounts([new(0, 0, 1, true, 0.5, null)]));
+        Assert.Equal("2x b; 1x a", SweepCoordinatorGrain.FailureCounts(
+            [new(0, 0, 1, false, null, "a"), new(0, 0, 2, false, null, "b"), new(0, 0, 3, false, null, "b")]));
+    }
+
     [Fact]
     public async Task Cancel_stops_dispatch_and_every_started_run_is_recorded()
     {
