@@ -86,6 +86,11 @@ public sealed record SweepSpec(string Name, string Kind, JsonObject Params, IRea
             // YamlDotNet's parser throws this (no position) on some unclosed flow collections, e.g. "[0.1, 2" then a key.
             throw new SweepSpecException($"{what} is not valid YAML: an unclosed '[' or '{{' (a flow list or mapping)");
         }
+        catch (ArgumentException e)
+        {
+            // ... and this on some stray tags and events (found by the fuzz test).
+            throw new SweepSpecException($"{what} is not valid YAML: {e.Message.Split('\n')[0]}");
+        }
 
         var known = new[] { "name", "kind", "params", "axes", "seeds", "grid", "refine" };
         foreach (var key in root.Children.Keys.Select(Str))
