@@ -119,6 +119,37 @@ public class SweepCliTests
         Assert.False(Directory.Exists(dir), "nothing may be started or written for a bad spec");
     }
 
+    /// <summary>
+    /// Issue 12's fuzz test through the real CLI: mutated sweep specs (seeded) each end in exit 0 or in exit 2 with
+    /// one line and nothing on disk; never a stack trace, another exit code, or a hang (CliProcess times out).
+    /// </summary>
+    [Fact]
+    [Trait("Category", "Fuzz")]
+    public void Mutated_sweep_specs_through_the_cli_end_in_success_or_one_line()
+    {
+        string[] edits =
+        [
+            "budget: 60", "budget: -3", "max_depth: 2", "max_depth: 2.5", "width: 0.05", "width: 0", "initial: [5, 5]",
+            "initial: [5, x]", "scale: log", "scale: [log]", "from: 0.1", "from: ~", "threshold: 0.5", "threshold: .nan",
+            "metric: value", "metric: [value]", "kind: synthetic", "kind: !!binary AAAA", "name: cli-synthetic", "name: ''",
+        ];
+        var r = new Random(5);
+        for (int i = 0; i < 12; i++)
+        {
+            int k = 2 * r.Next(edits.Length / 2);
+            string yaml = Synthetic.Replace("cli-synthetic", $"fuzz-{i}").Replace(edits[k], edits[k + 1]).Replace("budget: 60", "budget: 30");
+            string dir = Path.Combine(Path.GetTempPath(), $"richlazy-fuzz-{Guid.NewGuid():N}");
+            var run = CliProcess.Run("sweep", "run", SpecFile(yaml), "--out", dir, "--slots", "2");
+            Assert.True(run.ExitCode is 0 or 2, $"exit {run.ExitCode} for:\n{yaml}\n{run.Stderr}");
+            Assert.DoesNotContain("   at ", run.Stderr);   // no stack trace
+            if (run.ExitCode == 2)
+            {
+                Assert.Single(run.Stderr.Trim().Split('\n'));
+                Assert.False(Directory.Exists(dir), $"a refused spec left {dir} behind:\n{yaml}");
+            }
+        }
+    }
+
     /// <summary>Issue 12: with no silo listening a client took 181 s to fail; now about 10 s, one line naming the address.</summary>
     [Fact]
     public void A_client_with_no_silo_to_talk_to_fails_in_seconds_naming_the_address()
