@@ -220,7 +220,8 @@ internal static class SweepCommands
     /// <summary>How long `sweep run` waits for a cluster that stopped answering before it gives up (the sweep goes on regardless).</summary>
     private static readonly TimeSpan LostContactLimit = TimeSpan.FromMinutes(10);
 
-    internal static int ExitCode(SweepStatus status) => status.State == "cancelled" ? 130 : status.Failed > 0 || status.State == "failed" ? 1 : 0;
+    internal static int ExitCode(SweepStatus status) => status.State is "cancelled" or "cancelling" ? 130
+        : status.Failed > 0 || status.State == "failed" ? 1 : 0;
 
     internal static (SweepSpec Spec, string Yaml) LoadSpec(string specPath)
     {
@@ -240,6 +241,10 @@ internal static class SweepCommands
 
         Console.Error.WriteLine($"richlazy: sweep '{spec.Name}' ({spec.Kind}, {spec.Seeds.Count} seed(s), {spec.InitialPoints} initial points{(spec.Refine is { } rf ? $", refining '{rf.Metric}' at {rf.Threshold} to depth {rf.MaxDepth}, budget {rf.Budget}" : "")}) on {(slots > 0 ? $"{slots} slot(s)" : "the cluster")} -> {outDir}");
         bool cancelled = false;
+        // Our own silo (slots > 0): stopping it after Ctrl+C makes running runs save their state and stop (as a
+        // silo does on SIGTERM) instead of keeping the user waiting for them, possibly for hours.
+        bool embedded = slots > 0;
+        bool Done(SweepStatus s) => s.Finished || (cancelled && embedded);
         DateTime? lostSince = null;
         async Task<SweepStatus> Poll(SweepStatus s)
         {
@@ -247,7 +252,17 @@ internal static class SweepCommands
             catch (OperationCanceledException) when (!cancelled)
             {
                 cancelled = true;
-                Console.Error.WriteLine("richlazy: cancelling: no new runs; waiting for running ones to finish");
+                // A second Ctrl+C quits at once: every file on disk is whole (written and renamed), and what was
+                // not saved yet is run again by the same command.
+                Console.CancelKeyPress += (_, _) =>
+                {
+                    Console.Error.WriteLine("richlazy: quitting now; run the same command again to continue");
+                    Environment.Exit(130);
+                };
+                Console.Error.WriteLine(embedded
+                    ? "richlazy: stopping: no new runs; running ones save their state and stop (Ctrl+C again quits at once); "
+                        + "run the same command again to continue"
+                    : "richlazy: cancelling: no new runs; waiting for running ones to finish (Ctrl+C again stops watching)");
                 return await coordinator.Cancel();
             }
             // A cluster whose silos are restarting (or whose Redis is) answers again in a while: wait,
@@ -281,7 +296,7 @@ internal static class SweepCommands
                         task.MaxValue = Math.Max(1, ExpectedRuns(spec, status));
                         task.Value = status.Done + status.Failed;
                         task.Description = $"{spec.Name} [grey]depth {status.Depth}/{status.MaxDepth} · {status.Running} running · {status.Queued} queued · {status.Failed} failed[/]";
-                        if (status.Finished) break;
+                        if (Done(status)) break;
                         status = await Poll(status);
                     }
                 });
@@ -289,10 +304,10 @@ internal static class SweepCommands
         else
         {
             var last = Stopwatch.StartNew();
-            while (!status.Finished)
+            while (!Done(status))
             {
                 status = await Poll(status);
-                if (last.Elapsed.TotalSeconds >= 2 || status.Finished)
+                if (last.Elapsed.TotalSeconds >= 2 || Done(status))
                 {
                     last.Restart();
                     Console.Error.WriteLine(Line(status, ExpectedRuns(spec, status)));

@@ -150,6 +150,51 @@ public class SweepCliTests
         }
     }
 
+    /// <summary>
+    /// Issue 12: Ctrl+C on `sweep run` waited for running runs to finish (hours for training runs). Now it stops
+    /// dispatch and the embedded silo stops: running runs save their state and stop, exit 130; the same command
+    /// again continues, and its interrupted runs resume from their saved states (resumed_from_step > 0), each
+    /// (run_id, step) written once.
+    /// </summary>
+    [Fact]
+    [Trait("Category", "Fault")]
+    public async Task Ctrl_C_stops_running_runs_at_a_saved_state_and_the_same_command_continues()
+    {
+        string dir = Directory.CreateTempSubdirectory("richlazy-sigint-").FullName;
+        string spec = SpecFile("""
+            name: sigint
+            kind: teacher-student
+            params: { delta: 0.3, n: 100, d: 10, m: 10, n_test: 50, steps: 600000, checkpoints: [0, 600000], checkpoint_every: 50000 }
+            axes:
+              tau: { from: 0.3, to: 1.0, scale: log }
+            seeds: [1, 2]
+            grid: { initial: [2] }
+            """);
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "richlazy.dll"), "sweep", "run", spec, "--out", dir, "--slots", "2" })
+            psi.ArgumentList.Add(a);
+        using (var first = Process.Start(psi)!)
+        {
+            var err = first.StandardError.ReadToEndAsync();
+            var output = first.StandardOutput.ReadToEndAsync();
+            string states = Path.Combine(dir, "checkpoints");
+            for (var deadline = DateTime.UtcNow.AddSeconds(90);
+                 !(Directory.Exists(states) && Directory.EnumerateFiles(states, "ckpt-*.bin", SearchOption.AllDirectories).Any());
+                 await Task.Delay(50))
+                Assert.True(DateTime.UtcNow < deadline && !first.HasExited, "no run saved a state");
+            using (var kill = Process.Start("kill", ["-INT", $"{first.Id}"])!) kill.WaitForExit();
+            Assert.True(first.WaitForExit(60_000), "sweep run did not stop on Ctrl+C");
+            Assert.True(first.ExitCode == 130, $"exit {first.ExitCode}: {await err}{await output}");
+            Assert.Contains("save their state and stop", await err);
+        }
+        var again = CliProcess.Run("sweep", "run", spec, "--out", dir, "--slots", "2");
+        Assert.True(again.ExitCode == 0, again.Stderr);
+        var rows = await ResultFiles.ReadAllAsync(dir);
+        Assert.Equal(4 * 2, rows.Count);                                            // 4 runs x 2 checkpoints, once each
+        Assert.Equal(rows.Count, rows.Select(r => (r.RunId, r.Step)).Distinct().Count());
+        Assert.Contains(rows, r => r.Step == 600000 && r.ResumedFromStep > 0);      // stopped mid-run, resumed
+    }
+
     /// <summary>Issue 12: with no silo listening a client took 181 s to fail; now about 10 s, one line naming the address.</summary>
     [Fact]
     public void A_client_with_no_silo_to_talk_to_fails_in_seconds_naming_the_address()
