@@ -4,7 +4,8 @@ using Parquet.Serialization;
 
 namespace RichLazyOrleans.Results;
 
-/// <summary>One grid point of a sweep: its axis values (as its runs got them), seed statistics and how it was sampled.</summary>
+/// <summary>One grid point of a sweep: its axis values (as its runs got them), seed statistics and how it was
+/// sampled.</summary>
 public sealed record PointRow(IReadOnlyList<double> AxisValues, int LatticeI, int LatticeJ, int Depth, int Order,
     double? Mean, double? StdError, int Seeds, int Runs);
 
@@ -24,18 +25,22 @@ public static class PointsFile
     {
         var fields = axes.Select(a => new DataField<double>(a)).Cast<Field>().Concat(
         [
-            new DataField<int>("lattice_i"), new DataField<int>("lattice_j"), new DataField<int>("depth"), new DataField<int>("order"),
-            new DataField<double?>("mean"), new DataField<double?>("std_error"), new DataField<int>("seeds"), new DataField<int>("runs"),
+            new DataField<int>("lattice_i"), new DataField<int>("lattice_j"),
+            new DataField<int>("depth"), new DataField<int>("order"),
+            new DataField<double?>("mean"), new DataField<double?>("std_error"),
+            new DataField<int>("seeds"), new DataField<int>("runs"),
         ]).ToArray();
         var schema = new ParquetSchema(fields);
         Directory.CreateDirectory(resultsDir);
-        string final = Path.Combine(resultsDir, FileName), tmp = Path.Combine(resultsDir, $".{FileName}.{Guid.NewGuid():N}.tmp");
+        string final = Path.Combine(resultsDir, FileName),
+            tmp = Path.Combine(resultsDir, $".{FileName}.{Guid.NewGuid():N}.tmp");
         try
         {
             var metadata = new Dictionary<string, string>
             {
                 ["richlazy.metric"] = metric ?? "",
-                ["richlazy.threshold"] = threshold?.ToString("R", System.Globalization.CultureInfo.InvariantCulture) ?? "",
+                ["richlazy.threshold"] =
+                    threshold?.ToString("R", System.Globalization.CultureInfo.InvariantCulture) ?? "",
             };
             var data = rows.Select(r =>
             {
@@ -71,7 +76,8 @@ public static class PointsFile
         await using var fs = File.OpenRead(path);
         var result = await ParquetSerializer.DeserializeUntypedAsync(fs, cancellationToken: ct);
         var rows = result.Data.Select(d => new PointRow(axes.Select(a => Convert.ToDouble(d[a])).ToArray(),
-            Convert.ToInt32(d["lattice_i"]), Convert.ToInt32(d["lattice_j"]), Convert.ToInt32(d["depth"]), Convert.ToInt32(d["order"]),
+            Convert.ToInt32(d["lattice_i"]), Convert.ToInt32(d["lattice_j"]), Convert.ToInt32(d["depth"]),
+            Convert.ToInt32(d["order"]),
             Nullable(d, "mean"), Nullable(d, "std_error"),
             Convert.ToInt32(d["seeds"]), Convert.ToInt32(d["runs"]))).ToList();
         await using var again = File.OpenRead(path);

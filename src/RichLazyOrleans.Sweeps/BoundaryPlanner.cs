@@ -4,11 +4,14 @@ namespace RichLazyOrleans.Sweeps;
 /// <param name="ExploreEvery">Every k-th new point is spent away from the boundary, splitting the largest simplex
 /// anywhere, so a region the lattice missed (an island, a second branch) is still found. Counted from the points
 /// proposed so far (not from a counter of its own), so a restored planner makes the same choices.</param>
-/// <param name="Variation">Exploration prefers simplices whose corner values spread: size × (1 + Variation · spread).</param>
-/// <param name="Z">A seed mean is on a known side of the threshold when |mean − threshold| ≥ Z · standard error.</param>
+/// <param name="Variation">Exploration prefers simplices whose corner values spread:
+/// size × (1 + Variation · spread).</param>
+/// <param name="Z">A seed mean is on a known side of the threshold when
+/// |mean − threshold| ≥ Z · standard error.</param>
 /// <param name="PriorWeight">Weight, in seeds, of the sweep's pooled seed variance in a point's own variance
 /// estimate (two seeds alone give a very rough spread).</param>
-public sealed record PlannerOptions(int ExploreEvery = 10, double Variation = 10, double Z = 2.0, double PriorWeight = 4);
+public sealed record PlannerOptions(int ExploreEvery = 10, double Variation = 10, double Z = 2.0,
+    double PriorWeight = 4);
 
 /// <summary>
 /// The boundary-seeking planner. After the initial lattice, every new point bisects the longest mesh edge (of the
@@ -31,7 +34,8 @@ public sealed class BoundaryPlanner : ISweepPlanner
         public int Vertex { get; set; } = -1;
         public List<long> Seeds { get; } = [];
         public Dictionary<long, double?> Told { get; } = [];
-        public IEnumerable<double> Values => Told.Values.Where(v => v is { } x && double.IsFinite(x)).Select(v => v!.Value);
+        public IEnumerable<double> Values =>
+            Told.Values.Where(v => v is { } x && double.IsFinite(x)).Select(v => v!.Value);
         public bool AllTold => Told.Count == Seeds.Count;
     }
 
@@ -50,7 +54,8 @@ public sealed class BoundaryPlanner : ISweepPlanner
     private readonly SortedSet<int> _incomplete = [];   // orders of points that still need seeds
     private int _pending, _initialCursor;
 
-    public BoundaryPlanner(Lattice lattice, IReadOnlyList<long> seeds, AdaptiveSeeds? adaptive, RefineSpec? refine, PlannerOptions? options = null)
+    public BoundaryPlanner(Lattice lattice, IReadOnlyList<long> seeds, AdaptiveSeeds? adaptive, RefineSpec? refine,
+        PlannerOptions? options = null)
     {
         if (seeds.Count == 0) throw new ArgumentException("at least one seed");
         _lattice = lattice;
@@ -164,8 +169,8 @@ public sealed class BoundaryPlanner : ISweepPlanner
     }
 
     /// <summary>
-    /// The midpoint of the longest edge of the simplex with the largest size × (1 + Variation · spread), spread being the
-    /// range of its corner values over the range of all values: flat regions are split evenly, and a region whose
+    /// The midpoint of the longest edge of the simplex with the largest size × (1 + Variation · spread), spread being
+    /// the range of its corner values over the range of all values: flat regions are split evenly, and a region whose
     /// values rise toward the threshold (the tail of an island the lattice missed) first.
     /// </summary>
     private Choice? BestExploration(List<int[]> simplices, double[] values)
@@ -203,7 +208,8 @@ public sealed class BoundaryPlanner : ISweepPlanner
             {
                 if (s.Length == 2 && k == 1) break;
                 int va = s[k], vb = s[(k + 1) % s.Length];
-                if (double.IsNaN(values[va]) || double.IsNaN(values[vb]) || (values[va] >= t) == (values[vb] >= t)) continue;
+                if (double.IsNaN(values[va]) || double.IsNaN(values[vb])
+                    || (values[va] >= t) == (values[vb] >= t)) continue;
                 var (a, b) = (_mesh[va], _mesh[vb]);
                 long di = a.I - b.I, dj = a.J - b.J, len = di * di + dj * dj;
                 if (len <= edgeLen || Midpoint(a, b) is not { } m) continue;
@@ -250,12 +256,14 @@ public sealed class BoundaryPlanner : ISweepPlanner
             if (s.Length == 2 && k == 1) break;
             long di = a.I - b.I, dj = a.J - b.J, len = di * di + dj * dj;
             var (lo, hi) = a.CompareTo(b) < 0 ? (a, b) : (b, a);
-            if (len > best.Item3 || (len == best.Item3 && (lo, hi).CompareTo((best.Item1, best.Item2)) < 0)) best = (lo, hi, len);
+            if (len > best.Item3 || (len == best.Item3 && (lo, hi).CompareTo((best.Item1, best.Item2)) < 0))
+                best = (lo, hi, len);
         }
         return best;
     }
 
-    /// <summary>The lattice point halfway along an edge (rounded where the edge's ends differ by an odd amount), if new.</summary>
+    /// <summary>The lattice point halfway along an edge (rounded where the edge's ends differ by an odd amount),
+    /// if new.</summary>
     private LatticePoint? Midpoint(LatticePoint a, LatticePoint b)
     {
         int si = a.I + b.I, sj = a.J + b.J;
@@ -268,7 +276,8 @@ public sealed class BoundaryPlanner : ISweepPlanner
         return null;
     }
 
-    /// <summary>Seed means of the vertices; a vertex without values yet takes the mean of its known neighbours.</summary>
+    /// <summary>Seed means of the vertices; a vertex without values yet takes the mean of its known
+    /// neighbours.</summary>
     private double[] VertexValues()
     {
         var values = new double[_mesh.Count];
@@ -311,7 +320,8 @@ public sealed class BoundaryPlanner : ISweepPlanner
                 double margin = Math.Abs(mean - _refine!.Threshold);
                 if (margin >= _options.Z * se) continue;
                 double score = se / Math.Max(margin, 1e-12);   // least certain side first
-                if (best is null || score > bestScore || (score == bestScore && p.P.CompareTo(best.P) < 0)) { best = p; bestScore = score; }
+                if (best is null || score > bestScore
+                    || (score == bestScore && p.P.CompareTo(best.P) < 0)) { best = p; bestScore = score; }
             }
         }
         return best is null ? null : new Choice(best.P, false, false);

@@ -18,15 +18,18 @@ public sealed class PhaseEstimate
         _mesh = Mesh.For(lattice);
         var corners = Mesh.Corners(lattice);
         // Sorted insertion: the estimate depends on the points, not on the order they were run in.
-        foreach (var p in values.Keys.Where(p => double.IsFinite(values[p]) && !corners.Contains(p)).Order()) _mesh.Insert(p);
+        foreach (var p in values.Keys.Where(p => double.IsFinite(values[p]) && !corners.Contains(p)).Order())
+            _mesh.Insert(p);
         _values = new double[_mesh.Count];
-        for (int v = 0; v < _mesh.Count; v++) _values[v] = values.TryGetValue(_mesh[v], out double x) && double.IsFinite(x) ? x : double.NaN;
+        for (int v = 0; v < _mesh.Count; v++)
+            _values[v] = values.TryGetValue(_mesh[v], out double x) && double.IsFinite(x) ? x : double.NaN;
     }
 
     public Lattice Lattice => _lattice;
 
-    /// <summary>The estimate at the centres of an m × m grid of cells over the axis fractions [0, 1]² (m × 1 on one axis),
-    /// indexed [a, b] with u = (a + ½)/m, v = (b + ½)/m. NaN inside simplices with an unknown corner.</summary>
+    /// <summary>The estimate at the centres of an m × m grid of cells over the axis fractions [0, 1]² (m × 1 on one
+    /// axis), indexed [a, b] with u = (a + ½)/m, v = (b + ½)/m. NaN inside simplices with an unknown
+    /// corner.</summary>
     public double[,] Raster(int m)
     {
         int mv = _lattice.Dims == 2 ? m : 1;
@@ -105,7 +108,8 @@ public sealed class PhaseEstimate
         return (i / _lattice.Extent[0], _lattice.Dims == 2 ? j / _lattice.Extent[1] : 0);
     }
 
-    /// <summary>Joins segments that share a crossing edge into polylines (open, or closed with the first point repeated).</summary>
+    /// <summary>Joins segments that share a crossing edge into polylines (open, or closed with the first point
+    /// repeated).</summary>
     private static List<IReadOnlyList<(double U, double V)>> Chain(List<((int, int) A, (int, int) B)> segments,
         Dictionary<(int, int), (double U, double V)> crossing)
     {
@@ -134,7 +138,8 @@ public sealed class PhaseEstimate
                 used[next] = true;
                 cur = segments[next].A == cur ? segments[next].B : segments[next].A;
             }
-            lines.Add(edges.Distinct().Select(e => crossing[e]).Concat(edges[0] == edges[^1] && edges.Count > 2 ? [crossing[edges[0]]] : []).ToList());
+            lines.Add(edges.Distinct().Select(e => crossing[e])
+                .Concat(edges[0] == edges[^1] && edges.Count > 2 ? [crossing[edges[0]]] : []).ToList());
         }
         return lines;
     }

@@ -1,6 +1,7 @@
 namespace RichLazyOrleans.Sweeps.Evaluation;
 
-/// <summary>The outcome of sampling one field: misclassified area of the linear interpolant, points and runs used.</summary>
+/// <summary>The outcome of sampling one field: misclassified area of the linear interpolant, points and runs
+/// used.</summary>
 public sealed record SamplingResult(double Misclassified, int Points, int Runs, PhaseEstimate Estimate);
 
 /// <summary>
@@ -13,7 +14,8 @@ public static class SamplerEvaluation
 {
     public const int EvaluationGrid = 300;
 
-    /// <summary>Runs a sweep of <paramref name="field"/> through the planner; <paramref name="noise"/> adds noise·N(0,1) per seed.</summary>
+    /// <summary>Runs a sweep of <paramref name="field"/> through the planner; <paramref name="noise"/> adds
+    /// noise·N(0,1) per seed.</summary>
     public static SamplingResult Adaptive(SyntheticField field, SweepSpec spec, double noise = 0, int inFlight = 4,
         PlannerOptions? options = null, double threshold = 0.5)
     {
@@ -31,12 +33,13 @@ public static class SamplerEvaluation
         }
         var means = planner.Points().Where(p => p.Seeds > 0).ToDictionary(p => p.Point, p => p.Mean);
         var estimate = new PhaseEstimate(lattice, means);
-        return new SamplingResult(Misclassified(field, estimate.Raster(EvaluationGrid), threshold), means.Count, planner.Proposed.Count, estimate);
+        return new SamplingResult(Misclassified(field, estimate.Raster(EvaluationGrid), threshold), means.Count,
+            planner.Proposed.Count, estimate);
     }
 
     /// <summary>
-    /// A uniform k × k grid with <paramref name="seeds"/> seeds per point (seeds firstSeed, firstSeed + 1, …), bilinearly interpolated
-    /// (linear interpolation on a grid, as scipy's RegularGridInterpolator does).
+    /// A uniform k × k grid with <paramref name="seeds"/> seeds per point (seeds firstSeed, firstSeed + 1, …),
+    /// bilinearly interpolated (linear interpolation on a grid, as scipy's RegularGridInterpolator does).
     /// </summary>
     public static double Uniform(SyntheticField field, int k, int seeds = 1, double noise = 0, double threshold = 0.5,
         long firstSeed = 0)
@@ -63,7 +66,8 @@ public static class SamplerEvaluation
             }
         return Misclassified(field, raster, threshold);
     }
-    /// <summary>Share of the evaluation grid's cells on the wrong side of the threshold (an unknown estimate counts as wrong).</summary>
+    /// <summary>Share of the evaluation grid's cells on the wrong side of the threshold (an unknown estimate counts
+    /// as wrong).</summary>
     public static double Misclassified(SyntheticField field, double[,] raster, double threshold = 0.5)
     {
         var truth = Truth(field, raster.GetLength(0), threshold);
@@ -78,9 +82,11 @@ public static class SamplerEvaluation
         return wrong / (double)(m * mv);
     }
 
-    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SyntheticField, bool[,]> TruthCache = new();
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SyntheticField, bool[,]> TruthCache =
+        new();
 
-    /// <summary>Which side of the threshold the noise-free field is on at the cell centres (cached per field).</summary>
+    /// <summary>Which side of the threshold the noise-free field is on at the cell centres (cached per
+    /// field).</summary>
     private static bool[,] Truth(SyntheticField field, int m, double threshold)
     {
         lock (TruthCache)
@@ -98,23 +104,32 @@ public static class SamplerEvaluation
     /// The smallest uniform k × k grid (k from 2 up to <paramref name="maxK"/>) that misclassifies no more than
     /// <paramref name="target"/>; null when none does.
     /// </summary>
-    public static int? EquivalentUniform(SyntheticField field, double target, int maxK = 160, int seeds = 1, double noise = 0)
+    public static int? EquivalentUniform(SyntheticField field, double target, int maxK = 160, int seeds = 1,
+        double noise = 0)
     {
         for (int k = 2; k <= maxK; k++)
             if (Uniform(field, k, seeds, noise) <= target) return k;
         return null;
     }
 
-    /// <summary>The spec of an adaptive synthetic sweep of this domain (for the planner; never run by a silo here).</summary>
+    /// <summary>The spec of an adaptive synthetic sweep of this domain (for the planner; never run by a silo
+    /// here).</summary>
     public static SweepSpec Spec(SyntheticField f, int initial, int maxDepth, int budget, string seeds = "[0]")
     {
-        string yaml = (FormattableString.Invariant($"name: bench\nkind: synthetic\nparams: {{ c0: 0, c1: 0, c2: 0, width: 1 }}\n")
-            + FormattableString.Invariant($"axes:\n  tau: {{ from: {f.TauFrom}, to: {f.TauTo}, scale: log }}\n  delta: {{ from: {f.DeltaFrom}, to: {f.DeltaTo} }}\n")
+        string yaml =
+            (FormattableString.Invariant($"name: bench\nkind: synthetic\nparams: {{ c0: 0, c1: 0, c2: 0, width: 1 }}\n")
+            + FormattableString.Invariant($"axes:\n  tau: {{ from: {f.TauFrom}, to: {f.TauTo}, scale: log }}\n")
+            + FormattableString.Invariant($"  delta: {{ from: {f.DeltaFrom}, to: {f.DeltaTo} }}\n")
             + FormattableString.Invariant($"seeds: {seeds}\ngrid: {{ initial: [{initial}, {initial}] }}\n")
-            + FormattableString.Invariant($"refine: {{ metric: value, threshold: 0.5, max_depth: {maxDepth}, budget: {budget} }}\n"));
+            + FormattableString.Invariant($"refine: {{ metric: value, threshold: 0.5, max_depth: {maxDepth}, ")
+            + FormattableString.Invariant($"budget: {budget} }}\n"));
         var kinds = new Dictionary<string, KindInfo>
         {
-            ["synthetic"] = new("synthetic", new Dictionary<string, (double, double)> { ["value"] = (double.NegativeInfinity, double.PositiveInfinity) },
+            ["synthetic"] = new("synthetic",
+                new Dictionary<string, (double, double)>
+                {
+                    ["value"] = (double.NegativeInfinity, double.PositiveInfinity)
+                },
                 new HashSet<string> { "tau", "delta" }),
         };
         return SweepSpec.Parse(yaml, kinds);

@@ -2,11 +2,12 @@ namespace RichLazyOrleans.Sweeps.Evaluation;
 
 /// <summary>
 /// The `synthetic` run kind's field (ENGINEERING.md) over τ ∈ [TauFrom, TauTo] (log) × δ ∈ [DeltaFrom, DeltaTo]:
-/// value = logistic((x + cx2·x² + cxd·x·δ − c0 − c1·δ − c2·δ²)/width), x = log10 τ. Written here a second time
-/// on purpose (the run kind is the other copy): benchmarks evaluate it directly, and a test checks both agree.
+/// value = logistic((x + cx2·x² + cxd·x·δ − c0 − c1·δ − c2·δ²)/width), x = log10 τ. Written here a
+/// second time on purpose (the run kind is the other copy): benchmarks evaluate it directly, and a test checks both
+/// agree.
 /// </summary>
-public sealed record SyntheticField(string Family, double C0, double C1, double C2, double Cx2, double Cxd, double Width,
-    double TauFrom = 0.1, double TauTo = 2, double DeltaFrom = -1, double DeltaTo = 1)
+public sealed record SyntheticField(string Family, double C0, double C1, double C2, double Cx2, double Cxd,
+    double Width, double TauFrom = 0.1, double TauTo = 2, double DeltaFrom = -1, double DeltaTo = 1)
 {
     public double X(double u) => Math.Log10(TauFrom) + u * (Math.Log10(TauTo) - Math.Log10(TauFrom));
     public double Delta(double v) => DeltaFrom + v * (DeltaTo - DeltaFrom);
@@ -22,7 +23,8 @@ public sealed record SyntheticField(string Family, double C0, double C1, double 
     /// <summary>The noise the run kind adds for a seed: noise·N(0, 1), deterministic in (seed, τ, δ).</summary>
     public static double Noise(long seed, double tau, double delta)
     {
-        ulong h = Mix((ulong)seed ^ Mix((ulong)BitConverter.DoubleToInt64Bits(tau) ^ Mix((ulong)BitConverter.DoubleToInt64Bits(delta))));
+        ulong h = Mix((ulong)seed
+            ^ Mix((ulong)BitConverter.DoubleToInt64Bits(tau) ^ Mix((ulong)BitConverter.DoubleToInt64Bits(delta))));
         double u1 = ((Mix(h) >> 11) + 0.5) / (1UL << 53), u2 = ((Mix(h + 1) >> 11) + 0.5) / (1UL << 53);
         return Math.Sqrt(-2 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2);
     }
@@ -37,14 +39,16 @@ public sealed record SyntheticField(string Family, double C0, double C1, double 
 
     /// <summary>An open boundary x = c0 + c1·δ + c2·δ² crossing the domain.</summary>
     public static SyntheticField Open(Random r, double width) =>
-        new("open", -0.75 + 0.7 * r.NextDouble(), 0.8 * (r.NextDouble() - 0.5), 0.8 * (r.NextDouble() - 0.5), 0, 0, width);
+        new("open", -0.75 + 0.7 * r.NextDouble(), 0.8 * (r.NextDouble() - 0.5), 0.8 * (r.NextDouble() - 0.5),
+            0, 0, width);
 
     /// <summary>
-    /// A closed boundary (x − x0)²/a² + (δ − d0)²/b² = 1 rewritten in the kind's form: k·(that − 1) has x-coefficient
-    /// −2k·x0/a², which must be 1. The width is scaled by k·2/a so the transition is about <paramref name="width"/>
-    /// wide in x where the ellipse crosses the x direction.
+    /// A closed boundary (x − x0)²/a² + (δ − d0)²/b² = 1 rewritten in the kind's form: k·(that − 1) has
+    /// x-coefficient −2k·x0/a², which must be 1. The width is scaled by k·2/a so the transition is about
+    /// <paramref name="width"/> wide in x where the ellipse crosses the x direction.
     /// </summary>
-    public static SyntheticField Ellipse(double x0, double d0, double a, double b, double width, string family = "ellipse")
+    public static SyntheticField Ellipse(double x0, double d0, double a, double b, double width,
+        string family = "ellipse")
     {
         double k = -a * a / (2 * x0);
         double cx2 = k / (a * a), c2 = -k / (b * b), c1 = 2 * k * d0 / (b * b);
@@ -53,11 +57,13 @@ public sealed record SyntheticField(string Family, double C0, double C1, double 
     }
 
     public static SyntheticField RandomEllipse(Random r, double width) =>
-        Ellipse(-0.75 + 0.6 * r.NextDouble(), 0.6 * (r.NextDouble() - 0.5), 0.2 + 0.2 * r.NextDouble(), 0.3 + 0.3 * r.NextDouble(), width);
+        Ellipse(-0.75 + 0.6 * r.NextDouble(), 0.6 * (r.NextDouble() - 0.5), 0.2 + 0.2 * r.NextDouble(),
+            0.3 + 0.3 * r.NextDouble(), width);
 
     /// <summary>
-    /// Two branches: (δ − d0)²/b² − (x − x0)²/a² = 1, i.e. δ = d0 ± b·√(1 + (x − x0)²/a²), one branch in the upper and
-    /// one in the lower half of the domain. Same rewriting as <see cref="Ellipse"/> with the signs of the squares flipped.
+    /// Two branches: (δ − d0)²/b² − (x − x0)²/a² = 1, i.e. δ = d0 ± b·√(1 + (x − x0)²/a²), one
+    /// branch in the upper and one in the lower half of the domain. Same rewriting as <see cref="Ellipse"/> with the
+    /// signs of the squares flipped.
     /// </summary>
     public static SyntheticField Hyperbola(Random r, double width)
     {
