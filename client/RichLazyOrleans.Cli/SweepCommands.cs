@@ -48,6 +48,9 @@ internal static class SweepCommands
                 SweepStatus s;
                 try { s = await client.GetGrain<ISweepCoordinatorGrain>(sweep.Name).Start(new SweepRequest(yaml, outDir)); }
                 catch (ArgumentException e) { throw new SpecException(e.Message); }
+                if (s.Finished)
+                    throw new SpecException($"sweep '{sweep.Name}' already ended ({s.State}); nothing was started: "
+                        + $"`richlazy sweep resume {sweep.Name}` continues it, `richlazy sweep delete {sweep.Name}` forgets it");
                 Directory.CreateDirectory(outDir);
                 File.WriteAllText(Path.Combine(outDir, "sweep.yaml"), yaml);
                 Console.WriteLine($"submitted {sweep.Name}: {Line(s)}");
@@ -90,7 +93,7 @@ internal static class SweepCommands
             Console.WriteLine(Line(await client.GetGrain<ISweepCoordinatorGrain>(p.GetValue(name)!).Cancel()));
             return 0;
         }, ct));
-        var resume = new Command("resume", "Wake a sweep after its silos were restarted: it restores itself from Redis and the results directory and starts its unfinished runs again (it also does so by itself within a minute).") { name, gateway, clusterRedis };
+        var resume = new Command("resume", "Wake a sweep after its silos were restarted, or continue a cancelled or failed one: it restores itself from its state and the results directory and starts its unfinished runs again (after a restart it also does so by itself within a minute).") { name, gateway, clusterRedis };
         resume.SetAction(async (p, ct) => await WithClient(p.GetValue(gateway), p.GetValue(clusterRedis), async client =>
         {
             var s = await client.GetGrain<ISweepCoordinatorGrain>(p.GetValue(name)!).Resume();
@@ -98,7 +101,26 @@ internal static class SweepCommands
             Console.WriteLine(Line(s));
             return 0;
         }, ct));
-        foreach (var c in new[] { submit, statusCmd, watch, cancel, resume }) cmd.Subcommands.Add(c);
+        var withResults = new Option<bool>("--results") { Description = "also delete its results directory" };
+        var delete = new Command("delete", "Forget a sweep that is not running (cancel it first), so its name can be used again.")
+        {
+            name, gateway, clusterRedis, withResults,
+        };
+        delete.SetAction(async (p, ct) => await WithClient(p.GetValue(gateway), p.GetValue(clusterRedis), async client =>
+        {
+            var g = client.GetGrain<ISweepCoordinatorGrain>(p.GetValue(name)!);
+            if ((await g.GetStatus()).State == "new") throw new SpecException($"no sweep named '{p.GetValue(name)}' on this cluster");
+            string dir;
+            try { dir = await g.Delete(); }
+            catch (ArgumentException e) { throw new SpecException(e.Message); }
+            // Results only where they are this sweep's (its sweep.yaml there names it), never an arbitrary path.
+            bool own = dir.Length > 0 && File.Exists(Path.Combine(dir, "sweep.yaml"))
+                && File.ReadAllText(Path.Combine(dir, "sweep.yaml")).Contains($"name: {p.GetValue(name)}");
+            if (p.GetValue(withResults) && own) Directory.Delete(dir, recursive: true);
+            Console.WriteLine($"deleted sweep {p.GetValue(name)}{(p.GetValue(withResults) ? own ? $" and {dir}" : $"; {dir} kept (not this sweep's results)" : $"; its results stay in {dir}")}");
+            return 0;
+        }, ct));
+        foreach (var c in new[] { submit, statusCmd, watch, cancel, resume, delete }) cmd.Subcommands.Add(c);
         return cmd;
     }
 

@@ -84,8 +84,13 @@ public interface ISweepCoordinatorGrain : IGrainWithStringKey
     Task<SweepStatus> Cancel();
     /// <summary>A run stopped before finishing because its silo is shutting down (it saved a checkpoint); start it elsewhere.</summary>
     [OneWay] Task RunInterrupted(string runId, string silo);
-    /// <summary>Wakes the sweep (restoring it from durable state) and starts its unfinished runs again at once.</summary>
+    /// <summary>
+    /// Wakes the sweep (restoring it from durable state) and starts its unfinished runs again at once; a cancelled
+    /// or failed sweep continues where it stopped.
+    /// </summary>
     Task<SweepStatus> Resume();
+    /// <summary>Forgets a sweep that is not running (its state and reminder); returns its results directory.</summary>
+    Task<string> Delete();
 }
 
 /// <summary>The cluster's device slots: each silo registers how many runs it may hold at once.</summary>

@@ -156,7 +156,7 @@ public sealed class SweepCoordinatorGrain : Grain, ISweepCoordinatorGrain, IRemi
             run => GrainFactory.GetGrain<IRunGrain>($"{run.SweepId}/{run.RunId}").Start(run),
             (_, _) => { S.Redispatched++; _writer.MarkDirty(); }, _logger, SweepId);
         _elapsedBase = S.ElapsedSeconds;
-        _clock.Start();
+        _clock.Restart();   // a resumed sweep counts on from its saved elapsed time
         DelayDeactivation(TimeSpan.FromDays(30));
         _flushTimer = this.RegisterGrainTimer(_ => FlushAsync(), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
         _watchdogTimer = this.RegisterGrainTimer(_ => WatchdogAsync(), TimeSpan.FromSeconds(2),
@@ -202,7 +202,25 @@ public sealed class SweepCoordinatorGrain : Grain, ISweepCoordinatorGrain, IRemi
     public async Task<SweepStatus> Resume()
     {
         if (Dispatching) { _dispatcher!.AllDue(); await WatchdogAsync(); }
+        else if (S.Phase is SweepPhase.Cancelled or SweepPhase.Failed && S.SpecYaml.Length > 0)
+        {
+            // Continue a stopped sweep: restored from its state and the rows on disk, like after a crash.
+            (S.Phase, S.Message) = (SweepPhase.Running, null);
+            await RestoreAsync();
+        }
         return Status();
+    }
+
+    public async Task<string> Delete()
+    {
+        if (S.Phase.IsActive()) throw new ArgumentException($"sweep '{SweepId}' is {S.Phase.Name()}; cancel it first");
+        string dir = S.ResultsDir;
+        await _reminder.DropAsync();
+        await _state.ClearStateAsync();
+        _state.State = new SweepGrainState();
+        (_plan, _dispatcher, _sink, _outputs, _ended) = (null, null, null, null, default);
+        DeactivateOnIdle();
+        return dir;
     }
 
     public Task<SweepStatus> GetStatus() => Task.FromResult(Status());

@@ -89,6 +89,29 @@ public class LocalSiloCliTests
             Assert.Contains("[cancelled]", watched.Stdout);
             var status = CliProcess.Run("sweep", "status", "local-b", "--gateway", g);
             Assert.Contains("cancelled", status.Stdout);
+
+            // Issue 12: submitting a cancelled sweep again said "submitted ... [cancelled]", exit 0, and ran nothing.
+            // Now it says so (exit 2) and points to resume, which continues it, and delete, which forgets it.
+            var again = CliProcess.Run("sweep", "submit", Spec("local-b", 200, 200), "--out", dir2, "--gateway", g);
+            Assert.Equal(2, again.ExitCode);
+            Assert.Contains("already ended (cancelled)", Assert.Single(again.Stderr.Trim().Split('\n')));
+            int before = (await ResultFiles.ReadAllAsync(dir2)).Count;
+            var resumed = CliProcess.Run("sweep", "resume", "local-b", "--gateway", g);
+            Assert.True(resumed.ExitCode == 0, resumed.Stderr);
+            var finished = CliProcess.Run("sweep", "watch", "local-b", "--gateway", g);
+            Assert.True(finished.ExitCode == 0, finished.Stderr);
+            Assert.Contains("[complete]", finished.Stdout);
+            var all = await ResultFiles.ReadAllAsync(dir2);
+            Assert.True(all.Count > before, $"resume ran nothing ({before} rows before, {all.Count} after)");
+            Assert.Equal(all.Count, all.Select(r => (r.RunId, r.Step)).Distinct().Count());
+
+            var deleted = CliProcess.Run("sweep", "delete", "local-a", "--results", "--gateway", g);
+            Assert.True(deleted.ExitCode == 0, deleted.Stderr);
+            Assert.False(Directory.Exists(dir), "delete --results removes the sweep's results");
+            Assert.Equal(2, CliProcess.Run("sweep", "status", "local-a", "--gateway", g).ExitCode);   // forgotten
+            var reused = CliProcess.Run("sweep", "submit", Spec("local-a", 2, 30), "--out", dir, "--gateway", g);
+            Assert.True(reused.ExitCode == 0, reused.Stderr);                                     // the name is free again
+            Assert.Equal(0, CliProcess.Run("sweep", "watch", "local-a", "--gateway", g).ExitCode);
         }
         finally
         {
