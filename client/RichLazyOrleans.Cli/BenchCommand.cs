@@ -52,7 +52,7 @@ internal static class BenchCommand
             using var host = RichLazyOrleans.Silo.SiloSetup.BuildEmbedded(k);
             await host.StartAsync(ct);
             var client = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<IClusterClient>(host.Services);
-            var status = await SweepCommands.RunOnAsync(client, spec, yaml, dir, k, ct);
+            var status = await SweepRunner.RunOnAsync(client, spec, yaml, dir, k, ct);
             await host.StopAsync(CancellationToken.None);
             double ideal = n * ms / 1000.0 / k;
             Console.WriteLine($"orchestration: {n} runs x {ms} ms on {k} slot(s): {status.ElapsedSeconds:F2} s, ideal {ideal:F2} s, ratio {status.ElapsedSeconds / ideal:F3}");

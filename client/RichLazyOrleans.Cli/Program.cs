@@ -10,8 +10,8 @@ root.Subcommands.Add(DataCommands.Create());
 root.Subcommands.Add(DoctorCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(SweepCommands.Create());
-root.Subcommands.Add(SweepCommands.Quickstart());
-root.Subcommands.Add(SweepCommands.Silo());
+root.Subcommands.Add(QuickstartCommand.Create());
+root.Subcommands.Add(SiloCommand.Create());
 root.Subcommands.Add(ResultsCommands.Plot());
 root.Subcommands.Add(ResultsCommands.Export());
 

@@ -49,13 +49,16 @@ internal static class ResultsCommands
         return cmd;
     }
 
-    private static readonly string[] Columns = ["sweep_id", "run_id", "kind", "tau", "delta", "alpha", "seed", "step", "t", "depth", "status", "wall_seconds", "resumed_from_step", "lattice_i", "lattice_j", "silo",
+    private static readonly string[] Columns = ["sweep_id", "run_id", "kind", "tau", "delta", "alpha", "seed", "step", "t",
+        "depth", "status", "wall_seconds", "resumed_from_step", "lattice_i", "lattice_j", "silo",
         "started_at", "finished_at", "queued_seconds", .. ResultRow.MetricNames];
 
     internal static string Csv(IEnumerable<ResultRow> rows)
     {
         static string N(double? v) => v is { } x ? x.ToString("R", CultureInfo.InvariantCulture) : "";
-        static string T(DateTime? t) => t is { } x ? x.ToUniversalTime().ToString("yyyy-MM-ddTHH:mm:ss.ffffffZ", CultureInfo.InvariantCulture) : "";
+        static string T(DateTime? t) => t is { } x
+            ? x.ToUniversalTime().ToString("yyyy-MM-ddTHH:mm:ss.ffffffZ", CultureInfo.InvariantCulture)
+            : "";
         var sb = new StringBuilder(string.Join(",", Columns)).Append('\n');
         foreach (var r in rows.OrderBy(r => r.RunId, StringComparer.Ordinal).ThenBy(r => r.Step))
         {
@@ -191,7 +194,8 @@ internal static class ResultsCommands
 
     private static void Map(string path, SweepSpec spec, Lattice lattice, Dictionary<LatticePoint, double> values, string metric, double? threshold)
     {
-        // The linear estimate on a fine grid (as boundary.json): rows are the first axis (vertical), columns the second.
+        // The linear estimate on a fine grid (as boundary.json): rows are the first axis (vertical), columns the
+        // second.
         var estimate = new PhaseEstimate(lattice, values);
         const int res = 240;
         var raster = estimate.Raster(res);
@@ -224,12 +228,14 @@ internal static class ResultsCommands
         if (threshold is { } thr)
             foreach (var line in estimate.LevelSet(thr).Where(l => l.Count > 1))
             {
-                var sc = plot.Add.Scatter(line.Select(p => AxisCoordinate(xAxis, p.V)).ToArray(), line.Select(p => AxisCoordinate(yAxis, p.U)).ToArray());
+                var sc = plot.Add.Scatter(line.Select(p => AxisCoordinate(xAxis, p.V)).ToArray(),
+                    line.Select(p => AxisCoordinate(yAxis, p.U)).ToArray());
                 sc.Color = Colors.Red;
                 sc.LineWidth = 2;
                 sc.MarkerSize = 0;
             }
-        plot.Title($"{spec.Name}: {metric}{(threshold is { } t2 ? $" (boundary at {t2:G3})" : "")}\n{spec.Kind}, {values.Count} grid points x {SeedsText(spec)}");
+        plot.Title($"{spec.Name}: {metric}{(threshold is { } t2 ? $" (boundary at {t2:G3})" : "")}\n"
+            + $"{spec.Kind}, {values.Count} grid points x {SeedsText(spec)}");
         plot.XLabel(xAxis.Name + (xAxis.Log ? " (log)" : ""));
         plot.YLabel(yAxis.Name + (yAxis.Log ? " (log)" : ""));
         LogTicks(plot.Axes.Left, yAxis);

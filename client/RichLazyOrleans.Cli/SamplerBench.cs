@@ -24,12 +24,17 @@ internal static class SamplerBench
 
     public static Command Create()
     {
-        var fields = new Option<int>("--fields") { Description = "random fields per family", DefaultValueFactory = _ => 5 };
-        var budgets = new Option<string>("--budgets") { Description = "grid-point budgets, comma-separated", DefaultValueFactory = _ => "150,500" };
+        var fields = new Option<int>("--fields")
+            { Description = "random fields per family", DefaultValueFactory = _ => 5 };
+        var budgets = new Option<string>("--budgets")
+            { Description = "grid-point budgets, comma-separated", DefaultValueFactory = _ => "150,500" };
         var depth = new Option<int>("--max-depth") { DefaultValueFactory = _ => 6 };
-        var seed = new Option<int>("--seed") { Description = "seed of the random fields", DefaultValueFactory = _ => 1 };
-        var noisy = new Option<int>("--noisy-fields") { Description = "noisy open fields (noise 0.2, width 0.05)", DefaultValueFactory = _ => 4 };
-        var cmd = new Command("sampler", "Adaptive planner vs uniform grids (and the old round-based refinement) on random synthetic fields.")
+        var seed = new Option<int>("--seed")
+            { Description = "seed of the random fields", DefaultValueFactory = _ => 1 };
+        var noisy = new Option<int>("--noisy-fields")
+            { Description = "noisy open fields (noise 0.2, width 0.05)", DefaultValueFactory = _ => 4 };
+        var cmd = new Command("sampler",
+            "Adaptive planner vs uniform grids (and the old round-based refinement) on random synthetic fields.")
         {
             fields, budgets, depth, seed, noisy,
         };
@@ -43,7 +48,8 @@ internal static class SamplerBench
 
     private static int Run(int fieldsPerFamily, List<int> budgets, int maxDepth, int seed, int noisyFields)
     {
-        Console.WriteLine("family     field budget  adaptive   uniform 4x  uniform 8x  worth (x uniform)  old refinement (worth)");
+        Console.WriteLine("family     field budget  adaptive   uniform 4x  uniform 8x  worth (x uniform)  "
+            + "old refinement (worth)");
         var worst = budgets.ToDictionary(b => b, _ => double.PositiveInfinity);
         var fails = budgets.ToDictionary(b => b, _ => 0);
         foreach (var (name, make) in Families)
@@ -63,26 +69,32 @@ internal static class SamplerBench
                     if (!pass) fails[budget]++;
                     worst[budget] = Math.Min(worst[budget], worth);
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"{name,-10} {i,5} {budget,6}  {a.Misclassified,9:E2}  {u4,9:E2}  {u8,9:E2}   {worth,8:F1}{(pass ? "" : " (below bar)"),-12} {old.Error,9:E2} ({old.Worth:F1})"));
+                        $"{name,-10} {i,5} {budget,6}  {a.Misclassified,9:E2}  {u4,9:E2}  {u8,9:E2}   "
+                        + $"{worth,8:F1}{(pass ? "" : " (below bar)"),-12} {old.Error,9:E2} ({old.Worth:F1})"));
                 }
             }
         }
         foreach (int b in budgets)
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"budget {b}: worst field worth {worst[b]:F1}x a uniform grid; {fails[b]} field(s) below the bar ({(b >= 500 ? 8 : 4)}x)"));
+                $"budget {b}: worst field worth {worst[b]:F1}x a uniform grid; "
+                + $"{fails[b]} field(s) below the bar ({(b >= 500 ? 8 : 4)}x)"));
         if (noisyFields > 0) Noisy(noisyFields, maxDepth, seed);
         return 0;
     }
 
-    /// <summary>How many times the adaptive points a uniform grid needs to misclassify no more (k² / points).</summary>
+    /// <summary>How many times the adaptive points a uniform grid needs to misclassify no more (k² / points).
+    /// </summary>
     private static double Worth(SyntheticField field, double error, int points) =>
-        SamplerEvaluation.EquivalentUniform(field, error, maxK: 200) is int k ? k * k / (double)points : double.PositiveInfinity;
+        SamplerEvaluation.EquivalentUniform(field, error, maxK: 200) is int k
+            ? k * k / (double)points
+            : double.PositiveInfinity;
 
     private static (double Error, double Worth) Old(SyntheticField field, int maxDepth, int budget)
     {
         var lattice = new Lattice([5, 5], maxDepth);
         var values = RoundRefinement.Sample(lattice, 0.5, budget, field.At);
-        double error = SamplerEvaluation.Misclassified(field, new PhaseEstimate(lattice, values).Raster(SamplerEvaluation.EvaluationGrid));
+        double error = SamplerEvaluation.Misclassified(field,
+            new PhaseEstimate(lattice, values).Raster(SamplerEvaluation.EvaluationGrid));
         return (error, Worth(field, error, values.Count));
     }
 
@@ -95,7 +107,8 @@ internal static class SamplerBench
     private static void Noisy(int count, int maxDepth, int seed)
     {
         Console.WriteLine();
-        Console.WriteLine($"noisy open fields (noise 0.2, width 0.05), adaptive seeds {{ min: 2, max: 16 }} vs uniform k x k x 4 seeds, "
+        Console.WriteLine($"noisy open fields (noise 0.2, width 0.05), adaptive seeds {{ min: 2, max: 16 }} "
+            + $"vs uniform k x k x 4 seeds, "
             + $"errors averaged over {Realisations} noise draws");
         int[] ladder = [30, 35, 40, 45, 50, 55, 60, 70, 80, 100, 130, 160, 200];
         int[] grids = [12, 16, 20, 24];
@@ -104,8 +117,10 @@ internal static class SamplerBench
         for (int i = 0; i < count; i++)
         {
             var field = SyntheticField.Open(r, 0.05);
-            var adaptive = ladder.Select(b => Enumerable.Range(0, Realisations).Select(rep => SamplerEvaluation.Adaptive(field,
-                    SamplerEvaluation.Spec(field, 5, maxDepth, b, $"{{ first: {1000 * rep}, min: 2, max: 16 }}"), noise: 0.2)).ToList())
+            var adaptive = ladder.Select(b => Enumerable.Range(0, Realisations).Select(rep =>
+                    SamplerEvaluation.Adaptive(field,
+                        SamplerEvaluation.Spec(field, 5, maxDepth, b, $"{{ first: {1000 * rep}, min: 2, max: 16 }}"),
+                        noise: 0.2)).ToList())
                 .Select(rs => (Runs: rs.Average(x => x.Runs), Error: rs.Average(x => x.Misclassified))).ToList();
             var line = $"field {i}:";
             foreach (int k in grids)
@@ -116,13 +131,15 @@ internal static class SamplerBench
                 double ratio = match < 0 ? double.NaN : adaptive[match].Runs / (4.0 * k * k);
                 if (match >= 0) ratios.Add(ratio);
                 line += string.Create(CultureInfo.InvariantCulture,
-                    $"  {k}x{k}x4 = {4 * k * k} runs: {eu:E2} -> adaptive {(match < 0 ? "none in ladder" : $"{adaptive[match].Runs:F0} runs ({ratio:F2})")}");
+                    $"  {k}x{k}x4 = {4 * k * k} runs: {eu:E2} -> adaptive "
+                    + $"{(match < 0 ? "none in ladder" : $"{adaptive[match].Runs:F0} runs ({ratio:F2})")}");
             }
             Console.WriteLine(line);
         }
         if (ratios.Count > 0)
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"runs needed by the planner / runs of the uniform grid: median {ratios.Order().ElementAt(ratios.Count / 2):F2}, worst {ratios.Max():F2}"));
+                $"runs needed by the planner / runs of the uniform grid: "
+                + $"median {ratios.Order().ElementAt(ratios.Count / 2):F2}, worst {ratios.Max():F2}"));
     }
 
     private const int Realisations = 5;

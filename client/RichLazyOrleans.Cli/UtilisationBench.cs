@@ -14,11 +14,13 @@ internal static class UtilisationBench
 {
     public static Command Create()
     {
-        var points = new Option<int>("--points") { Description = "grid-point budget of the adaptive sweep", DefaultValueFactory = _ => 300 };
+        var points = new Option<int>("--points")
+            { Description = "grid-point budget of the adaptive sweep", DefaultValueFactory = _ => 300 };
         var duration = new Option<int>("--duration-ms") { DefaultValueFactory = _ => 30 };
         var spread = new Option<double>("--duration-spread") { DefaultValueFactory = _ => 3 };
         var slots = new Option<int>("--slots") { DefaultValueFactory = _ => 2 };
-        var cmd = new Command("utilisation", "Slot utilisation of an adaptive synthetic sweep with uneven run times, from the timing columns.")
+        var cmd = new Command("utilisation",
+            "Slot utilisation of an adaptive synthetic sweep with uneven run times, from the timing columns.")
         {
             points, duration, spread, slots,
         };
@@ -26,9 +28,13 @@ internal static class UtilisationBench
         {
             int n = p.GetValue(points), k = p.GetValue(slots);
             string yaml = FormattableString.Invariant(
-                $"name: utilisation-bench\nkind: synthetic\nparams: {{ c0: -0.3, c1: 0.4, c2: -0.3, width: 0.02, duration_ms: {p.GetValue(duration)}, duration_spread: {p.GetValue(spread)} }}\n")
-                + "axes:\n  tau: { from: 0.1, to: 2, scale: log }\n  delta: { from: -1, to: 1 }\ngrid: { initial: [5, 5] }\n"
-                + FormattableString.Invariant($"refine: {{ metric: value, threshold: 0.5, max_depth: 6, budget: {n} }}\n");
+                $"name: utilisation-bench\nkind: synthetic\nparams: {{ c0: -0.3, c1: 0.4, c2: -0.3, width: 0.02, ")
+                + FormattableString.Invariant(
+                    $"duration_ms: {p.GetValue(duration)}, duration_spread: {p.GetValue(spread)} }}\n")
+                + "axes:\n  tau: { from: 0.1, to: 2, scale: log }\n  delta: { from: -1, to: 1 }\n"
+                + "grid: { initial: [5, 5] }\n"
+                + FormattableString.Invariant(
+                    $"refine: {{ metric: value, threshold: 0.5, max_depth: 6, budget: {n} }}\n");
             var spec = Sweeps.SweepSpec.Parse(yaml, Grains.SweepCoordinatorGrain.Kinds);
             string dir = Directory.CreateTempSubdirectory("richlazy-bench-").FullName;
             try
@@ -36,12 +42,13 @@ internal static class UtilisationBench
                 using var host = Silo.SiloSetup.BuildEmbedded(k);
                 await host.StartAsync(ct);
                 var client = host.Services.GetRequiredService<IClusterClient>();
-                var status = await SweepCommands.RunOnAsync(client, spec, yaml, dir, k, ct);
+                var status = await SweepRunner.RunOnAsync(client, spec, yaml, dir, k, ct);
                 await host.StopAsync(CancellationToken.None);
                 var rows = await ResultFiles.ReadAllAsync(dir, ct);
                 var (busy, makespan, u) = Utilisation(rows, k);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"utilisation: {rows.Count} runs on {k} slot(s): busy {busy:F2} s, makespan {makespan:F2} s, utilisation {u:F3} (sweep {status.ElapsedSeconds:F2} s)"));
+                    $"utilisation: {rows.Count} runs on {k} slot(s): busy {busy:F2} s, makespan {makespan:F2} s, "
+                    + $"utilisation {u:F3} (sweep {status.ElapsedSeconds:F2} s)"));
             }
             finally { Directory.Delete(dir, true); }
             return 0;
@@ -50,7 +57,8 @@ internal static class UtilisationBench
     }
 
     /// <summary>Busy time (Σ execution), makespan (first start to last end) and busy ÷ (slots × makespan).</summary>
-    internal static (double Busy, double Makespan, double Utilisation) Utilisation(IReadOnlyList<ResultRow> rows, int slots)
+    internal static (double Busy, double Makespan, double Utilisation) Utilisation(IReadOnlyList<ResultRow> rows,
+        int slots)
     {
         var runs = rows.GroupBy(r => r.RunId).Select(g => g.First()).ToList();
         double busy = runs.Sum(r => r.WallSeconds);

@@ -1,0 +1,80 @@
+using Spectre.Console;
+using System.CommandLine;
+using System.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using RichLazyOrleans.GrainInterfaces;
+using RichLazyOrleans.Grains;
+using RichLazyOrleans.RunKinds;
+using RichLazyOrleans.Silo;
+using RichLazyOrleans.Sweeps;
+
+namespace RichLazyOrleans.Cli;
+
+/// <summary>`richlazy silo`: a long-lived silo process (local, or a member of a Redis cluster).</summary>
+internal static class SiloCommand
+{
+    /// <summary>
+    /// `richlazy silo`: a long-lived silo, alone (local) or a member of a Redis cluster. Every flag
+    /// falls back to an environment variable (<see cref="SiloEnvironment"/>), so containers and
+    /// Kubernetes configure it without a command line.
+    /// </summary>
+    public static Command Create()
+    {
+        static string? Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : null;
+        static int EnvInt(string name, int fallback) => Env(name) is { } v
+            ? int.TryParse(v, out int n) ? n : throw new SpecException($"{name} must be an integer, got '{v}'")
+            : fallback;
+        static bool EnvBool(string name) => Env(name) is { } v && (v.Equals("true", StringComparison.OrdinalIgnoreCase) || v == "1");
+        var port = new Option<int>("--port") { Description = $"silo-to-silo port (${SiloEnvironment.SiloPort})", DefaultValueFactory = _ => EnvInt(SiloEnvironment.SiloPort, SiloEnvironment.DefaultSiloPort) };
+        var gateway = new Option<int>("--gateway") { Description = $"client gateway port (${SiloEnvironment.GatewayPort})", DefaultValueFactory = _ => EnvInt(SiloEnvironment.GatewayPort, SiloEnvironment.DefaultGatewayPort) };
+        var slots = new Option<int>("--slots") { Description = $"device slots: runs executing here at once (${SiloEnvironment.Slots}; default cores)", DefaultValueFactory = _ => EnvInt(SiloEnvironment.Slots, SlotPool.DefaultSlots()) };
+        var redis = SweepCommands.RedisOption();
+        var advertise = new Option<string?>("--advertise") { Description = $"IP or host name other silos and clients reach this silo at (${SiloEnvironment.Advertise}; default 127.0.0.1)", DefaultValueFactory = _ => Env(SiloEnvironment.Advertise) };
+        var listenAny = new Option<bool>("--listen-any") { Description = $"listen on all interfaces, not only the advertised address (${SiloEnvironment.ListenAny})", DefaultValueFactory = _ => EnvBool(SiloEnvironment.ListenAny) };
+        var kubernetes = new Option<bool>("--kubernetes") { Description = $"Orleans Kubernetes hosting: pod name, IP and namespace from the downward API (${SiloEnvironment.Kubernetes})", DefaultValueFactory = _ => EnvBool(SiloEnvironment.Kubernetes) };
+        var httpPort = new Option<int?>("--http-port") { Description = $"serve {SiloEnvironment.LivenessPath} and {SiloEnvironment.ReadinessPath} (and the dashboard) on this port (${SiloEnvironment.HttpPort})", DefaultValueFactory = _ => Env(SiloEnvironment.HttpPort) is { } v ? EnvInt(SiloEnvironment.HttpPort, 0) : null };
+        var httpBind = new Option<string>("--http-bind") { Description = $"address of the HTTP listener (${SiloEnvironment.HttpBind}; default 127.0.0.1)", DefaultValueFactory = _ => Env(SiloEnvironment.HttpBind) ?? "127.0.0.1" };
+        var dashboard = new Option<bool>("--dashboard") { Description = $"Orleans Dashboard at http://HTTP_BIND:HTTP_PORT{SiloEnvironment.DashboardPath} (${SiloEnvironment.Dashboard}; port {SiloEnvironment.DefaultHttpPort} unless --http-port)", DefaultValueFactory = _ => EnvBool(SiloEnvironment.Dashboard) };
+        var shutdown = new Option<int>("--shutdown-seconds") { Description = $"on SIGTERM, how long running runs may take to checkpoint and move (${SiloEnvironment.ShutdownSeconds})", DefaultValueFactory = _ => EnvInt(SiloEnvironment.ShutdownSeconds, SiloEnvironment.DefaultShutdownSeconds) };
+        var logLevel = new Option<LogLevel>("--log-level") { Description = "RichLazyOrleans log level on stderr (Orleans' own: errors only)", DefaultValueFactory = _ => LogLevel.Warning };
+        var cmd = new Command("silo", "Run a silo until Ctrl+C/SIGTERM: alone (local) or joining the cluster registered in Redis (--redis). Binds to loopback unless told otherwise.")
+            { port, gateway, slots, redis, advertise, listenAny, kubernetes, httpPort, httpBind, dashboard, shutdown, logLevel };
+        cmd.SetAction(async (p, ct) =>
+        {
+            var config = new SiloConfig
+            {
+                Slots = p.GetValue(slots) >= 1 ? p.GetValue(slots) : throw new SpecException("--slots must be >= 1"),
+                Redis = p.GetValue(redis),
+                SiloPort = p.GetValue(port),
+                GatewayPort = p.GetValue(gateway),
+                Advertise = p.GetValue(advertise),
+                ListenAny = p.GetValue(listenAny),
+                Kubernetes = p.GetValue(kubernetes),
+                HttpPort = p.GetValue(httpPort),
+                HttpBind = p.GetValue(httpBind)!,
+                Dashboard = p.GetValue(dashboard),
+                ShutdownSeconds = Math.Max(0, p.GetValue(shutdown)),
+                LogLevel = p.GetValue(logLevel),
+            };
+            if (config.Kubernetes && config.Redis is null) throw new SpecException("--kubernetes needs --redis (or RICHLAZY_REDIS): the cluster's membership, state and reminders live in Redis");
+            try { SiloPorts.EnsureFree(config); }
+            catch (PortInUseException e) { throw new SpecException(e.Message); }
+            using var host = SiloSetup.Build(config);
+            await host.StartAsync(ct);
+            string where = config.Kubernetes ? $"pod {Environment.GetEnvironmentVariable("POD_NAME")}" : $"{config.Advertise ?? "127.0.0.1"}:{config.SiloPort} (gateway {config.GatewayPort})";
+            int? http = config.HttpPort ?? (config.Dashboard ? SiloEnvironment.DefaultHttpPort : null);
+            Console.Error.WriteLine($"richlazy: silo up on {where}, {config.Slots} slot(s){(config.Redis is null ? "" : $", cluster in Redis {RedactPassword(config.Redis)}")}"
+                + $"{(http is { } h ? $", health on http://{config.HttpBind}:{h}{SiloEnvironment.LivenessPath}" : "")}{(config.Dashboard ? $", dashboard on http://{config.HttpBind}:{http}{SiloEnvironment.DashboardPath}" : "")}; Ctrl+C to stop");
+            try { await Task.Delay(Timeout.Infinite, ct); } catch (OperationCanceledException) { }
+            Console.Error.WriteLine("richlazy: silo stopping: running runs checkpoint and move to other silos");
+            await host.StopAsync(CancellationToken.None);
+            return 0;
+        });
+        return cmd;
+    }
+
+    /// <summary>A Redis configuration string fit for a log line.</summary>
+    internal static string RedactPassword(string redis) => System.Text.RegularExpressions.Regex.Replace(redis, "password=[^,]*", "password=***", System.Text.RegularExpressions.RegexOptions.IgnoreCase);
+}
