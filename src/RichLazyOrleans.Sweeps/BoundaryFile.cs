@@ -6,7 +6,8 @@ namespace RichLazyOrleans.Sweeps;
 /// <summary>
 /// DIR/boundary.json: the estimated threshold level set of the refine metric (<see cref="PhaseEstimate.LevelSet"/>)
 /// as polylines in axis units: { metric, threshold, axes: [{ name, from, to, scale }], points, polylines: [[{ AXIS:
-/// value, … }, …], …] }. A closed polyline repeats its first point at the end. On one axis each polyline is one point.
+/// value, … }, …], …] }. A closed polyline repeats its first point at the end.
+/// On one axis each polyline is one point.
 /// </summary>
 public static class BoundaryFile
 {

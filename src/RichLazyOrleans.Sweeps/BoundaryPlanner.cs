@@ -163,117 +163,10 @@ public sealed class BoundaryPlanner : ISweepPlanner
     {
         int newPoints = _points.Count - _initial.Count;
         bool explore = newPoints % _options.ExploreEvery == _options.ExploreEvery - 1;
-        Choice? boundary = explore ? null : BestCrossingEdge(simplices, values);
-        if (boundary is not null) return boundary;
-        return BestExploration(simplices, values) is { } e ? e with { Exploring = true } : null;
-    }
-
-    /// <summary>
-    /// The midpoint of the longest edge of the simplex with the largest size × (1 + Variation · spread), spread being
-    /// the range of its corner values over the range of all values: flat regions are split evenly, and a region whose
-    /// values rise toward the threshold (the tail of an island the lattice missed) first.
-    /// </summary>
-    private Choice? BestExploration(List<int[]> simplices, double[] values)
-    {
-        var known = values.Where(x => !double.IsNaN(x)).ToList();
-        double range = known.Count > 1 ? known.Max() - known.Min() : 0;
-        double bestScore = -1;
-        LatticePoint best = default;
-        foreach (var s in simplices)
-        {
-            var (a, b, len) = LongestEdge(s);
-            double lo = s.Min(v => values[v]), hi = s.Max(v => values[v]);
-            double spread = range > 0 && !double.IsNaN(lo) && !double.IsNaN(hi) ? (hi - lo) / range : 0;
-            double score = len * (1 + _options.Variation * spread);
-            if (score < bestScore || Midpoint(a, b) is not { } m) continue;
-            if (score > bestScore || m.CompareTo(best) < 0) { bestScore = score; best = m; }
-        }
-        return bestScore < 0 ? null : new Choice(best, true, false);
-    }
-
-    /// <summary>
-    /// The midpoint of the longest crossing edge (ends on either side of the threshold) of the straddling simplex with
-    /// the largest score: its area (length on one axis), since the misclassified area lies inside straddling simplices.
-    /// </summary>
-    private Choice? BestCrossingEdge(List<int[]> simplices, double[] values)
-    {
-        double bestScore = -1;
-        LatticePoint best = default;
-        double t = _refine!.Threshold;
-        foreach (var s in simplices)
-        {
-            long edgeLen = -1;
-            LatticePoint? mid = null;
-            for (int k = 0; k < s.Length; k++)
-            {
-                if (s.Length == 2 && k == 1) break;
-                int va = s[k], vb = s[(k + 1) % s.Length];
-                if (double.IsNaN(values[va]) || double.IsNaN(values[vb])
-                    || (values[va] >= t) == (values[vb] >= t)) continue;
-                var (a, b) = (_mesh[va], _mesh[vb]);
-                long di = a.I - b.I, dj = a.J - b.J, len = di * di + dj * dj;
-                if (len <= edgeLen || Midpoint(a, b) is not { } m) continue;
-                edgeLen = len;
-                mid = m;
-            }
-            if (mid is not { } mp) continue;
-            double score = Size(s);
-            if (score < bestScore) continue;
-            if (score > bestScore || mp.CompareTo(best) < 0) { bestScore = score; best = mp; }
-        }
-        return bestScore < 0 ? null : new Choice(best, true, false);
-    }
-
-    /// <summary>Area of a triangle, length of an interval (lattice units).</summary>
-    private double Size(int[] s)
-    {
-        if (s.Length == 2) return Math.Abs(_mesh[s[1]].I - _mesh[s[0]].I);
-        var (a, b, c) = (_mesh[s[0]], _mesh[s[1]], _mesh[s[2]]);
-        return Math.Abs((double)(b.I - a.I) * (c.J - a.J) - (double)(b.J - a.J) * (c.I - a.I)) / 2;
-    }
-
-    private bool Straddles(int[] s, double[] values)
-    {
-        bool any = false, above = false, below = false;
-        foreach (int v in s)
-        {
-            double x = values[v];
-            if (double.IsNaN(x)) return false;
-            any = true;
-            if (x >= _refine!.Threshold) above = true; else below = true;
-        }
-        return any && above && below;
-    }
-
-    private (LatticePoint A, LatticePoint B, long Len2) LongestEdge(int[] s)
-    {
-        (LatticePoint, LatticePoint, long) best = default;
-        best.Item3 = -1;
-        for (int k = 0; k < s.Length; k++)
-        {
-            var a = _mesh[s[k]];
-            var b = _mesh[s[(k + 1) % s.Length]];
-            if (s.Length == 2 && k == 1) break;
-            long di = a.I - b.I, dj = a.J - b.J, len = di * di + dj * dj;
-            var (lo, hi) = a.CompareTo(b) < 0 ? (a, b) : (b, a);
-            if (len > best.Item3 || (len == best.Item3 && (lo, hi).CompareTo((best.Item1, best.Item2)) < 0))
-                best = (lo, hi, len);
-        }
-        return best;
-    }
-
-    /// <summary>The lattice point halfway along an edge (rounded where the edge's ends differ by an odd amount),
-    /// if new.</summary>
-    private LatticePoint? Midpoint(LatticePoint a, LatticePoint b)
-    {
-        int si = a.I + b.I, sj = a.J + b.J;
-        foreach (var (di, dj) in new[] { (0, 0), (1, 0), (0, 1), (1, 1) })
-        {
-            var m = new LatticePoint((si + di) >> 1, (sj + dj) >> 1);
-            if (m != a && m != b && !_byPoint.ContainsKey(m)) return m;
-            if ((si & 1) == 0 && (sj & 1) == 0) break;   // the exact midpoint exists already: nothing to split
-        }
-        return null;
+        var splits = new MeshSplits(_mesh, _byPoint.ContainsKey, _refine!.Threshold, _options.Variation);
+        if (!explore && splits.BestCrossingEdge(simplices, values) is { } boundary)
+            return new Choice(boundary, true, false);
+        return splits.BestExploration(simplices, values) is { } e ? new Choice(e, true, true) : null;
     }
 
     /// <summary>Seed means of the vertices; a vertex without values yet takes the mean of its known
@@ -309,7 +202,7 @@ public sealed class BoundaryPlanner : ISweepPlanner
         var seen = new HashSet<int>();
         foreach (var s in simplices)
         {
-            if (!Straddles(s, values)) continue;
+            if (!MeshSplits.Straddles(s, values, _refine!.Threshold)) continue;
             foreach (int v in s)
             {
                 if (!seen.Add(v) || _byVertex.GetValueOrDefault(v) is not { } p) continue;

@@ -24,17 +24,20 @@ public sealed class Delaunay
     /// <summary>Starts with the rectangle [0, width] × [0, height]; its corners are points 0..3.</summary>
     public Delaunay(long width, long height)
     {
-        if (width <= 0 || height <= 0) throw new ArgumentOutOfRangeException(nameof(width), "the rectangle must have an area");
+        if (width <= 0 || height <= 0)
+            throw new ArgumentOutOfRangeException(nameof(width), "the rectangle must have an area");
         _points.AddRange([(0, 0), (width, 0), (width, height), (0, height)]);
         AddTri(new Tri(0, 1, 2));
         AddTri(new Tri(0, 2, 3));
     }
 
-    /// <summary>Inserts a point inside the rectangle (or on its border) that is not yet in the mesh; returns its index.</summary>
+    /// <summary>Inserts a point inside the rectangle (or on its border) that is not yet in the mesh; returns its
+    /// index.</summary>
     public int Insert(long x, long y)
     {
         var (w, h) = _points[2];
-        if (x < 0 || y < 0 || x > w || y > h) throw new ArgumentOutOfRangeException(nameof(x), $"({x}, {y}) is outside the rectangle");
+        if (x < 0 || y < 0 || x > w || y > h)
+            throw new ArgumentOutOfRangeException(nameof(x), $"({x}, {y}) is outside the rectangle");
         int p = _points.Count;
         _points.Add((x, y));
         var bad = new List<int>();
@@ -102,14 +105,16 @@ public sealed class Delaunay
         return v.CompareTo(Int128.Zero);
     }
 
-    /// <summary>Positive when d is strictly inside the circumcircle of the counter-clockwise triangle (a, b, c).</summary>
+    /// <summary>Positive when d is strictly inside the circumcircle of the counter-clockwise triangle (a, b, c).
+    /// </summary>
     public static int InCircle((long X, long Y) a, (long X, long Y) b, (long X, long Y) c, (long X, long Y) d)
     {
         try
         {
             checked
             {
-                Int128 adx = a.X - d.X, ady = a.Y - d.Y, bdx = b.X - d.X, bdy = b.Y - d.Y, cdx = c.X - d.X, cdy = c.Y - d.Y;
+                Int128 adx = a.X - d.X, ady = a.Y - d.Y, bdx = b.X - d.X, bdy = b.Y - d.Y,
+                    cdx = c.X - d.X, cdy = c.Y - d.Y;
                 Int128 det = (adx * adx + ady * ady) * (bdx * cdy - cdx * bdy)
                     - (bdx * bdx + bdy * bdy) * (adx * cdy - cdx * ady)
                     + (cdx * cdx + cdy * cdy) * (adx * bdy - bdx * ady);
@@ -118,7 +123,8 @@ public sealed class Delaunay
         }
         catch (OverflowException)
         {
-            BigInteger adx = a.X - d.X, ady = a.Y - d.Y, bdx = b.X - d.X, bdy = b.Y - d.Y, cdx = c.X - d.X, cdy = c.Y - d.Y;
+            BigInteger adx = a.X - d.X, ady = a.Y - d.Y, bdx = b.X - d.X, bdy = b.Y - d.Y,
+                cdx = c.X - d.X, cdy = c.Y - d.Y;
             var det = (adx * adx + ady * ady) * (bdx * cdy - cdx * bdy)
                 - (bdx * bdx + bdy * bdy) * (adx * cdy - cdx * ady)
                 + (cdx * cdx + cdy * cdy) * (adx * bdy - bdx * ady);

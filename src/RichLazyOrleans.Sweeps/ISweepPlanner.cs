@@ -1,6 +1,7 @@
 namespace RichLazyOrleans.Sweeps;
 
-/// <summary>A run the planner wants: a lattice point and a seed. Order is its place in the proposal sequence (0, 1, …).</summary>
+/// <summary>A run the planner wants: a lattice point and a seed. Order is its place in the proposal sequence
+/// (0, 1, …).</summary>
 public readonly record struct PlannedRun(LatticePoint Point, long Seed, int Depth, int Order);
 
 /// <summary>What is known of one grid point: its seed mean, standard error and how it was sampled.</summary>
@@ -8,7 +9,8 @@ public readonly record struct PlannedRun(LatticePoint Point, long Seed, int Dept
 /// <param name="StdError">Standard error of <paramref name="Mean"/> (NaN with fewer than two values).</param>
 /// <param name="Seeds">Finite values told so far.</param>
 /// <param name="Order">Order of the point's first proposed run.</param>
-public sealed record PointSummary(LatticePoint Point, int Depth, double Mean, double StdError, int Seeds, int Proposed, int Order);
+public sealed record PointSummary(LatticePoint Point, int Depth, double Mean, double StdError, int Seeds, int Proposed,
+    int Order);
 
 /// <summary>
 /// Decides what runs next (ask/tell, in the spirit of python-adaptive's learners). Pure: no Orleans, no clock, no

@@ -15,7 +15,9 @@ public abstract class Mesh
 
     /// <summary>The mesh for a lattice, holding just the domain's corners (vertices 0, 1[, 2, 3]).</summary>
     public static Mesh For(Lattice lattice) =>
-        lattice.Dims == 1 ? new IntervalMesh(lattice.Extent[0]) : new TriangleMesh(lattice.Extent[0], lattice.Extent[1]);
+        lattice.Dims == 1
+            ? new IntervalMesh(lattice.Extent[0])
+            : new TriangleMesh(lattice.Extent[0], lattice.Extent[1]);
 
     /// <summary>The domain's corners, in vertex order.</summary>
     public static IReadOnlyList<LatticePoint> Corners(Lattice lattice) => lattice.Dims == 1
@@ -39,7 +41,8 @@ public abstract class Mesh
 
         public override int Insert(LatticePoint p)
         {
-            if (p.I < 0 || p.I > _points[1].I || _byI.ContainsKey(p.I)) throw new ArgumentException($"{p} is outside or already a vertex");
+            if (p.I < 0 || p.I > _points[1].I || _byI.ContainsKey(p.I))
+                throw new ArgumentException($"{p} is outside or already a vertex");
             _points.Add(p);
             _byI[p.I] = _points.Count - 1;
             return _points.Count - 1;

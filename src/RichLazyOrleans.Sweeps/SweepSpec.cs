@@ -22,7 +22,8 @@ public sealed record Axis(string Name, double From, double To, bool Log)
         : (value - From) / (To - From);
 }
 
-/// <summary>Adaptive seeds: seed values First .. First + Max − 1; every point gets Min, uncertain points near the boundary more.</summary>
+/// <summary>Adaptive seeds: seed values First .. First + Max − 1; every point gets Min, uncertain points near the
+/// boundary more.</summary>
 public sealed record AdaptiveSeeds(long First, int Min, int Max);
 
 /// <summary>What refinement looks at and how far it may go.</summary>
@@ -35,8 +36,8 @@ public sealed record KindInfo(string Name, IReadOnlyDictionary<string, (double M
 /// A sweep (ENGINEERING.md contract): a run kind, fixed params, one or two axes, seeds, the initial
 /// lattice and optional refinement. Parsed from YAML with every error naming its key.
 /// </summary>
-public sealed record SweepSpec(string Name, string Kind, JsonObject Params, IReadOnlyList<Axis> Axes, IReadOnlyList<long> Seeds,
-    IReadOnlyList<int> Initial, RefineSpec? Refine, AdaptiveSeeds? SeedRange = null)
+public sealed record SweepSpec(string Name, string Kind, JsonObject Params, IReadOnlyList<Axis> Axes,
+    IReadOnlyList<long> Seeds, IReadOnlyList<int> Initial, RefineSpec? Refine, AdaptiveSeeds? SeedRange = null)
 {
     /// <summary>Grid points of the initial lattice.</summary>
     public int InitialPoints => Initial.Aggregate(1, (a, b) => a * b);
@@ -83,7 +84,8 @@ public sealed record SweepSpec(string Name, string Kind, JsonObject Params, IRea
         catch (YamlException e) { throw new SweepSpecException($"{what} is not valid YAML: {e.Message.Split('\n')[0]} (line {e.Start.Line})"); }
         catch (InvalidOperationException)
         {
-            // YamlDotNet's parser throws this (no position) on some unclosed flow collections, e.g. "[0.1, 2" then a key.
+            // YamlDotNet's parser throws this (no position) on some unclosed flow collections, e.g. "[0.1, 2" then a
+            // key.
             throw new SweepSpecException($"{what} is not valid YAML: an unclosed '[' or '{{' (a flow list or mapping)");
         }
         catch (ArgumentException e)
@@ -100,9 +102,11 @@ public sealed record SweepSpec(string Name, string Kind, JsonObject Params, IRea
         if (name.Length == 0 || name.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')))
             throw new SweepSpecException($"key 'name' must be letters, digits, '-', '_' or '.', got '{name}'");
         if (name.StartsWith('.'))
-            throw new SweepSpecException($"key 'name' must not start with '.' (it names files and folders), got '{name}'");
+            throw new SweepSpecException(
+                $"key 'name' must not start with '.' (it names files and folders), got '{name}'");
         if (name.Length > MaxNameLength)
-            throw new SweepSpecException($"key 'name' is {name.Length} characters long; at most {MaxNameLength} (it names result files)");
+            throw new SweepSpecException($"key 'name' is {name.Length} characters long; at most {MaxNameLength} "
+                + $"(it names result files)");
         string kind = RequiredScalar(root, "kind");
         if (!kinds.TryGetValue(kind, out var info))
             throw new SweepSpecException($"key 'kind': unknown run kind '{kind}' (known: {string.Join(", ", kinds.Keys.Order())})");
@@ -166,18 +170,20 @@ public sealed record SweepSpec(string Name, string Kind, JsonObject Params, IRea
             if (budget < initialPoints)
                 throw new SweepSpecException($"key 'refine.budget': {budget} grid points is below the initial lattice's {initialPoints}");
             if (budget > MaxPoints)
-                throw new SweepSpecException($"key 'refine.budget': {budget} grid points is more than a sweep may have ({MaxPoints})");
+                throw new SweepSpecException($"key 'refine.budget': {budget} grid points is more than a sweep may have "
+                    + $"({MaxPoints})");
             refine = new RefineSpec(metric, threshold, maxDepth, budget);
         }
         long points = refine?.Budget ?? initial.Aggregate(1L, (a, b) => a * b);
         if (refine is null && points > MaxPoints)
-            throw new SweepSpecException($"key 'grid.initial': {string.Join(" x ", initial)} = {points} grid points is more "
-                + $"than a sweep may have ({MaxPoints})");
+            throw new SweepSpecException($"key 'grid.initial': {string.Join(" x ", initial)} = {points} grid points "
+                + $"is more than a sweep may have ({MaxPoints})");
         if (points * (seedRange?.Max ?? seeds.Count) > MaxRuns)
-            throw new SweepSpecException($"key 'seeds': {points} grid points x {seedRange?.Max ?? seeds.Count} seeds is more "
-                + $"than {MaxRuns} runs");
+            throw new SweepSpecException($"key 'seeds': {points} grid points x {seedRange?.Max ?? seeds.Count} seeds "
+                + $"is more than {MaxRuns} runs");
         if (seedRange is not null && refine is null)
-            throw new SweepSpecException("key 'seeds': { min, max } (adaptive seeds) needs 'refine' (a metric and threshold to be sure about)");
+            throw new SweepSpecException("key 'seeds': { min, max } (adaptive seeds) needs 'refine' "
+                + "(a metric and threshold to be sure about)");
         return new SweepSpec(name, kind, parameters, axes, seeds, initial, refine, seedRange);
     }
 
@@ -191,8 +197,11 @@ public sealed record SweepSpec(string Name, string Kind, JsonObject Params, IRea
         if (node is YamlMappingNode m)
         {
             foreach (var k in m.Children.Keys.Select(Str))
-                if (k is not ("first" or "min" or "max")) throw new SweepSpecException($"unknown key 'seeds.{k}' (known: first, min, max)");
-            long first = Child(m, "first") is null ? 0 : RequiredInteger(m, "first", "seeds.first", 0, long.MaxValue / 2);
+                if (k is not ("first" or "min" or "max"))
+                    throw new SweepSpecException($"unknown key 'seeds.{k}' (known: first, min, max)");
+            long first = Child(m, "first") is null
+                ? 0
+                : RequiredInteger(m, "first", "seeds.first", 0, long.MaxValue / 2);
             int max = (int)RequiredInteger(m, "max", "seeds.max", 1, 1024);
             int min = (int)RequiredInteger(m, "min", "seeds.min", 1, 1024);
             if (min > max) throw new SweepSpecException($"key 'seeds.min' ({min}) must not exceed 'seeds.max' ({max})");
@@ -241,7 +250,8 @@ public sealed record SweepSpec(string Name, string Kind, JsonObject Params, IRea
     private static JsonNode? ToJson(YamlNode node, string path, ref int nodes)
     {
         if (++nodes > MaxParamNodes)
-            throw new SweepSpecException($"key '{path}': the params expand to more than {MaxParamNodes} YAML nodes (aliases included)");
+            throw new SweepSpecException($"key '{path}': the params expand to more than {MaxParamNodes} YAML nodes "
+                + $"(aliases included)");
         switch (node)
         {
             case YamlSequenceNode q:

@@ -68,13 +68,17 @@ public sealed class RoundRefinement(Lattice lattice, double threshold, int budge
         }
     }
 
-    /// <summary>Runs the rounds against a known field (every point measured before the next round, as sweeps did).</summary>
-    public static Dictionary<LatticePoint, double> Sample(Lattice lattice, double threshold, int budget, Func<double, double, double> field)
+    /// <summary>Runs the rounds against a known field (every point measured before the next round, as sweeps did).
+    /// </summary>
+    public static Dictionary<LatticePoint, double> Sample(Lattice lattice, double threshold, int budget,
+        Func<double, double, double> field)
     {
         var refinement = new RoundRefinement(lattice, threshold, budget);
-        var values = lattice.InitialPoints().ToDictionary(p => p, p => { var (u, v) = lattice.Fractions(p); return field(u, v); });
+        var values = lattice.InitialPoints().ToDictionary(p => p,
+            p => { var (u, v) = lattice.Fractions(p); return field(u, v); });
         for (int depth = 0; depth < lattice.MaxDepth; depth++)
-            foreach (var p in refinement.NextRound(values, depth)) { var (u, v) = lattice.Fractions(p); values[p] = field(u, v); }
+            foreach (var p in refinement.NextRound(values, depth))
+            { var (u, v) = lattice.Fractions(p); values[p] = field(u, v); }
         return values;
     }
 }
