@@ -49,8 +49,8 @@ internal static class ResultsCommands
         return cmd;
     }
 
-    private static readonly string[] Columns = ["sweep_id", "run_id", "kind", "tau", "delta", "alpha", "seed", "step", "t",
-        "depth", "status", "wall_seconds", "resumed_from_step", "lattice_i", "lattice_j", "silo",
+    private static readonly string[] Columns = ["sweep_id", "run_id", "kind", "tau", "delta", "alpha", "seed", "step",
+        "t", "depth", "status", "wall_seconds", "resumed_from_step", "lattice_i", "lattice_j", "silo",
         "started_at", "finished_at", "queued_seconds", .. ResultRow.MetricNames];
 
     internal static string Csv(IEnumerable<ResultRow> rows)

@@ -17,7 +17,9 @@ public static class SiloPorts
 {
     public static void EnsureFree(SiloConfig config)
     {
-        var address = config.ListenAny || config.Kubernetes ? IPAddress.Any : SiloSetup.ResolveAdvertised(config.Advertise);
+        var address = config.ListenAny || config.Kubernetes
+            ? IPAddress.Any
+            : SiloSetup.ResolveAdvertised(config.Advertise);
         Probe(address, config.SiloPort, "--port (silo-to-silo)");
         Probe(address, config.GatewayPort, "--gateway (clients)");
         int? http = config.HttpPort ?? (config.Dashboard ? SiloEnvironment.DefaultHttpPort : null);
@@ -29,7 +31,8 @@ public static class SiloPorts
         using var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, false);
         try { socket.Bind(new IPEndPoint(address, port)); }
-        catch (SocketException e) when (e.SocketErrorCode is SocketError.AddressAlreadyInUse or SocketError.AccessDenied)
+        catch (SocketException e) when (e.SocketErrorCode is SocketError.AddressAlreadyInUse
+            or SocketError.AccessDenied)
         {
             throw new PortInUseException($"{what} {port} on {address} is already in use (another silo?); "
                 + "choose free ports or stop the process holding it");

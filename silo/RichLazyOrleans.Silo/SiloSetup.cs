@@ -129,7 +129,8 @@ public static class SiloSetup
                     var redis = StackExchange.Redis.ConfigurationOptions.Parse(config.Redis);
                     // Ride out a Redis restart: keep reconnecting instead of failing the first command.
                     redis.AbortOnConnectFail = false;
-                    silo.Services.AddSingleton(new ClusterIdentity($"redis:{ClusterId}@{string.Join(",", redis.EndPoints)}"));
+                    silo.Services.AddSingleton(
+                        new ClusterIdentity($"redis:{ClusterId}@{string.Join(",", redis.EndPoints)}"));
                     silo.UseRedisClustering(o => o.ConfigurationOptions = redis)
                         .AddRedisGrainStorage(StorageNames.Default, o => o.ConfigurationOptions = redis)
                         .UseRedisReminderService(o => o.ConfigurationOptions = redis)

@@ -51,7 +51,8 @@ public sealed record SweepStatus(
     [property: Id(11)] string? Message,
     [property: Id(12)] int Redispatched = 0,   // runs started again after their silo died or stopped
     [property: Id(13)] int Recoveries = 0,     // times the coordinator was restored from durable state
-    [property: Id(14)] string? Failures = null) // failed runs counted by reason, most frequent first ("2x reason; 1x other")
+    [property: Id(14)] string? Failures = null) // failed runs counted by reason, most frequent first
+                                                // ("2x reason; 1x other")
 {
     public bool Finished => State is "complete" or "cancelled" or "failed";
 }

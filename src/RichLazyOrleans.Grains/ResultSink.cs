@@ -72,7 +72,8 @@ public sealed class ResultSink(string sweepId, string resultsDir, ILogger logger
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            logger.LogWarning("sweep {Sweep}: could not renew its results lock ({Error})", sweepId, e.Message.Split('\n')[0]);
+            logger.LogWarning("sweep {Sweep}: could not renew its results lock ({Error})", sweepId,
+                e.Message.Split('\n')[0]);
         }
     }
 
@@ -83,7 +84,8 @@ public sealed class ResultSink(string sweepId, string resultsDir, ILogger logger
         try { ResultsLock.Release(resultsDir, sweepId, _cluster); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            logger.LogWarning("sweep {Sweep}: could not remove its results lock ({Error})", sweepId, e.Message.Split('\n')[0]);
+            logger.LogWarning("sweep {Sweep}: could not remove its results lock ({Error})", sweepId,
+                e.Message.Split('\n')[0]);
         }
         _cluster = null;
     }

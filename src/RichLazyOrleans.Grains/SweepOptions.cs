@@ -8,7 +8,8 @@ namespace RichLazyOrleans.Grains;
 /// stops dispatching and fails.</param>
 /// <param name="FinishWriteTries">Tries, with doubling delays from <paramref name="FirstRetryDelay"/> (at most 8 s),
 /// to write the last rows when the sweep ends (about 30 s with the defaults).</param>
-public sealed record SweepOptions(int MaxFailedFlushes = 60, int FinishWriteTries = 6, TimeSpan FirstRetryDelay = default)
+public sealed record SweepOptions(int MaxFailedFlushes = 60, int FinishWriteTries = 6,
+    TimeSpan FirstRetryDelay = default)
 {
     public TimeSpan RetryDelay(int attempt)
     {

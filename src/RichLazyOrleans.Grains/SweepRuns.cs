@@ -29,7 +29,8 @@ public sealed class SweepRuns(SweepSpec spec, string resultsDir, string? tracePa
         // Resumable kinds save their states under DIR/checkpoints/RUN_ID, or RUN_ID under the params' checkpoint_dir:
         // one directory shared by every run made runs overwrite each other's states.
         if (_kind.Resumable)
-            runSpec["checkpoint_dir"] = runSpec["checkpoint_dir"] is JsonValue given && given.TryGetValue(out string? root)
+            runSpec["checkpoint_dir"] = runSpec["checkpoint_dir"] is JsonValue given
+                && given.TryGetValue(out string? root)
                 ? Path.Combine(root, runId) : Path.Combine(resultsDir, "checkpoints", runId);
         return new RunRequest(spec.Name, runId, spec.Kind, runSpec.ToJsonString(), p.I, p.J, depth, seed, resultsDir,
             spec.Refine?.Metric, traceParent);
@@ -69,7 +70,8 @@ public sealed class SweepRuns(SweepSpec spec, string resultsDir, string? tracePa
             try { kind.Validate(new Spec(probe)); }
             catch (SpecException e) { throw new ArgumentException($"params: {e.Message}"); }
         }
-        if (spec.Params["checkpoint_dir"] is JsonValue v && v.TryGetValue(out string? dir)) ProbeWritable(dir, "params.checkpoint_dir");
+        if (spec.Params["checkpoint_dir"] is JsonValue v && v.TryGetValue(out string? dir))
+            ProbeWritable(dir, "params.checkpoint_dir");
         return spec;
     }
 
@@ -86,7 +88,8 @@ public sealed class SweepRuns(SweepSpec spec, string resultsDir, string? tracePa
             File.Delete(probe);
             if (!existed) Directory.Delete(dir);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException
+            or NotSupportedException)
         {
             throw new ArgumentException($"key '{key}': {dir} is not a writable directory ({e.Message.Split('\n')[0]})");
         }

@@ -40,7 +40,8 @@ public sealed class ResultRow
     [JsonPropertyName("finished_at")]
     [ParquetTimestamp(ParquetTimestampResolution.Microseconds, useLogicalTimestamp: true, isAdjustedToUTC: true)]
     public DateTime FinishedAt { get; set; }
-    /// <summary>Seconds the run waited for a slot on its silo: from the run grain's start to its slot's start.</summary>
+    /// <summary>Seconds the run waited for a slot on its silo: from the run grain's start to its slot's start.
+    /// </summary>
     [JsonPropertyName("queued_seconds")] public double QueuedSeconds { get; set; }
     [JsonPropertyName("resumed_from_step")] public long ResumedFromStep { get; set; }
     /// <summary>Lattice coordinates of the grid point (integers at the finest resolution).</summary>

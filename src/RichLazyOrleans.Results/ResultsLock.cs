@@ -54,7 +54,8 @@ public static class ResultsLock
         throw new ResultsLockedException($"{dir}: could not take its lock {FileName} (it keeps changing)");
     }
 
-    /// <summary>Renews the heartbeat if (sweep, cluster) still holds the lock; false when someone else took it.</summary>
+    /// <summary>Renews the heartbeat if (sweep, cluster) still holds the lock; false when someone else took it.
+    /// </summary>
     public static bool Heartbeat(string dir, string sweep, string cluster)
     {
         var owner = Read(PathFor(dir));

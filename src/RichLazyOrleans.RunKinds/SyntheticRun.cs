@@ -5,7 +5,8 @@ namespace RichLazyOrleans.RunKinds;
 
 /// <summary>
 /// `synthetic`: a known phase field for testing orchestration and refinement.
-/// value = 1/(1 + exp(−(x + cx2·x² + cxd·x·δ − c0 − c1·δ − c2·δ²)/width)) + noise·N(0,1), x = log10 τ;
+/// value = 1/(1 + exp(−(x + cx2·x² + cxd·x·δ − c0 − c1·δ − c2·δ²)/width)) + noise·N(0,1),
+/// x = log10 τ;
 /// without noise its 0.5 level set is the conic x + cx2·x² + cxd·x·δ = c0 + c1·δ + c2·δ² (with
 /// cx2 = cxd = 0 the curve log10 τ = c0 + c1·δ + c2·δ²; cx2 > 0 can close it into an ellipse, cxd
 /// split it into two hyperbola branches). The noise draw is a function of (seed, τ, δ) only, so a
@@ -85,7 +86,8 @@ public sealed class SyntheticRun : IRunKind
     // Separate streams, so the noise and the duration of a run are independent draws.
     private const ulong NoiseStream = 1, DurationStream = 2;
 
-    /// <summary>A standard normal draw, a function of (seed, τ, δ) only (Box-Muller on two hashed uniforms).</summary>
+    /// <summary>A standard normal draw, a function of (seed, τ, δ) only (Box-Muller on two hashed uniforms).
+    /// </summary>
     public static double StandardNormal(long seed, double tau, double delta)
     {
         ulong h = Hash(seed, tau, delta, NoiseStream);
@@ -94,7 +96,8 @@ public sealed class SyntheticRun : IRunKind
         return Math.Sqrt(-2 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2);
     }
 
-    /// <summary>The exponent u ∈ [−1, 1) of a run's duration factor spread^u, a function of (seed, τ, δ).</summary>
+    /// <summary>The exponent u ∈ [−1, 1) of a run's duration factor spread^u, a function of (seed, τ, δ).
+    /// </summary>
     public static double SpreadExponent(long seed, double tau, double delta) =>
         2 * ((Hash(seed, tau, delta, DurationStream) >> 11) * (1.0 / (1UL << 53))) - 1;
 

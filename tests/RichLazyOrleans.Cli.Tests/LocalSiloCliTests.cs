@@ -64,13 +64,16 @@ public class LocalSiloCliTests
             Assert.Equal(0, CliProcess.Run("sweep", "submit", Spec("local-b", 200, 200), "--out", dir2, "--gateway", g).ExitCode);
             // Ctrl+C on watch stops watching: exit 130, one quiet line, no exception (it was exit 1 with a
             // TaskCanceledException); the sweep goes on.
-            var watchPsi = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-            foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "richlazy.dll"), "sweep", "watch", "local-b", "--gateway", g })
+            var watchPsi = new ProcessStartInfo("dotnet")
+                { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+            foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "richlazy.dll"), "sweep", "watch",
+                "local-b", "--gateway", g })
                 watchPsi.ArgumentList.Add(a);
             using (var watcher = Process.Start(watchPsi)!)
             {
                 var watchErr = new System.Text.StringBuilder();
-                watcher.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (watchErr) watchErr.AppendLine(e.Data); };
+                watcher.ErrorDataReceived += (_, e) =>
+                    { if (e.Data is not null) lock (watchErr) watchErr.AppendLine(e.Data); };
                 watcher.BeginErrorReadLine();
                 for (var deadline = DateTime.UtcNow.AddSeconds(30); ; await Task.Delay(100))
                 {
@@ -110,7 +113,7 @@ public class LocalSiloCliTests
             Assert.False(Directory.Exists(dir), "delete --results removes the sweep's results");
             Assert.Equal(2, CliProcess.Run("sweep", "status", "local-a", "--gateway", g).ExitCode);   // forgotten
             var reused = CliProcess.Run("sweep", "submit", Spec("local-a", 2, 30), "--out", dir, "--gateway", g);
-            Assert.True(reused.ExitCode == 0, reused.Stderr);                                     // the name is free again
+            Assert.True(reused.ExitCode == 0, reused.Stderr);   // the name is free again
             Assert.Equal(0, CliProcess.Run("sweep", "watch", "local-a", "--gateway", g).ExitCode);
         }
         finally

@@ -55,7 +55,8 @@ public class SweepCliTests
         var expected = await ResultFiles.ReadAllAsync(clean);
         Assert.InRange(before.Count, 1, rows.Count - 1);
         Assert.Equal(rows.Count, rows.Select(x => (x.RunId, x.Step)).Distinct().Count());   // nothing written twice
-        Assert.Subset(rows.Select(x => (x.RunId, x.Step, x.Value)).ToHashSet(), before.Select(x => (x.RunId, x.Step, x.Value)).ToHashSet());
+        Assert.Subset(rows.Select(x => (x.RunId, x.Step, x.Value)).ToHashSet(),
+            before.Select(x => (x.RunId, x.Step, x.Value)).ToHashSet());
         // The planner has no rounds: which points it refines depends on the order results come back, so the
         // rerun and a clean sweep may choose different points. Every run both made has the same value, the
         // rerun kept every run of the killed attempt (its rows are part of the sweep) and stayed in budget.
@@ -101,8 +102,10 @@ public class SweepCliTests
     /// </summary>
     [Theory]
     [InlineData("delta: 0.3, n: 20, d: 3, m: 5, n_test: 10, steps: 10", "m")]
-    [InlineData("delta: 0.3, n: 20, d: 3, m: 4, n_test: 10, steps: 10, checkpoint_dir: '/dev/null/states'", "params.checkpoint_dir")]
-    public void Teacher_student_keys_that_would_fail_every_run_are_refused_before_the_start(string parameters, string key)
+    [InlineData("delta: 0.3, n: 20, d: 3, m: 4, n_test: 10, steps: 10, checkpoint_dir: '/dev/null/states'",
+        "params.checkpoint_dir")]
+    public void Teacher_student_keys_that_would_fail_every_run_are_refused_before_the_start(string parameters,
+        string key)
     {
         string dir = Path.Combine(Path.GetTempPath(), $"richlazy-never-{Guid.NewGuid():N}");
         string spec = SpecFile($$"""
@@ -130,14 +133,16 @@ public class SweepCliTests
         string[] edits =
         [
             "budget: 60", "budget: -3", "max_depth: 2", "max_depth: 2.5", "width: 0.05", "width: 0", "initial: [5, 5]",
-            "initial: [5, x]", "scale: log", "scale: [log]", "from: 0.1", "from: ~", "threshold: 0.5", "threshold: .nan",
-            "metric: value", "metric: [value]", "kind: synthetic", "kind: !!binary AAAA", "name: cli-synthetic", "name: ''",
+            "initial: [5, x]", "scale: log", "scale: [log]", "from: 0.1", "from: ~", "threshold: 0.5",
+            "threshold: .nan", "metric: value", "metric: [value]", "kind: synthetic", "kind: !!binary AAAA",
+            "name: cli-synthetic", "name: ''",
         ];
         var r = new Random(5);
         for (int i = 0; i < 12; i++)
         {
             int k = 2 * r.Next(edits.Length / 2);
-            string yaml = Synthetic.Replace("cli-synthetic", $"fuzz-{i}").Replace(edits[k], edits[k + 1]).Replace("budget: 60", "budget: 30");
+            string yaml = Synthetic.Replace("cli-synthetic", $"fuzz-{i}").Replace(edits[k], edits[k + 1])
+                .Replace("budget: 60", "budget: 30");
             string dir = Path.Combine(Path.GetTempPath(), $"richlazy-fuzz-{Guid.NewGuid():N}");
             var run = CliProcess.Run("sweep", "run", SpecFile(yaml), "--out", dir, "--slots", "2");
             Assert.True(run.ExitCode is 0 or 2, $"exit {run.ExitCode} for:\n{yaml}\n{run.Stderr}");
@@ -164,14 +169,17 @@ public class SweepCliTests
         string spec = SpecFile("""
             name: sigint
             kind: teacher-student
-            params: { delta: 0.3, n: 100, d: 10, m: 10, n_test: 50, steps: 600000, checkpoints: [0, 600000], checkpoint_every: 50000 }
+            params: { delta: 0.3, n: 100, d: 10, m: 10, n_test: 50, steps: 600000, checkpoints: [0, 600000],
+              checkpoint_every: 50000 }
             axes:
               tau: { from: 0.3, to: 1.0, scale: log }
             seeds: [1, 2]
             grid: { initial: [2] }
             """);
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "richlazy.dll"), "sweep", "run", spec, "--out", dir, "--slots", "2" })
+        var psi = new ProcessStartInfo("dotnet")
+            { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "richlazy.dll"), "sweep", "run", spec,
+            "--out", dir, "--slots", "2" })
             psi.ArgumentList.Add(a);
         using (var first = Process.Start(psi)!)
         {
@@ -179,7 +187,8 @@ public class SweepCliTests
             var output = first.StandardOutput.ReadToEndAsync();
             string states = Path.Combine(dir, "checkpoints");
             for (var deadline = DateTime.UtcNow.AddSeconds(90);
-                 !(Directory.Exists(states) && Directory.EnumerateFiles(states, "ckpt-*.bin", SearchOption.AllDirectories).Any());
+                 !(Directory.Exists(states)
+                    && Directory.EnumerateFiles(states, "ckpt-*.bin", SearchOption.AllDirectories).Any());
                  await Task.Delay(50))
                 Assert.True(DateTime.UtcNow < deadline && !first.HasExited, "no run saved a state");
             using (var kill = Process.Start("kill", ["-INT", $"{first.Id}"])!) kill.WaitForExit();
@@ -195,7 +204,8 @@ public class SweepCliTests
         Assert.Contains(rows, r => r.Step == 600000 && r.ResumedFromStep > 0);      // stopped mid-run, resumed
     }
 
-    /// <summary>Issue 12: with no silo listening a client took 181 s to fail; now about 10 s, one line naming the address.</summary>
+    /// <summary>Issue 12: with no silo listening a client took 181 s to fail; now about 10 s, one line naming the
+    /// address.</summary>
     [Fact]
     public void A_client_with_no_silo_to_talk_to_fails_in_seconds_naming_the_address()
     {
@@ -207,7 +217,7 @@ public class SweepCliTests
         var r = CliProcess.Run("sweep", "status", "anything", "--gateway", $"{port}");
         Assert.NotEqual(0, r.ExitCode);
         Assert.Contains($"127.0.0.1:{port}", Assert.Single(r.Stderr.Trim().Split('\n')));
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), $"took {clock.Elapsed}");   // 10 s by design; 181 s before
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), $"took {clock.Elapsed}"); // 10 s by design; 181 s before
     }
 
     /// <summary>
@@ -219,9 +229,12 @@ public class SweepCliTests
     public async Task A_second_sweep_into_a_results_directory_in_use_is_refused()
     {
         string dir = Directory.CreateTempSubdirectory("richlazy-locked-").FullName;
-        string spec = SpecFile(Synthetic.Replace("cli-synthetic", "locked").Replace("duration_ms: 1", "duration_ms: 150"));
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "richlazy.dll"), "sweep", "run", spec, "--out", dir, "--slots", "2" })
+        string spec = SpecFile(Synthetic.Replace("cli-synthetic", "locked")
+            .Replace("duration_ms: 1", "duration_ms: 150"));
+        var psi = new ProcessStartInfo("dotnet")
+            { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "richlazy.dll"), "sweep", "run", spec,
+            "--out", dir, "--slots", "2" })
             psi.ArgumentList.Add(a);
         using var first = Process.Start(psi)!;
         var firstErr = first.StandardError.ReadToEndAsync();
@@ -249,8 +262,11 @@ public class SweepCliTests
     [InlineData("width: 0.05, ", "", "width")]          // a run key missing from params: caught before any run starts
     // Issue 12: a 200-character name (its result files could not be written: the sweep hung "finishing"), a
     // lattice of 10⁸ points (3.4 GB held), an unclosed flow list (exit 1, "Operation is not valid ...").
-    [InlineData("name: cli-synthetic", "name: cli-synthetic-" + "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "name")]
-    [InlineData("grid:   { initial: [5, 5] }\nrefine: { metric: value, threshold: 0.5, max_depth: 2, budget: 60 }", "grid:   { initial: [10000, 10000] }", "grid.initial")]
+        [InlineData("name: cli-synthetic", "name: cli-synthetic-"
+        + "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+        + "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", "name")]
+    [InlineData("grid:   { initial: [5, 5] }\nrefine: { metric: value, threshold: 0.5, max_depth: 2, budget: 60 }",
+        "grid:   { initial: [10000, 10000] }", "grid.initial")]
     [InlineData("delta: { from: -1.0, to: 1.0 }", "delta: [-1.0, 1.0\nbad: 1", "[")]
     public void Bad_sweep_specs_exit_2_naming_the_key_and_start_nothing(string from, string to, string key)
     {
@@ -292,7 +308,8 @@ public class SweepCliTests
               const file = b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)
               // Timestamps must arrive as dates (Parquet TIMESTAMP), not as bare integers.
               const iso = v => v instanceof Date ? v.toISOString() : null
-              for (const row of await parquetReadObjects({ file })) out.push({ run_id: row.run_id, step: Number(row.step), tau: row.tau, delta: row.delta, value: row.value, depth: row.depth,
+              for (const row of await parquetReadObjects({ file })) out.push({ run_id: row.run_id,
+                step: Number(row.step), tau: row.tau, delta: row.delta, value: row.value, depth: row.depth,
                 started_at: iso(row.started_at), finished_at: iso(row.finished_at),
                 queued_seconds: row.queued_seconds })
             }
@@ -331,10 +348,12 @@ public class SweepCliTests
             console.log(JSON.stringify(rows.map(r => ({ tau: r.tau, delta: r.delta, mean: r.mean, seeds: r.seeds }))))
             """);
         var points = JsonNode.Parse(Run("node", js, "points.mjs", Path.Combine(dir, "points.parquet")))!.AsArray();
-        var byPoint = expected.GroupBy(x => (x.Tau, x.Delta)).ToDictionary(g => g.Key, g => g.Average(x => x.Value!.Value));
+        var byPoint = expected.GroupBy(x => (x.Tau, x.Delta))
+            .ToDictionary(g => g.Key, g => g.Average(x => x.Value!.Value));
         Assert.Equal(byPoint.Count, points.Count);
         foreach (var p in points)
-            Assert.Equal(byPoint[(p!["tau"]!.GetValue<double>(), p["delta"]!.GetValue<double>())], p["mean"]!.GetValue<double>(), 12);
+            Assert.Equal(byPoint[(p!["tau"]!.GetValue<double>(), p["delta"]!.GetValue<double>())],
+                p["mean"]!.GetValue<double>(), 12);
     }
 
     private static string? Which(string tool) =>

@@ -36,8 +36,8 @@ public class RunRowsTests
         var spec = new JsonObject { ["tau"] = 0.5, ["delta"] = 0.1 };
         var started = new DateTime(2026, 11, 30, 8, 0, 0, DateTimeKind.Utc).AddTicks(10 * 123_456);   // whole µs
         var times = new RunTimes(started, started.AddSeconds(1.25), 0.375, 1.25);
-        var rows = RunRows.ToResultRows(request, spec, [new JsonObject { ["step"] = 0L }, new JsonObject { ["step"] = 5L }],
-            times);
+        var rows = RunRows.ToResultRows(request, spec,
+            [new JsonObject { ["step"] = 0L }, new JsonObject { ["step"] = 5L }], times);
         Assert.All(rows, r => Assert.Equal((started, started.AddSeconds(1.25), 0.375, 1.25),
             (r.StartedAt, r.FinishedAt, r.QueuedSeconds, r.WallSeconds)));
 

@@ -12,9 +12,12 @@ public class RunSpecFuzzTests
 {
     private static readonly Dictionary<string, string> Valid = new()
     {
-        ["synthetic"] = """{ "tau": 0.5, "delta": 0.1, "c0": 0, "c1": 0.5, "c2": 0, "width": 0.05, "noise": 0.1, "seed": 3 }""",
-        ["single-neuron"] = """{ "beta_star": [1.0, 0.5], "tau": 0.1, "delta": -0.5, "w_dir": [-1, 0.2], "times": [0, 1, 1e9] }""",
-        ["two-layer-linear"] = """{ "sigma_yx": [[1, 0], [0, 0.5]], "w1": [[0.1, 0], [0, 0.1]], "w2": [[0.1, 0], [0, 0.1]], "times": [0, 1] }""",
+        ["synthetic"] = """{ "tau": 0.5, "delta": 0.1, "c0": 0, "c1": 0.5, "c2": 0, "width": 0.05,"""
+            + """ "noise": 0.1, "seed": 3 }""",
+        ["single-neuron"] = """{ "beta_star": [1.0, 0.5], "tau": 0.1, "delta": -0.5, "w_dir": [-1, 0.2],"""
+            + """ "times": [0, 1, 1e9] }""",
+        ["two-layer-linear"] = """{ "sigma_yx": [[1, 0], [0, 0.5]], "w1": [[0.1, 0], [0, 0.1]],"""
+            + """ "w2": [[0.1, 0], [0, 0.1]], "times": [0, 1] }""",
         ["teacher-student"] = """{ "tau": 0.5, "delta": 0.3, "n": 20, "d": 3, "m": 4, "n_test": 10, "steps": 10 }""",
         ["grokking"] = """{ "p": 7, "train_fraction": 0.5, "d_model": 8, "heads": 2, "d_mlp": 16, "steps": 5 }""",
         ["rhm"] = """{ "v": 4, "s": 2, "L": 2, "m": 2, "width": 8, "steps": 5 }""",
@@ -48,7 +51,8 @@ public class RunSpecFuzzTests
                 case 1 when keys.Count > 0: o[keys[r.Next(keys.Count)]] = RandomValue(r); break;
                 case 2: o[$"k{r.Next(5)}"] = RandomValue(r); break;
                 default:
-                    if (keys.Count > 0 && o[keys[r.Next(keys.Count)]] is JsonArray a && a.Count > 0) a[r.Next(a.Count)] = RandomValue(r);
+                    if (keys.Count > 0 && o[keys[r.Next(keys.Count)]] is JsonArray a && a.Count > 0)
+                        a[r.Next(a.Count)] = RandomValue(r);
                     break;
             }
         }
@@ -75,7 +79,8 @@ public class RunSpecFuzzTests
             try { kind.Validate(new Spec(spec)); }
             catch (SpecException e)
             {
-                Assert.False(e.Message.Contains('\n') || e.Message.Length == 0, $"refusal not one line for {spec.ToJsonString()}: {e.Message}");
+                Assert.False(e.Message.Contains('\n') || e.Message.Length == 0,
+                    $"refusal not one line for {spec.ToJsonString()}: {e.Message}");
                 refused++;
             }
             catch (Exception e)

@@ -107,7 +107,8 @@ public class SweepClusterTests(ClusterFixture fixture) : IClassFixture<ClusterFi
         {
             Assert.True(DateTime.UtcNow < deadline, $"sweep did not finish: {s}");
             if (!streamed && s.State == "running")
-                streamed = (await ResultFiles.ReadAllAsync(dir)).GroupBy(r => r.RunId).Any(run => run.All(r => r.Step != 60000));
+                streamed = (await ResultFiles.ReadAllAsync(dir)).GroupBy(r => r.RunId)
+                    .Any(run => run.All(r => r.Step != 60000));
         }
         Assert.Equal("complete", s.State);
         Assert.Equal(6, s.Done);
@@ -117,7 +118,8 @@ public class SweepClusterTests(ClusterFixture fixture) : IClassFixture<ClusterFi
         Assert.Equal(rows.Count, rows.Select(r => (r.RunId, r.Step)).Distinct().Count());
         // Batch files are merged when a sweep ends with more than 16 (ResultSinkTests test the merge); nothing
         // hidden is left either way.
-        Assert.InRange(Directory.GetFiles(Path.Combine(dir, "runs"), "*.parquet").Length, 1, ResultSink.MinFilesToCompact);
+        Assert.InRange(Directory.GetFiles(Path.Combine(dir, "runs"), "*.parquet").Length, 1,
+            ResultSink.MinFilesToCompact);
         Assert.Empty(Directory.GetFiles(Path.Combine(dir, "runs"), ".*"));
         Assert.All(rows.GroupBy(r => r.RunId), run => Assert.Equal([0L, 10L, 100L, 1000L, 60000L], run.Select(r => r.Step).Order()));
         // Resumable kinds keep their states beside the results.
@@ -131,22 +133,32 @@ public class SweepClusterTests(ClusterFixture fixture) : IClassFixture<ClusterFi
     {
         string dir = Directory.CreateTempSubdirectory("rl-sweep-ckpt-").FullName;
         string states = Path.Combine(dir, "states");
+        Assert.Equal("complete", (await RunCheckpointDirSweep("cluster-ckpt", dir, states, 400,
+            "checkpoint_every: 100, ")).State);
+        var runs = (await ResultFiles.ReadAllAsync(dir)).Select(r => r.RunId).Distinct().Order().ToList();
+        Assert.Equal(4, runs.Count);
+        Assert.Equal(runs, Directory.GetDirectories(states).Select(Path.GetFileName).Order());
+        Assert.All(runs, run => Assert.NotEmpty(Directory.GetFiles(Path.Combine(states, run), "ckpt-*.bin")));
+    }
+
+    /// <summary>A teacher-student sweep NAME (4 runs: 2 points x 2 seeds) with the params' checkpoint_dir at
+    /// <paramref name="states"/>, results in <paramref name="dir"/>; waits (at most 2 minutes) for it to end.</summary>
+    private async Task<SweepStatus> RunCheckpointDirSweep(string name, string dir, string states, int steps,
+        string extraParams = "")
+    {
         string spec = $$"""
-            name: cluster-ckpt
+            name: {{name}}
             kind: teacher-student
-            params: { delta: 0.3, n: 50, d: 5, m: 4, n_test: 50, steps: 400, checkpoints: [0, 400], checkpoint_every: 100, checkpoint_dir: '{{states}}' }
+            params: { delta: 0.3, n: 50, d: 5, m: 4, n_test: 50, steps: {{steps}}, checkpoints: [0, {{steps}}],
+              {{extraParams}}checkpoint_dir: '{{states}}' }
             axes:
               tau: { from: 0.2, to: 1.0, scale: log }
             seeds: [1, 2]
             grid: { initial: [2] }
             """;
-        var g = fixture.Cluster.GrainFactory.GetGrain<ISweepCoordinatorGrain>("cluster-ckpt");
+        var g = fixture.Cluster.GrainFactory.GetGrain<ISweepCoordinatorGrain>(name);
         await g.Start(new SweepRequest(spec, dir));
-        Assert.Equal("complete", (await WaitFor(g, TimeSpan.FromMinutes(2))).State);
-        var runs = (await ResultFiles.ReadAllAsync(dir)).Select(r => r.RunId).Distinct().Order().ToList();
-        Assert.Equal(4, runs.Count);
-        Assert.Equal(runs, Directory.GetDirectories(states).Select(Path.GetFileName).Order());
-        Assert.All(runs, run => Assert.NotEmpty(Directory.GetFiles(Path.Combine(states, run), "ckpt-*.bin")));
+        return await WaitFor(g, TimeSpan.FromMinutes(2));
     }
 
     /// <summary>Issue 12: why runs failed was only on the silo's stderr; status counts failed runs by reason.</summary>
@@ -157,18 +169,7 @@ public class SweepClusterTests(ClusterFixture fixture) : IClassFixture<ClusterFi
         string states = Path.Combine(dir, "states");
         Directory.CreateDirectory(states);
         File.WriteAllText(Path.Combine(states, "p0-s1"), "a file where run p0-s1 wants its checkpoint directory");
-        string spec = $$"""
-            name: cluster-fail
-            kind: teacher-student
-            params: { delta: 0.3, n: 50, d: 5, m: 4, n_test: 50, steps: 100, checkpoints: [0, 100], checkpoint_dir: '{{states}}' }
-            axes:
-              tau: { from: 0.2, to: 1.0, scale: log }
-            seeds: [1, 2]
-            grid: { initial: [2] }
-            """;
-        var g = fixture.Cluster.GrainFactory.GetGrain<ISweepCoordinatorGrain>("cluster-fail");
-        await g.Start(new SweepRequest(spec, dir));
-        var s = await WaitFor(g, TimeSpan.FromMinutes(2));
+        var s = await RunCheckpointDirSweep("cluster-fail", dir, states, 100);
         Assert.Equal((3, 1), (s.Done, s.Failed));
         Assert.StartsWith("1x ", s.Failures);
         Assert.Contains("p0-s1", s.Failures);
@@ -304,8 +305,8 @@ public class SweepClusterTests(ClusterFixture fixture) : IClassFixture<ClusterFi
             Assert.Equal(runs[0].Depth, row.Depth);
         }
         Assert.Equal(table.Count, table.Select(r => r.Order).Distinct().Count());
-        // boundary.json: polylines in axis units near the true curve log10 τ = 0.1 + 0.6δ − 0.3δ² (30 noisy points:
-        // a coarse estimate, so a loose band).
+        // boundary.json: polylines in axis units near the true curve log10 τ = 0.1 + 0.6δ − 0.3δ²
+        // (30 noisy points: a coarse estimate, so a loose band).
         var doc = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "boundary.json")))!;
         Assert.Equal("value", (string?)doc["metric"]);
         var crossing = doc["polylines"]!.AsArray().SelectMany(l => l!.AsArray()).ToList();

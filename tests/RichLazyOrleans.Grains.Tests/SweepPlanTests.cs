@@ -6,7 +6,10 @@ namespace RichLazyOrleans.Grains.Tests;
 
 public class SweepPlanTests
 {
-    private static SweepSpec Spec(string seeds = "", int budget = 40) => SweepSpec.Parse($$"""
+    private static SweepSpec Spec(string seeds = "", int budget = 40) =>
+        SweepSpec.Parse(SpecYaml(seeds, budget), SweepCoordinatorGrain.Kinds);
+
+    private static string SpecYaml(string seeds = "", int budget = 40) => $$"""
         name: plan
         kind: synthetic
         params: { c0: 0.1, c1: 0.6, c2: -0.3, width: 0.05 }
@@ -16,7 +19,7 @@ public class SweepPlanTests
         {{seeds}}
         grid:   { initial: [4, 4] }
         refine: { metric: value, threshold: 0.5, max_depth: 2, budget: {{budget}} }
-        """, SweepCoordinatorGrain.Kinds);
+        """;
 
     /// <summary>The synthetic field at a run's point (the truth the planner is told).</summary>
     private static double Value(RunRequest r)
@@ -139,19 +142,8 @@ public class SweepPlanTests
         Assert.Equal(5, restored.Queued);
         restored.DropQueued();
         Assert.Equal(0, restored.Queued);
-        Assert.Equal((5, 0, 2), SweepPlan.Summary(SpecYaml, SweepCoordinatorGrain.Kinds, proposed));
+        Assert.Equal((5, 0, 2), SweepPlan.Summary(SpecYaml(), SweepCoordinatorGrain.Kinds, proposed));
         Assert.Equal((0, 0, 0), SweepPlan.Summary("", SweepCoordinatorGrain.Kinds, proposed));
         Assert.Equal((0, 0, 0), SweepPlan.Summary("name: x\nkind: nope\n", SweepCoordinatorGrain.Kinds, proposed));
     }
-
-    private const string SpecYaml = """
-        name: plan
-        kind: synthetic
-        params: { c0: 0.1, c1: 0.6, c2: -0.3, width: 0.05 }
-        axes:
-          tau:   { from: 0.1, to: 10.0, scale: log }
-          delta: { from: -1.0, to: 1.0 }
-        grid:   { initial: [4, 4] }
-        refine: { metric: value, threshold: 0.5, max_depth: 2, budget: 40 }
-        """;
 }

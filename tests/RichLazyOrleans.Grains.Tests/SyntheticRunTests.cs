@@ -41,7 +41,8 @@ public class SyntheticRunTests
     [Fact]
     public void Cx2_closes_the_boundary_into_an_ellipse()
     {
-        // x + x² + δ² − 0.75 = (x + 0.5)² + δ² − 1: the 0.5 level set is the unit circle around (x, δ) = (−0.5, 0).
+        // x + x² + δ² − 0.75 = (x + 0.5)² + δ² − 1: the 0.5 level set is the unit circle around
+        // (x, δ) = (−0.5, 0).
         double At(double x, double delta)
         {
             var s = Spec(Math.Pow(10, x), delta, c0: 0.75, c1: 0, c2: -1, width: 0.05);
@@ -61,7 +62,8 @@ public class SyntheticRunTests
     [Fact]
     public void Cxd_makes_a_two_branch_hyperbola()
     {
-        // x + x·δ + δ + 1 − 0.01 = (x + 1)(δ + 1) − 0.01: above 0.5 in two opposite quadrants around (−1, −1).
+        // x + x·δ + δ + 1 − 0.01 = (x + 1)(δ + 1) − 0.01: above 0.5 in two opposite quadrants around
+        // (−1, −1).
         double At(double x, double delta)
         {
             var s = Spec(Math.Pow(10, x), delta, c0: -0.99, c1: -1, c2: 0, width: 0.01);

@@ -18,7 +18,8 @@ public class ResultCompactionTests
         FinishedAt = new DateTime(2026, 11, 30, 12, 0, 1, DateTimeKind.Utc).AddSeconds(step), Silo = "h:1@2",
     };
 
-    /// <summary>Writes <paramref name="files"/> batches of <paramref name="rowsEach"/> rows; returns their names.</summary>
+    /// <summary>Writes <paramref name="files"/> batches of <paramref name="rowsEach"/> rows; returns their names.
+    /// </summary>
     private static async Task<List<string>> WriteBatches(string dir, int files, int rowsEach)
     {
         var names = new List<string>();

@@ -42,7 +42,8 @@ public class ResultsLockTests
         Plant(dir, new LockOwner("s", "local:x", Environment.MachineName, DeadPid(), DateTime.UtcNow));
         ResultsLock.Acquire(dir, "s", "local:y");
         // Another host, not heard from for longer than the lease.
-        Plant(dir, new LockOwner("s", "redis:c", "elsewhere", 1, DateTime.UtcNow - ResultsLock.Lease - TimeSpan.FromSeconds(1)));
+        Plant(dir, new LockOwner("s", "redis:c", "elsewhere", 1,
+            DateTime.UtcNow - ResultsLock.Lease - TimeSpan.FromSeconds(1)));
         ResultsLock.Acquire(dir, "t", "local:y");
         Assert.Equal("t", ResultsLock.Read(ResultsLock.PathFor(dir))!.Sweep);
         // Another host, heard from recently: refused. A live process on this host (pid 1): refused.

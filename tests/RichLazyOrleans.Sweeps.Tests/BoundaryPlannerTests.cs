@@ -77,8 +77,12 @@ public class BoundaryPlannerTests(ITestOutputHelper output)
     [Fact]
     public void Without_refine_the_sweep_is_the_initial_lattice_times_the_seeds()
     {
-        var yaml = "name: s\nkind: synthetic\naxes: { tau: { from: 0.1, to: 2, scale: log } }\nseeds: [1, 2, 3]\ngrid: { initial: [7] }\n";
-        var kinds = new Dictionary<string, KindInfo> { ["synthetic"] = new("synthetic", new Dictionary<string, (double, double)>(), new HashSet<string> { "tau" }) };
+        var yaml = "name: s\nkind: synthetic\naxes: { tau: { from: 0.1, to: 2, scale: log } }\nseeds: [1, 2, 3]\n"
+            + "grid: { initial: [7] }\n";
+        var kinds = new Dictionary<string, KindInfo>
+        {
+            ["synthetic"] = new("synthetic", new Dictionary<string, (double, double)>(), new HashSet<string> { "tau" }),
+        };
         var planner = SweepPlanner.Create(SweepSpec.Parse(yaml, kinds));
         var runs = planner.Ask(1000);
         Assert.Equal(21, runs.Count);
@@ -94,7 +98,8 @@ public class BoundaryPlannerTests(ITestOutputHelper output)
             + "refine: { metric: value, threshold: 0.5, max_depth: 6, budget: 40 }\n";
         var kinds = new Dictionary<string, KindInfo>
         {
-            ["synthetic"] = new("synthetic", new Dictionary<string, (double, double)> { ["value"] = (0, 1) }, new HashSet<string> { "tau" }),
+            ["synthetic"] = new("synthetic", new Dictionary<string, (double, double)> { ["value"] = (0, 1) },
+                new HashSet<string> { "tau" }),
         };
         var spec = SweepSpec.Parse(yaml, kinds);
         var lattice = Lattice.For(spec);
@@ -125,8 +130,10 @@ public class BoundaryPlannerTests(ITestOutputHelper output)
         Assert.All(far, p => Assert.Equal(2, p.Seeds));
         Assert.Contains(points, p => p.Seeds == 16);
         var near = points.Where(p => p.Seeds > 2).ToList();
-        Assert.All(near, p => Assert.True(Math.Abs(p.Mean - 0.5) < 0.45, $"{p.Point}: mean {p.Mean} got {p.Seeds} seeds"));
-        output.WriteLine($"{points.Count} points, {planner.Proposed.Count} runs, {near.Count} with extra seeds; error {result.Misclassified:E2}");
+        Assert.All(near, p => Assert.True(Math.Abs(p.Mean - 0.5) < 0.45,
+            $"{p.Point}: mean {p.Mean} got {p.Seeds} seeds"));
+        output.WriteLine($"{points.Count} points, {planner.Proposed.Count} runs, {near.Count} with extra seeds; "
+            + $"error {result.Misclassified:E2}");
     }
 
     /// <summary>
@@ -150,7 +157,8 @@ public class BoundaryPlannerTests(ITestOutputHelper output)
         };
         var adaptive = SamplerEvaluation.Adaptive(field, SamplerEvaluation.Spec(field, 5, 5, 150));
         var uniform = SamplerEvaluation.Uniform(field, (int)Math.Round(Math.Sqrt(4 * 150.0)));
-        output.WriteLine($"{family}: adaptive {adaptive.Misclassified:E2} ({adaptive.Points} points), uniform {uniform:E2}");
+        output.WriteLine($"{family}: adaptive {adaptive.Misclassified:E2} ({adaptive.Points} points), "
+            + $"uniform {uniform:E2}");
         Assert.Equal(150, adaptive.Points);
         Assert.True(adaptive.Misclassified <= uniform, $"{adaptive.Misclassified} > {uniform}");
     }

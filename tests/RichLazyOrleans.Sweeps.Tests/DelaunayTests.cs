@@ -14,7 +14,8 @@ public class DelaunayTests
             var (a, b, c) = (d.Points[t.A], d.Points[t.B], d.Points[t.C]);
             Assert.Equal(1, Delaunay.Orient(a, b, c));
             twiceArea += (Int128)(b.X - a.X) * (c.Y - a.Y) - (Int128)(b.Y - a.Y) * (c.X - a.X);
-            foreach (var p in d.Points) Assert.True(Delaunay.InCircle(a, b, c, p) <= 0, $"{p} inside the circle of {a} {b} {c}");
+            foreach (var p in d.Points)
+                Assert.True(Delaunay.InCircle(a, b, c, p) <= 0, $"{p} inside the circle of {a} {b} {c}");
         }
         Assert.Equal((Int128)2 * w * h, twiceArea);
     }

@@ -23,7 +23,8 @@ public class SweepSpecFuzzTests
 
     private static readonly string[] Tokens =
     [
-        "{", "}", "[", "]", ":", ",", "-", "&a", "*a", "!!map", "'", "\"", "\n", "  ", "\t", "#", "|", ">", "?", "%", "@",
+        "{", "}", "[", "]", ":", ",", "-", "&a", "*a", "!!map", "'", "\"", "\n", "  ", "\t", "#", "|", ">", "?", "%",
+        "@",
         "1e309", "-0", "NaN", ".inf", "99999999999999999999", "2147483648", "-1", "0", "null", "~", "true", "yes",
         "seeds: { min: 3, max: 2 }", "seeds: { first: -1, min: 1, max: 2 }", "budget: 0", "max_depth: 99",
         "initial: [1, 1]", "initial: [100000, 100000]", "scale: log", "from: 0", "name: ..", "kind: synthetic",
@@ -38,7 +39,11 @@ public class SweepSpecFuzzTests
             int at = r.Next(s.Length + 1);
             switch (r.Next(5))
             {
-                case 0: if (s.Length > 0) s.Remove(Math.Min(at, s.Length - 1), Math.Min(1 + r.Next(12), s.Length - Math.Min(at, s.Length - 1))); break;
+                case 0:
+                    if (s.Length > 0)
+                        s.Remove(Math.Min(at, s.Length - 1),
+                            Math.Min(1 + r.Next(12), s.Length - Math.Min(at, s.Length - 1)));
+                    break;
                 case 1: s.Insert(at, Tokens[r.Next(Tokens.Length)]); break;
                 case 2: s.Insert(at, (char)r.Next(32, 127)); break;
                 case 3:
@@ -47,7 +52,9 @@ public class SweepSpecFuzzTests
                     lines.Insert(r.Next(lines.Count + 1), lines[l]);   // a duplicated line (duplicate keys)
                     s = new System.Text.StringBuilder(string.Join('\n', lines));
                     break;
-                default: s.Insert(at, "\n" + Tokens[r.Next(Tokens.Length)] + ": " + Tokens[r.Next(Tokens.Length)] + "\n"); break;
+                default:
+                    s.Insert(at, "\n" + Tokens[r.Next(Tokens.Length)] + ": " + Tokens[r.Next(Tokens.Length)] + "\n");
+                    break;
             }
         }
         return s.ToString();
@@ -56,7 +63,8 @@ public class SweepSpecFuzzTests
     private static string RandomDocument(Random r)
     {
         var s = new System.Text.StringBuilder();
-        for (int k = 0, n = r.Next(1, 30); k < n; k++) s.Append(Tokens[r.Next(Tokens.Length)]).Append(r.Next(3) == 0 ? "\n" : " ");
+        for (int k = 0, n = r.Next(1, 30); k < n; k++)
+            s.Append(Tokens[r.Next(Tokens.Length)]).Append(r.Next(3) == 0 ? "\n" : " ");
         return s.ToString();
     }
 
@@ -86,6 +94,7 @@ public class SweepSpecFuzzTests
             }
             Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"spec #{i} took {clock.Elapsed}:\n{yaml}");
         }
-        Assert.True(parsed > 10 && refused > 200, $"{parsed} parsed, {refused} refused: the mutations should exercise both");
+        Assert.True(parsed > 10 && refused > 200,
+            $"{parsed} parsed, {refused} refused: the mutations should exercise both");
     }
 }

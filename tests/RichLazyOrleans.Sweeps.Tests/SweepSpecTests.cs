@@ -80,13 +80,15 @@ public class SweepSpecTests
     }
 }
 
-/// <summary>Specs that once got through or broke the parser (issue 12): each is refused with one line naming the key.</summary>
+/// <summary>Specs that once got through or broke the parser (issue 12): each is refused with one line naming the
+/// key.</summary>
 public class SweepSpecLimitsTests
 {
     private static SweepSpecException Refused(string yaml) =>
         Assert.Throws<SweepSpecException>(() => SweepSpec.Parse(yaml, SweepSpecTests.Kinds));
 
-    private const string Axes = "kind: synthetic\naxes: { tau: { from: 0.1, to: 2, scale: log }, delta: { from: -1, to: 1 } }\n";
+    private const string Axes = "kind: synthetic\naxes: { tau: { from: 0.1, to: 2, scale: log }, "
+        + "delta: { from: -1, to: 1 } }\n";
 
     [Theory]
     [InlineData(".")]
@@ -114,7 +116,8 @@ public class SweepSpecLimitsTests
         var e = Refused("name: big\n" + Axes + "grid: { initial: [10000, 10000] }\n");
         Assert.Contains("'grid.initial'", e.Message);
         Assert.Contains("100000000", e.Message);
-        var b = Refused("name: big\n" + Axes + "refine: { metric: value, threshold: 0.5, max_depth: 12, budget: 5000000 }\n");
+        var b = Refused("name: big\n" + Axes
+            + "refine: { metric: value, threshold: 0.5, max_depth: 12, budget: 5000000 }\n");
         Assert.Contains("'refine.budget'", b.Message);
         var s = Refused("name: big\n" + Axes + "seeds: { min: 2, max: 1000 }\n"
             + "refine: { metric: value, threshold: 0.5, max_depth: 12, budget: 90000 }\n");
@@ -124,13 +127,15 @@ public class SweepSpecLimitsTests
     [Fact]
     public void A_billion_laughs_document_is_refused_quickly()
     {
-        var yaml = new System.Text.StringBuilder("name: laughs\n" + Axes + "params:\n  a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        var yaml = new System.Text.StringBuilder("name: laughs\n" + Axes
+            + "params:\n  a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
         for (int k = 1; k <= 9; k++)
             yaml.Append($"  a{k}: &a{k} [{string.Join(", ", Enumerable.Repeat($"*a{k - 1}", 10))}]\n");
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var e = Refused(yaml.ToString());
         Assert.Contains("'params", e.Message);
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"took {clock.Elapsed}");   // 10⁹ leaves: minutes and GBs before
+        // 10⁹ leaves: minutes and GBs before
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"took {clock.Elapsed}");
     }
 
     [Fact]
