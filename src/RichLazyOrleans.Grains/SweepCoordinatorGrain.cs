@@ -346,14 +346,5 @@ public sealed class SweepCoordinatorGrain : Grain, ISweepCoordinatorGrain, IRemi
         _plan?.Failed ?? S.Finished.Values.Count(f => !f.Succeeded),
         _plan?.Depth ?? _ended.Depth, _plan?.MaxDepth ?? _ended.MaxDepth, _plan?.GridPoints ?? _ended.Points,
         _sink?.Rows ?? S.RowsWritten, ElapsedSeconds, S.Message, S.Redispatched, S.Recoveries,
-        FailureCounts(S.Finished.Values.Concat(_sink?.Unflushed ?? [])));
-
-    /// <summary>Failed runs by reason (the error's first 160 characters), most frequent first; null when none failed.</summary>
-    public static string? FailureCounts(IEnumerable<FinishedRun> runs)
-    {
-        var byReason = runs.Where(r => !r.Succeeded)
-            .GroupBy(r => r.Error is { } e ? (e.Length > 160 ? e[..160] + "…" : e) : "no reason given")
-            .OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal).ToList();
-        return byReason.Count == 0 ? null : string.Join("; ", byReason.Select(g => $"{g.Count()}x {g.Key}"));
-    }
+        SweepFailures.Count(S.Finished.Values.Concat(_sink?.Unflushed ?? [])));
 }

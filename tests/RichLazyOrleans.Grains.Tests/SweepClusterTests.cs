@@ -173,8 +173,8 @@ public class SweepClusterTests(ClusterFixture fixture) : IClassFixture<ClusterFi
         Assert.Equal((3, 1), (s.Done, s.Failed));
         Assert.StartsWith("1x ", s.Failures);
         Assert.Contains("p0-s1", s.Failures);
-        Assert.Null(SweepCoordinatorGrain.FailureCounts([new(0, 0, 1, true, 0.5, null)]));
-        Assert.Equal("2x b; 1x a", SweepCoordinatorGrain.FailureCounts(
+        Assert.Null(SweepFailures.Count([new(0, 0, 1, true, 0.5, null)]));
+        Assert.Equal("2x b; 1x a", SweepFailures.Count(
             [new(0, 0, 1, false, null, "a"), new(0, 0, 2, false, null, "b"), new(0, 0, 3, false, null, "b")]));
     }
 
