@@ -280,7 +280,8 @@ public sealed class SweepCoordinatorGrain : Grain, ISweepCoordinatorGrain, IRemi
             foreach (var (runId, run) in durable) S.Finished[runId] = run;
             if (durable.Count > 0) _writer.MarkDirty();
         });
-        if (error is not null) { S.Message = error; _failedFlushes++; }
+        // A flush finishing after the sweep ended must not overwrite the final reason in its status.
+        if (error is not null && S.Phase.IsActive()) { S.Message = error; _failedFlushes++; }
         else _failedFlushes = 0;
         await _outputs!.RefreshAsync(_plan!, force: false);
     }, force: false);
