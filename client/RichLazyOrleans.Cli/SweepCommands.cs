@@ -139,7 +139,7 @@ internal static class SweepCommands
 
     private static async Task<int> WithClient(int gatewayPort, string? redis, Func<IClusterClient, Task<int>> action, CancellationToken ct)
     {
-        using var host = redis is null ? SiloSetup.BuildLocalClient(gatewayPort) : SiloSetup.BuildRedisClient(redis);
+        using var host = redis is null ? ClientSetup.BuildLocalClient(gatewayPort) : ClientSetup.BuildRedisClient(redis);
         string where = redis is null ? $"on 127.0.0.1:{gatewayPort} (start one with `richlazy silo`)" : $"in the cluster registered at Redis {SiloCommand.RedactPassword(redis)} (start silos with `richlazy silo --redis ...`)";
         // The Orleans client keeps trying an absent gateway for about three minutes; a person waits ~10 s.
         var start = host.StartAsync(ct);

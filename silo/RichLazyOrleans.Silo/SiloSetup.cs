@@ -157,39 +157,8 @@ public static class SiloSetup
                 if (config.Dashboard) silo.AddDashboard();
             })
             .ConfigureServices((context, services) => AddTelemetry(services, context.Configuration["Telemetry:Exporter"]));
-        if (httpPort is { } port)
-            builder.ConfigureWebHost(web => web
-                .UseKestrel(k => k.Listen(IPAddress.Parse(config.HttpBind), port))
-                .ConfigureServices(s => s.AddRouting())
-                .Configure(app =>
-                {
-                    app.UseRouting();
-                    app.UseEndpoints(e =>
-                    {
-                        e.MapGet(SiloEnvironment.LivenessPath, Liveness);
-                        e.MapGet(SiloEnvironment.ReadinessPath, Readiness);
-                        if (config.Dashboard) e.MapOrleansDashboard(SiloEnvironment.DashboardPath);
-                    });
-                }));
+        if (httpPort is { } port) SiloHttp.Add(builder, config, port);
         return builder.Build();
-    }
-
-    /// <summary>Liveness: Orleans' own health participants (the silo's watchdog checks) all report healthy.</summary>
-    private static IResult Liveness(IEnumerable<IHealthCheckParticipant> participants)
-    {
-        var since = DateTime.UtcNow.AddMinutes(-1);
-        foreach (var p in participants)
-            if (!p.CheckHealth(since, out string? reason))
-                return Microsoft.AspNetCore.Http.Results.Json(new { status = "unhealthy", component = p.GetType().Name, reason }, statusCode: 503);
-        return Microsoft.AspNetCore.Http.Results.Json(new { status = "healthy" });
-    }
-
-    /// <summary>Readiness: this silo is an active member of the cluster (not joining, not shutting down).</summary>
-    private static IResult Readiness(ISiloStatusOracle oracle, SlotPool slots)
-    {
-        var status = oracle.CurrentStatus;
-        bool ready = status == SiloStatus.Active && !slots.IsStopping;
-        return Microsoft.AspNetCore.Http.Results.Json(new { status = status.ToString(), slots = slots.Slots, busy = slots.Busy }, statusCode: ready ? 200 : 503);
     }
 
     internal static IPAddress ResolveAdvertised(string? advertise)
@@ -226,75 +195,10 @@ public static class SiloSetup
             });
     }
 
-    /// <summary>A client of a local silo's gateway (loopback).</summary>
-    public static IHost BuildLocalClient(int gatewayPort) =>
-        Host.CreateDefaultBuilder()
-            .ConfigureLogging(l => l.ClearProviders())
-            .UseOrleansClient(c => c.UseLocalhostClustering(gatewayPort))
-            .Build();
-
-    /// <summary>A client of a Redis cluster: it finds the gateways in Redis (and refreshes the list often, so restarted silos are found).</summary>
-    public static IHost BuildRedisClient(string redis) =>
-        Host.CreateDefaultBuilder()
-            .ConfigureLogging(l => l.ClearProviders())
-            .UseOrleansClient(c =>
-            {
-                var options = StackExchange.Redis.ConfigurationOptions.Parse(redis);
-                options.AbortOnConnectFail = false;
-                c.UseRedisClustering(o => o.ConfigurationOptions = options)
-                    .Configure<ClusterOptions>(o => { o.ClusterId = ClusterId; o.ServiceId = ClusterId; })
-                    .Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(5));
-            })
-            .Build();
-
     private static int FreeLoopbackPort()
     {
         using var l = new TcpListener(IPAddress.Loopback, 0);
         l.Start();
         return ((IPEndPoint)l.LocalEndpoint).Port;
     }
-}
-
-internal sealed record DrainOptions(TimeSpan Timeout);
-
-/// <summary>
-/// The silo's slots over its lifetime: a heartbeat to the slot registry while it runs, and on
-/// shutdown (SIGTERM, pod eviction) a drain before Orleans stops: the slots leave the registry,
-/// running runs save a checkpoint and report "interrupted" so their coordinator starts them on
-/// another silo, all within <see cref="DrainOptions.Timeout"/>. StoppingAsync runs before any
-/// hosted service's StopAsync, so the silo is still a full cluster member while this happens.
-/// </summary>
-internal sealed class SlotLifecycle(SlotPool slots, IGrainFactory grains, ILocalSiloDetails silo, DrainOptions drain, ILogger<SlotLifecycle> logger)
-    : BackgroundService, IHostedLifecycleService
-{
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
-    {
-        using var timer = new PeriodicTimer(SlotRegistryGrain.Heartbeat);
-        try
-        {
-            do
-            {
-                if (slots.IsStopping) break;
-                try { await grains.GetGrain<ISlotRegistryGrain>(0).Register(silo.SiloAddress.ToString(), slots.Slots).WaitAsync(stoppingToken); }
-                catch (Exception e) when (e is not OperationCanceledException) { logger.LogDebug("slot heartbeat failed: {Error}", e.Message); }
-            }
-            while (await timer.WaitForNextTickAsync(stoppingToken));
-        }
-        catch (OperationCanceledException) { }
-    }
-
-    public async Task StoppingAsync(CancellationToken cancellationToken)
-    {
-        int running = slots.Executions;
-        slots.BeginStopping();   // first, so no heartbeat re-registers the slots after the line below
-        try { await grains.GetGrain<ISlotRegistryGrain>(0).Unregister(silo.SiloAddress.ToString()).WaitAsync(TimeSpan.FromSeconds(5), cancellationToken); }
-        catch (Exception e) { logger.LogWarning("could not unregister this silo's slots: {Error}", e.Message.Split('\n')[0]); }
-        if (running > 0) logger.LogWarning("shutting down: {Runs} run(s) here save a checkpoint and move to other silos", running);
-        bool drained = await slots.DrainAsync(drain.Timeout);
-        if (running > 0) logger.LogWarning(drained ? "shutting down: every run handed over" : "shutting down: runs still busy after {Timeout} s; they will be restarted elsewhere from their last checkpoint", drain.Timeout.TotalSeconds);
-    }
-
-    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
