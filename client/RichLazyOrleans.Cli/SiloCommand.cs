@@ -38,9 +38,24 @@ internal static class SiloCommand
         var httpBind = new Option<string>("--http-bind") { Description = $"address of the HTTP listener (${SiloEnvironment.HttpBind}; default 127.0.0.1)", DefaultValueFactory = _ => Env(SiloEnvironment.HttpBind) ?? "127.0.0.1" };
         var dashboard = new Option<bool>("--dashboard") { Description = $"Orleans Dashboard at http://HTTP_BIND:HTTP_PORT{SiloEnvironment.DashboardPath} (${SiloEnvironment.Dashboard}; port {SiloEnvironment.DefaultHttpPort} unless --http-port)", DefaultValueFactory = _ => EnvBool(SiloEnvironment.Dashboard) };
         var shutdown = new Option<int>("--shutdown-seconds") { Description = $"on SIGTERM, how long running runs may take to checkpoint and move (${SiloEnvironment.ShutdownSeconds})", DefaultValueFactory = _ => EnvInt(SiloEnvironment.ShutdownSeconds, SiloEnvironment.DefaultShutdownSeconds) };
+        var resultsRoot = new Option<string>("--results-root")
+        {
+            Description = $"sweeps may write (results, checkpoints, images) only under this directory "
+                + $"(${SiloEnvironment.ResultsRoot}; default ./results)",
+            DefaultValueFactory = _ => Env(SiloEnvironment.ResultsRoot) ?? "results",
+        };
+        var dataRoot = new Option<string>("--data-root")
+        {
+            Description = $"runs may read data only under this directory or the results root "
+                + $"(${SiloEnvironment.DataRoot}; default ./data)",
+            DefaultValueFactory = _ => Env(SiloEnvironment.DataRoot) ?? "data",
+        };
         var logLevel = new Option<LogLevel>("--log-level") { Description = "RichLazyOrleans log level on stderr (Orleans' own: errors only)", DefaultValueFactory = _ => LogLevel.Warning };
         var cmd = new Command("silo", "Run a silo until Ctrl+C/SIGTERM: alone (local) or joining the cluster registered in Redis (--redis). Binds to loopback unless told otherwise.")
-            { port, gateway, slots, redis, advertise, listenAny, kubernetes, httpPort, httpBind, dashboard, shutdown, logLevel };
+        {
+            port, gateway, slots, redis, advertise, listenAny, kubernetes, httpPort, httpBind, dashboard, shutdown,
+            resultsRoot, dataRoot, logLevel,
+        };
         cmd.SetAction(async (p, ct) =>
         {
             var config = new SiloConfig
@@ -57,6 +72,7 @@ internal static class SiloCommand
                 Dashboard = p.GetValue(dashboard),
                 ShutdownSeconds = Math.Max(0, p.GetValue(shutdown)),
                 LogLevel = p.GetValue(logLevel),
+                Roots = Roots(p.GetValue(resultsRoot)!, p.GetValue(dataRoot)!),
             };
             if (config.Kubernetes && config.Redis is null) throw new SpecException("--kubernetes needs --redis (or RICHLAZY_REDIS): the cluster's membership, state and reminders live in Redis");
             try { SiloPorts.EnsureFree(config); }
@@ -66,13 +82,24 @@ internal static class SiloCommand
             string where = config.Kubernetes ? $"pod {Environment.GetEnvironmentVariable("POD_NAME")}" : $"{config.Advertise ?? "127.0.0.1"}:{config.SiloPort} (gateway {config.GatewayPort})";
             int? http = config.HttpPort ?? (config.Dashboard ? SiloEnvironment.DefaultHttpPort : null);
             Console.Error.WriteLine($"richlazy: silo up on {where}, {config.Slots} slot(s){(config.Redis is null ? "" : $", cluster in Redis {RedactPassword(config.Redis)}")}"
-                + $"{(http is { } h ? $", health on http://{config.HttpBind}:{h}{SiloEnvironment.LivenessPath}" : "")}{(config.Dashboard ? $", dashboard on http://{config.HttpBind}:{http}{SiloEnvironment.DashboardPath}" : "")}; Ctrl+C to stop");
+                + $"{(http is { } h ? $", health on http://{config.HttpBind}:{h}{SiloEnvironment.LivenessPath}" : "")}{(config.Dashboard ? $", dashboard on http://{config.HttpBind}:{http}{SiloEnvironment.DashboardPath}" : "")}"
+                + $", writes under {config.Roots.Results}, reads under {config.Roots.Data}; Ctrl+C to stop");
             try { await Task.Delay(Timeout.Infinite, ct); } catch (OperationCanceledException) { }
             Console.Error.WriteLine("richlazy: silo stopping: running runs checkpoint and move to other silos");
             await host.StopAsync(CancellationToken.None);
             return 0;
         });
         return cmd;
+    }
+
+    /// <summary>The roots a long-lived silo confines specs' paths to (<see cref="PathRoots"/>), or one line why not.</summary>
+    private static PathRoots Roots(string results, string data)
+    {
+        try { return PathRoots.Create(results, data); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new SpecException($"--results-root: cannot create '{results}' ({e.Message.Split('\n')[0]})");
+        }
     }
 
     /// <summary>A Redis configuration string fit for a log line.</summary>

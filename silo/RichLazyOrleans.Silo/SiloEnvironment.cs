@@ -18,6 +18,8 @@ public static class SiloEnvironment
     public const string HttpBind = "RICHLAZY_HTTP_BIND";          // --http-bind: address of the HTTP listener (default 127.0.0.1)
     public const string Dashboard = "RICHLAZY_DASHBOARD";         // --dashboard: Orleans Dashboard at /dashboard on the HTTP port
     public const string ShutdownSeconds = "RICHLAZY_SHUTDOWN_SECONDS";   // --shutdown-seconds: time to checkpoint running runs on SIGTERM
+    public const string ResultsRoot = "RICHLAZY_RESULTS_ROOT";    // --results-root: the only place sweeps may write
+    public const string DataRoot = "RICHLAZY_DATA_ROOT";          // --data-root: where runs may read data
 
     /// <summary>Every variable above, with what it means.</summary>
     public static IReadOnlyDictionary<string, string> Variables { get; } = new Dictionary<string, string>
@@ -33,6 +35,10 @@ public static class SiloEnvironment
         [HttpBind] = "address the HTTP listener binds (default 127.0.0.1; 0.0.0.0 in pods so probes reach it)",
         [Dashboard] = "true: serve the Orleans Dashboard at /dashboard on the HTTP port",
         [ShutdownSeconds] = $"seconds a SIGTERM may take to checkpoint running runs and leave (default {DefaultShutdownSeconds}); keep the pod's grace period above it",
+        [ResultsRoot] = "directory every path a sweep writes (--out, checkpoint_dir, filters_dir) must be under "
+            + "(default ./results); anything else is refused with one line",
+        [DataRoot] = "directory data paths (data_dir, train_images, inputs, init_w, ...) must be under, or the results "
+            + "root (default ./data)",
     };
 
     /// <summary>Variables Orleans' Kubernetes hosting reads (set from the downward API).</summary>

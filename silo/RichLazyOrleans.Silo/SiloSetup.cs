@@ -15,6 +15,7 @@ using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 using RichLazyOrleans.GrainInterfaces;
 using RichLazyOrleans.Grains;
+using RichLazyOrleans.RunKinds;
 
 namespace RichLazyOrleans.Silo;
 
@@ -36,6 +37,8 @@ public sealed record SiloConfig
     public bool Dashboard { get; init; }
     public int ShutdownSeconds { get; init; } = SiloEnvironment.DefaultShutdownSeconds;
     public LogLevel LogLevel { get; init; } = LogLevel.Warning;
+    /// <summary>Where specs may write and read (`--results-root`, `--data-root`); unconfined by default.</summary>
+    public PathRoots Roots { get; init; } = PathRoots.Unconfined;
 }
 
 /// <summary>What every RichLazyOrleans silo needs, and the hosts built from it.</summary>
@@ -53,6 +56,9 @@ public static class SiloSetup
         silo.Services.AddSingleton(new SlotPool(slots));
         Microsoft.Extensions.DependencyInjection.Extensions.ServiceCollectionDescriptorExtensions.TryAddSingleton(
             silo.Services, new SweepOptions());
+        // Paths a spec may name: anywhere (embedded, tests) unless the silo was started with roots (Build).
+        Microsoft.Extensions.DependencyInjection.Extensions.ServiceCollectionDescriptorExtensions.TryAddSingleton(
+            silo.Services, PathRoots.Unconfined);
         // A Redis cluster registers its own identity first (Build); everything else is a cluster of one process.
         Microsoft.Extensions.DependencyInjection.Extensions.ServiceCollectionDescriptorExtensions.TryAddSingleton(
             silo.Services, ClusterIdentity.ThisProcess());
@@ -153,6 +159,7 @@ public static class SiloSetup
                         silo.ConfigureEndpoints(address, config.SiloPort, config.GatewayPort, listenOnAnyHostAddress: config.ListenAny);
                     }
                 }
+                silo.Services.AddSingleton(config.Roots);
                 silo.AddActivityPropagation().AddRichLazy(config.Slots, config.ShutdownSeconds);
                 if (config.Dashboard) silo.AddDashboard();
             })

@@ -40,7 +40,7 @@ public static class StorageNames
 /// Placement by activation count spreads runs over the silos.
 /// </summary>
 [ActivationCountBasedPlacement]
-public sealed class RunGrain(SlotPool slots, ILogger<RunGrain> logger) : Grain, IRunGrain
+public sealed class RunGrain(SlotPool slots, PathRoots roots, ILogger<RunGrain> logger) : Grain, IRunGrain
 {
     // Grain storage is used by hand, and only by resumable kinds: a [PersistentState] facet would
     // read storage on every activation, which for 10 ms synthetic runs cost 6% of a sweep's time.
@@ -142,6 +142,8 @@ public sealed class RunGrain(SlotPool slots, ILogger<RunGrain> logger) : Grain, 
         }
         try
         {
+            // Again here, not only when the sweep started: any client of the gateway can start a run grain.
+            roots.Check(RunKindRegistry.Get(r.Kind), spec);
             _status = "waiting for a slot";
             // A span per run, a child of its sweep's trace.
             ActivityContext.TryParse(r.TraceParent, null, out var parent);

@@ -47,12 +47,14 @@ public sealed class SweepCoordinatorGrain : Grain, ISweepCoordinatorGrain, IRemi
 
     private readonly ClusterIdentity _cluster;
     private readonly SweepOptions _options;
+    private readonly PathRoots _roots;
     private int _failedFlushes;   // consecutive batch writes that failed
 
     public SweepCoordinatorGrain(ILogger<SweepCoordinatorGrain> logger, ClusterIdentity cluster, SweepOptions options,
-        [PersistentState("sweep", StorageNames.Default)] IPersistentState<SweepGrainState> state)
+        PathRoots roots, [PersistentState("sweep", StorageNames.Default)] IPersistentState<SweepGrainState> state)
     {
         _cluster = cluster;
+        _roots = roots;
         _options = options;
         _state = state;
         _logger = logger;
@@ -106,7 +108,7 @@ public sealed class SweepCoordinatorGrain : Grain, ISweepCoordinatorGrain, IRemi
                     $"sweep '{SweepId}' already exists with a different spec or results directory");
             return Status();   // the same sweep again (a client re-attaching after a restart)
         }
-        var spec = SweepRuns.Validate(request.SpecYaml, Kinds, SweepId, request.ResultsDir);
+        var spec = SweepRuns.Validate(request.SpecYaml, Kinds, SweepId, request.ResultsDir, _roots);
 
         // Rows of an earlier attempt of this sweep (its silo was embedded and is gone) count as written.
         var sink = new ResultSink(SweepId, request.ResultsDir, _logger);

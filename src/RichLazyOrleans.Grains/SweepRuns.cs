@@ -49,8 +49,11 @@ public sealed class SweepRuns(SweepSpec spec, string resultsDir, string? tracePa
     /// starts, so a missing or bad run key fails the whole sweep at once instead of failing every run.
     /// </summary>
     public static SweepSpec Validate(string yaml, IReadOnlyDictionary<string, KindInfo> kinds, string sweepId,
-        string resultsDir)
+        string resultsDir, PathRoots? roots = null)
     {
+        roots ??= PathRoots.Unconfined;
+        try { roots.Check("--out", resultsDir, PathUse.Write); }
+        catch (SpecException e) { throw new ArgumentException(e.Message.Replace("key '--out'", "--out")); }
         SweepSpec spec;
         try { spec = SweepSpec.Parse(yaml, kinds); }
         catch (SweepSpecException e) { throw new ArgumentException(e.Message); }
@@ -67,7 +70,11 @@ public sealed class SweepRuns(SweepSpec spec, string resultsDir, string? tracePa
             if (kind.HasSeed) probe["seed"] = spec.Seeds[0];
             if (kind.Resumable && !probe.ContainsKey("checkpoint_dir"))
                 probe["checkpoint_dir"] = Path.Combine(resultsDir, "checkpoints", "probe");
-            try { kind.Validate(new Spec(probe)); }
+            try
+            {
+                roots.Check(kind, probe);   // before the kind reads any file (a probe of /etc/shadow says nothing)
+                kind.Validate(new Spec(probe));
+            }
             catch (SpecException e) { throw new ArgumentException($"params: {e.Message}"); }
         }
         if (spec.Params["checkpoint_dir"] is JsonValue v && v.TryGetValue(out string? dir))

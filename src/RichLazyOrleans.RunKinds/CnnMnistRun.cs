@@ -30,6 +30,13 @@ public sealed class CnnMnistRun : IRunKind
     public IReadOnlySet<string> IntegerAxes { get; } = new HashSet<string> { "channels1", "channels2", "train_size" };
     public bool HasSeed => true;
     public bool Resumable => true;
+    public IReadOnlyList<PathKey> PathKeys { get; } =
+    [
+        .. TrainingKeys.PathKeys,
+        new("data_dir", PathUse.Read),
+        .. StandardFiles.Select(f => new PathKey(f.Key, PathUse.Read, RelativeTo: "data_dir")),
+        new("filters_dir", PathUse.Write),
+    ];
     public string Summary => "two-conv-layer CNN by SGD on MNIST IDX files (data_dir with the standard names, or train_images/train_labels/test_images/test_labels), first conv init / alpha; kernel_distance of the empirical NTK on a probe batch, filter_smoothness of the first-layer filters, PNG of them with filter_images (keys: data_dir, train_images, train_labels, test_images, test_labels, train_size, test_size, seed, alpha, channels1, channels2, kernel, lr, momentum, weight_decay, batch_size, steps, checkpoints, eval_size, probe_size, smoothness_cutoff, filter_images, filters_dir, dtype, checkpoint_every, checkpoint_dir, device, threads, divergence_loss)";
 
     public void Validate(Spec spec)

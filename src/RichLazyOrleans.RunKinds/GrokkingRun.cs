@@ -18,6 +18,7 @@ public sealed class GrokkingRun : IRunKind
     public IReadOnlySet<string> AxisParameters { get; } = new HashSet<string> { "alpha", "lr", "weight_decay", "train_fraction", "beta1", "beta2" };
     public bool HasSeed => true;
     public bool Resumable => true;
+    public IReadOnlyList<PathKey> PathKeys => TrainingKeys.PathKeys;
     public string Summary => "a + b mod p by a 1-2 layer transformer with AdamW, embedding init / alpha; steps_to_grok = first evaluated step (checkpoints, or every eval_every) with val accuracy >= grok_accuracy (0.99) (keys: p, train_fraction, seed, data_seed, alpha, layers, d_model, heads, d_mlp, layer_norm, lr, weight_decay, beta1, beta2, eps, batch_size, steps, checkpoints, eval_every, grok_accuracy, dtype, checkpoint_every, checkpoint_dir, device, threads, divergence_loss)";
 
     public void Validate(Spec spec) => Parse(spec);

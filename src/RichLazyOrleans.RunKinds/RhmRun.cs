@@ -22,6 +22,7 @@ public sealed class RhmRun : IRunKind
     public IReadOnlySet<string> IntegerAxes { get; } = new HashSet<string> { "width", "m" };
     public bool HasSeed => true;
     public bool Resumable => true;
+    public IReadOnlyList<PathKey> PathKeys => TrainingKeys.PathKeys;
     public string Summary => "random hierarchy model (vocabulary v, branching s, depth L, m rules) by a ReLU MLP or the hierarchical CNN (learner: mlp | cnn; cnn = L conv layers, kernel = stride = s), first layer init / alpha, one row per training size; sample_complexity = smallest size with test accuracy >= target_accuracy (0.9) (keys: v, s, L, m, n_classes, seed, init_seed, learner, alpha, width, depth (mlp only), lr, weight_decay, steps, batch_size, train_sizes, test_size, target_accuracy, dtype, checkpoint_every, checkpoint_dir, device, threads, divergence_loss)";
 
     public void Validate(Spec spec) => Parse(spec);

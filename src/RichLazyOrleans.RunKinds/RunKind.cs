@@ -23,6 +23,8 @@ public interface IRunKind
     bool HasSeed { get; }
     /// <summary>Whether runs save resumable states (they take `checkpoint_dir`).</summary>
     bool Resumable => false;
+    /// <summary>Spec keys that name files or directories: a shared silo confines them (<see cref="PathRoots"/>).</summary>
+    IReadOnlyList<PathKey> PathKeys => [];
     /// <summary>Checks a spec without running it: the same one-line <see cref="SpecException"/> as <see cref="Run"/>.</summary>
     void Validate(Spec spec);
     /// <summary>

@@ -15,6 +15,12 @@ public sealed class TeacherStudentRun : IRunKind
     public IReadOnlySet<string> AxisParameters { get; } = new HashSet<string> { "tau", "delta", "alpha", "lr", "base_lr", "divergence_loss" };
     public bool HasSeed => true;
     public bool Resumable => true;
+    public IReadOnlyList<PathKey> PathKeys { get; } =
+    [
+        .. TrainingKeys.PathKeys,
+        .. new[] { "inputs", "targets", "test_inputs", "test_targets", "init_w", "init_a" }
+            .Select(k => new PathKey(k, PathUse.Read)),
+    ];
     public string Summary => "GD of a two-layer ReLU student on a ReLU teacher (keys: tau, delta|alpha, seed, n, d, m, m0, base_lr|lr, steps, checkpoints, n_test, dtype, inputs, targets, test_inputs, test_targets, init_w, init_a, checkpoint_every, checkpoint_dir, device, threads)";
 
     public void Validate(Spec spec) => Parse(spec);

@@ -5,6 +5,9 @@ namespace RichLazyOrleans.RunKinds;
 /// <summary>Spec keys every training kind reads the same way: checkpoint steps and saved states.</summary>
 internal static class TrainingKeys
 {
+    /// <summary>Paths every training kind takes: where its states are saved.</summary>
+    public static IReadOnlyList<PathKey> PathKeys { get; } = [new("checkpoint_dir", PathUse.Write)];
+
     /// <summary>The `checkpoints` key (integer steps in [0, steps], sorted, distinct), or 0, 10, 100, …, steps.</summary>
     public static long[] Checkpoints(this Spec spec, long steps)
     {

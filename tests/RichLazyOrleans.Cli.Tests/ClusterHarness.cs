@@ -79,7 +79,8 @@ internal sealed class ClusterHarness : IDisposable
     public void StartSilo(Node n, int slots = 1)
     {
         n.Lines.Clear();
-        n.Process = Start("dotnet", [Dll, "silo", "--redis", Redis, "--port", $"{n.Port}", "--gateway", $"{n.Gateway}", "--slots", $"{slots}", "--log-level", "Information", "--shutdown-seconds", "30"],
+        n.Process = Start("dotnet", [Dll, "silo", "--redis", Redis, "--port", $"{n.Port}", "--gateway", $"{n.Gateway}", "--slots", $"{slots}", "--log-level", "Information", "--shutdown-seconds", "30",
+            "--results-root", Path.GetTempPath(), "--data-root", Path.GetTempPath()],
             line => n.Lines.Enqueue($"{DateTime.UtcNow:HH:mm:ss.fff} {line}"));
     }
 

@@ -19,8 +19,13 @@ public class LocalSiloCliTests
     public async Task Submit_then_watch_completes_and_cancel_stops_another_sweep()
     {
         int port = FreePort(), gateway = FreePort();
+        // The silo confines sweeps' paths to a results root (the gateway has no authentication).
+        string root = Directory.CreateTempSubdirectory("rl-local-root-").FullName;
+        string Out() => Directory.CreateDirectory(Path.Combine(root, $"out-{Guid.NewGuid():N}")).FullName;
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "richlazy.dll"), "silo", "--port", $"{port}", "--gateway", $"{gateway}", "--slots", "2" }) psi.ArgumentList.Add(a);
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "richlazy.dll"), "silo", "--port", $"{port}", "--gateway", $"{gateway}", "--slots", "2",
+            "--results-root", root, "--data-root", root })
+            psi.ArgumentList.Add(a);
         using var silo = Process.Start(psi)!;
         try
         {
@@ -35,7 +40,7 @@ public class LocalSiloCliTests
             }
 
             // The silo needs a moment to open its gateway: submit retries for up to a minute.
-            string dir = Directory.CreateTempSubdirectory("rl-local-out-").FullName;
+            string dir = Out();
             CliProcess.Result submit = null!;
             for (var deadline = DateTime.UtcNow.AddSeconds(60); DateTime.UtcNow < deadline; await Task.Delay(500))
             {
@@ -43,6 +48,25 @@ public class LocalSiloCliTests
                 if (submit.ExitCode == 0) break;
             }
             Assert.True(submit.ExitCode == 0, submit.Stderr);
+
+            // Paths outside the silo's roots are refused before anything starts: one line, exit 2, nothing
+            // written there (a run pointed at /etc used to write there, or probe whether files exist).
+            string outside = Directory.CreateTempSubdirectory("rl-local-outside-").FullName;
+            var refused = CliProcess.Run("sweep", "submit", Spec("local-x", 2, 30), "--out",
+                Path.Combine(outside, "x"), "--gateway", g);
+            Assert.Equal(2, refused.ExitCode);
+            Assert.Contains("outside this silo's results root", Assert.Single(refused.Stderr.Trim().Split('\n')));
+            File.CreateSymbolicLink(Path.Combine(root, "link"), outside);   // a link inside the root is no way out
+            refused = CliProcess.Run("sweep", "submit", Spec("local-x", 2, 30), "--out",
+                Path.Combine(root, "link", "x"), "--gateway", g);
+            Assert.Equal(2, refused.ExitCode);
+            string cnn = Path.Combine(outside, "cnn.yaml");
+            File.WriteAllText(cnn, "name: local-cnn\nkind: cnn-mnist\nparams: { data_dir: /etc, steps: 1 }\n"
+                + "axes:\n  alpha: { from: 0.1, to: 10, scale: log }\ngrid: { initial: [3] }\n");
+            refused = CliProcess.Run("sweep", "submit", cnn, "--out", Out(), "--gateway", g);
+            Assert.Equal(2, refused.ExitCode);
+            Assert.Contains("key 'data_dir': /etc is outside this silo's data root", refused.Stderr);
+            Assert.Equal([cnn], Directory.EnumerateFileSystemEntries(outside));
 
             // A second silo on the ports of the running one is refused (it used to start and share them, so a
             // sweep submitted twice ran on both): one line, exit 2, nothing started.
@@ -60,7 +84,7 @@ public class LocalSiloCliTests
             var rows = await ResultFiles.ReadAllAsync(dir);
             Assert.InRange(rows.Count, 26, 60);
 
-            string dir2 = Directory.CreateTempSubdirectory("rl-local-out-").FullName;
+            string dir2 = Out();
             Assert.Equal(0, CliProcess.Run("sweep", "submit", Spec("local-b", 200, 200), "--out", dir2, "--gateway", g).ExitCode);
             // Ctrl+C on watch stops watching: exit 130, one quiet line, no exception (it was exit 1 with a
             // TaskCanceledException); the sweep goes on.

@@ -296,6 +296,9 @@ public class KubernetesManifestTests
             Assert.Equal("richlazy-data", volume.PersistentVolumeClaim?.ClaimName);
             Assert.NotEqual(true, mount.ReadOnlyProperty);
         }
+        // The silos confine sweeps' paths to that volume (their default, ./results, is on the read-only root).
+        Assert.Equal("/data", Manifests.EnvValue(set.SiloContainer, SiloEnvironment.ResultsRoot));
+        Assert.Equal("/data", Manifests.EnvValue(set.SiloContainer, SiloEnvironment.DataRoot));
     }
 
     [Theory, MemberData(nameof(Sources))]
