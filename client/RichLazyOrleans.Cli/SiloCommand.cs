@@ -38,6 +38,17 @@ internal static class SiloCommand
         var httpBind = new Option<string>("--http-bind") { Description = $"address of the HTTP listener (${SiloEnvironment.HttpBind}; default 127.0.0.1)", DefaultValueFactory = _ => Env(SiloEnvironment.HttpBind) ?? "127.0.0.1" };
         var dashboard = new Option<bool>("--dashboard") { Description = $"Orleans Dashboard at http://HTTP_BIND:HTTP_PORT{SiloEnvironment.DashboardPath} (${SiloEnvironment.Dashboard}; port {SiloEnvironment.DefaultHttpPort} unless --http-port)", DefaultValueFactory = _ => EnvBool(SiloEnvironment.Dashboard) };
         var shutdown = new Option<int>("--shutdown-seconds") { Description = $"on SIGTERM, how long running runs may take to checkpoint and move (${SiloEnvironment.ShutdownSeconds})", DefaultValueFactory = _ => EnvInt(SiloEnvironment.ShutdownSeconds, SiloEnvironment.DefaultShutdownSeconds) };
+        var httpToken = new Option<string?>("--http-token")
+        {
+            Description = $"token the dashboard asks for; needed beyond loopback (${SiloEnvironment.HttpToken}: "
+                + "prefer the variable, a flag shows in `ps`)",
+            DefaultValueFactory = _ => Env(SiloEnvironment.HttpToken),
+        };
+        var insecureHttp = new Option<bool>("--insecure-http")
+        {
+            Description = $"serve the dashboard beyond loopback without a token (${SiloEnvironment.InsecureHttp})",
+            DefaultValueFactory = _ => EnvBool(SiloEnvironment.InsecureHttp),
+        };
         var resultsRoot = new Option<string>("--results-root")
         {
             Description = $"sweeps may write (results, checkpoints, images) only under this directory "
@@ -54,7 +65,7 @@ internal static class SiloCommand
         var cmd = new Command("silo", "Run a silo until Ctrl+C/SIGTERM: alone (local) or joining the cluster registered in Redis (--redis). Binds to loopback unless told otherwise.")
         {
             port, gateway, slots, redis, advertise, listenAny, kubernetes, httpPort, httpBind, dashboard, shutdown,
-            resultsRoot, dataRoot, logLevel,
+            httpToken, insecureHttp, resultsRoot, dataRoot, logLevel,
         };
         cmd.SetAction(async (p, ct) =>
         {
@@ -70,17 +81,21 @@ internal static class SiloCommand
                 HttpPort = p.GetValue(httpPort),
                 HttpBind = p.GetValue(httpBind)!,
                 Dashboard = p.GetValue(dashboard),
+                HttpToken = p.GetValue(httpToken),
+                InsecureHttp = p.GetValue(insecureHttp),
                 ShutdownSeconds = Math.Max(0, p.GetValue(shutdown)),
                 LogLevel = p.GetValue(logLevel),
                 Roots = Roots(p.GetValue(resultsRoot)!, p.GetValue(dataRoot)!),
             };
             if (config.Kubernetes && config.Redis is null) throw new SpecException("--kubernetes needs --redis (or RICHLAZY_REDIS): the cluster's membership, state and reminders live in Redis");
+            int? http = config.HttpPort ?? (config.Dashboard ? SiloEnvironment.DefaultHttpPort : null);
+            string? exposure = SiloHttp.Exposure(config, http);   // refuses an open dashboard beyond loopback
             try { SiloPorts.EnsureFree(config); }
             catch (PortInUseException e) { throw new SpecException(e.Message); }
             using var host = SiloSetup.Build(config);
             await host.StartAsync(ct);
             string where = config.Kubernetes ? $"pod {Environment.GetEnvironmentVariable("POD_NAME")}" : $"{config.Advertise ?? "127.0.0.1"}:{config.SiloPort} (gateway {config.GatewayPort})";
-            int? http = config.HttpPort ?? (config.Dashboard ? SiloEnvironment.DefaultHttpPort : null);
+            if (exposure is not null) Console.Error.WriteLine($"richlazy: HTTP on {exposure}");
             Console.Error.WriteLine($"richlazy: silo up on {where}, {config.Slots} slot(s){(config.Redis is null ? "" : $", cluster in Redis {RedactPassword(config.Redis)}")}"
                 + $"{(http is { } h ? $", health on http://{config.HttpBind}:{h}{SiloEnvironment.LivenessPath}" : "")}{(config.Dashboard ? $", dashboard on http://{config.HttpBind}:{http}{SiloEnvironment.DashboardPath}" : "")}"
                 + $", writes under {config.Roots.Results}, reads under {config.Roots.Data}; Ctrl+C to stop");

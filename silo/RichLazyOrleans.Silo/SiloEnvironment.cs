@@ -18,6 +18,8 @@ public static class SiloEnvironment
     public const string HttpBind = "RICHLAZY_HTTP_BIND";          // --http-bind: address of the HTTP listener (default 127.0.0.1)
     public const string Dashboard = "RICHLAZY_DASHBOARD";         // --dashboard: Orleans Dashboard at /dashboard on the HTTP port
     public const string ShutdownSeconds = "RICHLAZY_SHUTDOWN_SECONDS";   // --shutdown-seconds: time to checkpoint running runs on SIGTERM
+    public const string HttpToken = "RICHLAZY_HTTP_TOKEN";        // --http-token: the dashboard's token
+    public const string InsecureHttp = "RICHLAZY_INSECURE_HTTP";  // --insecure-http: a dashboard beyond loopback without one
     public const string ResultsRoot = "RICHLAZY_RESULTS_ROOT";    // --results-root: the only place sweeps may write
     public const string DataRoot = "RICHLAZY_DATA_ROOT";          // --data-root: where runs may read data
 
@@ -35,6 +37,9 @@ public static class SiloEnvironment
         [HttpBind] = "address the HTTP listener binds (default 127.0.0.1; 0.0.0.0 in pods so probes reach it)",
         [Dashboard] = "true: serve the Orleans Dashboard at /dashboard on the HTTP port",
         [ShutdownSeconds] = $"seconds a SIGTERM may take to checkpoint running runs and leave (default {DefaultShutdownSeconds}); keep the pod's grace period above it",
+        [HttpToken] = "token (16+ characters) the dashboard asks for: `Authorization: Bearer TOKEN`, or open "
+            + "/dashboard?token=TOKEN once in a browser; needed when the dashboard is served beyond loopback",
+        [InsecureHttp] = "true: serve the dashboard beyond loopback without a token (a network you trust)",
         [ResultsRoot] = "directory every path a sweep writes (--out, checkpoint_dir, filters_dir) must be under "
             + "(default ./results); anything else is refused with one line",
         [DataRoot] = "directory data paths (data_dir, train_images, inputs, init_w, ...) must be under, or the results "

@@ -1,4 +1,6 @@
 using System.Net;
+using System.Security.Cryptography;
+using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -8,12 +10,43 @@ using Microsoft.Extensions.Hosting;
 using Orleans.Dashboard;
 using Orleans.Runtime;
 using RichLazyOrleans.Grains;
+using RichLazyOrleans.RunKinds;
 
 namespace RichLazyOrleans.Silo;
 
-/// <summary>A silo's HTTP listener: liveness and readiness probes, and the Orleans Dashboard when it is on.</summary>
-internal static class SiloHttp
+/// <summary>
+/// A silo's HTTP listener: liveness and readiness probes, and the Orleans Dashboard when it is on. The
+/// dashboard shows every grain and lets no one in or out on its own, so beyond loopback it needs a token
+/// (`--http-token`) or an explicit `--insecure-http`. The probes stay open: the kubelet cannot send a secret
+/// header, and they tell only whether the silo is healthy and how many slots it has.
+/// </summary>
+public static class SiloHttp
 {
+    /// <summary>The cookie a browser keeps the token in after opening /dashboard?token=TOKEN once.</summary>
+    public const string TokenCookie = "richlazy_token";
+
+    /// <summary>
+    /// Refuses (one line) a dashboard served beyond loopback with neither a token nor --insecure-http, and says
+    /// who can reach what; null when there is no HTTP listener.
+    /// </summary>
+    public static string? Exposure(SiloConfig config, int? port)
+    {
+        if (port is null) return null;
+        if (config.HttpToken is { Length: < 16 })
+            throw new SpecException("--http-token must be at least 16 characters (e.g. `openssl rand -hex 32`)");
+        bool loopback = IPAddress.TryParse(config.HttpBind, out var ip) && IPAddress.IsLoopback(ip);
+        string at = $"http://{config.HttpBind}:{port}";
+        if (!config.Dashboard) return $"{at}: {SiloEnvironment.LivenessPath} and {SiloEnvironment.ReadinessPath} only";
+        if (config.HttpToken is not null)
+            return $"{at}: {SiloEnvironment.DashboardPath} needs the token (Authorization: Bearer, or "
+                + $"{SiloEnvironment.DashboardPath}?token=... once in a browser); the probes are open";
+        if (loopback) return $"{at}: dashboard on loopback, no token";
+        if (!config.InsecureHttp)
+            throw new SpecException($"--http-bind {config.HttpBind} serves the dashboard beyond loopback: give "
+                + $"--http-token (${SiloEnvironment.HttpToken}) or, on a network you trust, --insecure-http");
+        return $"{at}: WARNING --insecure-http: the dashboard is open to anyone who reaches this address";
+    }
+
     public static void Add(IHostBuilder builder, SiloConfig config, int port)
     {
         builder.ConfigureWebHost(web => web
@@ -21,6 +54,8 @@ internal static class SiloHttp
             .ConfigureServices(s => s.AddRouting())
             .Configure(app =>
             {
+                if (config.Dashboard && config.HttpToken is { } token)
+                    app.Use((context, next) => RequireToken(context, next, token));
                 app.UseRouting();
                 app.UseEndpoints(e =>
                 {
@@ -30,6 +65,40 @@ internal static class SiloHttp
                 });
             }));
     }
+
+    /// <summary>
+    /// The dashboard's pages and its API calls need the token: as a bearer header (scripts), or as the cookie
+    /// set by opening /dashboard?token=TOKEN (a browser; the dashboard's own requests then carry it).
+    /// Compared in constant time.
+    /// </summary>
+    private static Task RequireToken(HttpContext context, Func<Task> next, string token)
+    {
+        if (!context.Request.Path.StartsWithSegments(SiloEnvironment.DashboardPath)) return next();
+        string? given = context.Request.Headers.Authorization.ToString() is { } h && h.StartsWith("Bearer ")
+            ? h["Bearer ".Length..].Trim()
+            : context.Request.Cookies[TokenCookie];
+        string? query = context.Request.Query["token"];
+        if (Same(query, token))
+        {
+            // Keep the token out of the address bar and history: a cookie for the dashboard's path, then a
+            // redirect to the same page without it.
+            context.Response.Cookies.Append(TokenCookie, token, new CookieOptions
+            {
+                HttpOnly = true, SameSite = SameSiteMode.Strict, Path = SiloEnvironment.DashboardPath,
+                Secure = context.Request.IsHttps,
+            });
+            context.Response.Redirect(context.Request.PathBase + context.Request.Path);
+            return Task.CompletedTask;
+        }
+        if (Same(given, token)) return next();
+        context.Response.StatusCode = StatusCodes.Status401Unauthorized;
+        context.Response.Headers.WWWAuthenticate = "Bearer";
+        return context.Response.WriteAsync("richlazy: the dashboard needs the silo's --http-token\n");
+    }
+
+    private static bool Same(string? given, string token) =>
+        given is not null && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given),
+            Encoding.UTF8.GetBytes(token));
 
     /// <summary>Liveness: Orleans' own health participants (the silo's watchdog checks) all report healthy.</summary>
     private static IResult Liveness(IEnumerable<IHealthCheckParticipant> participants)

@@ -35,6 +35,9 @@ public sealed record SiloConfig
     public int? HttpPort { get; init; }
     public string HttpBind { get; init; } = "127.0.0.1";
     public bool Dashboard { get; init; }
+    /// <summary>Token the dashboard asks for (<see cref="SiloHttp"/>); needed beyond loopback unless <see cref="InsecureHttp"/>.</summary>
+    public string? HttpToken { get; init; }
+    public bool InsecureHttp { get; init; }
     public int ShutdownSeconds { get; init; } = SiloEnvironment.DefaultShutdownSeconds;
     public LogLevel LogLevel { get; init; } = LogLevel.Warning;
     /// <summary>Where specs may write and read (`--results-root`, `--data-root`); unconfined by default.</summary>

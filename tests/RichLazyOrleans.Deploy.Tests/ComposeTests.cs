@@ -116,6 +116,10 @@ public partial class ComposeTests
     public void Only_the_dashboard_silo_publishes_http_and_only_on_loopback()
     {
         Assert.Equal("true", Environment("silo1").GetValueOrDefault(SiloEnvironment.Dashboard));
+        // Bound to 0.0.0.0 in its container, the dashboard needs a token or an explicit opt-out to start.
+        var silo1 = Environment("silo1");
+        Assert.True(silo1.ContainsKey(SiloEnvironment.HttpToken)
+            || silo1.GetValueOrDefault(SiloEnvironment.InsecureHttp) == "true", "silo1 would refuse to start");
         foreach (var (name, _) in Services.Select(kv => (kv.Key.ToString()!, kv.Value)))
         {
             var ports = Service(name).TryGetValue("ports", out var p) ? Repo.List(p, $"{name} ports").Select(x => x.ToString()!).ToList() : [];

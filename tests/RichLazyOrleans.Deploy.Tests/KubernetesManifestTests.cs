@@ -225,6 +225,14 @@ public class KubernetesManifestTests
         Assert.True(int.TryParse(Manifests.EnvValue(silo, SiloEnvironment.Slots), out int slots) && slots >= 1, $"{SiloEnvironment.Slots} must be a positive integer");
         // Kubernetes hosting advertises POD_IP and listens on all interfaces; these would contradict it.
         Assert.Null(Manifests.Env(silo, SiloEnvironment.Advertise));
+        // A dashboard on the pod network asks for a token from a Secret (the silo refuses to start without one).
+        if (Manifests.EnvValue(silo, SiloEnvironment.Dashboard) == "true")
+        {
+            var token = Manifests.Env(silo, SiloEnvironment.HttpToken)?.ValueFrom?.SecretKeyRef;
+            Assert.True(token is not null, $"{SiloEnvironment.HttpToken} must come from a Secret");
+            Assert.True(set.SecretValue(token!.Name, token.Key) is { Length: >= 16 }, "the token has 16+ characters");
+            Assert.Null(Manifests.Env(silo, SiloEnvironment.InsecureHttp));
+        }
     }
 
     [Theory, MemberData(nameof(Sources))]
