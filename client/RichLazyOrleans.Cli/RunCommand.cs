@@ -23,7 +23,9 @@ internal static class RunCommand
         cmd.SetAction(parse =>
         {
             var runKind = RunKindRegistry.Get(parse.GetValue(kind)!);
-            var rows = runKind.Run(Spec.Load(parse.GetValue(spec)!.FullName), line => Console.Error.WriteLine($"richlazy: {line}"));
+            string path = parse.GetValue(spec)!.FullName;
+            RunMemory.Check(runKind, Spec.Load(path), RunMemory.Available);   // before it allocates, with the number
+            var rows = runKind.Run(Spec.Load(path), line => Console.Error.WriteLine($"richlazy: {line}"));
             // Build the whole document first: a failure mid-way must not leave half an array on stdout.
             var sb = new StringBuilder("[\n");
             for (int i = 0; i < rows.Count; i++)

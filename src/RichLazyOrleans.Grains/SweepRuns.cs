@@ -49,7 +49,7 @@ public sealed class SweepRuns(SweepSpec spec, string resultsDir, string? tracePa
     /// starts, so a missing or bad run key fails the whole sweep at once instead of failing every run.
     /// </summary>
     public static SweepSpec Validate(string yaml, IReadOnlyDictionary<string, KindInfo> kinds, string sweepId,
-        string resultsDir, PathRoots? roots = null)
+        string resultsDir, PathRoots? roots = null, long? memory = null)
     {
         roots ??= PathRoots.Unconfined;
         try { roots.Check("--out", resultsDir, PathUse.Write); }
@@ -74,6 +74,8 @@ public sealed class SweepRuns(SweepSpec spec, string resultsDir, string? tracePa
             {
                 roots.Check(kind, probe);   // before the kind reads any file (a probe of /etc/shadow says nothing)
                 kind.Validate(new Spec(probe));
+                // Sizes grow toward one end of an axis, so the two ends bound every run's memory.
+                RunMemory.Check(kind, new Spec(probe), memory ?? RunMemory.Available, "a silo");
             }
             catch (SpecException e) { throw new ArgumentException($"params: {e.Message}"); }
         }

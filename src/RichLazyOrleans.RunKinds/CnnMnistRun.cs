@@ -39,11 +39,52 @@ public sealed class CnnMnistRun : IRunKind
     ];
     public string Summary => "two-conv-layer CNN by SGD on MNIST IDX files (data_dir with the standard names, or train_images/train_labels/test_images/test_labels), first conv init / alpha; kernel_distance of the empirical NTK on a probe batch, filter_smoothness of the first-layer filters, PNG of them with filter_images (keys: data_dir, train_images, train_labels, test_images, test_labels, train_size, test_size, seed, alpha, channels1, channels2, kernel, lr, momentum, weight_decay, batch_size, steps, checkpoints, eval_size, probe_size, smoothness_cutoff, filter_images, filters_dir, dtype, checkpoint_every, checkpoint_dir, device, threads, divergence_loss)";
 
-    public void Validate(Spec spec)
+    public void Validate(Spec spec) => Data(Parse(spec));
+
+    public double MemoryBytes(Spec spec)
     {
         var config = Parse(spec);
-        foreach (var (key, path) in new[] { ("train_images", config.TrainImages), ("train_labels", config.TrainLabels), ("test_images", config.TestImages), ("test_labels", config.TestLabels) })
-            if (!File.Exists(path)) throw new SpecException($"key '{key}': no such file '{path}'");
+        var (train, test, pixels) = Data(config);
+        return RunMemory.CnnMnist(config, train, test, pixels);
+    }
+
+    /// <summary>
+    /// The four files exist and their headers (read alone, not the 47 MB behind them) say images and labels of
+    /// the same counts, and train and test images of one size: a sweep pointed at the wrong files is refused
+    /// before it starts, instead of every run failing.
+    /// </summary>
+    private static (int Train, int Test, int Pixels) Data(CnnMnistConfig c)
+    {
+        var (train, trainRows, trainCols) = Pair("train", c.TrainImages, c.TrainLabels);
+        var (test, testRows, testCols) = Pair("test", c.TestImages, c.TestLabels);
+        if ((trainRows, trainCols) != (testRows, testCols))
+            throw new SpecException($"key 'test_images': {testRows}x{testCols} images, but the training images are "
+                + $"{trainRows}x{trainCols}");
+        return (train, test, trainRows * trainCols);
+    }
+
+    private static (int Count, int Rows, int Cols) Pair(string set, string images, string labels)
+    {
+        var shape = Header($"{set}_images", images, Idx.ImagesMagic, 3);
+        int count = Header($"{set}_labels", labels, Idx.LabelsMagic, 1)[0];
+        if (count != shape[0])
+            throw new SpecException($"key '{set}_labels': '{labels}' holds {count} labels but '{images}' holds "
+                + $"{shape[0]} images");
+        return (shape[0], shape[1], shape[2]);
+    }
+
+    private static int[] Header(string key, string path, int magic, int dims)
+    {
+        if (!File.Exists(path)) throw new SpecException($"key '{key}': no such file '{path}'");
+        try
+        {
+            var (type, shape) = Idx.ReadHeader(path);
+            if (type != IdxType.UByte || shape.Length != dims)
+                throw new SpecException($"key '{key}': '{path}' is not an IDX {(dims == 3 ? "image" : "label")} file "
+                    + $"(magic 0x{magic:x8} expected, found {type} with {shape.Length} dims)");
+            return shape;
+        }
+        catch (IdxFormatException e) { throw new SpecException($"key '{key}': {e.Message}"); }
     }
 
     public static CnnMnistConfig Parse(Spec spec)

@@ -23,6 +23,8 @@ public sealed class GrokkingRun : IRunKind
 
     public void Validate(Spec spec) => Parse(spec);
 
+    public double MemoryBytes(Spec spec) => RunMemory.Grokking(Parse(spec));
+
     public static GrokkingConfig Parse(Spec spec)
     {
         int p = (int)spec.Integer("p", 97, 2, 2000);

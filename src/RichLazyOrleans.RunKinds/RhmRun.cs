@@ -27,6 +27,8 @@ public sealed class RhmRun : IRunKind
 
     public void Validate(Spec spec) => Parse(spec);
 
+    public double MemoryBytes(Spec spec) => RunMemory.Rhm(Parse(spec));
+
     public static RhmConfig Parse(Spec spec)
     {
         int v = (int)spec.Integer("v", 8, 2, 1 << 16);

@@ -25,6 +25,8 @@ public sealed class TeacherStudentRun : IRunKind
 
     public void Validate(Spec spec) => Parse(spec);
 
+    public double MemoryBytes(Spec spec) => RunMemory.TeacherStudent(Parse(spec));
+
     public static TeacherStudentConfig Parse(Spec spec)
     {
         double tau = spec.PositiveNumber("tau");

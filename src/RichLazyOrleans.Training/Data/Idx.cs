@@ -205,7 +205,40 @@ public static class Idx
     }
 
     /// <summary>Validates magic, dims and payload length; returns where the payload starts.</summary>
-    private static (IdxType Type, int[] Shape, int Offset) Header(byte[] bytes, string name)
+    private static (IdxType Type, int[] Shape, int Offset) Header(byte[] bytes, string name) =>
+        Header(bytes, name, bytes.Length);
+
+    /// <summary>
+    /// The type and shape of an IDX file from its first bytes only (a sweep checks its data before any run
+    /// starts without reading 47 MB per file). A plain file's length is checked against the shape too; a
+    /// gzipped one's payload is checked when a run reads it.
+    /// </summary>
+    public static (IdxType Type, int[] Shape) ReadHeader(string path)
+    {
+        try
+        {
+            using var file = File.OpenRead(path);
+            bool gzip = file.ReadByte() == 0x1f && file.ReadByte() == 0x8b;
+            file.Position = 0;
+            using Stream stream = gzip ? new GZipStream(file, CompressionMode.Decompress, leaveOpen: true) : file;
+            var head = new byte[4 + 4 * 255];   // the magic and at most 255 dims
+            int got = 0;
+            for (int n; got < head.Length && (n = stream.Read(head, got, head.Length - got)) > 0; ) got += n;
+            int need = got >= 4 ? 4 + 4 * head[3] : 4;
+            var bytes = head.AsSpan(0, Math.Min(got, need)).ToArray();
+            var (type, shape, _) = Header(bytes, path, gzip ? -1 : file.Length);
+            return (type, shape);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException
+            or NotSupportedException or InvalidDataException)
+        {
+            throw new IdxFormatException($"cannot read '{path}': {OneLine(e.Message)}");
+        }
+    }
+
+    /// <summary><paramref name="fileLength"/>: the whole (decompressed) file's length, checked against the
+    /// shape; -1 when unknown.</summary>
+    private static (IdxType Type, int[] Shape, int Offset) Header(byte[] bytes, string name, long fileLength)
     {
         if (bytes.Length < 4) throw new IdxFormatException($"'{name}': truncated IDX file ({bytes.Length} bytes, the magic number alone needs 4)");
         var type = (IdxType)bytes[2];
@@ -225,8 +258,8 @@ public static class Idx
         // 2^31, so saturate instead of overflowing.
         long count = Product(shape);
         long need = count > (long.MaxValue - offset) / 8 ? long.MaxValue : count * ElementSize(type);
-        long have = bytes.Length - offset;
-        if (need != have)
+        long have = fileLength - offset;
+        if (fileLength >= 0 && need != have)
             throw new IdxFormatException(
                 $"'{name}': dims {string.Join('x', shape)} of {type} need {need} payload bytes but the file has {have}" +
                 (have < need ? " (truncated file?)" : " (wrong dims or trailing data)"));
