@@ -17,14 +17,33 @@ internal static class HashedFiles
     public static void WriteAtomically(string path, byte[] body)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        string tmp = path + ".tmp-" + Environment.ProcessId;
-        using (var f = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
+        string tmp = path + TempMarker + Environment.ProcessId;
+        try
         {
-            f.Write(body);
-            f.Write(SHA256.HashData(body));
-            f.Flush(flushToDisk: true);
+            using (var f = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None))
+            {
+                f.Write(body);
+                f.Write(SHA256.HashData(body));
+                f.Flush(flushToDisk: true);
+            }
+            File.Move(tmp, path, overwrite: true);
         }
-        File.Move(tmp, path, overwrite: true);
+        catch
+        {
+            // A full disk used to leave every failed attempt's partial file behind, filling it further.
+            TryDelete(tmp);
+            throw;
+        }
+    }
+
+    private const string TempMarker = ".tmp-";
+
+    /// <summary>A temporary file this old was left by a process that died mid-write (a write takes seconds).</summary>
+    private static readonly TimeSpan StaleTemp = TimeSpan.FromMinutes(10);
+
+    private static void TryDelete(string path)
+    {
+        try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 
     /// <summary>
@@ -112,12 +131,14 @@ internal static class HashedFiles
         return null;
     }
 
-    /// <summary>Deletes all but the newest <paramref name="keep"/> files (best effort).</summary>
+    /// <summary>Deletes all but the newest <paramref name="keep"/> files, and temporary files of writes that died
+    /// (SIGKILL mid-write) more than 10 minutes ago (best effort).</summary>
     public static void Prune(string directory, string prefix, int keep)
     {
-        foreach (var old in List(directory, prefix).Skip(keep))
-        {
-            try { File.Delete(old.Path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-        }
+        foreach (var old in List(directory, prefix).Skip(keep)) TryDelete(old.Path);
+        if (!System.IO.Directory.Exists(directory)) return;
+        var before = DateTime.UtcNow - StaleTemp;
+        foreach (var tmp in System.IO.Directory.EnumerateFiles(directory, $"{prefix}-*.bin{TempMarker}*"))
+            if (File.GetLastWriteTimeUtc(tmp) < before) TryDelete(tmp);
     }
 }

@@ -10,6 +10,28 @@ public class CheckpointTests
         new(fp, step, 2, 3, [1, 2, 3, 4, 5, step], [7, 8], [0, 0, 0, 0, 0, 0], [1, 1], "[]");
 
     [Fact]
+    public void A_failed_write_leaves_no_temporary_file_and_stale_ones_are_cleaned_up()
+    {
+        // A write that fails (here the target is a directory; on a full disk the write itself) used to leave
+        // ckpt-*.bin.tmp-PID behind on every attempt.
+        var store = new CheckpointStore(TempDir());
+        Directory.CreateDirectory(Path.Combine(store.PathFor(10), "blocker"));
+        Assert.ThrowsAny<IOException>(() => store.Save(State(10)));
+        Assert.Empty(Directory.EnumerateFiles(store.Directory, "*.tmp-*"));
+
+        // A temporary file of a process killed mid-write goes with the next save once it is 10 minutes old;
+        // a fresh one (a write in progress elsewhere) stays.
+        string stale = store.PathFor(5) + ".tmp-999999", fresh = store.PathFor(6) + ".tmp-999998";
+        File.WriteAllText(stale, "partial");
+        File.WriteAllText(fresh, "partial");
+        File.SetLastWriteTimeUtc(stale, DateTime.UtcNow.AddMinutes(-11));
+        store.Save(State(20));
+        Assert.False(File.Exists(stale));
+        Assert.True(File.Exists(fresh));
+        Assert.Equal(20, store.LoadLatest("fp")!.Step);
+    }
+
+    [Fact]
     public void Store_keeps_the_newest_files_and_falls_back_past_corrupt_ones()
     {
         var store = new CheckpointStore(TempDir());
