@@ -74,6 +74,25 @@ public class SweepPlanTests
         Assert.Equal(proposed.Count, proposed.Distinct().Count());
     }
 
+    [Theory]
+    [InlineData(40)]   // refined
+    [InlineData(0)]    // the initial lattice only
+    public void An_ended_sweeps_status_after_reactivation_matches_the_live_one(int budget)
+    {
+        // A finished sweep's status comes from its saved state alone (Summary); after a reactivation it said
+        // "depth 1/0". It must say what the live plan said.
+        string yaml = budget > 0 ? SpecYaml(budget: budget)
+            : SpecYaml().Replace("refine: { metric: value, threshold: 0.5, max_depth: 2, budget: 40 }", "");
+        var spec = SweepSpec.Parse(yaml, SweepCoordinatorGrain.Kinds);
+        var proposed = new List<ProposedRun>();
+        var plan = Fresh(spec, proposed);
+        while (!plan.IsComplete)
+            foreach (var r in plan.Take(4)) plan.Tell(Result(r));
+        var ended = SweepPlan.Summary(yaml, SweepCoordinatorGrain.Kinds, proposed);
+        Assert.Equal((plan.GridPoints, plan.Depth, plan.MaxDepth), ended);
+        Assert.True(ended.Depth <= ended.MaxDepth, $"depth {ended.Depth}/{ended.MaxDepth}");
+    }
+
     [Fact]
     public void A_restored_plan_continues_as_the_original_would()
     {
