@@ -87,10 +87,16 @@ internal static class SweepCommands
             Console.WriteLine(SweepRunner.Line(s));
             return SweepRunner.ExitCode(s);
         }, ct));
-        var cancel = new Command("cancel", "Stop dispatching a sweep's runs; running ones finish and are recorded.") { name, gateway, clusterRedis };
+        var stopRuns = new Option<bool>("--stop-runs")
+        {
+            Description = "running runs save their state and stop instead of finishing (`sweep resume` continues them)",
+        };
+        var cancel = new Command("cancel", "Stop dispatching a sweep's runs; running ones finish and are recorded.")
+            { name, gateway, clusterRedis, stopRuns };
         cancel.SetAction(async (p, ct) => await WithClient(p.GetValue(gateway), p.GetValue(clusterRedis), async client =>
         {
-            Console.WriteLine(SweepRunner.Line(await client.GetGrain<ISweepCoordinatorGrain>(p.GetValue(name)!).Cancel()));
+            var coordinator = client.GetGrain<ISweepCoordinatorGrain>(p.GetValue(name)!);
+            Console.WriteLine(SweepRunner.Line(p.GetValue(stopRuns) ? await coordinator.Stop() : await coordinator.Cancel()));
             return 0;
         }, ct));
         var resume = new Command("resume", "Wake a sweep after its silos were restarted, or continue a cancelled or failed one: it restores itself from its state and the results directory and starts its unfinished runs again (after a restart it also does so by itself within a minute).") { name, gateway, clusterRedis };

@@ -54,8 +54,10 @@ internal static class SweepRunner
                 Console.Error.WriteLine(embedded
                     ? "richlazy: stopping: no new runs; running ones save their state and stop (Ctrl+C again quits at once); "
                         + "run the same command again to continue"
-                    : "richlazy: cancelling: no new runs; waiting for running ones to finish (Ctrl+C again stops watching)");
-                return await coordinator.Cancel();
+                    : "richlazy: stopping: no new runs; running ones save their state and stop (Ctrl+C again stops "
+                        + $"watching); `richlazy sweep resume {spec.Name}` continues");
+                // Embedded, stopping our own silo does the rest (as SIGTERM); in a cluster the sweep asks its runs.
+                return embedded ? await coordinator.Cancel() : await coordinator.Stop();
             }
             // A cluster whose silos are restarting (or whose Redis is) answers again in a while: wait,
             // since the sweep itself is durable and goes on by itself once silos are back.

@@ -70,6 +70,9 @@ public interface IRunGrain : IGrainWithStringKey
     /// </summary>
     Task<int> Start(RunRequest request);
     [AlwaysInterleave] Task<string> GetStatus();
+    /// <summary>Its sweep was stopped: the run saves its state and stops (or does not start), and reports itself
+    /// interrupted; resuming the sweep continues it from that state.</summary>
+    [AlwaysInterleave] Task Stop();
 }
 
 /// <summary>One coordinator per sweep, keyed by the sweep id (the spec's name).</summary>
@@ -83,6 +86,9 @@ public interface ISweepCoordinatorGrain : IGrainWithStringKey
     [AlwaysInterleave] Task<SweepStatus> GetStatus();
     /// <summary>Stops dispatching; runs already started finish and are recorded.</summary>
     Task<SweepStatus> Cancel();
+    /// <summary>Stops dispatching, and runs already started save their state and stop instead of finishing
+    /// (Ctrl+C on `sweep run` in a cluster); `Resume` continues them from there.</summary>
+    Task<SweepStatus> Stop();
     /// <summary>A run stopped before finishing because its silo is shutting down (it saved a checkpoint); start it elsewhere.</summary>
     [OneWay] Task RunInterrupted(string runId, string silo);
     /// <summary>

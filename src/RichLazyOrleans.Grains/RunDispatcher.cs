@@ -37,6 +37,7 @@ public sealed class RunDispatcher(
     /// <summary>How many more runs may be dispatched now (no silo registered yet: still make progress).</summary>
     public int Room => Math.Max(0, 2 * Math.Max(1, Slots) - _inFlight.Count);
     public bool IsInFlight(string runId) => _inFlight.ContainsKey(runId);
+    public IEnumerable<RunRequest> Runs => _inFlight.Values.Select(f => f.Run);
 
     /// <summary>Asks the slot registry, at most once a second.</summary>
     public async Task RefreshSlotsAsync()

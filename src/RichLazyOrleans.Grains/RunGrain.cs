@@ -54,6 +54,7 @@ public sealed class RunGrain(SlotPool slots, PathRoots roots, ILogger<RunGrain> 
     private readonly System.Collections.Concurrent.ConcurrentQueue<(JsonObject Row, RunTimes Times)> _fresh = new();
     private int _sentRows;
     private IGrainTimer? _progressTimer;
+    private readonly CancellationTokenSource _stop = new();   // its sweep was stopped (Stop)
     private RunClock _clock = new();
 
     private const string StateName = "run";
@@ -98,6 +99,12 @@ public sealed class RunGrain(SlotPool slots, PathRoots roots, ILogger<RunGrain> 
         }
         _ = ExecuteAsync(request, execution);
         return _durable ? State.Attempts : 1;
+    }
+
+    public Task Stop()
+    {
+        _stop.Cancel();   // the run observes it between steps, saves its state and ends as interrupted
+        return Task.CompletedTask;
     }
 
     public Task<string> GetStatus()
@@ -156,12 +163,14 @@ public sealed class RunGrain(SlotPool slots, PathRoots roots, ILogger<RunGrain> 
             // queue of fresh rows are thread-safe.) Execution is timed from the moment the slot takes it.
             var rows = await slots.RunAsync(stopping =>
             {
+                using var either = CancellationTokenSource.CreateLinkedTokenSource(stopping, _stop.Token);
+                either.Token.ThrowIfCancellationRequested();   // stopped while it waited for a slot
                 clock.Begin();
                 try
                 {
                     return RunKindRegistry.Get(r.Kind).Run(new Spec((JsonObject)spec.DeepClone()),
                         rowReady: row => _fresh.Enqueue(((JsonObject)row.DeepClone(), clock.Now())),
-                        cancellationToken: stopping);
+                        cancellationToken: either.Token);
                 }
                 finally { clock.End(); }
             });
@@ -175,9 +184,10 @@ public sealed class RunGrain(SlotPool slots, PathRoots roots, ILogger<RunGrain> 
             await SaveStateAsync("done", resumedFrom: last?.ResumedFromStep);
             Telemetry.RunsCompleted.Add(1, new KeyValuePair<string, object?>("status", status));
         }
-        catch (OperationCanceledException) when (slots.IsStopping)
+        catch (OperationCanceledException) when (slots.IsStopping || _stop.IsCancellationRequested)
         {
-            // The silo is shutting down: the run saved its state (resumable kinds) and stopped.
+            // The silo is shutting down, or the sweep was stopped: the run saved its state (resumable kinds) and
+            // stopped.
             _progressTimer?.Dispose();
             _status = "interrupted";
             _interrupted = true;
@@ -185,7 +195,9 @@ public sealed class RunGrain(SlotPool slots, PathRoots roots, ILogger<RunGrain> 
             long? saved = spec["checkpoint_dir"]?.GetValue<string>() is { } dir
                 ? new Training.CheckpointStore(dir).Files().Concat(new Training.StateStore(dir).Files()).Select(f => (long?)f.Step).Max()
                 : null;
-            logger.LogInformation("run {RunId} interrupted on {Silo}: the silo is stopping (newest saved state: step {Step})", r.RunId, silo, saved?.ToString() ?? "none");
+            logger.LogInformation("run {RunId} interrupted on {Silo}: {Why} (newest saved state: step {Step})",
+                r.RunId, silo, slots.IsStopping ? "the silo is stopping" : "its sweep was stopped",
+                saved?.ToString() ?? "none");
             try { await SendFreshRows(); } catch (Exception e) { logger.LogWarning("run {RunId}: could not send its last rows ({Error})", r.RunId, e.Message); }
             await SaveStateAsync("interrupted");
             try { await GrainFactory.GetGrain<ISweepCoordinatorGrain>(r.SweepId).RunInterrupted(r.RunId, silo); }

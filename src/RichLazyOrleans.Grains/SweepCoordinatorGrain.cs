@@ -192,13 +192,19 @@ public sealed class SweepCoordinatorGrain : Grain, ISweepCoordinatorGrain, IRemi
         return Task.CompletedTask;
     }
 
-    public Task RunInterrupted(string runId, string silo)
+    public async Task RunInterrupted(string runId, string silo)
     {
+        if (S.Phase == SweepPhase.Cancelling)
+        {
+            // No run starts again while a sweep is being cancelled: this one saved its state and is left for
+            // `sweep resume` (its rows so far are written; it is not finished).
+            if (_dispatcher?.Finished(runId) == true) await AdvanceAsync();
+            return;
+        }
         // Its silo is stopping; the run saved a checkpoint. The watchdog's next tick starts it on another silo.
         if (_dispatcher?.Interrupted(runId) == true)
             _logger.LogInformation("sweep {Sweep}: run {RunId} was stopped by its silo {Silo}; it continues elsewhere",
                 SweepId, runId, silo);
-        return Task.CompletedTask;
     }
 
     public async Task<SweepStatus> Resume()
@@ -234,6 +240,18 @@ public sealed class SweepCoordinatorGrain : Grain, ISweepCoordinatorGrain, IRemi
         S.Phase = SweepPhase.Cancelling;   // runs in flight finish and are recorded
         await SaveAsync();
         await AdvanceAsync();
+        return Status();
+    }
+
+    public async Task<SweepStatus> Stop()
+    {
+        await Cancel();
+        if (S.Phase != SweepPhase.Cancelling) return Status();
+        // Each run saves its state and reports itself interrupted (RunInterrupted); the sweep ends as cancelled
+        // when the last one has. A run that cannot be reached finishes or is found by the watchdog as before.
+        var stops = _dispatcher!.Runs.Select(r => GrainFactory.GetGrain<IRunGrain>($"{r.SweepId}/{r.RunId}").Stop());
+        try { await Task.WhenAll(stops); }
+        catch (Exception e) { _logger.LogWarning("sweep {Sweep}: could not stop every run ({Error})", SweepId, e.Message); }
         return Status();
     }
 

@@ -35,5 +35,20 @@ public class RedisClusterCliTests
         // Both silos ran runs (two silos x 2 slots; activation-count placement spreads them).
         Assert.Equal(2, rows.Select(r => r.Silo).Distinct().Count());
         Assert.All(silos, s => Assert.Contains(rows, r => r.Silo.Contains(s.Address)));
+
+        // Ctrl+C on `sweep run --redis` stops the sweep's running runs too (it used to wait for them to finish:
+        // hours for training runs): exit 130 within seconds of one-minute runs, the sweep cancelled.
+        File.WriteAllText(spec, "name: redis-stop\nkind: synthetic\nparams: { delta: 0, c0: 0, c1: 0.5, c2: 0, "
+            + "width: 0.05, duration_ms: 60000 }\naxes:\n  tau: { from: 0.1, to: 10, scale: log }\ngrid: { initial: [4] }\n");
+        var (client, lines) = c.Client("sweep", "run", spec, "--out", Path.Combine(dir, "stop"), "--redis", c.Redis);
+        ClusterHarness.WaitUntil(() => lines.Any(l => System.Text.RegularExpressions.Regex.IsMatch(l, @"[1-9] running")),
+            TimeSpan.FromSeconds(60), $"runs of redis-stop to start: {string.Join("\n", lines)}");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        ClusterHarness.Signal(client, "INT");
+        Assert.True(client.WaitForExit(30_000), "the client did not exit within 30 s of Ctrl+C");
+        Assert.Equal(130, client.ExitCode);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"stopping took {clock.Elapsed}");
+        var status = c.RunUntilOk(TimeSpan.FromSeconds(30), "sweep", "status", "redis-stop", "--redis", c.Redis);
+        Assert.Contains("[cancelled]", status.Stdout);
     }
 }

@@ -196,6 +196,32 @@ public class SweepClusterTests(ClusterFixture fixture) : IClassFixture<ClusterFi
     }
 
     [Fact]
+    public async Task Stop_makes_running_runs_stop_now_and_resume_continues_them()
+    {
+        // Cluster mode: Ctrl+C on `sweep run --redis` only stopped dispatch, and runs of hours went on.
+        string dir = Directory.CreateTempSubdirectory("rl-sweep-").FullName;
+        var g = fixture.Cluster.GrainFactory.GetGrain<ISweepCoordinatorGrain>("cluster-stop");
+        await g.Start(new SweepRequest(Spec("cluster-stop", 25, 60_000), dir));   // one-minute runs
+        for (var deadline = DateTime.UtcNow.AddSeconds(20); (await g.GetStatus()).Running == 0; await Task.Delay(50))
+            Assert.True(DateTime.UtcNow < deadline, "no run started");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await g.Stop();
+        var s = await WaitFor(g, TimeSpan.FromSeconds(20));
+        Assert.Equal("cancelled", s.State);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"stopping took {clock.Elapsed}");
+        Assert.Equal(0, s.Done + s.Failed);   // stopped, not finished or failed
+        Assert.Empty(await ResultFiles.ReadAllAsync(dir));
+
+        // Resume dispatches them again (they start over: synthetic runs keep no state).
+        var resumed = await g.Resume();
+        Assert.Equal("running", resumed.State);
+        for (var deadline = DateTime.UtcNow.AddSeconds(20); (await g.GetStatus()).Running == 0; await Task.Delay(50))
+            Assert.True(DateTime.UtcNow < deadline, "no run started again after resume");
+        await g.Stop();
+        Assert.Equal("cancelled", (await WaitFor(g, TimeSpan.FromSeconds(20))).State);
+    }
+
+    [Fact]
     public async Task Seeds_multiply_runs_and_a_bad_spec_is_refused_with_the_key()
     {
         string dir = Directory.CreateTempSubdirectory("rl-sweep-").FullName;
