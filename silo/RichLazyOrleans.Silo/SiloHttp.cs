@@ -106,7 +106,8 @@ public static class SiloHttp
         var since = DateTime.UtcNow.AddMinutes(-1);
         foreach (var p in participants)
             if (!p.CheckHealth(since, out string? reason))
-                return Microsoft.AspNetCore.Http.Results.Json(new { status = "unhealthy", component = p.GetType().Name, reason }, statusCode: 503);
+                return Microsoft.AspNetCore.Http.Results.Json(
+                    new { status = "unhealthy", component = p.GetType().Name, reason }, statusCode: 503);
         return Microsoft.AspNetCore.Http.Results.Json(new { status = "healthy" });
     }
 
@@ -115,6 +116,7 @@ public static class SiloHttp
     {
         var status = oracle.CurrentStatus;
         bool ready = status == SiloStatus.Active && !slots.IsStopping;
-        return Microsoft.AspNetCore.Http.Results.Json(new { status = status.ToString(), slots = slots.Slots, busy = slots.Busy }, statusCode: ready ? 200 : 503);
+        return Microsoft.AspNetCore.Http.Results.Json(
+            new { status = status.ToString(), slots = slots.Slots, busy = slots.Busy }, statusCode: ready ? 200 : 503);
     }
 }

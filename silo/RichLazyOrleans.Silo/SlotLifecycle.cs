@@ -15,8 +15,8 @@ internal sealed record DrainOptions(TimeSpan Timeout);
 /// another silo, all within <see cref="DrainOptions.Timeout"/>. StoppingAsync runs before any
 /// hosted service's StopAsync, so the silo is still a full cluster member while this happens.
 /// </summary>
-internal sealed class SlotLifecycle(SlotPool slots, IGrainFactory grains, ILocalSiloDetails silo, DrainOptions drain, ILogger<SlotLifecycle> logger)
-    : BackgroundService, IHostedLifecycleService
+internal sealed class SlotLifecycle(SlotPool slots, IGrainFactory grains, ILocalSiloDetails silo, DrainOptions drain,
+    ILogger<SlotLifecycle> logger) : BackgroundService, IHostedLifecycleService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -26,8 +26,11 @@ internal sealed class SlotLifecycle(SlotPool slots, IGrainFactory grains, ILocal
             do
             {
                 if (slots.IsStopping) break;
-                try { await grains.GetGrain<ISlotRegistryGrain>(0).Register(silo.SiloAddress.ToString(), slots.Slots).WaitAsync(stoppingToken); }
-                catch (Exception e) when (e is not OperationCanceledException) { logger.LogDebug("slot heartbeat failed: {Error}", e.Message); }
+                try { await Registry.Register(Address, slots.Slots).WaitAsync(stoppingToken); }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    logger.LogDebug("slot heartbeat failed: {Error}", e.Message);
+                }
             }
             while (await timer.WaitForNextTickAsync(stoppingToken));
         }
@@ -38,12 +41,21 @@ internal sealed class SlotLifecycle(SlotPool slots, IGrainFactory grains, ILocal
     {
         int running = slots.Executions;
         slots.BeginStopping();   // first, so no heartbeat re-registers the slots after the line below
-        try { await grains.GetGrain<ISlotRegistryGrain>(0).Unregister(silo.SiloAddress.ToString()).WaitAsync(TimeSpan.FromSeconds(5), cancellationToken); }
-        catch (Exception e) { logger.LogWarning("could not unregister this silo's slots: {Error}", e.Message.Split('\n')[0]); }
-        if (running > 0) logger.LogWarning("shutting down: {Runs} run(s) here save a checkpoint and move to other silos", running);
+        try { await Registry.Unregister(Address).WaitAsync(TimeSpan.FromSeconds(5), cancellationToken); }
+        catch (Exception e)
+        {
+            logger.LogWarning("could not unregister this silo's slots: {Error}", e.Message.Split('\n')[0]);
+        }
+        if (running > 0)
+            logger.LogWarning("shutting down: {Runs} run(s) here save a checkpoint and move to other silos", running);
         bool drained = await slots.DrainAsync(drain.Timeout);
-        if (running > 0) logger.LogWarning(drained ? "shutting down: every run handed over" : "shutting down: runs still busy after {Timeout} s; they will be restarted elsewhere from their last checkpoint", drain.Timeout.TotalSeconds);
+        if (running > 0)
+            logger.LogWarning(drained ? "shutting down: every run handed over" : "shutting down: runs still busy after "
+                + "{Timeout} s; they will be restarted elsewhere from their last checkpoint", drain.Timeout.TotalSeconds);
     }
+
+    private ISlotRegistryGrain Registry => grains.GetGrain<ISlotRegistryGrain>(0);
+    private string Address => silo.SiloAddress.ToString();
 
     public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -251,7 +251,10 @@ public sealed class SweepCoordinatorGrain : Grain, ISweepCoordinatorGrain, IRemi
         // when the last one has. A run that cannot be reached finishes or is found by the watchdog as before.
         var stops = _dispatcher!.Runs.Select(r => GrainFactory.GetGrain<IRunGrain>($"{r.SweepId}/{r.RunId}").Stop());
         try { await Task.WhenAll(stops); }
-        catch (Exception e) { _logger.LogWarning("sweep {Sweep}: could not stop every run ({Error})", SweepId, e.Message); }
+        catch (Exception e)
+        {
+            _logger.LogWarning("sweep {Sweep}: could not stop every run ({Error})", SweepId, e.Message);
+        }
         return Status();
     }
 

@@ -29,7 +29,7 @@ public sealed record PathRoots(string? Results, string? Data)
 
     public bool Confined => Results is not null || Data is not null;
 
-    /// <summary>Roots as given on the command line: made absolute with links resolved; the results root is created.</summary>
+    /// <summary>Roots as given on the command line: made absolute, links resolved; the results root is created.</summary>
     public static PathRoots Create(string results, string data)
     {
         Directory.CreateDirectory(results);
@@ -77,8 +77,8 @@ public sealed record PathRoots(string? Results, string? Data)
         return value is not null;
     }
 
-    private static bool Under(string real, string? root) =>
-        root is not null && (real == root || real.StartsWith(root.EndsWith('/') ? root : root + "/", StringComparison.Ordinal));
+    private static bool Under(string real, string? root) => root is not null
+        && (real == root || real.StartsWith(root.EndsWith('/') ? root : root + "/", StringComparison.Ordinal));
 
     /// <summary>
     /// The absolute path with every symbolic link along it resolved (like realpath(3), but the tail that does

@@ -23,9 +23,11 @@ public interface IRunKind
     bool HasSeed { get; }
     /// <summary>Whether runs save resumable states (they take `checkpoint_dir`).</summary>
     bool Resumable => false;
-    /// <summary>Spec keys that name files or directories: a shared silo confines them (<see cref="PathRoots"/>).</summary>
+    /// <summary>Spec keys that name files or directories: a shared silo confines them (<see cref="PathRoots"/>).
+    /// </summary>
     IReadOnlyList<PathKey> PathKeys => [];
-    /// <summary>Bytes one run of this spec holds at its peak, estimated (<see cref="RunMemory"/>); 0: negligible.</summary>
+    /// <summary>Bytes one run of this spec holds at its peak, estimated (<see cref="RunMemory"/>); 0: negligible.
+    /// </summary>
     double MemoryBytes(Spec spec) => 0;
     /// <summary>Checks a spec without running it: the same one-line <see cref="SpecException"/> as <see cref="Run"/>.</summary>
     void Validate(Spec spec);

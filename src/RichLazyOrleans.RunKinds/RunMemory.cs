@@ -15,10 +15,12 @@ public static class RunMemory
 {
     private const long F64 = 8;
 
-    /// <summary>The memory this process may use: the machine's, or its container's limit (the GC reads cgroups).</summary>
+    /// <summary>The memory this process may use: the machine's, or its container's limit (the GC reads cgroups).
+    /// </summary>
     public static long Available => GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
 
-    /// <summary>Refuses (one line, with the estimate) a run that alone needs more than <paramref name="available"/>.</summary>
+    /// <summary>Refuses (one line, with the estimate) a run that alone needs more than
+    /// <paramref name="available"/>.</summary>
     public static void Check(IRunKind kind, Spec spec, long available, string where = "this machine")
     {
         double need = kind.MemoryBytes(spec);
@@ -54,7 +56,8 @@ public static class RunMemory
         return data + activations + parameters;
     }
 
-    /// <summary>All p² pairs (the evaluation is full-batch), one-hot labels over p classes, a small transformer.</summary>
+    /// <summary>All p² pairs (the evaluation is full-batch), one-hot labels over p classes, a small transformer.
+    /// </summary>
     public static double Grokking(GrokkingConfig c)
     {
         double pairs = (double)c.P * c.P, elt = Elt(c.Float32);
@@ -89,6 +92,8 @@ public static class RunMemory
 
     /// <summary>Bytes as a person reads them: "3.2 GiB".</summary>
     public static string Format(double bytes) =>
-        bytes >= 1L << 40 ? $"{bytes / (1L << 40):F1} TiB" : bytes >= 1 << 30 ? $"{bytes / (1 << 30):F1} GiB" : bytes >= 1 << 20 ? $"{bytes / (1 << 20):F0} MiB"
+        bytes >= 1L << 40 ? $"{bytes / (1L << 40):F1} TiB"
+        : bytes >= 1 << 30 ? $"{bytes / (1 << 30):F1} GiB"
+        : bytes >= 1 << 20 ? $"{bytes / (1 << 20):F0} MiB"
         : $"{bytes / 1024:F0} KiB";
 }

@@ -39,9 +39,11 @@ public class RedisClusterCliTests
         // Ctrl+C on `sweep run --redis` stops the sweep's running runs too (it used to wait for them to finish:
         // hours for training runs): exit 130 within seconds of one-minute runs, the sweep cancelled.
         File.WriteAllText(spec, "name: redis-stop\nkind: synthetic\nparams: { delta: 0, c0: 0, c1: 0.5, c2: 0, "
-            + "width: 0.05, duration_ms: 60000 }\naxes:\n  tau: { from: 0.1, to: 10, scale: log }\ngrid: { initial: [4] }\n");
+            + "width: 0.05, duration_ms: 60000 }\naxes:\n  tau: { from: 0.1, to: 10, scale: log }\n"
+            + "grid: { initial: [4] }\n");
         var (client, lines) = c.Client("sweep", "run", spec, "--out", Path.Combine(dir, "stop"), "--redis", c.Redis);
-        ClusterHarness.WaitUntil(() => lines.Any(l => System.Text.RegularExpressions.Regex.IsMatch(l, @"[1-9] running")),
+        ClusterHarness.WaitUntil(
+            () => lines.Any(l => System.Text.RegularExpressions.Regex.IsMatch(l, @"[1-9] running")),
             TimeSpan.FromSeconds(60), $"runs of redis-stop to start: {string.Join("\n", lines)}");
         var clock = System.Diagnostics.Stopwatch.StartNew();
         ClusterHarness.Signal(client, "INT");

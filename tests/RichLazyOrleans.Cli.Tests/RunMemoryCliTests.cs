@@ -26,11 +26,18 @@ public class RunMemoryCliTests
     public static TheoryData<string, string> Measured => new()
     {
         // n² float64 kernels dominate.
-        { "teacher-student", """{ "tau": 1, "delta": 0, "n": 4000, "d": 100, "m": 100, "n_test": 2000, "steps": 2 }""" },
+        {
+            "teacher-student",
+            """{ "tau": 1, "delta": 0, "n": 4000, "d": 100, "m": 100, "n_test": 2000, "steps": 2 }"""
+        },
         // Activations of all p² pairs through the transformer.
         { "grokking", """{ "p": 97, "alpha": 1, "steps": 2 }""" },
         // One-hot inputs of 60 000 examples and their activations.
-        { "rhm", """{ "v": 8, "s": 2, "L": 3, "m": 4, "n_classes": 8, "alpha": 1, "train_sizes": [50000], "test_size": 10000, "steps": 2 }""" },
+        {
+            "rhm",
+            """{ "v": 8, "s": 2, "L": 3, "m": 4, "n_classes": 8, "alpha": 1, "train_sizes": [50000], """
+                + """ "test_size": 10000, "steps": 2 }"""
+        },
     };
 
     [Theory, MemberData(nameof(Measured))]
@@ -41,16 +48,19 @@ public class RunMemoryCliTests
         if (json.Contains("DIGITS"))
         {
             string digits = Directory.CreateTempSubdirectory("rl-mem-digits-").FullName;
-            Assert.Equal(0, CliProcess.Run("data", "digits", "--out", digits, "--train", "10000", "--test", "2000").ExitCode);
+            var made = CliProcess.Run("data", "digits", "--out", digits, "--train", "10000", "--test", "2000");
+            Assert.Equal(0, made.ExitCode);
             json = json.Replace("DIGITS", digits);
         }
         // What the process holds without the run's data: the same kind at tiny sizes.
-        long baseline = PeakBytes("teacher-student", """{ "tau": 1, "delta": 0, "n": 10, "d": 5, "m": 4, "n_test": 10, "steps": 1 }""");
+        long baseline = PeakBytes("teacher-student",
+            """{ "tau": 1, "delta": 0, "n": 10, "d": 5, "m": 4, "n_test": 10, "steps": 1 }""");
         long peak = PeakBytes(kind, json);
         double estimate = RunKindRegistry.Get(kind).MemoryBytes(new Spec((JsonObject)JsonNode.Parse(json)!));
         double ratio = estimate / (peak - baseline);
         Assert.True(ratio is > 0.5 and < 2, $"{kind}: estimate {RunMemory.Format(estimate)}, measured "
-            + $"{RunMemory.Format(peak - baseline)} above a baseline of {RunMemory.Format(baseline)} (ratio {ratio:F2})");
+            + $"{RunMemory.Format(peak - baseline)} above a baseline of {RunMemory.Format(baseline)} "
+            + $"(ratio {ratio:F2})");
     }
 
     /// <summary>VmHWM (peak resident set) of a `richlazy run` process, read from /proc while it runs.</summary>
@@ -70,7 +80,10 @@ public class RunMemoryCliTests
             {
                 foreach (var line in File.ReadLines($"/proc/{p.Id}/status"))
                     if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
-                        peak = Math.Max(peak, long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024);
+                    {
+                        long kib = long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]);
+                        peak = Math.Max(peak, kib * 1024);
+                    }
             }
             catch (IOException) { }   // it exited between the check and the read
             Thread.Sleep(10);

@@ -124,8 +124,9 @@ public class PathRootsTests : IDisposable
         var ts = RunKindRegistry.Get("teacher-student");
         foreach (var key in new[] { "inputs", "targets", "test_inputs", "test_targets", "init_w", "init_a" })
             Assert.Contains($"key '{key}'", Refused(() => _roots.Check(ts, new JsonObject { [key] = "/etc/hosts" })));
+        var grokking = RunKindRegistry.Get("grokking");
         Assert.Contains("key 'checkpoint_dir'",
-            Refused(() => _roots.Check(RunKindRegistry.Get("grokking"), new JsonObject { ["checkpoint_dir"] = "/tmp" })));
+            Refused(() => _roots.Check(grokking, new JsonObject { ["checkpoint_dir"] = "/tmp" })));
     }
 
     [Fact]

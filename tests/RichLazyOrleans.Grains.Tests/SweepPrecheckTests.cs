@@ -26,8 +26,8 @@ public class SweepPrecheckTests : IDisposable
         string yaml = "name: pre\nkind: teacher-student\nparams: { delta: 0, n: 20000, d: 10, m: 4, steps: 1 }\n"
             + "axes:\n  tau: { from: 0.1, to: 1 }\ngrid: { initial: [3] }\n";
         var e = Refused(yaml, Out, memory: 8L << 30);
-        Assert.Matches(@"one teacher-student run needs about 1\d\.\d GiB of memory .* more than the 8\.0 GiB a silo has",
-            e.Message);
+        Assert.Matches(
+            @"one teacher-student run needs about 1\d\.\d GiB of memory .* more than the 8\.0 GiB a silo has", e.Message);
         SweepRuns.Validate(yaml, SweepCoordinatorGrain.Kinds, "pre", Out, memory: 64L << 30);
         Assert.False(Directory.Exists(Out));
     }
