@@ -41,6 +41,7 @@ internal static class SiloCommand
         var logLevel = new Option<LogLevel>("--log-level") { Description = "RichLazyOrleans log level on stderr (Orleans' own: errors only)", DefaultValueFactory = _ => LogLevel.Warning };
         var cmd = new Command("silo", "Run a silo until Ctrl+C/SIGTERM: alone (local) or joining the cluster registered in Redis (--redis). Binds to loopback unless told otherwise.")
             { port, gateway, slots, redis, advertise, listenAny, kubernetes, httpPort, httpBind, dashboard, shutdown, logLevel };
+        var tls = new TlsFlags().AddTo(cmd);
         cmd.SetAction(async (p, ct) =>
         {
             var config = new SiloConfig
@@ -57,16 +58,23 @@ internal static class SiloCommand
                 Dashboard = p.GetValue(dashboard),
                 ShutdownSeconds = Math.Max(0, p.GetValue(shutdown)),
                 LogLevel = p.GetValue(logLevel),
+                Tls = tls.Read(p),
             };
             if (config.Kubernetes && config.Redis is null) throw new SpecException("--kubernetes needs --redis (or RICHLAZY_REDIS): the cluster's membership, state and reminders live in Redis");
             try { SiloPorts.EnsureFree(config); }
             catch (PortInUseException e) { throw new SpecException(e.Message); }
-            using var host = SiloSetup.Build(config);
+            IHost host;
+            try { host = SiloSetup.Build(config); }
+            catch (TlsConfigException e) { throw new SpecException(e.Message); }
+            using var _ = host;
             await host.StartAsync(ct);
             string where = config.Kubernetes ? $"pod {Environment.GetEnvironmentVariable("POD_NAME")}" : $"{config.Advertise ?? "127.0.0.1"}:{config.SiloPort} (gateway {config.GatewayPort})";
             int? http = config.HttpPort ?? (config.Dashboard ? SiloEnvironment.DefaultHttpPort : null);
             Console.Error.WriteLine($"richlazy: silo up on {where}, {config.Slots} slot(s){(config.Redis is null ? "" : $", cluster in Redis {RedactPassword(config.Redis)}")}"
-                + $"{(http is { } h ? $", health on http://{config.HttpBind}:{h}{SiloEnvironment.LivenessPath}" : "")}{(config.Dashboard ? $", dashboard on http://{config.HttpBind}:{http}{SiloEnvironment.DashboardPath}" : "")}; Ctrl+C to stop");
+                + $"{(http is { } h ? $", health on http://{config.HttpBind}:{h}{SiloEnvironment.LivenessPath}" : "")}"
+                + (config.Dashboard
+                    ? $", dashboard on http://{config.HttpBind}:{http}{SiloEnvironment.DashboardPath}" : "")
+                + $", {config.Tls?.Describe() ?? "TLS off"}; Ctrl+C to stop");
             try { await Task.Delay(Timeout.Infinite, ct); } catch (OperationCanceledException) { }
             Console.Error.WriteLine("richlazy: silo stopping: running runs checkpoint and move to other silos");
             await host.StopAsync(CancellationToken.None);

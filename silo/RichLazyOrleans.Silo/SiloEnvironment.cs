@@ -18,6 +18,11 @@ public static class SiloEnvironment
     public const string HttpBind = "RICHLAZY_HTTP_BIND";          // --http-bind: address of the HTTP listener (default 127.0.0.1)
     public const string Dashboard = "RICHLAZY_DASHBOARD";         // --dashboard: Orleans Dashboard at /dashboard on the HTTP port
     public const string ShutdownSeconds = "RICHLAZY_SHUTDOWN_SECONDS";   // --shutdown-seconds: time to checkpoint running runs on SIGTERM
+    // TLS (SiloTls): read by silos and by clients (sweep submit/status/watch/..., sweep run --redis) alike.
+    public const string TlsCert = "RICHLAZY_TLS_CERT";            // --tls-cert: own certificate (PKCS#12 or PEM)
+    public const string TlsKey = "RICHLAZY_TLS_KEY";              // --tls-key: PEM private key of a PEM certificate
+    public const string TlsPassword = "RICHLAZY_TLS_PASSWORD";    // --tls-password: PKCS#12 or PEM key password
+    public const string TlsCa = "RICHLAZY_TLS_CA";                // --tls-ca: PEM CA bundle peers must chain to
 
     /// <summary>Every variable above, with what it means.</summary>
     public static IReadOnlyDictionary<string, string> Variables { get; } = new Dictionary<string, string>
@@ -33,6 +38,12 @@ public static class SiloEnvironment
         [HttpBind] = "address the HTTP listener binds (default 127.0.0.1; 0.0.0.0 in pods so probes reach it)",
         [Dashboard] = "true: serve the Orleans Dashboard at /dashboard on the HTTP port",
         [ShutdownSeconds] = $"seconds a SIGTERM may take to checkpoint running runs and leave (default {DefaultShutdownSeconds}); keep the pod's grace period above it",
+        [TlsCert] = "path of this silo's (or client's) certificate with its private key: PKCS#12 (.pfx/.p12) or PEM; "
+            + "set: mutual TLS on silo-to-silo and client connections (every silo and client of a cluster needs it)",
+        [TlsKey] = "path of the PEM private key when RICHLAZY_TLS_CERT is a PEM certificate without its key",
+        [TlsPassword] = "password of the PKCS#12 file (or of an encrypted PEM key)",
+        [TlsCa] = "path of a PEM bundle of the CA certificate(s) peers must chain to "
+            + "(default: the system's trusted roots); host names are not checked",
     };
 
     /// <summary>Variables Orleans' Kubernetes hosting reads (set from the downward API).</summary>

@@ -36,6 +36,8 @@ public sealed record SiloConfig
     public bool Dashboard { get; init; }
     public int ShutdownSeconds { get; init; } = SiloEnvironment.DefaultShutdownSeconds;
     public LogLevel LogLevel { get; init; } = LogLevel.Warning;
+    /// <summary>Mutual TLS on silo-to-silo and gateway connections; null: plain TCP.</summary>
+    public TlsConfig? Tls { get; init; }
 }
 
 /// <summary>What every RichLazyOrleans silo needs, and the hosts built from it.</summary>
@@ -103,6 +105,8 @@ public static class SiloSetup
     public static IHost Build(SiloConfig config)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(config.Slots, 1);
+        // Loaded here, before the host exists: a bad certificate is one line (TlsConfigException), not a failed start.
+        var tls = config.Tls is { } t ? SiloTls.Load(t) : null;
         int? httpPort = config.HttpPort ?? (config.Dashboard ? SiloEnvironment.DefaultHttpPort : null);
         var builder = Host.CreateDefaultBuilder()
             .UseEnvironment("Production")
@@ -153,6 +157,7 @@ public static class SiloSetup
                         silo.ConfigureEndpoints(address, config.SiloPort, config.GatewayPort, listenOnAnyHostAddress: config.ListenAny);
                     }
                 }
+                if (tls is not null) silo.UseRichLazyTls(tls);   // both modes: silo port and gateway
                 silo.AddActivityPropagation().AddRichLazy(config.Slots, config.ShutdownSeconds);
                 if (config.Dashboard) silo.AddDashboard();
             })
