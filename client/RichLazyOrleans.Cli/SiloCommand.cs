@@ -67,6 +67,7 @@ internal static class SiloCommand
             port, gateway, slots, redis, advertise, listenAny, kubernetes, httpPort, httpBind, dashboard, shutdown,
             httpToken, insecureHttp, resultsRoot, dataRoot, logLevel,
         };
+        var tls = new TlsFlags().AddTo(cmd);
         cmd.SetAction(async (p, ct) =>
         {
             var config = new SiloConfig
@@ -86,19 +87,26 @@ internal static class SiloCommand
                 ShutdownSeconds = Math.Max(0, p.GetValue(shutdown)),
                 LogLevel = p.GetValue(logLevel),
                 Roots = Roots(p.GetValue(resultsRoot)!, p.GetValue(dataRoot)!),
+                Tls = tls.Read(p),
             };
             if (config.Kubernetes && config.Redis is null) throw new SpecException("--kubernetes needs --redis (or RICHLAZY_REDIS): the cluster's membership, state and reminders live in Redis");
             int? http = config.HttpPort ?? (config.Dashboard ? SiloEnvironment.DefaultHttpPort : null);
             string? exposure = SiloHttp.Exposure(config, http);   // refuses an open dashboard beyond loopback
             try { SiloPorts.EnsureFree(config); }
             catch (PortInUseException e) { throw new SpecException(e.Message); }
-            using var host = SiloSetup.Build(config);
+            IHost host;
+            try { host = SiloSetup.Build(config); }
+            catch (TlsConfigException e) { throw new SpecException(e.Message); }
+            using var _ = host;
             await host.StartAsync(ct);
             string where = config.Kubernetes ? $"pod {Environment.GetEnvironmentVariable("POD_NAME")}" : $"{config.Advertise ?? "127.0.0.1"}:{config.SiloPort} (gateway {config.GatewayPort})";
             if (exposure is not null) Console.Error.WriteLine($"richlazy: HTTP on {exposure}");
             Console.Error.WriteLine($"richlazy: silo up on {where}, {config.Slots} slot(s){(config.Redis is null ? "" : $", cluster in Redis {RedactPassword(config.Redis)}")}"
-                + $"{(http is { } h ? $", health on http://{config.HttpBind}:{h}{SiloEnvironment.LivenessPath}" : "")}{(config.Dashboard ? $", dashboard on http://{config.HttpBind}:{http}{SiloEnvironment.DashboardPath}" : "")}"
-                + $", writes under {config.Roots.Results}, reads under {config.Roots.Data}; Ctrl+C to stop");
+                + $"{(http is { } h ? $", health on http://{config.HttpBind}:{h}{SiloEnvironment.LivenessPath}" : "")}"
+                + (config.Dashboard
+                    ? $", dashboard on http://{config.HttpBind}:{http}{SiloEnvironment.DashboardPath}" : "")
+                + $", writes under {config.Roots.Results}, reads under {config.Roots.Data}"
+                + $", {config.Tls?.Describe() ?? "TLS off"}; Ctrl+C to stop");
             try { await Task.Delay(Timeout.Infinite, ct); } catch (OperationCanceledException) { }
             Console.Error.WriteLine("richlazy: silo stopping: running runs checkpoint and move to other silos");
             await host.StopAsync(CancellationToken.None);

@@ -23,12 +23,15 @@ internal static class SweepCommands
         var slots = new Option<int?>("--slots") { Description = "device slots of the embedded silo (default: cores / the runs' `threads`)" };
         var redis = RedisOption();
         var run = new Command("run", "Run a sweep to completion (embedded silo unless --redis names a cluster) and show progress.") { spec, output, slots, redis };
+        // TLS flags matter with --redis only: the embedded silo and its client share one process.
+        var runTls = new TlsFlags().AddTo(run);
         run.SetAction(async (p, ct) =>
         {
             if (p.GetValue(redis) is { } r)
             {
                 var (sweep, yaml) = LoadSpec(p.GetValue(spec)!.FullName);
-                return await WithClient(0, r, async client => SweepRunner.ExitCode(await SweepRunner.RunOnAsync(client, sweep, yaml, p.GetValue(output)!.FullName, 0, ct)), ct);
+                return await WithClient(0, r, runTls.Read(p), async client => SweepRunner.ExitCode(
+                    await SweepRunner.RunOnAsync(client, sweep, yaml, p.GetValue(output)!.FullName, 0, ct)), ct);
             }
             return await RunAsync(p.GetValue(spec)!.FullName, p.GetValue(output)!.FullName, p.GetValue(slots), ct);
         });
@@ -37,13 +40,17 @@ internal static class SweepCommands
         // Against a running local silo (`richlazy silo`): submit, then look in or stop from anywhere.
         var gateway = new Option<int>("--gateway") { Description = "gateway port of the local silo (`richlazy silo`)", DefaultValueFactory = _ => 30000 };
         var clusterRedis = RedisOption();
+        var tls = new TlsFlags();
+        // Every client command below reaches the silo(s) the same way: --gateway or --redis, and TLS.
+        Task<int> Connect(ParseResult p, Func<IClusterClient, Task<int>> action, CancellationToken ct) =>
+            WithClient(p.GetValue(gateway), p.GetValue(clusterRedis), tls.Read(p), action, ct);
         var name = new Argument<string>("name") { Description = "sweep id (the spec's name)" };
         var submit = new Command("submit", "Start a sweep on a running silo and return.") { spec, output, gateway, clusterRedis };
         submit.SetAction(async (p, ct) =>
         {
             var (sweep, yaml) = LoadSpec(p.GetValue(spec)!.FullName);
             string outDir = p.GetValue(output)!.FullName;
-            return await WithClient(p.GetValue(gateway), p.GetValue(clusterRedis), async client =>
+            return await Connect(p, async client =>
             {
                 SweepStatus s;
                 try { s = await client.GetGrain<ISweepCoordinatorGrain>(sweep.Name).Start(new SweepRequest(yaml, outDir)); }
@@ -58,7 +65,7 @@ internal static class SweepCommands
             }, ct);
         });
         var statusCmd = new Command("status", "One line on where a sweep stands.") { name, gateway, clusterRedis };
-        statusCmd.SetAction(async (p, ct) => await WithClient(p.GetValue(gateway), p.GetValue(clusterRedis), async client =>
+        statusCmd.SetAction(async (p, ct) => await Connect(p, async client =>
         {
             var s = await client.GetGrain<ISweepCoordinatorGrain>(p.GetValue(name)!).GetStatus();
             if (s.State == "new") throw new SpecException($"no sweep named '{p.GetValue(name)}' on this cluster");
@@ -66,7 +73,7 @@ internal static class SweepCommands
             return 0;
         }, ct));
         var watch = new Command("watch", "Follow a sweep until it ends.") { name, gateway, clusterRedis };
-        watch.SetAction(async (p, ct) => await WithClient(p.GetValue(gateway), p.GetValue(clusterRedis), async client =>
+        watch.SetAction(async (p, ct) => await Connect(p, async client =>
         {
             var g = client.GetGrain<ISweepCoordinatorGrain>(p.GetValue(name)!);
             var s = await g.GetStatus();
@@ -93,14 +100,14 @@ internal static class SweepCommands
         };
         var cancel = new Command("cancel", "Stop dispatching a sweep's runs; running ones finish and are recorded.")
             { name, gateway, clusterRedis, stopRuns };
-        cancel.SetAction(async (p, ct) => await WithClient(p.GetValue(gateway), p.GetValue(clusterRedis), async client =>
+        cancel.SetAction(async (p, ct) => await Connect(p, async client =>
         {
             var coordinator = client.GetGrain<ISweepCoordinatorGrain>(p.GetValue(name)!);
             Console.WriteLine(SweepRunner.Line(p.GetValue(stopRuns) ? await coordinator.Stop() : await coordinator.Cancel()));
             return 0;
         }, ct));
         var resume = new Command("resume", "Wake a sweep after its silos were restarted, or continue a cancelled or failed one: it restores itself from its state and the results directory and starts its unfinished runs again (after a restart it also does so by itself within a minute).") { name, gateway, clusterRedis };
-        resume.SetAction(async (p, ct) => await WithClient(p.GetValue(gateway), p.GetValue(clusterRedis), async client =>
+        resume.SetAction(async (p, ct) => await Connect(p, async client =>
         {
             var s = await client.GetGrain<ISweepCoordinatorGrain>(p.GetValue(name)!).Resume();
             if (s.State == "new") throw new SpecException($"no sweep named '{p.GetValue(name)}' on this cluster");
@@ -112,7 +119,7 @@ internal static class SweepCommands
         {
             name, gateway, clusterRedis, withResults,
         };
-        delete.SetAction(async (p, ct) => await WithClient(p.GetValue(gateway), p.GetValue(clusterRedis), async client =>
+        delete.SetAction(async (p, ct) => await Connect(p, async client =>
         {
             var g = client.GetGrain<ISweepCoordinatorGrain>(p.GetValue(name)!);
             if ((await g.GetStatus()).State == "new") throw new SpecException($"no sweep named '{p.GetValue(name)}' on this cluster");
@@ -127,6 +134,7 @@ internal static class SweepCommands
             return 0;
         }, ct));
         foreach (var c in new[] { submit, statusCmd, watch, cancel, resume, delete }) cmd.Subcommands.Add(c);
+        tls.AddTo(submit, statusCmd, watch, cancel, resume, delete);
         return cmd;
     }
 
@@ -143,21 +151,34 @@ internal static class SweepCommands
     /// <summary>How long a client waits for a silo to answer before it says none does.</summary>
     private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(10);
 
-    private static async Task<int> WithClient(int gatewayPort, string? redis, Func<IClusterClient, Task<int>> action, CancellationToken ct)
+    private static async Task<int> WithClient(int gatewayPort, string? redis, TlsConfig? tls,
+        Func<IClusterClient, Task<int>> action, CancellationToken ct)
     {
-        using var host = redis is null ? ClientSetup.BuildLocalClient(gatewayPort) : ClientSetup.BuildRedisClient(redis);
+        IHost built;
+        try
+        {
+            built = redis is null ? ClientSetup.BuildLocalClient(gatewayPort, tls)
+                : ClientSetup.BuildRedisClient(redis, tls);
+        }
+        catch (TlsConfigException e) { throw new SpecException(e.Message); }
+        using var host = built;
+        // A silo that refuses the handshake looks like no silo to the Orleans client: name TLS as a cause.
+        string hint = tls is null ? "; a silo with TLS needs --tls-cert/--tls-ca here too"
+            : "; or the TLS handshake failed (each side's certificate must chain to the other's --tls-ca)";
         string where = redis is null ? $"on 127.0.0.1:{gatewayPort} (start one with `richlazy silo`)" : $"in the cluster registered at Redis {SiloCommand.RedactPassword(redis)} (start silos with `richlazy silo --redis ...`)";
         // The Orleans client keeps trying an absent gateway for about three minutes; a person waits ~10 s.
         var start = host.StartAsync(ct);
         if (await Task.WhenAny(start, Task.Delay(ConnectTimeout, ct)) != start)
         {
             ct.ThrowIfCancellationRequested();
-            throw new InvalidOperationException($"no silo answers {where} within {ConnectTimeout.TotalSeconds:F0} s");
+            throw new InvalidOperationException(
+                $"no silo answers {where} within {ConnectTimeout.TotalSeconds:F0} s{hint}");
         }
         try { await start; }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            throw new InvalidOperationException($"no silo answers {where}: {SiloCommand.RedactPassword(e.Message.Split('\n')[0])}");
+            throw new InvalidOperationException(
+                $"no silo answers {where}: {SiloCommand.RedactPassword(e.Message.Split('\n')[0])}{hint}");
         }
         try { return await action(host.Services.GetRequiredService<IClusterClient>()); }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)

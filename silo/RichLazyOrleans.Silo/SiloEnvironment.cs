@@ -22,6 +22,11 @@ public static class SiloEnvironment
     public const string InsecureHttp = "RICHLAZY_INSECURE_HTTP";  // --insecure-http: a dashboard beyond loopback without one
     public const string ResultsRoot = "RICHLAZY_RESULTS_ROOT";    // --results-root: the only place sweeps may write
     public const string DataRoot = "RICHLAZY_DATA_ROOT";          // --data-root: where runs may read data
+    // TLS (SiloTls): read by silos and by clients (sweep submit/status/watch/..., sweep run --redis) alike.
+    public const string TlsCert = "RICHLAZY_TLS_CERT";            // --tls-cert: own certificate (PKCS#12 or PEM)
+    public const string TlsKey = "RICHLAZY_TLS_KEY";              // --tls-key: PEM private key of a PEM certificate
+    public const string TlsPassword = "RICHLAZY_TLS_PASSWORD";    // --tls-password: PKCS#12 or PEM key password
+    public const string TlsCa = "RICHLAZY_TLS_CA";                // --tls-ca: PEM CA bundle peers must chain to
 
     /// <summary>Every variable above, with what it means.</summary>
     public static IReadOnlyDictionary<string, string> Variables { get; } = new Dictionary<string, string>
@@ -44,6 +49,12 @@ public static class SiloEnvironment
             + "(default ./results); anything else is refused with one line",
         [DataRoot] = "directory data paths (data_dir, train_images, inputs, init_w, ...) must be under, or the results "
             + "root (default ./data)",
+        [TlsCert] = "path of this silo's (or client's) certificate with its private key: PKCS#12 (.pfx/.p12) or PEM; "
+            + "set: mutual TLS on silo-to-silo and client connections (every silo and client of a cluster needs it)",
+        [TlsKey] = "path of the PEM private key when RICHLAZY_TLS_CERT is a PEM certificate without its key",
+        [TlsPassword] = "password of the PKCS#12 file (or of an encrypted PEM key)",
+        [TlsCa] = "path of a PEM bundle of the CA certificate(s) peers must chain to "
+            + "(default: the system's trusted roots); host names are not checked",
     };
 
     /// <summary>Variables Orleans' Kubernetes hosting reads (set from the downward API).</summary>

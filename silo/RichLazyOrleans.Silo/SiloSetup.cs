@@ -42,6 +42,8 @@ public sealed record SiloConfig
     public LogLevel LogLevel { get; init; } = LogLevel.Warning;
     /// <summary>Where specs may write and read (`--results-root`, `--data-root`); unconfined by default.</summary>
     public PathRoots Roots { get; init; } = PathRoots.Unconfined;
+    /// <summary>Mutual TLS on silo-to-silo and gateway connections; null: plain TCP.</summary>
+    public TlsConfig? Tls { get; init; }
 }
 
 /// <summary>What every RichLazyOrleans silo needs, and the hosts built from it.</summary>
@@ -112,6 +114,8 @@ public static class SiloSetup
     public static IHost Build(SiloConfig config)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(config.Slots, 1);
+        // Loaded here, before the host exists: a bad certificate is one line (TlsConfigException), not a failed start.
+        var tls = config.Tls is { } t ? SiloTls.Load(t) : null;
         int? httpPort = config.HttpPort ?? (config.Dashboard ? SiloEnvironment.DefaultHttpPort : null);
         var builder = Host.CreateDefaultBuilder()
             .UseEnvironment("Production")
@@ -163,6 +167,7 @@ public static class SiloSetup
                     }
                 }
                 silo.Services.AddSingleton(config.Roots);
+                if (tls is not null) silo.UseRichLazyTls(tls);   // both modes: silo port and gateway
                 silo.AddActivityPropagation().AddRichLazy(config.Slots, config.ShutdownSeconds);
                 if (config.Dashboard) silo.AddDashboard();
             })

@@ -7,7 +7,10 @@ internal static class CliProcess
 {
     public sealed record Result(int ExitCode, string Stdout, string Stderr);
 
-    public static Result Run(params string[] args)
+    public static Result Run(params string[] args) => RunWithEnv(new Dictionary<string, string>(), args);
+
+    /// <summary>Like <see cref="Run"/>, with these environment variables set for the process.</summary>
+    public static Result RunWithEnv(IReadOnlyDictionary<string, string> env, params string[] args)
     {
         string dll = Path.Combine(AppContext.BaseDirectory, "richlazy.dll");
         Assert.True(File.Exists(dll), $"richlazy.dll not found next to the tests ({dll})");
@@ -15,6 +18,7 @@ internal static class CliProcess
         psi.ArgumentList.Add(dll);
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment.Remove("RICHLAZY_DEBUG");
+        foreach (var (k, v) in env) psi.Environment[k] = v;
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();

@@ -76,11 +76,13 @@ internal sealed class ClusterHarness : IDisposable
     public Node AddSilo(string name) { var n = new Node(name, FreePort(), FreePort()); Silos.Add(n); return n; }
 
     /// <summary>Starts (or restarts, on the same ports) a silo process with one slot and information-level logs.</summary>
-    public void StartSilo(Node n, int slots = 1)
+    /// <param name="extra">more `richlazy silo` flags (e.g. TLS)</param>
+    public void StartSilo(Node n, int slots = 1, params string[] extra)
     {
         n.Lines.Clear();
-        n.Process = Start("dotnet", [Dll, "silo", "--redis", Redis, "--port", $"{n.Port}", "--gateway", $"{n.Gateway}", "--slots", $"{slots}", "--log-level", "Information", "--shutdown-seconds", "30",
-            "--results-root", Path.GetTempPath(), "--data-root", Path.GetTempPath()],
+        n.Process = Start("dotnet", [Dll, "silo", "--redis", Redis, "--port", $"{n.Port}", "--gateway", $"{n.Gateway}",
+                "--slots", $"{slots}", "--log-level", "Information", "--shutdown-seconds", "30",
+                "--results-root", Path.GetTempPath(), "--data-root", Path.GetTempPath(), .. extra],
             line => n.Lines.Enqueue($"{DateTime.UtcNow:HH:mm:ss.fff} {line}"));
     }
 
@@ -91,10 +93,10 @@ internal sealed class ClusterHarness : IDisposable
     }
 
     /// <summary>Adds and starts <paramref name="count"/> silos (silo1, silo2, ...) and waits until they are up.</summary>
-    public List<Node> StartSilos(int count, int slots = 1)
+    public List<Node> StartSilos(int count, int slots = 1, params string[] extra)
     {
         var nodes = Enumerable.Range(1, count).Select(i => AddSilo($"silo{i}")).ToList();
-        foreach (var n in nodes) StartSilo(n, slots);
+        foreach (var n in nodes) StartSilo(n, slots, extra);
         WaitUp(nodes);
         return nodes;
     }

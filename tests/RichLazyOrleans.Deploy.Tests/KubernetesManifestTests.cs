@@ -288,7 +288,9 @@ public class KubernetesManifestTests
                 if (v.ConfigMap is { } cm)
                     Assert.True(set.ConfigMapKeys(cm.Name) is not null, $"{w}: volume {v.Name} names ConfigMap {cm.Name}, neither defined nor generated");
                 if (v.Secret is { } sec)
-                    Assert.Contains(set.All<V1Secret>(), s => s.Metadata.Name == sec.SecretName);
+                    Assert.True(set.All<V1Secret>().Any(s => s.Metadata.Name == sec.SecretName)
+                        || Manifests.OperatorSecrets.Contains(sec.SecretName),
+                        $"{w}: volume {v.Name} names Secret {sec.SecretName}: not defined, not the operator's");
             }
         }
 
@@ -435,5 +437,44 @@ public class KubernetesManifestTests
         var jobRedis = Manifests.Env(c, SiloEnvironment.Redis)?.ValueFrom?.SecretKeyRef;
         var siloRedis = Manifests.Env(set.SiloContainer, SiloEnvironment.Redis)!.ValueFrom!.SecretKeyRef!;
         Assert.Equal((siloRedis.Name, siloRedis.Key), (jobRedis?.Name, jobRedis?.Key));
+    }
+
+    [Theory, MemberData(nameof(Sources))]
+    public void Silos_and_the_sweep_job_use_mutual_tls_from_the_tls_secret(string source)
+    {
+        if (Manifests.Get(source) is not { } set) return;
+        // The Secret is the operator's (or cert-manager's): defining it here would overwrite real keys on apply.
+        Assert.DoesNotContain(set.All<V1Secret>(), s => s.Metadata.Name == Manifests.TlsSecret);
+        // Each variable points at one key of the mounted Secret: the kubernetes.io/tls layout plus ca.crt.
+        var keys = new Dictionary<string, string>
+        {
+            [SiloEnvironment.TlsCert] = "tls.crt",
+            [SiloEnvironment.TlsKey] = "tls.key",
+            [SiloEnvironment.TlsCa] = "ca.crt",
+        };
+        foreach (var component in new[] { "silo", "sweep" })
+        {
+            var w = set.Component(component);
+            var c = ManifestSet.Container(w, component);
+            foreach (var (variable, key) in keys)
+            {
+                string? path = Manifests.EnvValue(c, variable);
+                Assert.True(path is not null, $"{w}: {variable} is not set (the silos' TLS would be off)");
+                var mount = Assert.Single(c.VolumeMounts ?? [],
+                    m => path!.StartsWith(m.MountPath.TrimEnd('/') + "/", StringComparison.Ordinal));
+                Assert.True(mount.ReadOnlyProperty, $"{w}: {mount.MountPath} is not mounted read-only");
+                Assert.Equal(key, path![(mount.MountPath.TrimEnd('/').Length + 1)..]);
+                var volume = Assert.Single(w.Template.Spec.Volumes, v => v.Name == mount.Name);
+                Assert.Equal(Manifests.TlsSecret, volume.Secret?.SecretName);
+                // A missing Secret keeps the pod waiting instead of starting it without TLS.
+                Assert.NotEqual(true, volume.Secret!.Optional);
+            }
+            // PEM files: no password to hand around.
+            Assert.Null(Manifests.Env(c, SiloEnvironment.TlsPassword));
+        }
+        // The README says how to create it.
+        var readme = Repo.Read("k8s", "README.md");
+        Assert.Contains($"create secret generic {Manifests.TlsSecret}", readme);
+        Assert.Contains("cert-manager", readme);
     }
 }

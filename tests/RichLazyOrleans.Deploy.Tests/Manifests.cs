@@ -75,6 +75,15 @@ internal static class Manifests
     public const string BaseRendered = "k8s/base (kubectl kustomize)";
     public const string GpuRendered = "k8s/overlays/gpu (kubectl kustomize)";
 
+    /// <summary>The TLS Secret (kubernetes.io/tls plus ca.crt) the silos and the Job mount.</summary>
+    public const string TlsSecret = "richlazy-tls";
+
+    /// <summary>
+    /// Secrets the base mounts but does not define: the operator (or cert-manager) creates them, as k8s/README.md
+    /// says, so that `kubectl apply -k` never overwrites real key material with a placeholder.
+    /// </summary>
+    public static IReadOnlySet<string> OperatorSecrets { get; } = new HashSet<string> { TlsSecret };
+
     /// <summary>Every source the Kubernetes tests run on; the kustomize ones only where kubectl exists.</summary>
     public static TheoryData<string> Sources => new() { BaseFiles, BaseRendered, GpuRendered };
 
