@@ -34,8 +34,8 @@ public class FullDiskCliTests
         finally { Run("umount", mount); }
     }
 
-    private static bool Mount(string dir) =>
-        OperatingSystem.IsLinux() && Environment.UserName == "root" && Run("mount", "-t", "tmpfs", "-o", "size=5m", "tmpfs", dir);
+    private static bool Mount(string dir) => OperatingSystem.IsLinux() && Environment.UserName == "root"
+        && Run("mount", "-t", "tmpfs", "-o", "size=5m", "tmpfs", dir);
 
     private static bool Run(string file, params string[] args)
     {
