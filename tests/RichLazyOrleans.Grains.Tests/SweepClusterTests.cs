@@ -174,6 +174,12 @@ public class SweepClusterTests(ClusterFixture fixture) : IClassFixture<ClusterFi
         Assert.StartsWith("1x ", s.Failures);
         Assert.Contains("p0-s1", s.Failures);
         Assert.Null(SweepFailures.Count([new(0, 0, 1, true, 0.5, null)]));
+        // Runs that fail alike on their own files are one reason (a full disk named each run's checkpoint).
+        Assert.Equal("2x IOException: No space left on device : '…/ckpt-5.bin'", SweepFailures.Count(
+        [
+            new(0, 0, 1, false, null, "IOException: No space left on device : '/out/checkpoints/p0-s0/ckpt-5.bin'"),
+            new(1, 0, 1, false, null, "IOException: No space left on device : '/out/checkpoints/p1-s0/ckpt-5.bin'"),
+        ]));
         Assert.Equal("2x b; 1x a", SweepFailures.Count(
             [new(0, 0, 1, false, null, "a"), new(0, 0, 2, false, null, "b"), new(0, 0, 3, false, null, "b")]));
     }
