@@ -53,13 +53,16 @@ internal static class ResultsCommands
         "t", "depth", "status", "wall_seconds", "resumed_from_step", "lattice_i", "lattice_j", "silo",
         "started_at", "finished_at", "queued_seconds", .. ResultRow.MetricNames];
 
-    internal static string Csv(IEnumerable<ResultRow> rows)
+    internal static string Csv(IReadOnlyList<ResultRow> rows)
     {
+        // Then the extra columns (axes, a command kind's metrics) the rows carry, by name.
+        var extras = ResultParquet.ExtraNames(rows.SelectMany(r => r.Extra?.Keys ?? Enumerable.Empty<string>()))
+            .Where(n => !ResultRow.MetricNames.Contains(n)).ToArray();
         static string N(double? v) => v is { } x ? x.ToString("R", CultureInfo.InvariantCulture) : "";
         static string T(DateTime? t) => t is { } x
             ? x.ToUniversalTime().ToString("yyyy-MM-ddTHH:mm:ss.ffffffZ", CultureInfo.InvariantCulture)
             : "";
-        var sb = new StringBuilder(string.Join(",", Columns)).Append('\n');
+        var sb = new StringBuilder(string.Join(",", Columns.Concat(extras).Append("params_json"))).Append('\n');
         foreach (var r in rows.OrderBy(r => r.RunId, StringComparer.Ordinal).ThenBy(r => r.Step))
         {
             sb.Append(string.Join(",", new[]
@@ -68,10 +71,14 @@ internal static class ResultsCommands
                 N(r.T), r.Depth.ToString(CultureInfo.InvariantCulture), r.Status, N(r.WallSeconds), r.ResumedFromStep.ToString(CultureInfo.InvariantCulture),
                 r.LatticeI.ToString(CultureInfo.InvariantCulture), r.LatticeJ.ToString(CultureInfo.InvariantCulture), r.Silo,
                 T(r.StartedAt), T(r.FinishedAt), N(r.QueuedSeconds),
-            }.Concat(ResultRow.MetricNames.Select(m => N(r.Metric(m)))))).Append('\n');
+            }.Concat(ResultRow.MetricNames.Select(m => N(r.Metric(m)))).Concat(extras.Select(m => N(r.Metric(m))))
+                .Append(Quoted(r.ParamsJson)))).Append('\n');
         }
         return sb.ToString();
     }
+
+    /// <summary>A CSV field in quotes (RFC 4180: inner quotes doubled), empty when there is nothing.</summary>
+    private static string Quoted(string text) => text.Length == 0 ? "" : $"\"{text.Replace("\"", "\"\"")}\"";
 
     /// <summary>The sweep spec saved in DIR and the metric to plot (given, or the refine metric, or the kind's first).</summary>
     private static (SweepSpec Spec, string Metric) LoadSweep(string dir, string? metricName)
@@ -82,7 +89,8 @@ internal static class ResultsCommands
         try { spec = SweepSpec.Load(specPath, SweepCoordinatorGrain.Kinds); }
         catch (SweepSpecException e) { throw new SpecException(e.Message); }
         string metric = metricName ?? spec.Refine?.Metric ?? SweepCoordinatorGrain.Kinds[spec.Kind].Metrics.Keys.First();
-        if (!ResultRow.MetricNames.Contains(metric)) throw new SpecException($"--metric: unknown metric '{metric}'");
+        if (!ResultRow.MetricNames.Contains(metric) && !SweepCoordinatorGrain.Kinds[spec.Kind].Metrics.ContainsKey(metric))
+            throw new SpecException($"--metric: unknown metric '{metric}'");
         return (spec, metric);
     }
 

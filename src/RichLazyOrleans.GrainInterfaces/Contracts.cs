@@ -15,7 +15,8 @@ public sealed record RunRequest(
     [property: Id(7)] long Seed,
     [property: Id(8)] string ResultsDir,
     [property: Id(9)] string? Metric,
-    [property: Id(10)] string? TraceParent = null);
+    [property: Id(10)] string? TraceParent = null,
+    [property: Id(11)] string[]? Axes = null);   // the sweep's axis names: each becomes a result column
 
 /// <summary>What a finished run reports back to its coordinator, with its result rows (JSON of the result schema).</summary>
 [GenerateSerializer, Immutable]

@@ -43,6 +43,10 @@ public sealed class ResultSink(string sweepId, string resultsDir, ILogger logger
 
     public string ResultsDir => resultsDir;
 
+    /// <summary>Extra columns every batch file gets (the sweep's axes and declared metrics): one schema per sweep.
+    /// </summary>
+    public IReadOnlyList<string> Columns { get; set; } = [];
+
     /// <summary>
     /// Takes the results directory for this sweep on <paramref name="cluster"/> (<see cref="ResultsLock"/>); an
     /// ArgumentException with one line when another sweep or cluster holds it, or the directory is not writable.
@@ -189,7 +193,7 @@ public sealed class ResultSink(string sweepId, string resultsDir, ILogger logger
             {
                 try
                 {
-                    await ResultFiles.WriteBatchAsync(resultsDir, name, batch);
+                    await ResultFiles.WriteBatchAsync(resultsDir, name, batch, extras: Columns);
                     break;
                 }
                 catch (Exception e) when (attempt < WriteAttempts)

@@ -24,6 +24,10 @@ public static class RunRows
         if (tau is { } t0 && delta is { } d0 && alpha is null) alpha = Initialisation.Alpha(t0, d0);
         if (tau is { } t1 && alpha is { } a1 && delta is null) delta = Initialisation.Delta(t1, a1);
         var result = new List<ResultRow>(rows.Count);
+        // Axis values are columns (tau, delta and alpha have theirs above); so is every metric the kind declares.
+        var axes = (request.Axes ?? []).Where(a => a is not ("tau" or "delta" or "alpha")).ToArray();
+        var metrics = KindMetrics(request.Kind, spec);
+        string paramsJson = spec.ToJsonString();
         for (int k = 0; k < rows.Count; k++)
         {
             var r = rows[k];
@@ -51,10 +55,19 @@ public static class RunRows
                 Silo = silo,
             };
             foreach (var name in ResultRow.MetricNames) row.SetMetric(name, Number(r, name));
+            foreach (var name in metrics) row.SetColumn(name, Number(r, name));
+            foreach (var axis in axes) row.SetColumn(axis, Number(spec, axis));
+            row.ParamsJson = paramsJson;
             result.Add(row);
         }
         return result;
     }
+
+    /// <summary>The metrics a run of this kind reports beyond the fixed columns (none for an unknown kind).
+    /// </summary>
+    private static string[] KindMetrics(string kind, JsonObject spec) =>
+        RunKinds.RunKindRegistry.All.FirstOrDefault(k => k.Name == kind) is { } k
+            ? k.Metrics.Keys.Where(m => !ResultRow.MetricNames.Contains(m)).ToArray() : [];
 
     /// <summary>
     /// A numeric value of any CLR type: rows made in code hold the type they were made from (a long

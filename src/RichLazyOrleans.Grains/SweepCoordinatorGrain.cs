@@ -151,6 +151,7 @@ public sealed class SweepCoordinatorGrain : Grain, ISweepCoordinatorGrain, IRemi
         _activity?.SetTag("sweep.id", spec.Name);
         _sink = sink;
         var runs = new SweepRuns(spec, S.ResultsDir, _activity?.Id);
+        sink.Columns = runs.ExtraColumns;
         _outputs = new SweepOutputs(runs, S.ResultsDir, _logger, SweepId);
         _plan = SweepPlan.Restore(runs, S.Proposed, S.Finished,
             ledger.Runs, warning => _logger.LogWarning("sweep {Sweep}: {Warning}", SweepId, warning));

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using RichLazyOrleans.GrainInterfaces;
+using RichLazyOrleans.Results;
 using RichLazyOrleans.RunKinds;
 using RichLazyOrleans.Sweeps;
 
@@ -33,8 +34,15 @@ public sealed class SweepRuns(SweepSpec spec, string resultsDir, string? tracePa
                 && given.TryGetValue(out string? root)
                 ? Path.Combine(root, runId) : Path.Combine(resultsDir, "checkpoints", runId);
         return new RunRequest(spec.Name, runId, spec.Kind, runSpec.ToJsonString(), p.I, p.J, depth, seed, resultsDir,
-            spec.Refine?.Metric, traceParent);
+            spec.Refine?.Metric, traceParent, [.. spec.Axes.Select(a => a.Name)]);
     }
+
+    /// <summary>
+    /// The result columns beyond the fixed ones that every file of this sweep has (null where a row has no
+    /// value): its axes and every metric any kind declares, so the files of a sweep share one schema.
+    /// </summary>
+    public IReadOnlyList<string> ExtraColumns { get; } = ResultParquet.ExtraNames(
+        spec.Axes.Select(a => a.Name).Concat(RunKindRegistry.All.SelectMany(k => k.Metrics.Keys)));
 
     /// <summary>An axis's value at fraction u of its range; integer parameters (widths, sizes) rounded.</summary>
     public static JsonNode AxisValue(IRunKind kind, Axis axis, double u)

@@ -117,26 +117,34 @@ public static class ResultCompaction
     {
         await RecoverAsync(resultsDir);
         string dir = ResultFiles.RunsDirectory(resultsDir);
-        var schema = await RowSchema.Value;
-        var groups = new List<List<(string Name, long Rows)>>();
+        var fixedSchema = await RowSchema.Value;
+        var groups = new List<(ParquetSchema Schema, List<(string Name, long Rows)> Files)>();
         var group = new List<(string Name, long Rows)>();
+        ParquetSchema? groupSchema = null;
         long groupRows = 0;
         foreach (string name in candidates.Distinct())
         {
             string path = Path.Combine(dir, name);
             if (!File.Exists(path)) continue;
-            if (await RowsIfMergeable(path, schema, ct) is not { } rows || rows >= targetRows) continue;
-            if (group.Count > 0 && groupRows + rows > targetRows) { groups.Add(group); group = []; groupRows = 0; }
+            if (await RowsIfMergeable(path, fixedSchema, ct) is not ({ } rows, { } schema) || rows >= targetRows)
+                continue;
+            // Only files of one schema merge (the same extra columns), so a merged file loses no column.
+            if (group.Count > 0 && (groupRows + rows > targetRows || !schema.Equals(groupSchema)))
+            {
+                groups.Add((groupSchema!, group));
+                (group, groupRows) = ([], 0);
+            }
+            groupSchema = schema;
             group.Add((name, rows));
             groupRows += rows;
         }
-        groups.Add(group);
+        if (groupSchema is not null) groups.Add((groupSchema, group));
 
         int merged = 0, written = 0;
         long moved = 0;
-        foreach (var g in groups.Where(g => g.Count > 1))
+        foreach (var (s, g) in groups.Where(g => g.Files.Count > 1))
         {
-            await MergeAsync(dir, g.Select(f => f.Name).ToList(), g.Sum(f => f.Rows), newName(), afterStage, ct);
+            await MergeAsync(dir, g.Select(f => f.Name).ToList(), g.Sum(f => f.Rows), s, newName(), afterStage, ct);
             merged += g.Count;
             written++;
             moved += g.Sum(f => f.Rows);
@@ -144,22 +152,31 @@ public static class ResultCompaction
         return new CompactionResult(merged, written, moved);
     }
 
-    /// <summary>The file's row count, or null when it is not a ResultRow file (another schema, unreadable).</summary>
-    private static async Task<long?> RowsIfMergeable(string path, ParquetSchema schema, CancellationToken ct)
+    /// <summary>
+    /// The file's row count and schema, or nulls when it is not a result file: the fixed ResultRow columns, then
+    /// only nullable double extras (<see cref="ResultParquet"/>). Anything else (another schema, unreadable) is
+    /// never rewritten.
+    /// </summary>
+    private static async Task<(long? Rows, ParquetSchema? Schema)> RowsIfMergeable(string path,
+        ParquetSchema fixedSchema, CancellationToken ct)
     {
         try
         {
             await using var reader = await ParquetReader.CreateAsync(path, cancellationToken: ct);
-            return reader.Schema.Equals(schema) ? reader.RowGroups.Sum(g => g.RowCount) : null;
+            var fields = reader.Schema.Fields;
+            int n = fixedSchema.Fields.Count;
+            bool ours = fields.Count >= n && fields.Take(n).SequenceEqual(fixedSchema.Fields)
+                && fields.Skip(n).All(f => f is DataField { ClrType: var t, IsNullable: true } && t == typeof(double));
+            return ours ? (reader.RowGroups.Sum(g => g.RowCount), reader.Schema) : (null, null);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            return null;   // a reader would fail on it too; merging it would only spread the damage
+            return (null, null);   // a reader would fail on it too; merging it would only spread the damage
         }
     }
 
-    private static async Task MergeAsync(string dir, IReadOnlyList<string> inputs, long rows, string name,
-        Action<CompactionStage>? afterStage, CancellationToken ct)
+    private static async Task MergeAsync(string dir, IReadOnlyList<string> inputs, long rows, ParquetSchema schema,
+        string name, Action<CompactionStage>? afterStage, CancellationToken ct)
     {
         var journal = new CompactionJournal(name + ".parquet", "." + name + TempSuffix, inputs);
         string output = Path.Combine(dir, journal.Output), temp = Path.Combine(dir, journal.Temp);
@@ -176,7 +193,7 @@ public static class ResultCompaction
             await WriteDurablyAsync(journalPath + ".tmp", JsonSerializer.SerializeToUtf8Bytes(journal), ct);
             File.Move(journalPath + ".tmp", journalPath);
             Stage(CompactionStage.JournalWritten);
-            await WriteMergedAsync(dir, inputs, temp, ct);
+            await WriteMergedAsync(dir, inputs, temp, schema, ct);
             await using (var check = await ParquetReader.CreateAsync(temp, cancellationToken: ct))
             {
                 long back = check.RowGroups.Sum(g => g.RowCount);
@@ -209,7 +226,7 @@ public static class ResultCompaction
     }
 
     private static async Task WriteMergedAsync(string dir, IReadOnlyList<string> inputs, string temp,
-        CancellationToken ct)
+        ParquetSchema schema, CancellationToken ct)
     {
         await using var fs = new FileStream(temp, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None);
         var buffer = new List<ResultRow>();
@@ -217,8 +234,7 @@ public static class ResultCompaction
         async Task WriteGroupAsync()
         {
             // Appending adds a row group to the file written so far: memory stays at one group.
-            var options = new ParquetOptions { Append = !first };
-            await ParquetSerializer.SerializeAsync(buffer, fs, options, cancellationToken: ct);
+            await ResultParquet.WriteAsync(fs, buffer, WriterSchema(schema), append: !first, ct);
             first = false;
             buffer.Clear();
         }
@@ -231,6 +247,11 @@ public static class ResultCompaction
         await fs.FlushAsync(ct);
         fs.Flush(flushToDisk: true);
     }
+
+    /// <summary>A file's schema as the writer needs it: ResultRow's fields (with their properties) and the extras.
+    /// </summary>
+    private static ParquetSchema WriterSchema(ParquetSchema fileSchema) =>
+        ResultParquet.Schema(fileSchema.GetDataFields().Select(f => f.Name));
 
     private static async Task WriteDurablyAsync(string path, byte[] bytes, CancellationToken ct)
     {

@@ -1,5 +1,3 @@
-using Parquet.Serialization;
-
 namespace RichLazyOrleans.Results;
 
 /// <summary>
@@ -15,21 +13,26 @@ public static class ResultFiles
 
     public static string PathFor(string resultsDir, string runId) => Path.Combine(RunsDirectory(resultsDir), runId + ".parquet");
 
-    public static async Task WriteRunAsync(string resultsDir, string runId, IReadOnlyList<ResultRow> rows, CancellationToken ct = default)
+    public static async Task WriteRunAsync(string resultsDir, string runId, IReadOnlyList<ResultRow> rows,
+        CancellationToken ct = default, IEnumerable<string>? extras = null)
     {
         if (rows.Any(r => r.RunId != runId)) throw new ArgumentException("every row must belong to the run being written");
         if (rows.Select(r => r.Step).Distinct().Count() != rows.Count) throw new ArgumentException($"run {runId} has duplicate steps");
-        await WriteAtomicallyAsync(resultsDir, runId, rows, ct);
+        await WriteAtomicallyAsync(resultsDir, runId, rows, extras ?? [], ct);
     }
 
-    /// <summary>Writes rows of several runs as DIR/runs/NAME.parquet.</summary>
-    public static async Task WriteBatchAsync(string resultsDir, string name, IReadOnlyList<ResultRow> rows, CancellationToken ct = default)
+    /// <summary>Writes rows of several runs as DIR/runs/NAME.parquet, with the fixed columns, the extra columns
+    /// <paramref name="extras"/> (a sweep's axes and declared metrics: every batch file of a sweep has the same
+    /// schema) and any other extra the rows carry.</summary>
+    public static async Task WriteBatchAsync(string resultsDir, string name, IReadOnlyList<ResultRow> rows,
+        CancellationToken ct = default, IEnumerable<string>? extras = null)
     {
         if (rows.Select(r => (r.RunId, r.Step)).Distinct().Count() != rows.Count) throw new ArgumentException($"batch {name} has duplicate (run_id, step)");
-        await WriteAtomicallyAsync(resultsDir, name, rows, ct);
+        await WriteAtomicallyAsync(resultsDir, name, rows, extras ?? [], ct);
     }
 
-    private static async Task WriteAtomicallyAsync(string resultsDir, string name, IReadOnlyList<ResultRow> rows, CancellationToken ct)
+    private static async Task WriteAtomicallyAsync(string resultsDir, string name, IReadOnlyList<ResultRow> rows,
+        IEnumerable<string> extras, CancellationToken ct)
     {
         string dir = RunsDirectory(resultsDir);
         Directory.CreateDirectory(dir);
@@ -39,7 +42,7 @@ public static class ResultFiles
         {
             await using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
             {
-                await ParquetSerializer.SerializeAsync(rows, fs, cancellationToken: ct);
+                await ResultParquet.WriteAsync(fs, rows, extras, ct: ct);
                 await fs.FlushAsync(ct);
                 fs.Flush(flushToDisk: true);
             }
@@ -54,8 +57,7 @@ public static class ResultFiles
     public static async Task<IReadOnlyList<ResultRow>> ReadRunAsync(string path, CancellationToken ct = default)
     {
         await using var fs = File.OpenRead(path);
-        var result = await ParquetSerializer.DeserializeAsync<ResultRow>(fs, cancellationToken: ct);
-        return result.Data.ToList();
+        return await ResultParquet.ReadAsync(fs, ct);
     }
 
     /// <summary>Every row of the directory (a consistent snapshot of whole files).</summary>

@@ -69,6 +69,15 @@ public sealed class ResultRow
     [JsonPropertyName("sample_complexity_interpolated")] public double? SampleComplexityInterpolated { get; set; }
     // cnn-mnist (added column)
     [JsonPropertyName("filter_smoothness")] public double? FilterSmoothness { get; set; }
+    /// <summary>The run's full spec as JSON text (what the run was given, axis values and seed included).</summary>
+    [JsonPropertyName("params_json")] public string ParamsJson { get; set; } = "";
+
+    /// <summary>
+    /// Columns beyond the fixed ones, by name: axis values (a sweep over `width`), metrics of kinds declared
+    /// after this class (a `command` run's own). Each is a nullable double column (<see cref="ResultParquet"/>);
+    /// readers that union files by name see them as ordinary columns.
+    /// </summary>
+    [ParquetIgnore, JsonPropertyName("extra")] public Dictionary<string, double?>? Extra { get; set; }
 
     /// <summary>The metric columns by contract name, for refinement and plotting.</summary>
     public double? Metric(string name) => name switch
@@ -90,7 +99,7 @@ public sealed class ResultRow
         "sample_complexity" => SampleComplexity,
         "sample_complexity_interpolated" => SampleComplexityInterpolated,
         "filter_smoothness" => FilterSmoothness,
-        _ => null,
+        _ => Extra?.GetValueOrDefault(name),
     };
 
     /// <summary>Sets a metric column by contract name; returns false for an unknown name.</summary>
@@ -117,6 +126,12 @@ public sealed class ResultRow
             case "filter_smoothness": FilterSmoothness = v; return true;
             default: return false;
         }
+    }
+
+    /// <summary>Sets a column by name: a metric column above, or an extra column.</summary>
+    public void SetColumn(string name, double? v)
+    {
+        if (!SetMetric(name, v)) (Extra ??= [])[name] = v;
     }
 
     public static readonly string[] MetricNames = ["train_loss", "test_loss", "kernel_distance", "hamming_distance", "parameter_distance", "delta_drift", "loss", "value", "val_loss", "train_accuracy", "val_accuracy", "steps_to_grok", "test_accuracy", "train_size", "sample_complexity", "sample_complexity_interpolated", "filter_smoothness"];

@@ -44,4 +44,27 @@ public class GrokkingCliTests
         var line = Assert.Single(r.Stderr.Trim().Split('\n'));
         Assert.Contains($"'{key}'", line);
     }
+
+    [Fact]
+    public async Task A_train_fraction_sweep_has_its_axis_as_a_column()
+    {
+        string spec = Path.Combine(Directory.CreateTempSubdirectory("richlazy-grok-axis-").FullName, "s.yaml");
+        File.WriteAllText(spec, """
+            name: grok-fraction
+            kind: grokking
+            params: { p: 7, d_model: 16, heads: 2, d_mlp: 32, lr: 0.01, steps: 20, checkpoints: [0, 20] }
+            axes:
+              train_fraction: { from: 0.3, to: 0.7 }
+            grid: { initial: [3] }
+            """);
+        string dir = Directory.CreateTempSubdirectory("richlazy-grok-axis-out-").FullName;
+        var r = CliProcess.Run("sweep", "run", spec, "--out", dir, "--slots", "2");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var rows = await RichLazyOrleans.Results.ResultFiles.ReadAllAsync(dir);
+        Assert.Equal(6, rows.Count);   // 3 fractions x 2 checkpoints
+        Assert.Equal([0.3, 0.5, 0.7], rows.Select(x => Math.Round(x.Metric("train_fraction")!.Value, 12)).Distinct()
+            .Order());
+        Assert.All(rows, x => Assert.Equal(x.Metric("train_fraction"),
+            System.Text.Json.Nodes.JsonNode.Parse(x.ParamsJson)!["train_fraction"]!.GetValue<double>()));
+    }
 }

@@ -128,6 +128,8 @@ public class RhmCliTests
             .Select(f => long.Parse(StateStore.TryRead(f, out _)!.Fingerprint.Split(';')[9]))
             .Order();
         Assert.Equal([4L, 7, 9, 12], widths);
+        // The axis is a column of the results (it used to be lost: only lattice_i remained).
+        Assert.Equal([4.0, 7, 9, 12], rows.Select(x => x.Metric("width")!.Value).Distinct().Order());
         Directory.Delete(dir, true);
     }
 }

@@ -86,6 +86,44 @@ public class SweepClusterTests(ClusterFixture fixture) : IClassFixture<ClusterFi
     }
 
     [Fact]
+    public async Task Every_axis_is_a_column_and_each_row_carries_its_runs_spec()
+    {
+        // Axes other than tau, delta and alpha used to leave only lattice_i/j in the files.
+        string dir = Directory.CreateTempSubdirectory("rl-sweep-").FullName;
+        var g = fixture.Cluster.GrainFactory.GetGrain<ISweepCoordinatorGrain>("cluster-axes");
+        await g.Start(new SweepRequest("""
+            name: cluster-axes
+            kind: synthetic
+            params: { tau: 1.0, delta: 0.0, c1: 0.6, c2: 0, duration_ms: 1 }
+            axes:
+              c0:    { from: -0.5, to: 0.5 }
+              width: { from: 0.01, to: 1.0, scale: log }
+            grid: { initial: [3, 4] }
+            """, dir));
+        Assert.Equal("complete", (await WaitFor(g, TimeSpan.FromMinutes(1))).State);
+        var rows = await ResultFiles.ReadAllAsync(dir);
+        Assert.Equal(12, rows.Count);
+        Assert.Equal([-0.5, 0, 0.5], rows.Select(r => r.Metric("c0")!.Value).Distinct().Order());
+        Assert.Equal(4, rows.Select(r => r.Metric("width")).Distinct().Count());
+        foreach (var r in rows)
+        {
+            var spec = System.Text.Json.Nodes.JsonNode.Parse(r.ParamsJson)!;
+            Assert.Equal(spec["c0"]!.GetValue<double>(), r.Metric("c0"));
+            Assert.Equal(spec["width"]!.GetValue<double>(), r.Metric("width"));
+            Assert.Equal(r.Seed, spec["seed"]!.GetValue<long>());
+            double z = (0 - r.Metric("c0")!.Value) / r.Metric("width")!.Value;   // tau = 1, delta = 0
+            Assert.Equal(1 / (1 + Math.Exp(-z)), r.Value!.Value, 12);
+        }
+        foreach (var file in Directory.GetFiles(ResultFiles.RunsDirectory(dir), "*.parquet"))
+        {
+            var names = (await ResultParquet.ReadSchemaAsync(file)).GetDataFields().Select(f => f.Name).ToList();
+            Assert.Contains("c0", names);
+            Assert.Contains("width", names);
+            Assert.Contains("params_json", names);
+        }
+    }
+
+    [Fact]
     public async Task Teacher_student_rows_stream_during_runs_and_each_run_and_checkpoint_is_written_once()
     {
         string dir = Directory.CreateTempSubdirectory("rl-sweep-ts-").FullName;

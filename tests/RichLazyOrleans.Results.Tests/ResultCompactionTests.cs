@@ -208,4 +208,58 @@ public class ResultCompactionTests
         Assert.False(File.Exists(journal + ".tmp"));   // a torn journal write: the compaction never began
         Assert.Equal(names.Count, Parquets(dir).Length);
     }
+
+    [Fact]
+    public async Task Extra_columns_survive_compaction_and_files_of_different_columns_are_not_merged()
+    {
+        string dir = Directory.CreateTempSubdirectory("rl-compact-extra-").FullName;
+        var names = new List<string>();
+        for (int f = 0; f < 6; f++)
+        {
+            // Files 0-3 carry a `width` axis (one row each without a value), files 4-5 also a `lr` column.
+            var rows = Enumerable.Range(0, 3).Select(k =>
+            {
+                var r = Row($"r{f}", k);
+                if (k > 0) r.SetColumn("width", 0.1 * f + k);
+                r.ParamsJson = $$"""{"width": {{0.1 * f + k}}}""";
+                return r;
+            }).ToList();
+            string[] extras = f < 4 ? ["width"] : ["width", "lr"];
+            await ResultFiles.WriteBatchAsync(dir, $"s-{f:D4}", rows, extras: extras);
+            names.Add($"s-{f:D4}.parquet");
+        }
+        var before = await Snapshot(dir);
+        var r = await ResultCompaction.CompactAsync(dir, names, NewName);
+        Assert.Equal((6, 2), (r.FilesMerged, r.FilesWritten));   // one merge per schema
+        Assert.Equal(before, await Snapshot(dir));                // every value, extras and params_json included
+        var schemas = new List<string>();
+        foreach (var f in Parquets(dir))
+            schemas.Add(string.Join(",", (await ResultParquet.ReadSchemaAsync(f)).GetDataFields().Select(d => d.Name)));
+        Assert.Equal(2, schemas.Distinct().Count());
+        Assert.All(schemas, s => Assert.EndsWith("params_json,width", s.Replace(",lr", "")));
+        var read = await ResultFiles.ReadAllAsync(dir);
+        Assert.Equal(0.1 * 5 + 2, read.Single(x => x.RunId == "r5" && x.Step == 2).Metric("width")!.Value, 12);
+        Assert.Null(read.Single(x => x.RunId == "r5" && x.Step == 0).Metric("width"));
+    }
+
+    [Fact]
+    public async Task A_file_written_before_the_open_schema_reads_with_defaults()
+    {
+        // The class as ParquetSerializer wrote it before params_json existed: every fixed column but that one.
+        string dir = Directory.CreateTempSubdirectory("rl-compact-old-").FullName;
+        Directory.CreateDirectory(ResultFiles.RunsDirectory(dir));
+        var rows = new[] { Row("old", 3) };
+        var data = rows.Select(x => (IDictionary<string, object?>)new Dictionary<string, object?>
+        {
+            ["sweep_id"] = x.SweepId, ["run_id"] = x.RunId, ["step"] = x.Step, ["value"] = x.Value,
+        }).ToList();
+        var schema = new Parquet.Schema.ParquetSchema(new Parquet.Schema.DataField<string>("sweep_id"),
+            new Parquet.Schema.DataField<string>("run_id"), new Parquet.Schema.DataField<long>("step"),
+            new Parquet.Schema.DataField<double?>("value"));
+        await using (var fs = File.Create(Path.Combine(ResultFiles.RunsDirectory(dir), "old.parquet")))
+            await ParquetSerializer.SerializeUntypedAsync(data, schema, fs);
+        var back = Assert.Single(await ResultFiles.ReadAllAsync(dir));
+        Assert.Equal(("old", 3L, 0.3 * 3, ""), (back.RunId, back.Step, back.Value!.Value, back.ParamsJson));
+        Assert.Null(back.Extra);
+    }
 }
