@@ -88,8 +88,10 @@ internal static class ResultsCommands
         SweepSpec spec;
         try { spec = SweepSpec.Load(specPath, SweepCoordinatorGrain.Kinds); }
         catch (SweepSpecException e) { throw new SpecException(e.Message); }
-        string metric = metricName ?? spec.Refine?.Metric ?? SweepCoordinatorGrain.Kinds[spec.Kind].Metrics.Keys.First();
-        if (!ResultRow.MetricNames.Contains(metric) && !SweepCoordinatorGrain.Kinds[spec.Kind].Metrics.ContainsKey(metric))
+        var metrics = SweepCoordinatorGrain.Kinds[spec.Kind].MetricsOf(spec.Params);
+        string metric = metricName ?? spec.Refine?.Metric ?? metrics.Keys.FirstOrDefault()
+            ?? throw new SpecException($"kind '{spec.Kind}' declares no metric to plot; give --metric");
+        if (!ResultRow.MetricNames.Contains(metric) && !metrics.ContainsKey(metric))
             throw new SpecException($"--metric: unknown metric '{metric}'");
         return (spec, metric);
     }

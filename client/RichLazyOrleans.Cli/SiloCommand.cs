@@ -49,6 +49,12 @@ internal static class SiloCommand
             Description = $"serve the dashboard beyond loopback without a token (${SiloEnvironment.InsecureHttp})",
             DefaultValueFactory = _ => EnvBool(SiloEnvironment.InsecureHttp),
         };
+        var allowCommands = new Option<bool>("--allow-commands")
+        {
+            Description = "run `command` sweeps: programs of anyone who reaches the gateway, as this silo's user "
+                + $"(${SiloEnvironment.AllowCommands})",
+            DefaultValueFactory = _ => EnvBool(SiloEnvironment.AllowCommands),
+        };
         var resultsRoot = new Option<string>("--results-root")
         {
             Description = $"sweeps may write (results, checkpoints, images) only under this directory "
@@ -65,7 +71,7 @@ internal static class SiloCommand
         var cmd = new Command("silo", "Run a silo until Ctrl+C/SIGTERM: alone (local) or joining the cluster registered in Redis (--redis). Binds to loopback unless told otherwise.")
         {
             port, gateway, slots, redis, advertise, listenAny, kubernetes, httpPort, httpBind, dashboard, shutdown,
-            httpToken, insecureHttp, resultsRoot, dataRoot, logLevel,
+            httpToken, insecureHttp, allowCommands, resultsRoot, dataRoot, logLevel,
         };
         var tls = new TlsFlags().AddTo(cmd);
         cmd.SetAction(async (p, ct) =>
@@ -87,6 +93,7 @@ internal static class SiloCommand
                 ShutdownSeconds = Math.Max(0, p.GetValue(shutdown)),
                 LogLevel = p.GetValue(logLevel),
                 Roots = Roots(p.GetValue(resultsRoot)!, p.GetValue(dataRoot)!),
+                AllowCommands = p.GetValue(allowCommands),
                 Tls = tls.Read(p),
             };
             if (config.Kubernetes && config.Redis is null) throw new SpecException("--kubernetes needs --redis (or RICHLAZY_REDIS): the cluster's membership, state and reminders live in Redis");
@@ -106,6 +113,7 @@ internal static class SiloCommand
                 + (config.Dashboard
                     ? $", dashboard on http://{config.HttpBind}:{http}{SiloEnvironment.DashboardPath}" : "")
                 + $", writes under {config.Roots.Results}, reads under {config.Roots.Data}"
+                + (config.AllowCommands ? ", runs `command` programs (--allow-commands)" : "")
                 + $", {config.Tls?.Describe() ?? "TLS off"}; Ctrl+C to stop");
             try { await Task.Delay(Timeout.Infinite, ct); } catch (OperationCanceledException) { }
             Console.Error.WriteLine("richlazy: silo stopping: running runs checkpoint and move to other silos");

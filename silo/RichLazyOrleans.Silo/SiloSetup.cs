@@ -42,6 +42,8 @@ public sealed record SiloConfig
     public LogLevel LogLevel { get; init; } = LogLevel.Warning;
     /// <summary>Where specs may write and read (`--results-root`, `--data-root`); unconfined by default.</summary>
     public PathRoots Roots { get; init; } = PathRoots.Unconfined;
+    /// <summary>Whether `command` runs (programs) execute here (<see cref="CommandPolicy"/>).</summary>
+    public bool AllowCommands { get; init; } = true;
     /// <summary>Mutual TLS on silo-to-silo and gateway connections; null: plain TCP.</summary>
     public TlsConfig? Tls { get; init; }
 }
@@ -64,6 +66,8 @@ public static class SiloSetup
         // Paths a spec may name: anywhere (embedded, tests) unless the silo was started with roots (Build).
         Microsoft.Extensions.DependencyInjection.Extensions.ServiceCollectionDescriptorExtensions.TryAddSingleton(
             silo.Services, PathRoots.Unconfined);
+        Microsoft.Extensions.DependencyInjection.Extensions.ServiceCollectionDescriptorExtensions.TryAddSingleton(
+            silo.Services, CommandPolicy.Allow);
         // A Redis cluster registers its own identity first (Build); everything else is a cluster of one process.
         Microsoft.Extensions.DependencyInjection.Extensions.ServiceCollectionDescriptorExtensions.TryAddSingleton(
             silo.Services, ClusterIdentity.ThisProcess());
@@ -167,6 +171,7 @@ public static class SiloSetup
                     }
                 }
                 silo.Services.AddSingleton(config.Roots);
+                silo.Services.AddSingleton(new CommandPolicy(config.AllowCommands));
                 if (tls is not null) silo.UseRichLazyTls(tls);   // both modes: silo port and gateway
                 silo.AddActivityPropagation().AddRichLazy(config.Slots, config.ShutdownSeconds);
                 if (config.Dashboard) silo.AddDashboard();

@@ -91,7 +91,8 @@ public interface ISweepCoordinatorGrain : IGrainWithStringKey
     /// (Ctrl+C on `sweep run` in a cluster); `Resume` continues them from there.</summary>
     Task<SweepStatus> Stop();
     /// <summary>A run stopped before finishing because its silo is shutting down (it saved a checkpoint); start it elsewhere.</summary>
-    [OneWay] Task RunInterrupted(string runId, string silo);
+    [OneWay] Task RunInterrupted(string runId, string silo, string? rowsJson = null);   // with its last rows:
+                                                                                      // one-way calls may overtake
     /// <summary>
     /// Wakes the sweep (restoring it from durable state) and starts its unfinished runs again at once; a cancelled
     /// or failed sweep continues where it stopped.

@@ -40,7 +40,8 @@ public static class StorageNames
 /// Placement by activation count spreads runs over the silos.
 /// </summary>
 [ActivationCountBasedPlacement]
-public sealed class RunGrain(SlotPool slots, PathRoots roots, ILogger<RunGrain> logger) : Grain, IRunGrain
+public sealed class RunGrain(SlotPool slots, PathRoots roots, CommandPolicy commands, ILogger<RunGrain> logger)
+    : Grain, IRunGrain
 {
     // Grain storage is used by hand, and only by resumable kinds: a [PersistentState] facet would
     // read storage on every activation, which for 10 ms synthetic runs cost 6% of a sweep's time.
@@ -53,6 +54,7 @@ public sealed class RunGrain(SlotPool slots, PathRoots roots, ILogger<RunGrain> 
     // Rows not yet sent, each with the run's times when it was produced.
     private readonly System.Collections.Concurrent.ConcurrentQueue<(JsonObject Row, RunTimes Times)> _fresh = new();
     private int _sentRows;
+    private readonly List<ResultRow> _sent = [];   // rows of this attempt already sent (checkpoints: few)
     private IGrainTimer? _progressTimer;
     private readonly CancellationTokenSource _stop = new();   // its sweep was stopped (Stop)
     private RunClock _clock = new();
@@ -115,13 +117,23 @@ public sealed class RunGrain(SlotPool slots, PathRoots roots, ILogger<RunGrain> 
 
     private async Task SendFreshRows()
     {
-        if (_request is not { } r || _fresh.IsEmpty) return;
+        if (_request is not { } r || TakeFreshRows() is not { } json) return;
+        await GrainFactory.GetGrain<ISweepCoordinatorGrain>(r.SweepId).RunProgress(r.RunId, json);
+    }
+
+    /// <summary>Rows produced and not yet sent, as JSON of the result schema; null when there are none. With
+    /// <paramref name="all"/>, every row this attempt produced: one-way progress calls may still be on their way
+    /// when the run stops, and the coordinator keeps each (run_id, step) once.</summary>
+    private string? TakeFreshRows(bool all = false)
+    {
+        if (_request is not { } r || _fresh.IsEmpty && !(all && _sent.Count > 0)) return null;
         var spec = (JsonObject)JsonNode.Parse(r.SpecJson)!;
         var rows = new List<ResultRow>();
         while (_fresh.TryDequeue(out var fresh))
             rows.AddRange(RunRows.ToResultRows(r, spec, [fresh.Row], fresh.Times, RuntimeIdentity));
         _sentRows += rows.Count;
-        await GrainFactory.GetGrain<ISweepCoordinatorGrain>(r.SweepId).RunProgress(r.RunId, System.Text.Json.JsonSerializer.Serialize(rows));
+        _sent.AddRange(rows);
+        return System.Text.Json.JsonSerializer.Serialize(all ? _sent : rows);
     }
 
     /// <summary>Grain state is an aid (status, checkpoint location), not the truth: a failed write (Redis down) is logged, not fatal.</summary>
@@ -151,6 +163,8 @@ public sealed class RunGrain(SlotPool slots, PathRoots roots, ILogger<RunGrain> 
         {
             // Again here, not only when the sweep started: any client of the gateway can start a run grain.
             roots.Check(RunKindRegistry.Get(r.Kind), spec);
+            commands.Check(r.Kind);
+            int attempt = _durable ? Math.Max(1, State.Attempts) : 1;
             _status = "waiting for a slot";
             // A span per run, a child of its sweep's trace.
             ActivityContext.TryParse(r.TraceParent, null, out var parent);
@@ -168,9 +182,10 @@ public sealed class RunGrain(SlotPool slots, PathRoots roots, ILogger<RunGrain> 
                 clock.Begin();
                 try
                 {
-                    return RunKindRegistry.Get(r.Kind).Run(new Spec((JsonObject)spec.DeepClone()),
-                        rowReady: row => _fresh.Enqueue(((JsonObject)row.DeepClone(), clock.Now())),
-                        cancellationToken: either.Token);
+                    var context = new RunContext(r.SweepId, r.RunId, attempt, SlotPool.CurrentSlot,
+                        LogPath: Path.Combine(r.ResultsDir, "logs", r.RunId + ".log"));
+                    return RunKindRegistry.Get(r.Kind).Run(new Spec((JsonObject)spec.DeepClone()), context, null,
+                        row => _fresh.Enqueue(((JsonObject)row.DeepClone(), clock.Now())), either.Token);
                 }
                 finally { clock.End(); }
             });
@@ -198,9 +213,9 @@ public sealed class RunGrain(SlotPool slots, PathRoots roots, ILogger<RunGrain> 
             logger.LogInformation("run {RunId} interrupted on {Silo}: {Why} (newest saved state: step {Step})",
                 r.RunId, silo, slots.IsStopping ? "the silo is stopping" : "its sweep was stopped",
                 saved?.ToString() ?? "none");
-            try { await SendFreshRows(); } catch (Exception e) { logger.LogWarning("run {RunId}: could not send its last rows ({Error})", r.RunId, e.Message); }
+            string? last = TakeFreshRows(all: true);   // sent with the notice below, so none arrives after it
             await SaveStateAsync("interrupted");
-            try { await GrainFactory.GetGrain<ISweepCoordinatorGrain>(r.SweepId).RunInterrupted(r.RunId, silo); }
+            try { await GrainFactory.GetGrain<ISweepCoordinatorGrain>(r.SweepId).RunInterrupted(r.RunId, silo, last); }
             catch (Exception e) { logger.LogWarning("run {RunId}: could not tell its coordinator it was interrupted ({Error})", r.RunId, e.Message); }
             DeactivateOnIdle();
             return;

@@ -67,7 +67,9 @@ public static class RunRows
     /// </summary>
     private static string[] KindMetrics(string kind, JsonObject spec) =>
         RunKinds.RunKindRegistry.All.FirstOrDefault(k => k.Name == kind) is { } k
-            ? k.Metrics.Keys.Where(m => !ResultRow.MetricNames.Contains(m)).ToArray() : [];
+            ? k.Metrics.Keys.Concat(k.Open ? RunKinds.CommandRun.DeclaredMetrics(spec) : [])
+                .Where(m => !ResultRow.MetricNames.Contains(m)).Distinct().ToArray()
+            : [];
 
     /// <summary>
     /// A numeric value of any CLR type: rows made in code hold the type they were made from (a long

@@ -31,14 +31,21 @@ public sealed class SlotPool : IDisposable
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(slots, 1);
         Slots = slots;
-        _threads = Enumerable.Range(0, slots).Select(i => new Thread(Loop) { IsBackground = true, Name = $"richlazy-slot-{i}" }).ToArray();
+        _threads = Enumerable.Range(0, slots)
+            .Select(i => new Thread(() => Loop(i)) { IsBackground = true, Name = $"richlazy-slot-{i}" }).ToArray();
         foreach (var t in _threads) t.Start();
         Telemetry.Meter.CreateObservableGauge("richlazy.slots.busy", () => Busy, description: "runs executing on this silo's slots");
         Telemetry.Meter.CreateObservableGauge("richlazy.slots.utilisation", () => Busy / (double)Slots, description: "busy slots / slots on this silo");
     }
 
-    private void Loop()
+    [ThreadStatic] private static int t_slot;
+
+    /// <summary>The slot a run executes on, read from its slot thread (0 elsewhere).</summary>
+    public static int CurrentSlot => t_slot;
+
+    private void Loop(int slot)
     {
+        t_slot = slot;
         foreach (var work in _work.GetConsumingEnumerable()) work();
     }
 

@@ -26,7 +26,7 @@ namespace RichLazyOrleans.Grains;
 public sealed class SweepCoordinatorGrain : Grain, ISweepCoordinatorGrain, IRemindable
 {
     public static IReadOnlyDictionary<string, KindInfo> Kinds { get; } =
-        RunKindRegistry.All.ToDictionary(k => k.Name, k => new KindInfo(k.Name, k.Metrics, k.AxisParameters));
+        RunKindRegistry.All.ToDictionary(k => k.Name, k => new KindInfo(k.Name, k.Metrics, k.AxisParameters, k.Open));
 
     /// <summary>An axis's value at fraction u of its range (see <see cref="SweepRuns.AxisValue"/>).</summary>
     public static JsonNode AxisValue(IRunKind kind, Axis axis, double u) => SweepRuns.AxisValue(kind, axis, u);
@@ -48,13 +48,16 @@ public sealed class SweepCoordinatorGrain : Grain, ISweepCoordinatorGrain, IRemi
     private readonly ClusterIdentity _cluster;
     private readonly SweepOptions _options;
     private readonly PathRoots _roots;
+    private readonly CommandPolicy _commands;
     private int _failedFlushes;   // consecutive batch writes that failed
 
     public SweepCoordinatorGrain(ILogger<SweepCoordinatorGrain> logger, ClusterIdentity cluster, SweepOptions options,
-        PathRoots roots, [PersistentState("sweep", StorageNames.Default)] IPersistentState<SweepGrainState> state)
+        PathRoots roots, CommandPolicy commands,
+        [PersistentState("sweep", StorageNames.Default)] IPersistentState<SweepGrainState> state)
     {
         _cluster = cluster;
         _roots = roots;
+        _commands = commands;
         _options = options;
         _state = state;
         _logger = logger;
@@ -108,7 +111,8 @@ public sealed class SweepCoordinatorGrain : Grain, ISweepCoordinatorGrain, IRemi
                     $"sweep '{SweepId}' already exists with a different spec or results directory");
             return Status();   // the same sweep again (a client re-attaching after a restart)
         }
-        var spec = SweepRuns.Validate(request.SpecYaml, Kinds, SweepId, request.ResultsDir, _roots);
+        var spec = SweepRuns.Validate(request.SpecYaml, Kinds, SweepId, request.ResultsDir, _roots,
+            commands: _commands);
 
         // Rows of an earlier attempt of this sweep (its silo was embedded and is gone) count as written.
         var sink = new ResultSink(SweepId, request.ResultsDir, _logger);
@@ -193,8 +197,9 @@ public sealed class SweepCoordinatorGrain : Grain, ISweepCoordinatorGrain, IRemi
         return Task.CompletedTask;
     }
 
-    public async Task RunInterrupted(string runId, string silo)
+    public async Task RunInterrupted(string runId, string silo, string? rowsJson = null)
     {
+        if (rowsJson is not null) await RunProgress(runId, rowsJson);
         if (S.Phase == SweepPhase.Cancelling)
         {
             // No run starts again while a sweep is being cancelled: this one saved its state and is left for
@@ -325,7 +330,8 @@ public sealed class SweepCoordinatorGrain : Grain, ISweepCoordinatorGrain, IRemi
             await Task.Delay(_options.RetryDelay(tries - 1));
             await FlushAsync();
         }
-        if (_sink.HasWork)
+        // Also when the last flushes had nothing left to write: the sweep stopped because writes kept failing.
+        if (_sink.HasWork || _failedFlushes >= _options.MaxFailedFlushes)
         {
             final = SweepPhase.Failed;
             S.Message = $"results could not be written ({_sink.Unflushed.Count()} finished run(s) not saved; "

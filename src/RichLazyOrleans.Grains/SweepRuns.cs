@@ -42,7 +42,8 @@ public sealed class SweepRuns(SweepSpec spec, string resultsDir, string? tracePa
     /// value): its axes and every metric any kind declares, so the files of a sweep share one schema.
     /// </summary>
     public IReadOnlyList<string> ExtraColumns { get; } = ResultParquet.ExtraNames(
-        spec.Axes.Select(a => a.Name).Concat(RunKindRegistry.All.SelectMany(k => k.Metrics.Keys)));
+        spec.Axes.Select(a => a.Name).Concat(RunKindRegistry.All.SelectMany(k => k.Metrics.Keys))
+            .Concat(RunKindRegistry.Get(spec.Kind).Open ? CommandRun.DeclaredMetrics(spec.Params) : []));
 
     /// <summary>An axis's value at fraction u of its range; integer parameters (widths, sizes) rounded.</summary>
     public static JsonNode AxisValue(IRunKind kind, Axis axis, double u)
@@ -57,7 +58,7 @@ public sealed class SweepRuns(SweepSpec spec, string resultsDir, string? tracePa
     /// starts, so a missing or bad run key fails the whole sweep at once instead of failing every run.
     /// </summary>
     public static SweepSpec Validate(string yaml, IReadOnlyDictionary<string, KindInfo> kinds, string sweepId,
-        string resultsDir, PathRoots? roots = null, long? memory = null)
+        string resultsDir, PathRoots? roots = null, long? memory = null, CommandPolicy? commands = null)
     {
         roots ??= PathRoots.Unconfined;
         try { roots.Check("--out", resultsDir, PathUse.Write); }
@@ -68,6 +69,8 @@ public sealed class SweepRuns(SweepSpec spec, string resultsDir, string? tracePa
         if (spec.Name != sweepId)
             throw new ArgumentException($"sweep id '{sweepId}' does not match the spec's name '{spec.Name}'");
         var kind = RunKindRegistry.Get(spec.Kind);
+        try { (commands ?? CommandPolicy.Allow).Check(spec.Kind); }
+        catch (SpecException e) { throw new ArgumentException(e.Message); }
         if (!kind.HasSeed && spec.Seeds.Count > 1)
             throw new ArgumentException($"key 'seeds': kind '{spec.Kind}' is deterministic and takes no seed; "
                 + "give one seed or none");

@@ -37,6 +37,14 @@ public interface IRunKind
     /// <paramref name="rowReady"/> receives each row as soon as it exists (long runs stream them).
     /// </summary>
     IReadOnlyList<JsonObject> Run(Spec spec, Action<string>? log = null, Action<JsonObject>? rowReady = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Runs the spec knowing where it executes (<see cref="RunContext"/>); kinds that do not need it run as
+    /// above.</summary>
+    IReadOnlyList<JsonObject> Run(Spec spec, RunContext context, Action<string>? log, Action<JsonObject>? rowReady,
+        CancellationToken cancellationToken) => Run(spec, log, rowReady, cancellationToken);
+
+    /// <summary>Open kinds (`command`) take any axis and declare their metrics in the spec's params.</summary>
+    bool Open => false;
 }
 
 /// <summary>All run kinds by name.</summary>
@@ -51,6 +59,7 @@ public static class RunKindRegistry
         new GrokkingRun(),
         new RhmRun(),
         new CnnMnistRun(),
+        new CommandRun(),
     ];
 
     public static IRunKind Get(string name) =>

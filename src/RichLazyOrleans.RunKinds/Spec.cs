@@ -19,6 +19,9 @@ public sealed class Spec
 
     public Spec(JsonObject json) => _json = json;
 
+    /// <summary>The spec as given (for kinds that hand it on whole, like `command`).</summary>
+    public JsonObject Json => _json;
+
     /// <summary>Reads and parses a spec file; every failure is a <see cref="SpecException"/> naming the file.</summary>
     public static Spec Load(string path)
     {

@@ -30,7 +30,19 @@ public sealed record AdaptiveSeeds(long First, int Min, int Max);
 public sealed record RefineSpec(string Metric, double Threshold, int MaxDepth, int Budget);
 
 /// <summary>What a run kind reports that a sweep can refine on, and the range of each metric.</summary>
-public sealed record KindInfo(string Name, IReadOnlyDictionary<string, (double Min, double Max)> Metrics, IReadOnlySet<string> AxisParameters);
+/// <param name="Open">An open kind (`command`): any parameter may be an axis, and its metrics are the names listed in
+/// its params' `metrics`.</param>
+public sealed record KindInfo(string Name, IReadOnlyDictionary<string, (double Min, double Max)> Metrics,
+    IReadOnlySet<string> AxisParameters, bool Open = false)
+{
+    /// <summary>The metrics a sweep of this kind with these params may refine on, with their ranges.</summary>
+    public IReadOnlyDictionary<string, (double Min, double Max)> MetricsOf(JsonObject parameters) =>
+        !Open ? Metrics
+        : parameters["metrics"] is JsonArray a
+            ? a.Select(n => n is JsonValue v && v.TryGetValue(out string? s) ? s : null).OfType<string>().Distinct()
+                .ToDictionary(n => n, _ => (double.NegativeInfinity, double.PositiveInfinity))
+            : new Dictionary<string, (double, double)>();
+}
 
 /// <summary>
 /// A sweep (ENGINEERING.md contract): a run kind, fixed params, one or two axes, seeds, the initial
@@ -125,7 +137,7 @@ public sealed record SweepSpec(string Name, string Kind, JsonObject Params, IRea
         foreach (var (k, v) in axesNode.Children)
         {
             string axis = Str(k);
-            if (!info.AxisParameters.Contains(axis))
+            if (info.Open ? axis == "seed" : !info.AxisParameters.Contains(axis))
                 throw new SweepSpecException($"key 'axes.{axis}': '{axis}' is not a numeric parameter of kind '{kind}' (axes: {string.Join(", ", info.AxisParameters.Order())})");
             if (parameters.ContainsKey(axis)) throw new SweepSpecException($"key 'axes.{axis}': also fixed in 'params'");
             if (v is not YamlMappingNode am) throw new SweepSpecException($"key 'axes.{axis}' must be {{ from: .., to: .., scale: linear|log }}");
@@ -159,8 +171,12 @@ public sealed record SweepSpec(string Name, string Kind, JsonObject Params, IRea
             foreach (var rk in rm.Children.Keys.Select(Str))
                 if (rk is not ("metric" or "threshold" or "max_depth" or "budget")) throw new SweepSpecException($"unknown key 'refine.{rk}' (known: metric, threshold, max_depth, budget)");
             string metric = RequiredScalar(rm, "metric", "refine.metric");
-            if (!info.Metrics.TryGetValue(metric, out var range))
-                throw new SweepSpecException($"key 'refine.metric': '{metric}' is not a metric of kind '{kind}' (metrics: {string.Join(", ", info.Metrics.Keys.Order())})");
+            var kindMetrics = info.MetricsOf(parameters);
+            if (!kindMetrics.TryGetValue(metric, out var range))
+                throw new SweepSpecException(info.Open
+                    ? $"key 'refine.metric': '{metric}' is not among the metrics params.metrics declares "
+                        + $"({string.Join(", ", kindMetrics.Keys)})"
+                    : $"key 'refine.metric': '{metric}' is not a metric of kind '{kind}' (metrics: {string.Join(", ", info.Metrics.Keys.Order())})");
             double threshold = RequiredNumber(rm, "threshold", "refine.threshold");
             if (!(threshold > range.Min && threshold < range.Max))
                 throw new SweepSpecException($"key 'refine.threshold': {threshold} is outside the range of '{metric}' ({range.Min}, {range.Max})");

@@ -67,6 +67,14 @@ public class LocalSiloCliTests
             Assert.Equal(2, refused.ExitCode);
             Assert.Contains("key 'data_dir': /etc is outside this silo's data root", refused.Stderr);
             Assert.Equal([cnn], Directory.EnumerateFileSystemEntries(outside));
+            // A silo started without --allow-commands runs no programs: a `command` sweep is refused at submit.
+            string cmd = Path.Combine(outside, "cmd.yaml");
+            File.WriteAllText(cmd, "name: local-cmd\nkind: command\nparams: { command: [true], metrics: [loss] }\n"
+                + "axes:\n  lr: { from: 0.1, to: 1 }\ngrid: { initial: [2] }\n");
+            refused = CliProcess.Run("sweep", "submit", cmd, "--out", Out(), "--gateway", g);
+            Assert.Equal(2, refused.ExitCode);
+            Assert.Contains("--allow-commands", refused.Stderr);
+            File.Delete(cmd);
 
             // A second silo on the ports of the running one is refused (it used to start and share them, so a
             // sweep submitted twice ran on both): one line, exit 2, nothing started.
