@@ -161,8 +161,12 @@ public sealed class ResultSink(string sweepId, string resultsDir, ILogger logger
     {
         if (!_accepted.TryGetValue(runId, out var steps)) _accepted[runId] = steps = [];
         foreach (var row in rows)
-            if (steps.Add(row.Step)) { _pending.Add(row); Rows++; }
+            if (steps.Add(row.Step)) { _pending.Add(row); Rows++; _silos.Add(row.Silo); }
     }
+
+    /// <summary>Silos that produced rows accepted by this activation (for the manifest).</summary>
+    public IReadOnlyCollection<string> Silos => _silos;
+    private readonly SortedSet<string> _silos = new(StringComparer.Ordinal);
 
     /// <summary>A run finished (its rows, if any, already accepted): recorded as durable with the next write.</summary>
     public void Finish(string runId, FinishedRun run)

@@ -157,6 +157,7 @@ public sealed class SweepCoordinatorGrain : Grain, ISweepCoordinatorGrain, IRemi
         var runs = new SweepRuns(spec, S.ResultsDir, _activity?.Id);
         sink.Columns = runs.ExtraColumns;
         _outputs = new SweepOutputs(runs, S.ResultsDir, _logger, SweepId);
+        _outputs.BeginManifest(S.SpecYaml);
         _plan = SweepPlan.Restore(runs, S.Proposed, S.Finished,
             ledger.Runs, warning => _logger.LogWarning("sweep {Sweep}: {Warning}", SweepId, warning));
         _dispatcher = new RunDispatcher(() => GrainFactory.GetGrain<ISlotRegistryGrain>(0).TotalSlots(),
@@ -342,6 +343,7 @@ public sealed class SweepCoordinatorGrain : Grain, ISweepCoordinatorGrain, IRemi
         {
             await _sink.CompactAsync();   // before the final state: a crash here restores and finishes again
             await _outputs!.RefreshAsync(_plan!, force: true);
+            _outputs.FinishManifest(final.Name(), _sink.Silos);
         }
         S.Phase = final;
         // A finished sweep must say so durably, or a later activation would restore and rerun it.

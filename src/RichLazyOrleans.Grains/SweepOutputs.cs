@@ -7,8 +7,8 @@ using RichLazyOrleans.Sweeps;
 namespace RichLazyOrleans.Grains;
 
 /// <summary>
-/// The sweep's machine-readable estimate: DIR/points.parquet (one row per grid point) and DIR/boundary.json (the
-/// threshold level set of the linear estimate, refined sweeps only). Refreshed while results come in, at most every
+/// The sweep's machine-readable outputs beside its rows: DIR/points.parquet (one row per grid point), DIR/boundary.json
+/// (the threshold level set of the linear estimate, refined sweeps only) and DIR/manifest.json. Refreshed while results come in, at most every
 /// <see cref="Interval"/>, and written once more when the sweep ends. Derived data: a failed write is logged and
 /// tried again later, never a reason to fail the sweep.
 /// </summary>
@@ -54,6 +54,32 @@ public sealed class SweepOutputs(SweepRuns runs, string resultsDir, ILogger logg
                 sweepId, e.Message.Split('\n')[0]);
         }
         _last = Stopwatch.StartNew();
+    }
+
+    private SweepManifest? _manifest;
+
+    /// <summary>DIR/manifest.json as the sweep starts (<see cref="SweepManifest"/>).</summary>
+    public void BeginManifest(string specYaml)
+    {
+        _manifest = SweepManifest.Begin(resultsDir, sweepId, runs.Spec.Kind, specYaml);
+        if (!_manifest.TryWrite(resultsDir))
+            logger.LogWarning("sweep {Sweep}: could not write {File}", sweepId, SweepManifest.FileName);
+    }
+
+    /// <summary>DIR/manifest.json as the sweep ends: its state, end time and the silos that wrote rows.</summary>
+    public void FinishManifest(string state, IEnumerable<string> silos)
+    {
+        if (_manifest is null) return;
+        _manifest = _manifest with
+        {
+            Silos = [.. _manifest.Silos.Union(silos).Order(StringComparer.Ordinal)],
+            State = state,
+            FinishedAt = DateTime.UtcNow,
+            // Training runs set it in this process before their first tensor (TorchRuntime).
+            MklCbwr = Environment.GetEnvironmentVariable("MKL_CBWR") ?? _manifest.MklCbwr,
+        };
+        if (!_manifest.TryWrite(resultsDir))
+            logger.LogWarning("sweep {Sweep}: could not write {File}", sweepId, SweepManifest.FileName);
     }
 
     private static double? Finite(double x) => double.IsFinite(x) ? x : null;

@@ -121,6 +121,17 @@ public class SweepClusterTests(ClusterFixture fixture) : IClassFixture<ClusterFi
             Assert.Contains("width", names);
             Assert.Contains("params_json", names);
         }
+        // manifest.json says what produced the results.
+        var manifest = SweepManifest.Read(dir)!;
+        Assert.Equal(("cluster-axes", "synthetic", "complete"), (manifest.SweepId, manifest.Kind, manifest.State));
+        Assert.NotNull(manifest.FinishedAt);
+        Assert.True(manifest.StartedAt <= manifest.FinishedAt);
+        Assert.NotEmpty(manifest.Silos);
+        Assert.All(rows, r => Assert.Contains(r.Silo, manifest.Silos));
+        Assert.Matches("^[0-9a-f]{64}$", manifest.SpecSha256);
+        Assert.StartsWith("libtorch-", manifest.LibTorch);
+        Assert.NotNull(manifest.TorchSharp);
+        Assert.Equal(typeof(SweepManifest).Assembly.GetName().Version!.ToString(3), manifest.Version.Split('+')[0]);
     }
 
     [Fact]
