@@ -64,24 +64,32 @@ internal static class SweepCommands
                 return 0;
             }, ct);
         });
-        var statusCmd = new Command("status", "One line on where a sweep stands.") { name, gateway, clusterRedis };
+        var json = new Option<bool>("--json") { Description = "print it as one JSON object (for programs)" };
+        var statusCmd = new Command("status", "One line on where a sweep stands.") { name, gateway, clusterRedis, json };
         statusCmd.SetAction(async (p, ct) => await Connect(p, async client =>
         {
             var s = await client.GetGrain<ISweepCoordinatorGrain>(p.GetValue(name)!).GetStatus();
             if (s.State == "new") throw new SpecException($"no sweep named '{p.GetValue(name)}' on this cluster");
-            Console.WriteLine(SweepRunner.Line(s));
+            Console.WriteLine(p.GetValue(json) ? SweepStatusJson.Line(s) : SweepRunner.Line(s));
             return 0;
         }, ct));
-        var watch = new Command("watch", "Follow a sweep until it ends.") { name, gateway, clusterRedis };
+        var jsonl = new Option<bool>("--jsonl")
+        {
+            Description = "one JSON object per update on stdout (JSON Lines), the last one when it ends",
+        };
+        var watch = new Command("watch", "Follow a sweep until it ends.") { name, gateway, clusterRedis, jsonl };
         watch.SetAction(async (p, ct) => await Connect(p, async client =>
         {
             var g = client.GetGrain<ISweepCoordinatorGrain>(p.GetValue(name)!);
             var s = await g.GetStatus();
             if (s.State == "new") throw new SpecException($"no sweep named '{p.GetValue(name)}' on this cluster");
             DateTime? lostSince = null;
+            bool lines = p.GetValue(jsonl);
+            string? last = null;
             while (!s.Finished)
             {
-                Console.Error.WriteLine(SweepRunner.Line(s));
+                if (!lines) Console.Error.WriteLine(SweepRunner.Line(s));
+                else if (SweepStatusJson.Line(s) is var now && now != last) Console.WriteLine(last = now);
                 await Task.Delay(1000, ct);
                 try { s = await g.GetStatus(); lostSince = null; }
                 catch (Exception e) when (e is not OperationCanceledException)
@@ -91,8 +99,22 @@ internal static class SweepCommands
                     if (DateTime.UtcNow - lostSince > SweepRunner.LostContactLimit) throw;
                 }
             }
-            Console.WriteLine(SweepRunner.Line(s));
+            Console.WriteLine(lines ? SweepStatusJson.Line(s) : SweepRunner.Line(s));
             return SweepRunner.ExitCode(s);
+        }, ct));
+        var listJson = new Option<bool>("--json") { Description = "one JSON array of statuses (for programs)" };
+        var list = new Command("list", "Every sweep this silo or cluster knows, one line each.")
+            { gateway, clusterRedis, listJson };
+        list.SetAction(async (p, ct) => await Connect(p, async client =>
+        {
+            var names = await client.GetGrain<ISweepRegistryGrain>(0).List();
+            var statuses = await Task.WhenAll(names.Select(n => client.GetGrain<ISweepCoordinatorGrain>(n).GetStatus()));
+            if (p.GetValue(listJson))
+                Console.WriteLine(new System.Text.Json.Nodes.JsonArray(
+                    statuses.Select(s => (System.Text.Json.Nodes.JsonNode)SweepStatusJson.Of(s)).ToArray()).ToJsonString());
+            else if (statuses.Length == 0) Console.WriteLine("no sweeps");
+            else foreach (var s in statuses) Console.WriteLine($"{s.SweepId}: {SweepRunner.Line(s)["richlazy: ".Length..]}");
+            return 0;
         }, ct));
         var stopRuns = new Option<bool>("--stop-runs")
         {
@@ -133,8 +155,8 @@ internal static class SweepCommands
             Console.WriteLine($"deleted sweep {p.GetValue(name)}{(p.GetValue(withResults) ? own ? $" and {dir}" : $"; {dir} kept (not this sweep's results)" : $"; its results stay in {dir}")}");
             return 0;
         }, ct));
-        foreach (var c in new[] { submit, statusCmd, watch, cancel, resume, delete }) cmd.Subcommands.Add(c);
-        tls.AddTo(submit, statusCmd, watch, cancel, resume, delete);
+        foreach (var c in new[] { submit, statusCmd, watch, cancel, resume, delete, list }) cmd.Subcommands.Add(c);
+        tls.AddTo(submit, statusCmd, watch, cancel, resume, delete, list);
         return cmd;
     }
 

@@ -110,3 +110,11 @@ public interface ISlotRegistryGrain : IGrainWithIntegerKey
     Task Unregister(string silo);
     [AlwaysInterleave] Task<int> TotalSlots();
 }
+
+/// <summary>The names of the sweeps this cluster knows (key 0), for `sweep list`. Durable (grain storage).</summary>
+public interface ISweepRegistryGrain : IGrainWithIntegerKey
+{
+    Task Add(string sweepId);
+    Task Remove(string sweepId);
+    [AlwaysInterleave] Task<string[]> List();
+}

@@ -123,6 +123,7 @@ public sealed class SweepCoordinatorGrain : Grain, ISweepCoordinatorGrain, IRemi
         (S.SpecYaml, S.ResultsDir, S.Phase) = (request.SpecYaml, request.ResultsDir, SweepPhase.Running);
         Begin(spec, sink, ledger);
         await SaveAsync();   // durable before the first run starts
+        await GrainFactory.GetGrain<ISweepRegistryGrain>(0).Add(SweepId);
         await _reminder.EnsureAsync();
         await AdvanceAsync();
         return Status();
@@ -231,6 +232,7 @@ public sealed class SweepCoordinatorGrain : Grain, ISweepCoordinatorGrain, IRemi
         if (S.Phase.IsActive()) throw new ArgumentException($"sweep '{SweepId}' is {S.Phase.Name()}; cancel it first");
         string dir = S.ResultsDir;
         await _reminder.DropAsync();
+        await GrainFactory.GetGrain<ISweepRegistryGrain>(0).Remove(SweepId);
         await _state.ClearStateAsync();
         _state.State = new SweepGrainState();
         (_plan, _dispatcher, _sink, _outputs, _ended) = (null, null, null, null, default);

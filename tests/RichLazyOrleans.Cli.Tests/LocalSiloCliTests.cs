@@ -91,9 +91,21 @@ public class LocalSiloCliTests
             Assert.Contains("[complete]", watch.Stdout);
             var rows = await ResultFiles.ReadAllAsync(dir);
             Assert.InRange(rows.Count, 26, 60);
+            // For programs: status as one JSON object, watch as JSON Lines, list of every sweep.
+            var statusJson = CliProcess.Run("sweep", "status", "local-a", "--json", "--gateway", g);
+            var asJson = System.Text.Json.Nodes.JsonNode.Parse(statusJson.Stdout)!;
+            Assert.Equal(("local-a", "complete", true), (asJson["sweep_id"]!.GetValue<string>(),
+                asJson["state"]!.GetValue<string>(), asJson["finished"]!.GetValue<bool>()));
+            Assert.Equal(rows.Count, asJson["done"]!.GetValue<int>());
+            var jsonl = CliProcess.Run("sweep", "watch", "local-a", "--jsonl", "--gateway", g);
+            Assert.Equal(0, jsonl.ExitCode);
+            Assert.All(jsonl.Stdout.Trim().Split('\n'), l => Assert.NotNull(System.Text.Json.Nodes.JsonNode.Parse(l)));
 
             string dir2 = Out();
             Assert.Equal(0, CliProcess.Run("sweep", "submit", Spec("local-b", 200, 200), "--out", dir2, "--gateway", g).ExitCode);
+            var listed = System.Text.Json.Nodes.JsonNode.Parse(CliProcess.Run("sweep", "list", "--json", "--gateway", g)
+                .Stdout)!.AsArray().Select(x => x!["sweep_id"]!.GetValue<string>()).ToList();
+            Assert.Equal(["local-a", "local-b"], listed);
             // Ctrl+C on watch stops watching: exit 130, one quiet line, no exception (it was exit 1 with a
             // TaskCanceledException); the sweep goes on.
             var watchPsi = new ProcessStartInfo("dotnet")
