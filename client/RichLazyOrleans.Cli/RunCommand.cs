@@ -25,7 +25,9 @@ internal static class RunCommand
             var runKind = RunKindRegistry.Get(parse.GetValue(kind)!);
             string path = parse.GetValue(spec)!.FullName;
             RunMemory.Check(runKind, Spec.Load(path), RunMemory.Available);   // before it allocates, with the number
-            var rows = runKind.Run(Spec.Load(path), line => Console.Error.WriteLine($"richlazy: {line}"));
+            // `device: auto` outside a silo: this process has no GPU slot, so the CPU.
+            var pinned = new Spec(RunDevice.Pin(runKind, Spec.Load(path).Json, gpu: null));
+            var rows = runKind.Run(pinned, line => Console.Error.WriteLine($"richlazy: {line}"));
             // Build the whole document first: a failure mid-way must not leave half an array on stdout.
             var sb = new StringBuilder("[\n");
             for (int i = 0; i < rows.Count; i++)

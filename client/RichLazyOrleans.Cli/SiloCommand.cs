@@ -49,6 +49,12 @@ internal static class SiloCommand
             Description = $"serve the dashboard beyond loopback without a token (${SiloEnvironment.InsecureHttp})",
             DefaultValueFactory = _ => EnvBool(SiloEnvironment.InsecureHttp),
         };
+        var gpus = new Option<string?>("--gpus")
+        {
+            Description = $"a slot per GPU beside the CPU slots: 0,1,2,3 or all (${SiloEnvironment.Gpus}); "
+                + "--slots 0 for GPU slots only",
+            DefaultValueFactory = _ => Env(SiloEnvironment.Gpus),
+        };
         var allowCommands = new Option<bool>("--allow-commands")
         {
             Description = "run `command` sweeps: programs of anyone who reaches the gateway, as this silo's user "
@@ -71,14 +77,16 @@ internal static class SiloCommand
         var cmd = new Command("silo", "Run a silo until Ctrl+C/SIGTERM: alone (local) or joining the cluster registered in Redis (--redis). Binds to loopback unless told otherwise.")
         {
             port, gateway, slots, redis, advertise, listenAny, kubernetes, httpPort, httpBind, dashboard, shutdown,
-            httpToken, insecureHttp, allowCommands, resultsRoot, dataRoot, logLevel,
+            httpToken, insecureHttp, gpus, allowCommands, resultsRoot, dataRoot, logLevel,
         };
         var tls = new TlsFlags().AddTo(cmd);
         cmd.SetAction(async (p, ct) =>
         {
             var config = new SiloConfig
             {
-                Slots = p.GetValue(slots) >= 1 ? p.GetValue(slots) : throw new SpecException("--slots must be >= 1"),
+                Gpus = SiloGpus.Parse(p.GetValue(gpus)),
+                Slots = p.GetValue(slots) >= (p.GetValue(gpus) is null ? 1 : 0) ? p.GetValue(slots)
+                    : throw new SpecException("--slots must be >= 1 (>= 0 with --gpus)"),
                 Redis = p.GetValue(redis),
                 SiloPort = p.GetValue(port),
                 GatewayPort = p.GetValue(gateway),
@@ -108,7 +116,7 @@ internal static class SiloCommand
             await host.StartAsync(ct);
             string where = config.Kubernetes ? $"pod {Environment.GetEnvironmentVariable("POD_NAME")}" : $"{config.Advertise ?? "127.0.0.1"}:{config.SiloPort} (gateway {config.GatewayPort})";
             if (exposure is not null) Console.Error.WriteLine($"richlazy: HTTP on {exposure}");
-            Console.Error.WriteLine($"richlazy: silo up on {where}, {config.Slots} slot(s){(config.Redis is null ? "" : $", cluster in Redis {RedactPassword(config.Redis)}")}"
+            Console.Error.WriteLine($"richlazy: silo up on {where}, {config.Slots} slot(s){(config.Gpus.Count > 0 ? $" + GPU slots {string.Join(",", config.Gpus)}" : "")}{(config.Redis is null ? "" : $", cluster in Redis {RedactPassword(config.Redis)}")}"
                 + $"{(http is { } h ? $", health on http://{config.HttpBind}:{h}{SiloEnvironment.LivenessPath}" : "")}"
                 + (config.Dashboard
                     ? $", dashboard on http://{config.HttpBind}:{http}{SiloEnvironment.DashboardPath}" : "")

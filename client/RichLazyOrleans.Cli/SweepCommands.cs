@@ -22,7 +22,12 @@ internal static class SweepCommands
         var output = new Option<DirectoryInfo>("--out") { Description = "results directory (runs/*.parquet)", Required = true };
         var slots = new Option<int?>("--slots") { Description = "device slots of the embedded silo (default: cores / the runs' `threads`)" };
         var redis = RedisOption();
-        var run = new Command("run", "Run a sweep to completion (embedded silo unless --redis names a cluster) and show progress.") { spec, output, slots, redis };
+        var gpus = new Option<string?>("--gpus")
+        {
+            Description = "GPU slots of the embedded silo beside its CPU slots: 0,1 or all ($RICHLAZY_GPUS)",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("RICHLAZY_GPUS") is { Length: > 0 } v ? v : null,
+        };
+        var run = new Command("run", "Run a sweep to completion (embedded silo unless --redis names a cluster) and show progress.") { spec, output, slots, redis, gpus };
         // TLS flags matter with --redis only: the embedded silo and its client share one process.
         var runTls = new TlsFlags().AddTo(run);
         run.SetAction(async (p, ct) =>
@@ -33,7 +38,8 @@ internal static class SweepCommands
                 return await WithClient(0, r, runTls.Read(p), async client => SweepRunner.ExitCode(
                     await SweepRunner.RunOnAsync(client, sweep, yaml, p.GetValue(output)!.FullName, 0, ct)), ct);
             }
-            return await RunAsync(p.GetValue(spec)!.FullName, p.GetValue(output)!.FullName, p.GetValue(slots), ct);
+            return await RunAsync(p.GetValue(spec)!.FullName, p.GetValue(output)!.FullName, p.GetValue(slots),
+                SiloGpus.Parse(p.GetValue(gpus)), ct);
         });
         cmd.Subcommands.Add(run);
 
@@ -213,16 +219,21 @@ internal static class SweepCommands
     }
 
 
-    private static async Task<int> RunAsync(string specPath, string outDir, int? requestedSlots, CancellationToken ct)
+    private static async Task<int> RunAsync(string specPath, string outDir, int? requestedSlots,
+        IReadOnlyList<string> gpus, CancellationToken ct)
     {
         var (spec, yaml) = LoadSpec(specPath);
         // CPU slots: cores ÷ threads per run (the runs' `threads` param, 1 by default).
         int threads = spec.Params["threads"] is System.Text.Json.Nodes.JsonValue tv && tv.TryGetValue(out long t) ? (int)Math.Max(1, t) : 1;
         int slots = requestedSlots ?? SlotPool.DefaultSlots(threads);
-        if (slots < 1) throw new SpecException("--slots must be >= 1");
-        using var host = SiloSetup.BuildEmbedded(slots);
+        if (slots < (gpus.Count > 0 ? 0 : 1)) throw new SpecException("--slots must be >= 1 (>= 0 with --gpus)");
+        using var host = SiloSetup.BuildEmbedded(slots, gpus: gpus);
         await host.StartAsync(ct);
-        try { return SweepRunner.ExitCode(await SweepRunner.RunOnAsync(host.Services.GetRequiredService<IClusterClient>(), spec, yaml, outDir, slots, ct)); }
+        try
+        {
+            return SweepRunner.ExitCode(await SweepRunner.RunOnAsync(host.Services.GetRequiredService<IClusterClient>(),
+                spec, yaml, outDir, slots + gpus.Count, ct));
+        }
         finally { await host.StopAsync(CancellationToken.None); }   // also after a bad spec: a clean stop, no shutdown noise
     }
 

@@ -20,6 +20,7 @@ public static class SiloEnvironment
     public const string ShutdownSeconds = "RICHLAZY_SHUTDOWN_SECONDS";   // --shutdown-seconds: time to checkpoint running runs on SIGTERM
     public const string HttpToken = "RICHLAZY_HTTP_TOKEN";        // --http-token: the dashboard's token
     public const string InsecureHttp = "RICHLAZY_INSECURE_HTTP";  // --insecure-http: a dashboard beyond loopback without one
+    public const string Gpus = "RICHLAZY_GPUS";                   // --gpus: a slot per GPU (0,1,… or all)
     public const string AllowCommands = "RICHLAZY_ALLOW_COMMANDS"; // --allow-commands: execute `command` runs
     public const string ResultsRoot = "RICHLAZY_RESULTS_ROOT";    // --results-root: the only place sweeps may write
     public const string DataRoot = "RICHLAZY_DATA_ROOT";          // --data-root: where runs may read data
@@ -46,6 +47,8 @@ public static class SiloEnvironment
         [HttpToken] = "token (16+ characters) the dashboard asks for: `Authorization: Bearer TOKEN`, or open "
             + "/dashboard?token=TOKEN once in a browser; needed when the dashboard is served beyond loopback",
         [InsecureHttp] = "true: serve the dashboard beyond loopback without a token (a network you trust)",
+        [Gpus] = "GPUs to give a slot each, beside the CPU slots: 0,1,2,3 or all (what nvidia-smi lists); each run "
+            + "that asks for a GPU (device: cuda, or auto) is pinned to its slot's GPU",
         [AllowCommands] = "true: execute `command` runs (the programs of anyone who reaches the gateway, as this "
             + "silo's user); off by default",
         [ResultsRoot] = "directory every path a sweep writes (--out, checkpoint_dir, filters_dir) must be under "

@@ -42,6 +42,8 @@ public sealed record SiloConfig
     public LogLevel LogLevel { get; init; } = LogLevel.Warning;
     /// <summary>Where specs may write and read (`--results-root`, `--data-root`); unconfined by default.</summary>
     public PathRoots Roots { get; init; } = PathRoots.Unconfined;
+    /// <summary>GPUs this silo gives a slot each (`--gpus 0,1`), beside its <see cref="Slots"/> CPU slots.</summary>
+    public IReadOnlyList<string> Gpus { get; init; } = [];
     /// <summary>Whether `command` runs (programs) execute here (<see cref="CommandPolicy"/>).</summary>
     public bool AllowCommands { get; init; } = true;
     /// <summary>Mutual TLS on silo-to-silo and gateway connections; null: plain TCP.</summary>
@@ -57,10 +59,11 @@ public static class SiloSetup
     /// other silos before this one leaves. Grain storage and reminders are the caller's choice
     /// (<see cref="AddInMemoryDurability"/> or Redis).
     /// </summary>
-    public static ISiloBuilder AddRichLazy(this ISiloBuilder silo, int slots, int shutdownSeconds = SiloEnvironment.DefaultShutdownSeconds)
+    public static ISiloBuilder AddRichLazy(this ISiloBuilder silo, int slots,
+        int shutdownSeconds = SiloEnvironment.DefaultShutdownSeconds, IReadOnlyList<string>? gpus = null)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(slots, 1);
-        silo.Services.AddSingleton(new SlotPool(slots));
+        var pool = new SlotPool(slots, gpus);   // CPU slots, and a slot per GPU
+        silo.Services.AddSingleton(pool);
         Microsoft.Extensions.DependencyInjection.Extensions.ServiceCollectionDescriptorExtensions.TryAddSingleton(
             silo.Services, new SweepOptions());
         // Paths a spec may name: anywhere (embedded, tests) unless the silo was started with roots (Build).
@@ -81,14 +84,15 @@ public static class SiloSetup
             // Pay the one-time JIT and reflection cost of the result writers at start-up, not in
             // the middle of the first sweep.
             var warm = new[] { new Results.ResultRow { RunId = "warm-up" } };
-            await Parquet.Serialization.ParquetSerializer.SerializeAsync(warm, new MemoryStream());
+            await Results.ResultParquet.WriteAsync(new MemoryStream(), warm, ["warm_up"]);
             System.Text.Json.JsonSerializer.Deserialize<List<Results.ResultRow>>(System.Text.Json.JsonSerializer.Serialize(warm));
             await Results.ResultCompaction.WarmUpAsync();   // and of merging a sweep's files when it ends
             // Register the slots now (sweeps size their in-flight window from them), without waiting:
             // a grain call at start-up can wait 30 s on a silo that died and is not yet declared dead,
             // and would hold the start back. SlotLifecycle's heartbeat repeats it every few seconds.
             var self = services.GetRequiredService<ILocalSiloDetails>().SiloAddress.ToString();
-            _ = services.GetRequiredService<IGrainFactory>().GetGrain<ISlotRegistryGrain>(0).Register(self, slots)
+            _ = services.GetRequiredService<IGrainFactory>().GetGrain<ISlotRegistryGrain>(0)
+                .Register(self, pool.Slots, pool.Gpus.Count)
                 .ContinueWith(t => t.Exception, TaskContinuationOptions.OnlyOnFaulted);   // observed; the heartbeat retries
         });
         silo.Services.AddSingleton(new DrainOptions(TimeSpan.FromSeconds(shutdownSeconds)));
@@ -104,8 +108,13 @@ public static class SiloSetup
     /// An in-process silo (with its co-hosted client) on loopback only, on free ports so several
     /// sweeps on one machine do not collide. Logging goes to stderr at warning level and above.
     /// </summary>
-    public static IHost BuildEmbedded(int slots, LogLevel logLevel = LogLevel.Warning) =>
-        Build(new SiloConfig { Slots = slots, SiloPort = FreeLoopbackPort(), GatewayPort = FreeLoopbackPort(), LogLevel = logLevel });
+    public static IHost BuildEmbedded(int slots, LogLevel logLevel = LogLevel.Warning,
+        IReadOnlyList<string>? gpus = null) =>
+        Build(new SiloConfig
+        {
+            Slots = slots, SiloPort = FreeLoopbackPort(), GatewayPort = FreeLoopbackPort(), LogLevel = logLevel,
+            Gpus = gpus ?? [],
+        });
 
     /// <summary>A single local silo on loopback with fixed ports (`richlazy silo`): clients reach its gateway.</summary>
     public static IHost BuildLocal(int slots, int siloPort, int gatewayPort, LogLevel logLevel = LogLevel.Warning) =>
@@ -117,7 +126,7 @@ public static class SiloSetup
     /// <summary>A silo: local (no Redis) or a member of the cluster registered in Redis, on Kubernetes or not.</summary>
     public static IHost Build(SiloConfig config)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(config.Slots, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(config.Slots + config.Gpus.Count, 1);
         // Loaded here, before the host exists: a bad certificate is one line (TlsConfigException), not a failed start.
         var tls = config.Tls is { } t ? SiloTls.Load(t) : null;
         int? httpPort = config.HttpPort ?? (config.Dashboard ? SiloEnvironment.DefaultHttpPort : null);
@@ -173,7 +182,7 @@ public static class SiloSetup
                 silo.Services.AddSingleton(config.Roots);
                 silo.Services.AddSingleton(new CommandPolicy(config.AllowCommands));
                 if (tls is not null) silo.UseRichLazyTls(tls);   // both modes: silo port and gateway
-                silo.AddActivityPropagation().AddRichLazy(config.Slots, config.ShutdownSeconds);
+                silo.AddActivityPropagation().AddRichLazy(config.Slots, config.ShutdownSeconds, config.Gpus);
                 if (config.Dashboard) silo.AddDashboard();
             })
             .ConfigureServices((context, services) => AddTelemetry(services, context.Configuration["Telemetry:Exporter"]));

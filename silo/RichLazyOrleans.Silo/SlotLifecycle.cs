@@ -26,7 +26,7 @@ internal sealed class SlotLifecycle(SlotPool slots, IGrainFactory grains, ILocal
             do
             {
                 if (slots.IsStopping) break;
-                try { await Registry.Register(Address, slots.Slots).WaitAsync(stoppingToken); }
+                try { await Registry.Register(Address, slots.Slots, slots.Gpus.Count).WaitAsync(stoppingToken); }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
                     logger.LogDebug("slot heartbeat failed: {Error}", e.Message);

@@ -106,7 +106,9 @@ public interface ISweepCoordinatorGrain : IGrainWithStringKey
 public interface ISlotRegistryGrain : IGrainWithIntegerKey
 {
     /// <summary>A silo's heartbeat: it has this many slots. Silos not heard from for a while stop counting.</summary>
-    Task Register(string silo, int slots);
+    Task Register(string silo, int slots, int gpus = 0);   // gpus: how many of the slots are GPU slots
+    /// <summary>GPU slots in the cluster now.</summary>
+    [AlwaysInterleave] Task<int> TotalGpus();
     Task Unregister(string silo);
     [AlwaysInterleave] Task<int> TotalSlots();
 }

@@ -73,6 +73,13 @@ public sealed class RunGrain(SlotPool slots, PathRoots roots, CommandPolicy comm
         }
         if (_request is not null) return 0;   // already executing (or done) here: a repeated Start is a no-op
         var kind = RunKindRegistry.Get(request.Kind);
+        if (RunDevice.Of(JsonNode.Parse(request.SpecJson)!.AsObject()) == DeviceRequest.Gpu && slots.Gpus.Count == 0)
+        {
+            // It asks for a GPU and this silo has none: refused here, the coordinator asks again (a fresh activation
+            // is placed anew) until a silo with GPU slots takes it.
+            DeactivateOnIdle();
+            return -1;
+        }
         // Counted from here, so a shutdown that begins while this awaits storage waits for it too.
         var execution = slots.Execution();
         _request = request;
@@ -175,6 +182,7 @@ public sealed class RunGrain(SlotPool slots, PathRoots roots, CommandPolicy comm
             // Orleans scheduler, and the continuation comes back to this activation.
             // (The lambda runs on a slot thread, so it touches no grain state; the clock and the
             // queue of fresh rows are thread-safe.) Execution is timed from the moment the slot takes it.
+            bool gpu = RunDevice.TakesGpu(RunDevice.Of(spec), slots.Gpus.Count);
             var rows = await slots.RunAsync(stopping =>
             {
                 using var either = CancellationTokenSource.CreateLinkedTokenSource(stopping, _stop.Token);
@@ -182,13 +190,15 @@ public sealed class RunGrain(SlotPool slots, PathRoots roots, CommandPolicy comm
                 clock.Begin();
                 try
                 {
-                    var context = new RunContext(r.SweepId, r.RunId, attempt, SlotPool.CurrentSlot,
-                        LogPath: Path.Combine(r.ResultsDir, "logs", r.RunId + ".log"));
-                    return RunKindRegistry.Get(r.Kind).Run(new Spec((JsonObject)spec.DeepClone()), context, null,
+                    var context = new RunContext(r.SweepId, r.RunId, attempt, SlotPool.CurrentSlot, SlotPool.CurrentGpu,
+                        Path.Combine(r.ResultsDir, "logs", r.RunId + ".log"));
+                    var kind = RunKindRegistry.Get(r.Kind);
+                    var pinned = RunDevice.Pin(kind, (JsonObject)spec.DeepClone(), SlotPool.CurrentGpu);
+                    return kind.Run(new Spec(pinned), context, null,
                         row => _fresh.Enqueue(((JsonObject)row.DeepClone(), clock.Now())), either.Token);
                 }
                 finally { clock.End(); }
-            });
+            }, gpu);
             _progressTimer?.Dispose();
             _status = "reporting";
             var resultRows = RunRows.ToResultRows(r, spec, rows, clock.Finished, silo);

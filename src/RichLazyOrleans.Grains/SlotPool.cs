@@ -14,12 +14,16 @@ namespace RichLazyOrleans.Grains;
 /// </summary>
 public sealed class SlotPool : IDisposable
 {
-    private readonly BlockingCollection<Action> _work = new();
+    private readonly BlockingCollection<Action> _work = new();      // CPU slots take runs from here
+    private readonly BlockingCollection<Action> _gpuWork = new();   // GPU slots: one run per GPU at a time
     private readonly Thread[] _threads;
     private readonly CancellationTokenSource _stopping = new();
     private int _busy, _maxBusy, _executions;
 
+    /// <summary>All slots: one per GPU, then the CPU slots.</summary>
     public int Slots { get; }
+    /// <summary>The GPU of each GPU slot (device ordinals as the driver numbers them: "0", "1", …).</summary>
+    public IReadOnlyList<string> Gpus { get; }
     public int Busy => Volatile.Read(ref _busy);
     /// <summary>The most runs ever executing here at the same time (for tests and metrics).</summary>
     public int MaxBusy => Volatile.Read(ref _maxBusy);
@@ -27,11 +31,15 @@ public sealed class SlotPool : IDisposable
     public CancellationToken Stopping => _stopping.Token;
     public bool IsStopping => _stopping.IsCancellationRequested;
 
-    public SlotPool(int slots)
+    /// <param name="slots">CPU slots.</param>
+    /// <param name="gpus">One more slot per GPU: runs that ask for a GPU take these, one run per GPU.</param>
+    public SlotPool(int slots, IReadOnlyList<string>? gpus = null)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(slots, 1);
-        Slots = slots;
-        _threads = Enumerable.Range(0, slots)
+        Gpus = gpus ?? [];
+        ArgumentOutOfRangeException.ThrowIfLessThan(slots + Gpus.Count, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(slots);
+        Slots = slots + Gpus.Count;
+        _threads = Enumerable.Range(0, Slots)
             .Select(i => new Thread(() => Loop(i)) { IsBackground = true, Name = $"richlazy-slot-{i}" }).ToArray();
         foreach (var t in _threads) t.Start();
         Telemetry.Meter.CreateObservableGauge("richlazy.slots.busy", () => Busy, description: "runs executing on this silo's slots");
@@ -39,21 +47,29 @@ public sealed class SlotPool : IDisposable
     }
 
     [ThreadStatic] private static int t_slot;
+    [ThreadStatic] private static string? t_gpu;
 
     /// <summary>The slot a run executes on, read from its slot thread (0 elsewhere).</summary>
     public static int CurrentSlot => t_slot;
+    /// <summary>The GPU of the slot a run executes on (null on a CPU slot), read from its slot thread.</summary>
+    public static string? CurrentGpu => t_gpu;
 
     private void Loop(int slot)
     {
         t_slot = slot;
-        foreach (var work in _work.GetConsumingEnumerable()) work();
+        t_gpu = slot < Gpus.Count ? Gpus[slot] : null;
+        // Without CPU slots, GPU slots take every run; otherwise each slot its own kind.
+        var queue = t_gpu is not null || Slots == Gpus.Count ? _gpuWork : _work;
+        foreach (var work in queue.GetConsumingEnumerable()) work();
     }
 
-    /// <summary>Runs <paramref name="work"/> on a slot thread when one is free; it gets the pool's stopping token.</summary>
-    public Task<T> RunAsync<T>(Func<CancellationToken, T> work)
+    /// <summary>Runs <paramref name="work"/> on a slot thread when one is free (a GPU slot when
+    /// <paramref name="gpu"/>); it gets the pool's stopping token.</summary>
+    public Task<T> RunAsync<T>(Func<CancellationToken, T> work, bool gpu = false)
     {
+        if (gpu && Gpus.Count == 0) throw new InvalidOperationException("this silo has no GPU slot");
         var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _work.Add(() =>
+        (gpu || Slots == Gpus.Count ? _gpuWork : _work).Add(() =>
         {
             if (IsStopping) { done.SetCanceled(Stopping); return; }   // queued behind the shutdown: never started
             int now = Interlocked.Increment(ref _busy);
@@ -101,5 +117,6 @@ public sealed class SlotPool : IDisposable
     {
         _stopping.Cancel();
         _work.CompleteAdding();
+        _gpuWork.CompleteAdding();
     }
 }

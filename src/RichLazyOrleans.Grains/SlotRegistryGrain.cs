@@ -11,15 +11,30 @@ public sealed class SlotRegistryGrain : Grain, ISlotRegistryGrain
 {
     public static readonly TimeSpan Heartbeat = TimeSpan.FromSeconds(5);
     public static readonly TimeSpan Expiry = TimeSpan.FromSeconds(20);
-    private readonly Dictionary<string, (int Slots, DateTime Seen)> _slots = new();
+    private readonly Dictionary<string, (int Slots, int Gpus, DateTime Seen)> _slots = new();
 
-    public Task Register(string silo, int slots) { _slots[silo] = (slots, DateTime.UtcNow); return Task.CompletedTask; }
+    public Task Register(string silo, int slots, int gpus = 0)
+    {
+        _slots[silo] = (slots, gpus, DateTime.UtcNow);
+        return Task.CompletedTask;
+    }
+
+    public Task<int> TotalGpus()
+    {
+        Expire();
+        return Task.FromResult(_slots.Values.Sum(v => v.Gpus));
+    }
+
+    private void Expire()
+    {
+        var now = DateTime.UtcNow;
+        foreach (var gone in _slots.Where(kv => now - kv.Value.Seen > Expiry).Select(kv => kv.Key).ToList()) _slots.Remove(gone);
+    }
     public Task Unregister(string silo) { _slots.Remove(silo); return Task.CompletedTask; }
 
     public Task<int> TotalSlots()
     {
-        var now = DateTime.UtcNow;
-        foreach (var gone in _slots.Where(kv => now - kv.Value.Seen > Expiry).Select(kv => kv.Key).ToList()) _slots.Remove(gone);
+        Expire();
         return Task.FromResult(_slots.Values.Sum(v => v.Slots));
     }
 }

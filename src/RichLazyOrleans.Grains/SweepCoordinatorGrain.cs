@@ -113,6 +113,10 @@ public sealed class SweepCoordinatorGrain : Grain, ISweepCoordinatorGrain, IRemi
         }
         var spec = SweepRuns.Validate(request.SpecYaml, Kinds, SweepId, request.ResultsDir, _roots,
             commands: _commands);
+        if (RunDevice.Of(spec.Params) == DeviceRequest.Gpu
+            && await GrainFactory.GetGrain<ISlotRegistryGrain>(0).TotalGpus() == 0)
+            throw new ArgumentException($"params.device: '{spec.Params["device"]}' asks for a GPU and no silo of this "
+                + "cluster has a GPU slot (start silos with --gpus)");
 
         // Rows of an earlier attempt of this sweep (its silo was embedded and is gone) count as written.
         var sink = new ResultSink(SweepId, request.ResultsDir, _logger);

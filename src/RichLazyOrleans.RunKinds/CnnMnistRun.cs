@@ -126,7 +126,7 @@ public sealed class CnnMnistRun : IRunKind
         bool images = spec.Bool("filter_images", filtersDir is not null);   // naming a directory asks for the PNGs
         if (!images && filtersDir is not null) throw new SpecException("key 'filters_dir' is given but 'filter_images' is false");
         string dtype = spec.String("dtype", "float32", "float32", "float64");
-        spec.String("device", "cpu", "cpu");
+        spec.String("device", "cpu", "cpu", "auto");   // auto: pinned to the slot (cpu here: no CUDA kernels)
         var (every, dir) = spec.SavedStates();
         if (images && filtersDir is null && dir is null) throw new SpecException("key 'filter_images' needs 'filters_dir' or 'checkpoint_dir' (where to write the PNGs)");
         var config = new CnnMnistConfig

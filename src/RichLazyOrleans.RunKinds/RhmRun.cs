@@ -78,7 +78,7 @@ public sealed class RhmRun : IRunKind
         double target = spec.PositiveNumber("target_accuracy", 0.9);
         if (target > 1) throw new SpecException($"key 'target_accuracy' must be in (0, 1], got {target:R}");
         string dtype = spec.String("dtype", "float32", "float32", "float64");
-        spec.String("device", "cpu", "cpu");
+        spec.String("device", "cpu", "cpu", "auto");   // auto: pinned to the slot (cpu here: no CUDA kernels)
         var (every, dir) = spec.SavedStates();
         var config = new RhmConfig
         {

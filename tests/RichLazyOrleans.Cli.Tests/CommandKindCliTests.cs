@@ -164,4 +164,47 @@ public class CommandKindCliTests
         Assert.Equal(runs.Count, Directory.GetFiles(Path.Combine(dir, "logs"), "*.log").Length);
         Assert.True(File.Exists(Path.Combine(dir, "checkpoints", runs[0].Key, "state.npz")));
     }
+
+    [Fact]
+    public async Task Gpu_slots_pin_each_run_to_its_own_gpu_and_never_two_at_once()
+    {
+        // Pretend devices (no GPU here): each program records the GPU it sees and when it held it.
+        string program = Script("""
+            start=$(date +%s%N)
+            sleep 0.3
+            echo "$CUDA_VISIBLE_DEVICES $start $(date +%s%N)" > "$RICHLAZY_CHECKPOINT_DIR/gpu"
+            echo '{"step": 0, "loss": 1}'
+            """);
+        string Yaml(string name, string device) =>
+            $"name: {name}\nkind: command\nparams: {{ command: [{program}], metrics: [loss]{device} }}\n"
+            + "axes:\n  lr: { from: 0.1, to: 1 }\ngrid: { initial: [6] }\n";
+        string dir = Directory.CreateTempSubdirectory("rl-gpu-").FullName;
+        string spec = Path.Combine(dir, "gpu.yaml");
+        File.WriteAllText(spec, Yaml("gpu-pinned", ", device: cuda"));
+        var r = CliProcess.Run("sweep", "run", spec, "--out", Path.Combine(dir, "out"), "--gpus", "0,1", "--slots", "1");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var held = Directory.GetFiles(Path.Combine(dir, "out", "checkpoints"), "gpu", SearchOption.AllDirectories)
+            .Select(f => File.ReadAllText(f).Trim().Split(' ')).Select(x => (Gpu: x[0], From: long.Parse(x[1]),
+                To: long.Parse(x[2]))).ToList();
+        Assert.Equal(6, held.Count);
+        Assert.Equal(["0", "1"], held.Select(h => h.Gpu).Distinct().Order());   // both GPUs, nothing else
+        foreach (var g in held.GroupBy(h => h.Gpu))
+        {
+            var byStart = g.OrderBy(h => h.From).ToList();
+            for (int k = 1; k < byStart.Count; k++)
+                Assert.True(byStart[k].From >= byStart[k - 1].To, $"two runs held GPU {g.Key} at once");
+        }
+        Assert.Equal(6, (await ResultFiles.ReadAllAsync(Path.Combine(dir, "out"))).Count);
+
+        // Without GPU slots a run that asks for one is refused before the sweep starts.
+        File.WriteAllText(spec, Yaml("gpu-none", ", device: cuda"));
+        var refused = CliProcess.Run("sweep", "run", spec, "--out", Path.Combine(dir, "none"));
+        Assert.Equal(2, refused.ExitCode);
+        Assert.Contains("--gpus", refused.Stderr);
+        // A run that does not ask sees no GPU, even on a silo with GPU slots.
+        File.WriteAllText(spec, Yaml("gpu-cpu", ""));
+        Assert.Equal(0, CliProcess.Run("sweep", "run", spec, "--out", Path.Combine(dir, "cpu"), "--gpus", "0").ExitCode);
+        Assert.All(Directory.GetFiles(Path.Combine(dir, "cpu", "checkpoints"), "gpu", SearchOption.AllDirectories),
+            f => Assert.StartsWith(" ", File.ReadAllText(f)));
+    }
 }

@@ -47,8 +47,9 @@ public class GpuOverlayTests
         Assert.True(silo.Resources?.Limits is { } limits && limits.ContainsKey("nvidia.com/gpu"), "no nvidia.com/gpu limit");
         int gpus = silo.Resources!.Limits["nvidia.com/gpu"].ToInt32();
         Assert.Equal(1, gpus);
-        var slots = Assert.Single(silo.Env, e => e.Name == SiloEnvironment.Slots);
-        Assert.Equal(gpus.ToString(), slots.Value);
+        // A slot per GPU the driver lists in the pod (the limit), and no CPU slots beside them.
+        Assert.Equal("0", Assert.Single(silo.Env, e => e.Name == SiloEnvironment.Slots).Value);
+        Assert.Equal("all", Assert.Single(silo.Env, e => e.Name == SiloEnvironment.Gpus).Value);
         Assert.True(pod.NodeSelector is { Count: > 0 }, "no nodeSelector for GPU nodes");
         Assert.Contains(pod.Tolerations ?? [], t => t.Key == "nvidia.com/gpu" && t.Effect is null or "NoSchedule" && t.OperatorProperty is "Exists" or "Equal");
     }

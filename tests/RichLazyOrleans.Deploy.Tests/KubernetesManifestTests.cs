@@ -222,7 +222,10 @@ public class KubernetesManifestTests
         Assert.Equal("true", Manifests.EnvValue(silo, SiloEnvironment.Kubernetes));
         Assert.Equal(SiloEnvironment.DefaultHttpPort.ToString(), Manifests.EnvValue(silo, SiloEnvironment.HttpPort));
         Assert.Equal("0.0.0.0", Manifests.EnvValue(silo, SiloEnvironment.HttpBind));
-        Assert.True(int.TryParse(Manifests.EnvValue(silo, SiloEnvironment.Slots), out int slots) && slots >= 1, $"{SiloEnvironment.Slots} must be a positive integer");
+        // GPU silos may have no CPU slots: their slots are one per GPU (RICHLAZY_GPUS).
+        int minSlots = Manifests.EnvValue(silo, SiloEnvironment.Gpus) is { Length: > 0 } ? 0 : 1;
+        Assert.True(int.TryParse(Manifests.EnvValue(silo, SiloEnvironment.Slots), out int slots) && slots >= minSlots,
+            $"{SiloEnvironment.Slots} must be an integer >= {minSlots}");
         // Kubernetes hosting advertises POD_IP and listens on all interfaces; these would contradict it.
         Assert.Null(Manifests.Env(silo, SiloEnvironment.Advertise));
         // A dashboard on the pod network asks for a token from a Secret (the silo refuses to start without one).
