@@ -6,7 +6,8 @@ The protocol (README, "Your own training code"):
   - the run spec arrives as JSON on stdin (and in $RICHLAZY_SPEC_FILE): here n, d, width, lr, steps, every, seed;
   - one JSON object per checkpoint on stdout: step and the declared metrics (train_loss, test_loss);
   - state is saved in $RICHLAZY_CHECKPOINT_DIR, so a run moved to another silo (or stopped with SIGTERM)
-    resumes where it was; a resumed run prints resumed_from_step and may repeat rows (they count once).
+    resumes where it was. The rows printed so far are saved with it and printed again on resume: rows of
+    the last second before a silo died may not have reached the orchestrator (repeats count once).
 """
 import json
 import os
@@ -28,14 +29,17 @@ teacher = rng.standard_normal((3, d))
 y, y_test = np.maximum(x @ teacher.T, 0).sum(1), np.maximum(x_test @ teacher.T, 0).sum(1)
 w, a = rng.standard_normal((m, d)) / np.sqrt(d), rng.standard_normal(m)
 
-step, resumed = 0, 0
+step, resumed, history = 0, 0, []
 state = os.path.join(ckpt_dir, "state.npz") if ckpt_dir else ""
 if ckpt_dir:
     os.makedirs(ckpt_dir, exist_ok=True)
 if state and os.path.exists(state):
     saved = np.load(state)
     w, a, step = saved["w"], saved["a"], int(saved["step"])
+    history = json.loads(str(saved["history"]))
     resumed = step
+    for row in history:   # again: the orchestrator keeps each step once
+        print(json.dumps(row), flush=True)
 
 stop = False
 
@@ -51,7 +55,7 @@ signal.signal(signal.SIGTERM, on_term)
 def save():
     if state:
         tmp = state + ".tmp.npz"
-        np.savez(tmp, w=w, a=a, step=step)
+        np.savez(tmp, w=w, a=a, step=step, history=json.dumps(history))
         os.replace(tmp, state)   # whole file or none
 
 
@@ -60,8 +64,9 @@ def loss(xs, ys):
 
 
 def report():
-    print(json.dumps({"step": step, "train_loss": loss(x, y), "test_loss": loss(x_test, y_test),
-                      "resumed_from_step": resumed}), flush=True)
+    row = {"step": step, "train_loss": loss(x, y), "test_loss": loss(x_test, y_test), "resumed_from_step": resumed}
+    history.append(row)
+    print(json.dumps(row), flush=True)
 
 
 if step == 0:
@@ -74,8 +79,8 @@ while step < steps:
     w, a = w - lr * grad_w, a - lr * grad_a
     step += 1
     if step % every == 0 or step == steps:
-        save()
         report()
+        save()   # after the row, so a saved state always holds the rows up to its step
     if stop:
         save()
         sys.exit(143)
