@@ -116,4 +116,51 @@ public class CommandFaultTests
             Assert.Equal(0, left);
         }
     }
+
+    [Fact]
+    [Trait("Category", "Fault")]
+    public async Task Crashing_hanging_garbage_and_repeating_programs_end_as_they_should_on_a_cluster()
+    {
+        if (Ready() is null) return;
+        using var c = new ClusterHarness();
+        c.StartRedis();
+        c.StartSilos(2, 2, "--allow-commands");
+        // One program, four behaviours by the `mode` axis (0, 1, 2, 3).
+        string program = Path.Combine(Directory.CreateTempSubdirectory("rl-cmd-modes-").FullName, "modes.sh");
+        File.WriteAllText(program, """
+            #!/bin/bash
+            mode=$(grep -o '"mode":[0-9.]*' "$RICHLAZY_SPEC_FILE" | cut -d: -f2 | cut -d. -f1)
+            echo '{"step": 0, "loss": 1}'
+            case "$mode" in
+              0) echo "Traceback: CUDA out of memory" >&2; exit 7 ;;
+              1) sleep 60 ;;
+              2) echo 'epoch 1/10 [=====>    ]'; echo '{"step": 1, "loss": 0.5}' ;;
+              3) echo '{"step": 1, "loss": 0.5}'; echo '{"step": 1, "loss": 0.4}'; echo '{"step": 2, "loss": 0.3}' ;;
+            esac
+            """);
+        if (!OperatingSystem.IsWindows())
+            File.SetUnixFileMode(program, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        string spec = Write(Path.Combine(Path.GetDirectoryName(program)!, "modes.yaml"), $$"""
+            name: cmd-modes
+            kind: command
+            params: { command: [{{program}}], metrics: [loss], timeout_s: 3, grace_s: 1 }
+            axes:
+              mode: { from: 0, to: 3 }
+            grid: { initial: [4] }
+            """);
+        string dir = Directory.CreateTempSubdirectory("rl-cmd-modes-out-").FullName;
+        var run = CliProcess.Run("sweep", "run", spec, "--out", dir, "--redis", c.Redis);   // the silos are up
+        Assert.True(run.ExitCode == 1, run.Stderr + c.Logs());   // finished, with failed runs
+        Assert.Contains("2 failed", run.Stdout);
+        Assert.Contains("exit code 7", run.Stderr);
+        Assert.Contains("CUDA out of memory", run.Stderr);   // the stderr tail, in the status
+        Assert.Contains("timeout_s = 3", run.Stderr);
+        var rows = await ResultFiles.ReadAllAsync(dir);
+        var byRun = rows.GroupBy(r => (long)Math.Round(r.Metric("mode")!.Value)).ToDictionary(g => g.Key, g => g.ToList());
+        Assert.Equal([0L, 1], byRun[2].Select(r => r.Step).Order());        // garbage ignored, rows kept
+        Assert.Equal([0L, 1, 2], byRun[3].Select(r => r.Step).Order());     // a repeated step once
+        Assert.Equal(0.5, byRun[3].Single(r => r.Step == 1).Loss);         // the first report of it
+        Assert.Equal(rows.Count, rows.Select(r => (r.RunId, r.Step)).Distinct().Count());
+        Assert.Contains("not a JSON object", File.ReadAllText(Path.Combine(dir, "logs", byRun[2][0].RunId + ".log")));
+    }
 }
