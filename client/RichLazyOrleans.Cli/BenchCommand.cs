@@ -62,6 +62,7 @@ internal static class BenchCommand
         cmd.Subcommands.Add(orch);
         cmd.Subcommands.Add(SamplerBench.Create());
         cmd.Subcommands.Add(UtilisationBench.Create());
+        cmd.Subcommands.Add(CommandBench.Create());
 
         var cnnSteps = new Option<int>("--steps") { Description = "timed steps per repeat", DefaultValueFactory = _ => 100 };
         var cnnRepeats = new Option<int>("--repeats") { Description = "repeats (the median is reported)", DefaultValueFactory = _ => 3 };

@@ -60,6 +60,9 @@ public sealed class RunGrain(SlotPool slots, PathRoots roots, CommandPolicy comm
     private RunClock _clock = new();
 
     private const string StateName = "run";
+    /// <summary>How often rows a long run produced go to its coordinator: with the coordinator's flush interval,
+    /// a printed row reaches Parquet within about a second (a call only when there are rows).</summary>
+    public static readonly TimeSpan ProgressEvery = TimeSpan.FromMilliseconds(250);
     private Orleans.Storage.IGrainStorage Storage => ServiceProvider.GetRequiredKeyedService<Orleans.Storage.IGrainStorage>(StorageNames.Default);
 
     public async Task<int> Start(RunRequest request)
@@ -90,7 +93,7 @@ public sealed class RunGrain(SlotPool slots, PathRoots roots, CommandPolicy comm
         // Rows of long runs reach the coordinator (and the Parquet files) while the run goes on. Only
         // resumable (training) kinds run long; theory and synthetic runs skip the timer's cost.
         if (kind.Resumable)
-            _progressTimer = this.RegisterGrainTimer(_ => SendFreshRows(), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+            _progressTimer = this.RegisterGrainTimer(_ => SendFreshRows(), ProgressEvery, ProgressEvery);
         if (_durable)
         {
             // Counted and saved before the run starts, so the answer says whether this is a restart.
