@@ -116,7 +116,9 @@ internal static class SiloCommand
             await host.StartAsync(ct);
             string where = config.Kubernetes ? $"pod {Environment.GetEnvironmentVariable("POD_NAME")}" : $"{config.Advertise ?? "127.0.0.1"}:{config.SiloPort} (gateway {config.GatewayPort})";
             if (exposure is not null) Console.Error.WriteLine($"richlazy: HTTP on {exposure}");
-            Console.Error.WriteLine($"richlazy: silo up on {where}, {config.Slots} slot(s){(config.Gpus.Count > 0 ? $" + GPU slots {string.Join(",", config.Gpus)}" : "")}{(config.Redis is null ? "" : $", cluster in Redis {RedactPassword(config.Redis)}")}"
+            string gpuSlots = config.Gpus.Count > 0 ? $" + GPU slots {string.Join(",", config.Gpus)}" : "";
+            Console.Error.WriteLine($"richlazy: silo up on {where}, {config.Slots} slot(s){gpuSlots}"
+                + $"{(config.Redis is null ? "" : $", cluster in Redis {RedactPassword(config.Redis)}")}"
                 + $"{(http is { } h ? $", health on http://{config.HttpBind}:{h}{SiloEnvironment.LivenessPath}" : "")}"
                 + (config.Dashboard
                     ? $", dashboard on http://{config.HttpBind}:{http}{SiloEnvironment.DashboardPath}" : "")
@@ -131,7 +133,8 @@ internal static class SiloCommand
         return cmd;
     }
 
-    /// <summary>The roots a long-lived silo confines specs' paths to (<see cref="PathRoots"/>), or one line why not.</summary>
+    /// <summary>The roots a long-lived silo confines specs' paths to (<see cref="PathRoots"/>), or one line why not.
+    /// </summary>
     private static PathRoots Roots(string results, string data)
     {
         try { return PathRoots.Create(results, data); }

@@ -25,9 +25,12 @@ internal static class SweepCommands
         var gpus = new Option<string?>("--gpus")
         {
             Description = "GPU slots of the embedded silo beside its CPU slots: 0,1 or all ($RICHLAZY_GPUS)",
-            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("RICHLAZY_GPUS") is { Length: > 0 } v ? v : null,
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable(SiloEnvironment.Gpus) is { Length: > 0 } v
+                ? v : null,
         };
-        var run = new Command("run", "Run a sweep to completion (embedded silo unless --redis names a cluster) and show progress.") { spec, output, slots, redis, gpus };
+        var run = new Command("run",
+            "Run a sweep to completion (embedded silo unless --redis names a cluster) and show progress.")
+            { spec, output, slots, redis, gpus };
         // TLS flags matter with --redis only: the embedded silo and its client share one process.
         var runTls = new TlsFlags().AddTo(run);
         run.SetAction(async (p, ct) =>
@@ -71,7 +74,8 @@ internal static class SweepCommands
             }, ct);
         });
         var json = new Option<bool>("--json") { Description = "print it as one JSON object (for programs)" };
-        var statusCmd = new Command("status", "One line on where a sweep stands.") { name, gateway, clusterRedis, json };
+        var statusCmd = new Command("status", "One line on where a sweep stands.")
+            { name, gateway, clusterRedis, json };
         statusCmd.SetAction(async (p, ct) => await Connect(p, async client =>
         {
             var s = await client.GetGrain<ISweepCoordinatorGrain>(p.GetValue(name)!).GetStatus();
@@ -114,12 +118,14 @@ internal static class SweepCommands
         list.SetAction(async (p, ct) => await Connect(p, async client =>
         {
             var names = await client.GetGrain<ISweepRegistryGrain>(0).List();
-            var statuses = await Task.WhenAll(names.Select(n => client.GetGrain<ISweepCoordinatorGrain>(n).GetStatus()));
+            var statuses = await Task.WhenAll(
+                names.Select(n => client.GetGrain<ISweepCoordinatorGrain>(n).GetStatus()));
             if (p.GetValue(listJson))
-                Console.WriteLine(new System.Text.Json.Nodes.JsonArray(
-                    statuses.Select(s => (System.Text.Json.Nodes.JsonNode)SweepStatusJson.Of(s)).ToArray()).ToJsonString());
+                Console.WriteLine(new System.Text.Json.Nodes.JsonArray(statuses
+                    .Select(s => (System.Text.Json.Nodes.JsonNode)SweepStatusJson.Of(s)).ToArray()).ToJsonString());
             else if (statuses.Length == 0) Console.WriteLine("no sweeps");
-            else foreach (var s in statuses) Console.WriteLine($"{s.SweepId}: {SweepRunner.Line(s)["richlazy: ".Length..]}");
+            else
+                foreach (var s in statuses) Console.WriteLine($"{s.SweepId}: {SweepRunner.Line(s)["richlazy: ".Length..]}");
             return 0;
         }, ct));
         var stopRuns = new Option<bool>("--stop-runs")
@@ -131,7 +137,8 @@ internal static class SweepCommands
         cancel.SetAction(async (p, ct) => await Connect(p, async client =>
         {
             var coordinator = client.GetGrain<ISweepCoordinatorGrain>(p.GetValue(name)!);
-            Console.WriteLine(SweepRunner.Line(p.GetValue(stopRuns) ? await coordinator.Stop() : await coordinator.Cancel()));
+            var s = p.GetValue(stopRuns) ? await coordinator.Stop() : await coordinator.Cancel();
+            Console.WriteLine(SweepRunner.Line(s));
             return 0;
         }, ct));
         var resume = new Command("resume", "Wake a sweep after its silos were restarted, or continue a cancelled or failed one: it restores itself from its state and the results directory and starts its unfinished runs again (after a restart it also does so by itself within a minute).") { name, gateway, clusterRedis };

@@ -19,7 +19,7 @@ public static class SiloEnvironment
     public const string Dashboard = "RICHLAZY_DASHBOARD";         // --dashboard: Orleans Dashboard at /dashboard on the HTTP port
     public const string ShutdownSeconds = "RICHLAZY_SHUTDOWN_SECONDS";   // --shutdown-seconds: time to checkpoint running runs on SIGTERM
     public const string HttpToken = "RICHLAZY_HTTP_TOKEN";        // --http-token: the dashboard's token
-    public const string InsecureHttp = "RICHLAZY_INSECURE_HTTP";  // --insecure-http: a dashboard beyond loopback without one
+    public const string InsecureHttp = "RICHLAZY_INSECURE_HTTP";  // --insecure-http: no token beyond loopback
     public const string Gpus = "RICHLAZY_GPUS";                   // --gpus: a slot per GPU (0,1,… or all)
     public const string AllowCommands = "RICHLAZY_ALLOW_COMMANDS"; // --allow-commands: execute `command` runs
     public const string ResultsRoot = "RICHLAZY_RESULTS_ROOT";    // --results-root: the only place sweeps may write

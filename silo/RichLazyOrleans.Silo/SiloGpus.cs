@@ -28,7 +28,7 @@ public static partial class SiloGpus
         var gpus = value.Split(',', StringSplitOptions.TrimEntries);
         foreach (var g in gpus)
             if (!int.TryParse(g, out int n) || n < 0)
-                throw new SpecException($"--gpus: '{g}' is not a GPU ordinal (0, 1, …); give a list like 0,1 or 'all'");
+                throw new SpecException($"--gpus: '{g}' is not a GPU ordinal (0, 1, …); give a list like 0,1 or all");
         if (gpus.Distinct().Count() != gpus.Length) throw new SpecException("--gpus lists a GPU twice");
         return gpus;
     }

@@ -35,7 +35,8 @@ public sealed record SiloConfig
     public int? HttpPort { get; init; }
     public string HttpBind { get; init; } = "127.0.0.1";
     public bool Dashboard { get; init; }
-    /// <summary>Token the dashboard asks for (<see cref="SiloHttp"/>); needed beyond loopback unless <see cref="InsecureHttp"/>.</summary>
+    /// <summary>Token the dashboard asks for (<see cref="SiloHttp"/>); needed beyond loopback unless
+    /// <see cref="InsecureHttp"/>.</summary>
     public string? HttpToken { get; init; }
     public bool InsecureHttp { get; init; }
     public int ShutdownSeconds { get; init; } = SiloEnvironment.DefaultShutdownSeconds;

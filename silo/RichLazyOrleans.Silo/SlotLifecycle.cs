@@ -50,8 +50,9 @@ internal sealed class SlotLifecycle(SlotPool slots, IGrainFactory grains, ILocal
             logger.LogWarning("shutting down: {Runs} run(s) here save a checkpoint and move to other silos", running);
         bool drained = await slots.DrainAsync(drain.Timeout);
         if (running > 0)
-            logger.LogWarning(drained ? "shutting down: every run handed over" : "shutting down: runs still busy after "
-                + "{Timeout} s; they will be restarted elsewhere from their last checkpoint", drain.Timeout.TotalSeconds);
+            logger.LogWarning(drained ? "shutting down: every run handed over" : "shutting down: runs still busy "
+                + "after {Timeout} s; they will be restarted elsewhere from their last checkpoint",
+                drain.Timeout.TotalSeconds);
     }
 
     private ISlotRegistryGrain Registry => grains.GetGrain<ISlotRegistryGrain>(0);

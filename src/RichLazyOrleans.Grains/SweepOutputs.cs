@@ -8,7 +8,8 @@ namespace RichLazyOrleans.Grains;
 
 /// <summary>
 /// The sweep's machine-readable outputs beside its rows: DIR/points.parquet (one row per grid point), DIR/boundary.json
-/// (the threshold level set of the linear estimate, refined sweeps only) and DIR/manifest.json. Refreshed while results come in, at most every
+/// (the threshold level set of the linear estimate, refined sweeps only) and DIR/manifest.json. Refreshed while
+/// results come in, at most every
 /// <see cref="Interval"/>, and written once more when the sweep ends. Derived data: a failed write is logged and
 /// tried again later, never a reason to fail the sweep.
 /// </summary>

@@ -179,7 +179,7 @@ public static class CommandProcess
     public static string Resolve(string program, string? workdir)
     {
         IEnumerable<string> candidates = program.Contains('/')
-            ? [Path.IsPathRooted(program) ? program : Path.GetFullPath(program, workdir ?? Environment.CurrentDirectory)]
+            ? [Path.GetFullPath(program, workdir ?? Environment.CurrentDirectory)]
             : (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries)
                 .Select(d => Path.Combine(d, program));
         foreach (var path in candidates)

@@ -88,7 +88,7 @@ public sealed partial class CommandRun : IRunKind
         bool resumable = spec.Bool("resumable", true);
         int threads = spec.Has("threads") ? (int)spec.Integer("threads", null, 1, 1024) : 1;
         string? checkpointDir = json["checkpoint_dir"] is JsonValue cv && cv.TryGetValue(out string? cd) ? cd : null;
-        CommandProcess.Resolve(command[0], workdir);   // the program exists and may be executed: refused before the start
+        CommandProcess.Resolve(command[0], workdir);   // exists and may be executed: refused before the start
         return new CommandConfig(command, metrics, workdir, env, timeout, grace, resumable, threads,
             resumable ? checkpointDir : null, json);
     }

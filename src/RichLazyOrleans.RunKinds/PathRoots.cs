@@ -29,7 +29,8 @@ public sealed record PathRoots(string? Results, string? Data)
 
     public bool Confined => Results is not null || Data is not null;
 
-    /// <summary>Roots as given on the command line: made absolute, links resolved; the results root is created.</summary>
+    /// <summary>Roots as given on the command line: made absolute, links resolved; the results root is created.
+    /// </summary>
     public static PathRoots Create(string results, string data)
     {
         Directory.CreateDirectory(results);

@@ -176,7 +176,8 @@ public sealed record SweepSpec(string Name, string Kind, JsonObject Params, IRea
                 throw new SweepSpecException(info.Open
                     ? $"key 'refine.metric': '{metric}' is not among the metrics params.metrics declares "
                         + $"({string.Join(", ", kindMetrics.Keys)})"
-                    : $"key 'refine.metric': '{metric}' is not a metric of kind '{kind}' (metrics: {string.Join(", ", info.Metrics.Keys.Order())})");
+                    : $"key 'refine.metric': '{metric}' is not a metric of kind '{kind}' "
+                        + $"(metrics: {string.Join(", ", info.Metrics.Keys.Order())})");
             double threshold = RequiredNumber(rm, "threshold", "refine.threshold");
             if (!(threshold > range.Min && threshold < range.Max))
                 throw new SweepSpecException($"key 'refine.threshold': {threshold} is outside the range of '{metric}' ({range.Min}, {range.Max})");
