@@ -51,13 +51,13 @@ internal static class ResultsCommands
 
     private static readonly string[] Columns = ["sweep_id", "run_id", "kind", "tau", "delta", "alpha", "seed", "step",
         "t", "depth", "status", "wall_seconds", "resumed_from_step", "lattice_i", "lattice_j", "silo",
-        "started_at", "finished_at", "queued_seconds", .. ResultRow.MetricNames];
+        "started_at", "finished_at", "queued_seconds", .. RunKindRegistry.MetricColumns];
 
     internal static string Csv(IReadOnlyList<ResultRow> rows)
     {
         // Then the extra columns (axes, a command kind's metrics) the rows carry, by name.
         var extras = ResultParquet.ExtraNames(rows.SelectMany(r => r.Extra?.Keys ?? Enumerable.Empty<string>()))
-            .Where(n => !ResultRow.MetricNames.Contains(n)).ToArray();
+            .Where(n => !RunKindRegistry.MetricColumns.Contains(n)).ToArray();
         static string N(double? v) => v is { } x ? x.ToString("R", CultureInfo.InvariantCulture) : "";
         static string T(DateTime? t) => t is { } x
             ? x.ToUniversalTime().ToString("yyyy-MM-ddTHH:mm:ss.ffffffZ", CultureInfo.InvariantCulture)
@@ -71,7 +71,7 @@ internal static class ResultsCommands
                 N(r.T), r.Depth.ToString(CultureInfo.InvariantCulture), r.Status, N(r.WallSeconds), r.ResumedFromStep.ToString(CultureInfo.InvariantCulture),
                 r.LatticeI.ToString(CultureInfo.InvariantCulture), r.LatticeJ.ToString(CultureInfo.InvariantCulture), r.Silo,
                 T(r.StartedAt), T(r.FinishedAt), N(r.QueuedSeconds),
-            }.Concat(ResultRow.MetricNames.Select(m => N(r.Metric(m)))).Concat(extras.Select(m => N(r.Metric(m))))
+            }.Concat(RunKindRegistry.MetricColumns.Select(m => N(r.Metric(m)))).Concat(extras.Select(m => N(r.Metric(m))))
                 .Append(Quoted(r.ParamsJson)))).Append('\n');
         }
         return sb.ToString();
@@ -91,7 +91,7 @@ internal static class ResultsCommands
         var metrics = SweepCoordinatorGrain.Kinds[spec.Kind].MetricsOf(spec.Params);
         string metric = metricName ?? spec.Refine?.Metric ?? metrics.Keys.FirstOrDefault()
             ?? throw new SpecException($"kind '{spec.Kind}' declares no metric to plot; give --metric");
-        if (!ResultRow.MetricNames.Contains(metric) && !metrics.ContainsKey(metric))
+        if (!RunKindRegistry.MetricColumns.Contains(metric) && !metrics.ContainsKey(metric))
             throw new SpecException($"--metric: unknown metric '{metric}'");
         return (spec, metric);
     }

@@ -54,7 +54,6 @@ public static class RunRows
                 LatticeJ = request.LatticeJ,
                 Silo = silo,
             };
-            foreach (var name in ResultRow.MetricNames) row.SetMetric(name, Number(r, name));
             foreach (var name in metrics) row.SetColumn(name, Number(r, name));
             foreach (var axis in axes) row.SetColumn(axis, Number(spec, axis));
             row.ParamsJson = paramsJson;
@@ -63,12 +62,11 @@ public static class RunRows
         return result;
     }
 
-    /// <summary>The metrics a run of this kind reports beyond the fixed columns (none for an unknown kind).
+    /// <summary>The metric columns a run of this kind reports (its declared outputs; none for an unknown kind).
     /// </summary>
     private static string[] KindMetrics(string kind, JsonObject spec) =>
         RunKinds.RunKindRegistry.All.FirstOrDefault(k => k.Name == kind) is { } k
-            ? k.Metrics.Keys.Concat(k.Open ? RunKinds.CommandRun.DeclaredMetrics(spec) : [])
-                .Where(m => !ResultRow.MetricNames.Contains(m)).Distinct().ToArray()
+            ? k.OutputColumns.Concat(k.Open ? RunKinds.CommandRun.DeclaredMetrics(spec) : []).Distinct().ToArray()
             : [];
 
     /// <summary>

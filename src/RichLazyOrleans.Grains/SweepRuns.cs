@@ -42,7 +42,7 @@ public sealed class SweepRuns(SweepSpec spec, string resultsDir, string? tracePa
     /// value): its axes and every metric any kind declares, so the files of a sweep share one schema.
     /// </summary>
     public IReadOnlyList<string> ExtraColumns { get; } = ResultParquet.ExtraNames(
-        spec.Axes.Select(a => a.Name).Concat(RunKindRegistry.All.SelectMany(k => k.Metrics.Keys))
+        spec.Axes.Select(a => a.Name).Concat(RunKindRegistry.MetricColumns)
             .Concat(RunKindRegistry.Get(spec.Kind).Open ? CommandRun.DeclaredMetrics(spec.Params) : []));
 
     /// <summary>An axis's value at fraction u of its range; integer parameters (widths, sizes) rounded.</summary>

@@ -49,90 +49,72 @@ public sealed class ResultRow
     [JsonPropertyName("lattice_j")] public int LatticeJ { get; set; }
     /// <summary>The silo that ran the run (host:port@generation), for cluster runs.</summary>
     [JsonPropertyName("silo")] public string Silo { get; set; } = "";
-    [JsonPropertyName("train_loss")] public double? TrainLoss { get; set; }
-    [JsonPropertyName("test_loss")] public double? TestLoss { get; set; }
-    [JsonPropertyName("kernel_distance")] public double? KernelDistance { get; set; }
-    [JsonPropertyName("hamming_distance")] public double? HammingDistance { get; set; }
-    [JsonPropertyName("parameter_distance")] public double? ParameterDistance { get; set; }
-    [JsonPropertyName("delta_drift")] public double? DeltaDrift { get; set; }
-    [JsonPropertyName("loss")] public double? Loss { get; set; }
-    [JsonPropertyName("value")] public double? Value { get; set; }
-    // grokking (added columns; a kind that does not report them leaves them null)
-    [JsonPropertyName("val_loss")] public double? ValLoss { get; set; }
-    [JsonPropertyName("train_accuracy")] public double? TrainAccuracy { get; set; }
-    [JsonPropertyName("val_accuracy")] public double? ValAccuracy { get; set; }
-    [JsonPropertyName("steps_to_grok")] public double? StepsToGrok { get; set; }
-    // rhm (added columns)
-    [JsonPropertyName("test_accuracy")] public double? TestAccuracy { get; set; }
-    [JsonPropertyName("train_size")] public double? TrainSize { get; set; }
-    [JsonPropertyName("sample_complexity")] public double? SampleComplexity { get; set; }
-    [JsonPropertyName("sample_complexity_interpolated")] public double? SampleComplexityInterpolated { get; set; }
-    // cnn-mnist (added column)
-    [JsonPropertyName("filter_smoothness")] public double? FilterSmoothness { get; set; }
+    // Metric columns are the metrics the run kinds declare (IRunKind.OutputColumns): their values live in
+    // Extra, and a file gets one nullable double column per declared metric (ResultParquet). These typed
+    // accessors are conveniences for code that knows a metric; they are not columns of their own.
+    [ParquetIgnore, JsonIgnore]
+    public double? TrainLoss { get => Metric("train_loss"); set => SetColumn("train_loss", value); }
+    [ParquetIgnore, JsonIgnore]
+    public double? TestLoss { get => Metric("test_loss"); set => SetColumn("test_loss", value); }
+    [ParquetIgnore, JsonIgnore]
+    public double? KernelDistance { get => Metric("kernel_distance"); set => SetColumn("kernel_distance", value); }
+    [ParquetIgnore, JsonIgnore]
+    public double? HammingDistance { get => Metric("hamming_distance"); set => SetColumn("hamming_distance", value); }
+    [ParquetIgnore, JsonIgnore]
+    public double? ParameterDistance
+    {
+        get => Metric("parameter_distance");
+        set => SetColumn("parameter_distance", value);
+    }
+    [ParquetIgnore, JsonIgnore]
+    public double? DeltaDrift { get => Metric("delta_drift"); set => SetColumn("delta_drift", value); }
+    [ParquetIgnore, JsonIgnore]
+    public double? Loss { get => Metric("loss"); set => SetColumn("loss", value); }
+    [ParquetIgnore, JsonIgnore]
+    public double? Value { get => Metric("value"); set => SetColumn("value", value); }
+    [ParquetIgnore, JsonIgnore]
+    public double? ValLoss { get => Metric("val_loss"); set => SetColumn("val_loss", value); }
+    [ParquetIgnore, JsonIgnore]
+    public double? TrainAccuracy { get => Metric("train_accuracy"); set => SetColumn("train_accuracy", value); }
+    [ParquetIgnore, JsonIgnore]
+    public double? ValAccuracy { get => Metric("val_accuracy"); set => SetColumn("val_accuracy", value); }
+    [ParquetIgnore, JsonIgnore]
+    public double? StepsToGrok { get => Metric("steps_to_grok"); set => SetColumn("steps_to_grok", value); }
+    [ParquetIgnore, JsonIgnore]
+    public double? TestAccuracy { get => Metric("test_accuracy"); set => SetColumn("test_accuracy", value); }
+    [ParquetIgnore, JsonIgnore]
+    public double? TrainSize { get => Metric("train_size"); set => SetColumn("train_size", value); }
+    [ParquetIgnore, JsonIgnore]
+    public double? SampleComplexity
+    {
+        get => Metric("sample_complexity");
+        set => SetColumn("sample_complexity", value);
+    }
+    [ParquetIgnore, JsonIgnore]
+    public double? SampleComplexityInterpolated
+    {
+        get => Metric("sample_complexity_interpolated");
+        set => SetColumn("sample_complexity_interpolated", value);
+    }
+    [ParquetIgnore, JsonIgnore]
+    public double? FilterSmoothness
+    {
+        get => Metric("filter_smoothness");
+        set => SetColumn("filter_smoothness", value);
+    }
     /// <summary>The run's full spec as JSON text (what the run was given, axis values and seed included).</summary>
     [JsonPropertyName("params_json")] public string ParamsJson { get; set; } = "";
 
     /// <summary>
-    /// Columns beyond the fixed ones, by name: axis values (a sweep over `width`), metrics of kinds declared
-    /// after this class (a `command` run's own). Each is a nullable double column (<see cref="ResultParquet"/>);
-    /// readers that union files by name see them as ordinary columns.
+    /// Columns beyond the fixed ones, by name: the metrics (every kind's declared ones, a `command` run's own) and
+    /// the sweep's axis values (`width`). Each is a nullable double column (<see cref="ResultParquet"/>); readers
+    /// that union files by name see them as ordinary columns.
     /// </summary>
     [ParquetIgnore, JsonPropertyName("extra")] public Dictionary<string, double?>? Extra { get; set; }
 
-    /// <summary>The metric columns by contract name, for refinement and plotting.</summary>
-    public double? Metric(string name) => name switch
-    {
-        "train_loss" => TrainLoss,
-        "test_loss" => TestLoss,
-        "kernel_distance" => KernelDistance,
-        "hamming_distance" => HammingDistance,
-        "parameter_distance" => ParameterDistance,
-        "delta_drift" => DeltaDrift,
-        "loss" => Loss,
-        "value" => Value,
-        "val_loss" => ValLoss,
-        "train_accuracy" => TrainAccuracy,
-        "val_accuracy" => ValAccuracy,
-        "steps_to_grok" => StepsToGrok,
-        "test_accuracy" => TestAccuracy,
-        "train_size" => TrainSize,
-        "sample_complexity" => SampleComplexity,
-        "sample_complexity_interpolated" => SampleComplexityInterpolated,
-        "filter_smoothness" => FilterSmoothness,
-        _ => Extra?.GetValueOrDefault(name),
-    };
+    /// <summary>A metric or extra column by name (null when the row has no value for it).</summary>
+    public double? Metric(string name) => Extra?.GetValueOrDefault(name);
 
-    /// <summary>Sets a metric column by contract name; returns false for an unknown name.</summary>
-    public bool SetMetric(string name, double? v)
-    {
-        switch (name)
-        {
-            case "train_loss": TrainLoss = v; return true;
-            case "test_loss": TestLoss = v; return true;
-            case "kernel_distance": KernelDistance = v; return true;
-            case "hamming_distance": HammingDistance = v; return true;
-            case "parameter_distance": ParameterDistance = v; return true;
-            case "delta_drift": DeltaDrift = v; return true;
-            case "loss": Loss = v; return true;
-            case "value": Value = v; return true;
-            case "val_loss": ValLoss = v; return true;
-            case "train_accuracy": TrainAccuracy = v; return true;
-            case "val_accuracy": ValAccuracy = v; return true;
-            case "steps_to_grok": StepsToGrok = v; return true;
-            case "test_accuracy": TestAccuracy = v; return true;
-            case "train_size": TrainSize = v; return true;
-            case "sample_complexity": SampleComplexity = v; return true;
-            case "sample_complexity_interpolated": SampleComplexityInterpolated = v; return true;
-            case "filter_smoothness": FilterSmoothness = v; return true;
-            default: return false;
-        }
-    }
-
-    /// <summary>Sets a column by name: a metric column above, or an extra column.</summary>
-    public void SetColumn(string name, double? v)
-    {
-        if (!SetMetric(name, v)) (Extra ??= [])[name] = v;
-    }
-
-    public static readonly string[] MetricNames = ["train_loss", "test_loss", "kernel_distance", "hamming_distance", "parameter_distance", "delta_drift", "loss", "value", "val_loss", "train_accuracy", "val_accuracy", "steps_to_grok", "test_accuracy", "train_size", "sample_complexity", "sample_complexity_interpolated", "filter_smoothness"];
+    /// <summary>Sets a metric or extra column by name.</summary>
+    public void SetColumn(string name, double? v) => (Extra ??= [])[name] = v;
 }

@@ -18,6 +18,8 @@ public sealed class RhmRun : IRunKind
         ["train_accuracy"] = (0, 1), ["test_accuracy"] = (0, 1),
         ["sample_complexity"] = (0, double.PositiveInfinity), ["sample_complexity_interpolated"] = (0, double.PositiveInfinity),
     };
+    /// <summary>The metrics, and the training size each row is for.</summary>
+    public IReadOnlyCollection<string> OutputColumns => [.. Metrics.Keys, "train_size"];
     public IReadOnlySet<string> AxisParameters { get; } = new HashSet<string> { "alpha", "lr", "width", "m", "weight_decay" };
     public IReadOnlySet<string> IntegerAxes { get; } = new HashSet<string> { "width", "m" };
     public bool HasSeed => true;

@@ -14,6 +14,11 @@ public interface IRunKind
     string Summary { get; }
     /// <summary>Metrics a sweep may refine on, with their ranges (scalar output keys of the last row).</summary>
     IReadOnlyDictionary<string, (double Min, double Max)> Metrics { get; }
+    /// <summary>
+    /// Every number a row reports, each a result column (the metrics, and outputs that are not refinement targets):
+    /// the one declaration the Parquet schema, refinement and plots use.
+    /// </summary>
+    IReadOnlyCollection<string> OutputColumns => Metrics.Keys.ToArray();
     /// <summary>Numeric spec keys a sweep may use as an axis.</summary>
     IReadOnlySet<string> AxisParameters { get; }
     /// <summary>Axis parameters that take integers (widths, sizes): a sweep rounds their grid values to the nearest integer.</summary>
@@ -61,6 +66,10 @@ public static class RunKindRegistry
         new CnnMnistRun(),
         new CommandRun(),
     ];
+
+    /// <summary>The metric columns every result file has: each kind's <see cref="IRunKind.OutputColumns"/>.</summary>
+    public static IReadOnlyList<string> MetricColumns { get; } =
+        All.SelectMany(k => k.OutputColumns).Distinct().ToArray();
 
     public static IRunKind Get(string name) =>
         All.FirstOrDefault(k => k.Name == name)

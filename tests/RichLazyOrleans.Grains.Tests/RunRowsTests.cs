@@ -12,18 +12,20 @@ public class RunRowsTests
     [Fact]
     public void Integer_valued_metrics_and_spec_values_made_in_code_reach_their_columns()
     {
-        var request = new RunRequest("s", "p0-s0", "grokking", "{}", 0, 0, 0, 0, "/tmp", null, null);
-        // As the run kinds make them in process: longs for steps_to_grok and train_size; a sweep's
-        // YAML integer (alpha: 4) is a long too. (Parsed JSON holds JsonElements: both must work.)
+        var request = new RunRequest("s", "p0-s0", "rhm", "{}", 0, 0, 0, 0, "/tmp", null, null);
+        // As the run kinds make them in process: longs for sample_complexity and train_size; a sweep's
+        // YAML integer (alpha: 4) is a long too. (Parsed JSON holds JsonElements: both must work.) The columns
+        // are the kind's declared outputs (train_size is one of rhm's, not a metric it refines on).
         var spec = new JsonObject { ["alpha"] = JsonValue.Create(4L) };
-        var row = new JsonObject { ["step"] = 100L, ["steps_to_grok"] = JsonValue.Create(1200L), ["train_size"] = JsonValue.Create(64L), ["val_accuracy"] = 0.5, ["status"] = "ok" };
+        var row = new JsonObject { ["step"] = 100L, ["sample_complexity"] = JsonValue.Create(1200L), ["train_size"] = JsonValue.Create(64L), ["test_accuracy"] = 0.5, ["status"] = "ok" };
         var parsed = JsonNode.Parse(row.ToJsonString())!.AsObject();
         foreach (var r in new[] { row, parsed })
         {
             var result = Assert.Single(RunRows.ToResultRows(request, spec, [r], default));
-            Assert.Equal(1200, result.StepsToGrok);
+            Assert.Equal(1200, result.SampleComplexity);
             Assert.Equal(64, result.TrainSize);
-            Assert.Equal(0.5, result.ValAccuracy);
+            Assert.Equal(0.5, result.TestAccuracy);
+            Assert.Null(result.Metric("val_accuracy"));   // not an rhm output
             Assert.Equal(4, result.Alpha);
             Assert.Equal(100, result.Step);
         }

@@ -120,6 +120,8 @@ public class SweepClusterTests(ClusterFixture fixture) : IClassFixture<ClusterFi
             Assert.Contains("c0", names);
             Assert.Contains("width", names);
             Assert.Contains("params_json", names);
+            // Every metric any kind declares is a column (null here), built from the kinds' declarations.
+            Assert.All(RunKindRegistry.MetricColumns, m => Assert.Contains(m, names));
         }
         // manifest.json says what produced the results.
         var manifest = SweepManifest.Read(dir)!;

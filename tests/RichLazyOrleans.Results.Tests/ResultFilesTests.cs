@@ -16,7 +16,11 @@ public class ResultFilesTests
     public async Task Files_have_the_contract_columns_with_typed_values()
     {
         string dir = Directory.CreateTempSubdirectory("rl-results-").FullName;
-        await ResultFiles.WriteRunAsync(dir, "run-a", [Row("run-a", 0, 0.0), Row("run-a", 10, 0.25)]);
+        // The metric columns a sweep's files get: what the kinds declare (RunKindRegistry.MetricColumns); here the
+        // contract's teacher-student metrics.
+        string[] metrics = ["kernel_distance", "train_loss", "test_loss", "hamming_distance", "parameter_distance",
+            "delta_drift"];
+        await ResultFiles.WriteRunAsync(dir, "run-a", [Row("run-a", 0, 0.0), Row("run-a", 10, 0.25)], extras: metrics);
         await using var fs = File.OpenRead(ResultFiles.PathFor(dir, "run-a"));
         await using var reader = await ParquetReader.CreateAsync(fs);
         var fields = reader.Schema.GetDataFields().ToDictionary(f => f.Name);
