@@ -207,6 +207,10 @@ public static class SiloSetup
     /// or unset for none. Traces: the RichLazyOrleans source (a span per sweep and per run).
     /// Metrics: runs by state, slot utilisation, training steps.
     /// </summary>
+    /// <summary>The meters a silo exports: the orchestrator's and the training engines' (one for every kind).
+    /// </summary>
+    public static IReadOnlyList<string> Meters { get; } = [Telemetry.Name, Training.TrainingMeter.Name];
+
     public static void AddTelemetry(IServiceCollection services, string? exporter)
     {
         if (string.IsNullOrWhiteSpace(exporter) || exporter == "none") return;
@@ -220,7 +224,7 @@ public static class SiloSetup
             })
             .WithMetrics(m =>
             {
-                m.AddMeter(Telemetry.Name, "RichLazyOrleans.Training");
+                m.AddMeter([.. Meters]);
                 if (exporter == "console") m.AddConsoleExporter(); else m.AddOtlpExporter();
             });
     }

@@ -29,8 +29,6 @@ namespace RichLazyOrleans.Training;
 /// </remarks>
 public sealed class CnnMnistTrainer : IDisposable
 {
-    private static readonly System.Diagnostics.Metrics.Counter<long> TrainingSteps =
-        new System.Diagnostics.Metrics.Meter("RichLazyOrleans.Training.CnnMnist").CreateCounter<long>("richlazy.training.steps", description: "gradient steps");
 
     private readonly CnnMnistConfig _c;
     private readonly ScalarType _dtype;
@@ -391,7 +389,7 @@ public sealed class CnnMnistTrainer : IDisposable
                 SgdStep();
             }
             step++;
-            if ((step & 1023) == 0) TrainingSteps.Add(1024);
+            if ((step & 1023) == 0) TrainingMeter.Add("cnn-mnist", 1024);
 
             if (store is not null && _c.CheckpointEvery > 0 && step % _c.CheckpointEvery == 0 && step < _c.Steps)
                 Save(store, fingerprint, step, rows, false);

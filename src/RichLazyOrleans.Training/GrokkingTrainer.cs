@@ -21,8 +21,6 @@ namespace RichLazyOrleans.Training;
 /// </remarks>
 public sealed class GrokkingTrainer : IDisposable
 {
-    private static readonly System.Diagnostics.Metrics.Counter<long> TrainingSteps =
-        new System.Diagnostics.Metrics.Meter("RichLazyOrleans.Training.Grokking").CreateCounter<long>("richlazy.training.steps", description: "gradient steps");
 
     /// <summary>JSON options of the rows kept in saved states (NaN losses of a diverged run allowed).</summary>
     public static readonly JsonSerializerOptions RowJson = new() { NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
@@ -190,7 +188,7 @@ public sealed class GrokkingTrainer : IDisposable
                 using (torch.no_grad()) foreach (var g in grads) g.zero_();
             }
             step++;
-            if ((step & 1023) == 0) TrainingSteps.Add(1024);
+            if ((step & 1023) == 0) TrainingMeter.Add("grokking", 1024);
 
             if (store is not null && _c.CheckpointEvery > 0 && step % _c.CheckpointEvery == 0 && step < _c.Steps)
                 Save(store, fingerprint, step, rows, grok, false);

@@ -323,6 +323,7 @@ public sealed class RhmTrainer : IDisposable
                         _adam.Step(grads);
                         using (torch.no_grad()) foreach (var g in grads) g.zero_();
                     }
+                    if (((inner + 1) & 1023) == 0) TrainingMeter.Add("rhm", 1024);
                     if (store is not null && _c.CheckpointEvery > 0 && inner + 1 < _c.Steps && (inner + 1) % _c.CheckpointEvery == 0)
                         Save(store, fingerprint, sizeIndex, inner + 1, rows);
                     if (Progress is not null && clock.Elapsed.TotalSeconds - lastReport >= ProgressSeconds)

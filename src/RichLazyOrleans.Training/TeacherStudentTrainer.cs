@@ -18,8 +18,6 @@ namespace RichLazyOrleans.Training;
 public sealed class TeacherStudentTrainer : IDisposable
 {
     /// <summary>Gradient steps done (in blocks of 1024), for steps-per-second dashboards.</summary>
-    private static readonly System.Diagnostics.Metrics.Counter<long> TrainingSteps =
-        new System.Diagnostics.Metrics.Meter("RichLazyOrleans.Training").CreateCounter<long>("richlazy.training.steps", description: "gradient steps");
 
     private readonly TeacherStudentConfig _c;
     private readonly TeacherStudentData _data;
@@ -158,7 +156,7 @@ public sealed class TeacherStudentTrainer : IDisposable
                 _a.add_(gA, -scale);
                 _w.add_(gW, -scale);
                 step++;
-                if ((step & 1023) == 0) TrainingSteps.Add(1024);
+                if ((step & 1023) == 0) TrainingMeter.Add("teacher-student", 1024);
 
                 if (store is not null && _c.CheckpointEvery > 0 && step % _c.CheckpointEvery == 0 && step < _c.Steps)
                     Save(store, fingerprint, step, rows);
