@@ -93,6 +93,17 @@ public sealed class Spec
         return s;
     }
 
+    /// <summary>A non-empty list of strings, each one of <paramref name="allowed"/>, in order without repeats.</summary>
+    public string[] Strings(string key, IReadOnlyCollection<string> allowed)
+    {
+        _read.Add(key);
+        if (_json[key] is not JsonArray list || list.Count == 0)
+            throw new SpecException($"key '{key}' must be a non-empty list of names");
+        return list.Select((n, i) => n is JsonValue v && v.TryGetValue(out string? s) && allowed.Contains(s) ? s
+            : throw new SpecException($"key '{key}'[{i}]: {n?.ToJsonString() ?? "null"} is not one of "
+                + string.Join(", ", allowed))).Distinct().ToArray();
+    }
+
     /// <summary>A boolean: JSON true/false (YAML true/false), or the strings "true"/"false".</summary>
     public bool Bool(string key, bool fallback)
     {

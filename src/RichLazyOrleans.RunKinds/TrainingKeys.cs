@@ -25,6 +25,28 @@ internal static class TrainingKeys
         return (every, dir);
     }
 
+    /// <summary>
+    /// `stop` (steps | converged), `stop_tolerance` (relative, default 1e-5), `stop_atol` (absolute, default 1e-9) and
+    /// `stop_check_every` (default <see cref="ConvergenceRule.DefaultCheckEvery"/>) and `stop_metrics` (a list of the
+    /// kind's <paramref name="metrics"/>; default: the kind's own choice): the early-stopping rule of a full-batch GD
+    /// kind, or null for the default `stop: steps` (run them all).
+    /// </summary>
+    public static ConvergenceRule? StopRule(this Spec spec, long steps, IReadOnlyList<string> metrics)
+    {
+        string stop = spec.String("stop", "steps", "steps", "converged");
+        if (stop == "steps")
+        {
+            foreach (var key in new[] { "stop_tolerance", "stop_atol", "stop_check_every", "stop_metrics" })
+                if (spec.Has(key)) throw new SpecException($"key '{key}' needs 'stop: converged'");
+            return null;
+        }
+        double rel = spec.PositiveNumber("stop_tolerance", 1e-5);
+        double abs = spec.PositiveNumber("stop_atol", 1e-9);
+        long every = spec.Integer("stop_check_every", ConvergenceRule.DefaultCheckEvery(steps), 1);
+        string[]? watched = spec.Has("stop_metrics") ? spec.Strings("stop_metrics", metrics.ToArray()) : null;
+        return new ConvergenceRule(rel, abs, every, watched);
+    }
+
     /// <summary>Progress lines "KIND: step S/N (P%), LOSS-NAME L" into a log, or null without one.</summary>
     public static Action<long, double>? StepProgress(Action<string>? log, string kind, long steps, string lossName = "train loss") =>
         log is null ? null : (step, loss) => log($"{kind}: step {step}/{steps} ({100.0 * step / Math.Max(1, steps):F1}%), {lossName} {loss:G4}");

@@ -36,6 +36,8 @@ public sealed record TeacherStudentConfig
     /// <summary>Steps between saved states (0: never).</summary>
     public long CheckpointEvery { get; init; }
     public string? CheckpointDir { get; init; }
+    /// <summary>`stop: converged`: end the run early once no metric can change beyond tolerance (null: run all steps).</summary>
+    public ConvergenceRule? Stop { get; init; }
 
     /// <summary>The default metric checkpoints: 0, 10, 100, … up to and including <paramref name="steps"/>.</summary>
     public static long[] DecadeCheckpoints(long steps)
@@ -53,7 +55,8 @@ public sealed record TeacherStudentConfig
     public string Fingerprint() => string.Join(";",
         "teacher-student/1", Tau.ToString("R"), Alpha.ToString("R"), Seed, TestSeed, N, D, M, M0, NTest, Lr.ToString("R"), Steps,
         string.Join(",", Checkpoints), Float32 ? "f32" : "f64", DivergenceLoss.ToString("R"),
-        Inputs ?? "", Targets ?? "", TestInputs ?? "", TestTargets ?? "", InitW ?? "", InitA ?? "");
+        Inputs ?? "", Targets ?? "", TestInputs ?? "", TestTargets ?? "", InitW ?? "", InitA ?? "")
+        + (Stop is null ? "" : ";" + Stop.Fingerprint());   // runs without early stopping keep their old states
 }
 
 /// <summary>One row per metric checkpoint (the `teacher-student` output contract).</summary>

@@ -94,24 +94,28 @@ public sealed class TeacherStudentTrainer : IDisposable
     }
 
     /// <summary>
-    /// Trains from the latest saved state (or step 0) to config.Steps, returning one row per metric
-    /// checkpoint, including those reported before a resume.
+    /// Trains from the latest saved state (or step 0) to config.Steps, or until converged under config.Stop,
+    /// returning one row per metric checkpoint, including those reported before a resume.
     /// </summary>
     public IReadOnlyList<TeacherStudentRow> Run(CancellationToken cancellationToken = default)
     {
-        var store = _c.CheckpointDir is { } dir ? new CheckpointStore(dir, Log) : null;
+        var store = _c.CheckpointDir is { } dir ? new TeacherStudentStates(dir, _data.M, _data.D, Log) : null;
         string fingerprint = _c.Fingerprint();
+        var watched = _c.Stop?.Metrics ?? ContinuousMetrics;
+        var monitor = _c.Stop is { } rule ? new ConvergenceMonitor(rule, watched) : null;
         var rows = new List<TeacherStudentRow>();
         long step = 0, resumedFrom = 0;
         if (store?.LoadLatest(fingerprint) is { } saved)
         {
-            if (saved.M != _data.M || saved.D != _data.D) throw new InvalidOperationException("saved state does not match the run's sizes");
             SetParameters(saved.W, saved.A);
+            monitor?.Restore(saved.StopNorms);
             step = resumedFrom = saved.Step;
             rows.AddRange(JsonSerializer.Deserialize<List<TeacherStudentRow>>(saved.RowsJson) ?? []);
-            Log?.Invoke($"resumed from step {step} ({store.PathFor(step)})");
+            Log?.Invoke($"resumed from step {step} ({saved.Path})");
         }
         else SetParameters(_data.W0, _data.A0);   // a second Run starts over, not from where the first ended
+        // A run that ended diverged or converged saved its last state there; it must not report its end twice.
+        if (rows.Count > 0 && rows[^1].Status is "diverged" or "converged") return WithResumedFrom(rows, resumedFrom);
 
         var checkpoints = new Queue<long>(_c.Checkpoints.Where(s => s >= step && !rows.Any(r => r.Step == s)));
         double scale = 2.0 * _c.Lr / _data.N;   // lr · (2/n)
@@ -125,7 +129,7 @@ public sealed class TeacherStudentTrainer : IDisposable
                 {
                     // Interrupted (its silo is shutting down): save this exact state so the run goes
                     // on elsewhere from here, bit-identically, instead of from its last periodic save.
-                    if (store is not null && step > resumedFrom) Save(store, fingerprint, step, rows);
+                    if (store is not null && step > resumedFrom) Save(store, fingerprint, step, rows, monitor);
                     Log?.Invoke($"interrupted at step {step}{(store is not null ? "; state saved" : "")}");
                     cancellationToken.ThrowIfCancellationRequested();
                 }
@@ -142,24 +146,31 @@ public sealed class TeacherStudentTrainer : IDisposable
                     Log?.Invoke($"diverged at step {step}: training loss {loss:G4}");
                     break;
                 }
-                if (report)
+                var now = report ? Metrics(step, resumedFrom) : null;
+                bool last = step >= _c.Steps;
+                Tensor? gA = null, gW = null;
+                bool converged = false;
+                if (!last)
                 {
-                    checkpoints.Dequeue();
-                    rows.Add(Metrics(step, resumedFrom));
+                    gA = h.t().mv(r);
+                    gW = r.outer(_a).mul_(z.gt(0)).t().mm(_x);
+                    if (monitor is not null) converged = Converged(monitor, step, scale, gW, gA, resumedFrom, ref now);
+                }
+                if (report || converged)
+                {
+                    if (report) checkpoints.Dequeue();
+                    rows.Add(converged ? now! with { Status = "converged" } : now!);
                     RowReady?.Invoke(rows[^1]);
                 }
-                if (step >= _c.Steps) break;
+                if (last || converged) break;
 
-                var gA = h.t().mv(r);
-                var g = r.outer(_a).mul_(z.gt(0));
-                var gW = g.t().mm(_x);
-                _a.add_(gA, -scale);
-                _w.add_(gW, -scale);
+                _a.add_(gA!, -scale);
+                _w.add_(gW!, -scale);
                 step++;
                 if ((step & 1023) == 0) TrainingMeter.Add("teacher-student", 1024);
 
                 if (store is not null && _c.CheckpointEvery > 0 && step % _c.CheckpointEvery == 0 && step < _c.Steps)
-                    Save(store, fingerprint, step, rows);
+                    Save(store, fingerprint, step, rows, monitor);
                 if (Progress is not null && clock.Elapsed.TotalSeconds - lastReport > 5)
                 {
                     lastReport = clock.Elapsed.TotalSeconds;
@@ -167,16 +178,64 @@ public sealed class TeacherStudentTrainer : IDisposable
                 }
             }
         }
-        if (store is not null) Save(store, fingerprint, step, rows);
-        // resumed_from_step describes this run as a whole (0 when it never restarted), so rows
-        // carried over from before the restart get it too.
-        return rows.Select(r => r with { ResumedFromStep = resumedFrom }).ToList();
+        if (store is not null) Save(store, fingerprint, step, rows, monitor);
+        return WithResumedFrom(rows, resumedFrom);
     }
 
-    private void Save(CheckpointStore store, string fingerprint, long step, List<TeacherStudentRow> rows)
+    // resumed_from_step describes this run as a whole (0 when it never restarted), so rows carried over from before
+    // the restart get it too.
+    private static List<TeacherStudentRow> WithResumedFrom(List<TeacherStudentRow> rows, long resumedFrom) =>
+        rows.Select(r => r with { ResumedFromStep = resumedFrom }).ToList();
+
+    /// <summary>
+    /// At a sampled step, tells the monitor the size of the update out of <paramref name="step"/> (−scale·g) and the
+    /// metrics there, and asks whether the run has converged. <paramref name="now"/> receives the metrics.
+    /// </summary>
+    private bool Converged(ConvergenceMonitor monitor, long step, double scale, Tensor gW, Tensor gA, long resumedFrom,
+        ref TeacherStudentRow? now)
+    {
+        if (!monitor.Samples(step)) return false;
+        double norm = scale * Math.Sqrt(gW.to_type(ScalarType.Float64).square().sum().item<double>()
+            + gA.to_type(ScalarType.Float64).square().sum().item<double>());
+        var row = now ??= Metrics(step, resumedFrom);
+        monitor.Tell(step, norm, monitor.MetricNames.Select(name => MetricValue(row, name)).ToArray());
+        bool converged = monitor.Converged(step, _c.Steps, out string detail);
+        // Every tenth verdict is enough to follow a long run in its log.
+        if (converged || step % (10 * monitor.Rule.CheckEvery) == 0)
+            Log?.Invoke(converged ? $"converged at step {step}: {detail}" : $"step {step}: not converged ({detail})");
+        return converged;
+    }
+
+    /// <summary>Every metric of a row (what `stop_metrics` may name).</summary>
+    public static IReadOnlyList<string> MetricNames { get; } =
+        ["train_loss", "test_loss", "kernel_distance", "hamming_distance", "parameter_distance", "delta_drift"];
+
+    /// <summary>
+    /// The metrics the convergence rule watches by default: those continuous in the parameters. Kernel and Hamming
+    /// distance depend on the activation pattern 1[w_kᵀx ≥ 0]; in rich runs units whose w_k has shrunk to ~0 keep
+    /// flipping signs of tiny pre-activations from one step to the next long after the loss is 1e-13 (measured at the
+    /// paper's sizes: kernel distance jumps by ~2e-3 relative, Hamming by ~0.03, step to step), so no rule can predict
+    /// them to 1e-4, and watching them would stop no rich run.
+    /// </summary>
+    public static IReadOnlyList<string> ContinuousMetrics { get; } =
+        ["train_loss", "test_loss", "parameter_distance", "delta_drift"];
+
+    private static double MetricValue(TeacherStudentRow r, string name) => name switch
+    {
+        "train_loss" => r.TrainLoss,
+        "test_loss" => r.TestLoss,
+        "kernel_distance" => r.KernelDistance,
+        "hamming_distance" => r.HammingDistance,
+        "parameter_distance" => r.ParameterDistance,
+        "delta_drift" => r.DeltaDrift,
+        _ => throw new ArgumentException($"no metric '{name}'", nameof(name)),
+    };
+
+    private void Save(TeacherStudentStates store, string fingerprint, long step, List<TeacherStudentRow> rows,
+        ConvergenceMonitor? monitor)
     {
         var (w, a) = Parameters();
-        store.Save(new TrainingState(fingerprint, step, _data.M, _data.D, w, a, _data.W0, _data.A0, JsonSerializer.Serialize(rows)));
+        store.Save(fingerprint, step, w, a, _data.W0, _data.A0, monitor?.Save() ?? [], JsonSerializer.Serialize(rows));
     }
 
     /// <summary>The current parameters as float64 (exact for float32 runs too).</summary>
@@ -202,8 +261,13 @@ public sealed class TeacherStudentTrainer : IDisposable
     private TeacherStudentRow Metrics(long step, long resumedFrom)
     {
         using var scope = torch.NewDisposeScope();
-        var w = _w.to_type(ScalarType.Float64);
-        var a = _a.to_type(ScalarType.Float64);
+        return MetricsOf(_w.to_type(ScalarType.Float64), _a.to_type(ScalarType.Float64), step, resumedFrom);
+    }
+
+    /// <summary>The metrics of parameters <paramref name="w"/>, <paramref name="a"/> (float64).</summary>
+    private TeacherStudentRow MetricsOf(Tensor w, Tensor a, long step, long resumedFrom)
+    {
+        using var scope = torch.NewDisposeScope();
         var z = _x64.mm(w.t());
         double trainLoss = (z.relu().mv(a) - _y64).square().mean().item<double>();
         double testLoss = (_xt64.mm(w.t()).relu().mv(a) - _yt64).square().mean().item<double>();

@@ -50,7 +50,7 @@ public class ClusterFaultTests(ITestOutputHelper output)
     {
         string d = Path.Combine(dir, "checkpoints", runId);
         if (!Directory.Exists(d)) return [];
-        return Directory.GetFiles(d, "ckpt-*.bin").Select(f => long.Parse(Path.GetFileNameWithoutExtension(f)[5..])).OrderDescending().ToList();
+        return Directory.GetFiles(d, "state-*.bin").Select(f => long.Parse(Path.GetFileNameWithoutExtension(f)[6..])).OrderDescending().ToList();
     }
 
     /// <summary>Runs this silo started and has not finished or stopped, replaying its run grains' log lines in order.</summary>
@@ -133,7 +133,7 @@ public class ClusterFaultTests(ITestOutputHelper output)
             if (corrupted is null && steps.Count >= 2)
             {
                 corrupted = run;
-                string f = Path.Combine(dir, "checkpoints", run, $"ckpt-{steps[0]:D12}.bin");
+                string f = Path.Combine(dir, "checkpoints", run, $"state-{steps[0]:D12}.bin");
                 var bytes = File.ReadAllBytes(f);
                 bytes[bytes.Length / 2] ^= 0xFF;
                 File.WriteAllBytes(f, bytes);

@@ -4,7 +4,7 @@ namespace RichLazyOrleans.Cli.Tests;
 
 /// <summary>
 /// A sweep on a full disk (a 5 MB tmpfs, as in the report) ends with the reason instead of retrying forever, and
-/// leaves no ckpt-*.bin.tmp-PID behind. Mounting needs root: elsewhere the test says SKIPPED and checks nothing.
+/// leaves no state-*.bin.tmp-PID behind. Mounting needs root: elsewhere the test says SKIPPED and checks nothing.
 /// </summary>
 public class FullDiskCliTests
 {

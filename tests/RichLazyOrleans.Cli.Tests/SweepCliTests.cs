@@ -188,7 +188,7 @@ public class SweepCliTests
             string states = Path.Combine(dir, "checkpoints");
             for (var deadline = DateTime.UtcNow.AddSeconds(90);
                  !(Directory.Exists(states)
-                    && Directory.EnumerateFiles(states, "ckpt-*.bin", SearchOption.AllDirectories).Any());
+                    && Directory.EnumerateFiles(states, "state-*.bin", SearchOption.AllDirectories).Any());
                  await Task.Delay(50))
                 Assert.True(DateTime.UtcNow < deadline && !first.HasExited, "no run saved a state");
             using (var kill = Process.Start("kill", ["-INT", $"{first.Id}"])!) kill.WaitForExit();

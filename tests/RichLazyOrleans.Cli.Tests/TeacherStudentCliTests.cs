@@ -31,6 +31,11 @@ public class TeacherStudentCliTests
     [InlineData(""" "tau": 0.3, "delta": 0.5, "lr": 0.1, "base_lr": 0.1 """, "lr")]
     [InlineData(""" "tau": 0.3, "delta": 0.5, "checkpoint_every": 10 """, "checkpoint_every")]
     [InlineData(""" "tau": 0.3, "delta": 0.5, "steps": 1.5 """, "steps")]
+    [InlineData(""" "tau": 0.3, "delta": 0.5, "stop": "soon" """, "stop")]
+    [InlineData(""" "tau": 0.3, "delta": 0.5, "stop_tolerance": 1e-3 """, "stop_tolerance")]
+    [InlineData(""" "tau": 0.3, "delta": 0.5, "stop": "converged", "stop_metrics": ["accuracy"] """, "stop_metrics")]
+    [InlineData(""" "tau": 0.3, "delta": 0.5, "stop": "converged", "stop_check_every": 0 """, "stop_check_every")]
+    [InlineData(""" "tau": 0.3, "delta": 0.5, "stop": "converged", "stop_atol": -1 """, "stop_atol")]
     public void Bad_input_exits_2_with_one_line_naming_the_key(string body, string key)
     {
         var r = CliProcess.Run("run", "teacher-student", "--spec", CliProcess.SpecFile($"{{ {body}, \"n\": 20, \"d\": 4, \"n_test\": 10 }}"));
@@ -38,6 +43,23 @@ public class TeacherStudentCliTests
         Assert.Equal("", r.Stdout);
         var line = Assert.Single(r.Stderr.Trim().Split('\n'));
         Assert.Contains($"'{key}'", line);
+    }
+
+    [Fact]
+    public void Stop_converged_ends_with_a_converged_row_and_no_invented_checkpoints()
+    {
+        var r = CliProcess.Run("run", "teacher-student", "--spec", CliProcess.SpecFile("""
+            { "tau": 0.3, "delta": 0.5, "seed": 7, "n": 10, "d": 20, "m": 8, "m0": 2, "n_test": 40, "base_lr": 0.05,
+              "steps": 20000, "stop": "converged", "stop_check_every": 200 }
+            """));
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        var rows = JsonNode.Parse(r.Stdout)!.AsArray();
+        Assert.Equal("converged", rows[^1]!["status"]!.GetValue<string>());
+        long stop = rows[^1]!["step"]!.GetValue<long>();
+        Assert.InRange(stop, 200, 10_000);
+        long[] before = [.. new long[] { 0, 10, 100, 1000, 10_000 }.Where(s => s < stop)];
+        Assert.Equal([.. before, stop], rows.Select(x => x!["step"]!.GetValue<long>()));
+        Assert.Contains($"converged at step {stop}", r.Stderr);
     }
 
     [Fact]
@@ -57,7 +79,7 @@ public class TeacherStudentCliTests
         string body = $$"""{ {{Small}}, "steps": 150000, "checkpoints": [0, 100, 1000, 10000, 60000, 150000], "checkpoint_every": 2000, "checkpoint_dir": "{{dir}}" }""";
         string spec = CliProcess.SpecFile(body);
         string baselineSpec = CliProcess.SpecFile(body.Replace(dir, dir + "-baseline"));
-        static long StepOf(string f) => long.Parse(Path.GetFileNameWithoutExtension(f)[5..]);
+        static long StepOf(string f) => long.Parse(Path.GetFileNameWithoutExtension(f)[6..]);
 
         // The victim: a real process, killed with SIGKILL once it has saved two states past step 20000.
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
@@ -65,7 +87,7 @@ public class TeacherStudentCliTests
         using (var victim = Process.Start(psi)!)
         {
             var deadline = DateTime.UtcNow.AddSeconds(120);
-            while (Directory.GetFiles(dir, "ckpt-*.bin").Count(f => StepOf(f) >= 20000) < 2)
+            while (Directory.GetFiles(dir, "state-*.bin").Count(f => StepOf(f) >= 20000) < 2)
             {
                 Assert.False(victim.HasExited, "the run finished before it could be killed; make it longer");
                 Assert.True(DateTime.UtcNow < deadline, "no checkpoint appeared in time");
@@ -75,7 +97,7 @@ public class TeacherStudentCliTests
             victim.WaitForExit();
             Assert.NotEqual(0, victim.ExitCode);
         }
-        var saved = Directory.GetFiles(dir, "ckpt-*.bin").OrderByDescending(StepOf).ToList();
+        var saved = Directory.GetFiles(dir, "state-*.bin").OrderByDescending(StepOf).ToList();
         Assert.True(StepOf(saved[0]) < 150000);
         // Corrupt the newest state in the middle (a flipped byte, as a bad disk or a torn copy would):
         // its SHA-256 no longer matches, so the run must fall back to the previous good state.

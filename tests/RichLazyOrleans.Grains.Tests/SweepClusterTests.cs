@@ -189,7 +189,7 @@ public class SweepClusterTests(ClusterFixture fixture) : IClassFixture<ClusterFi
         var runs = (await ResultFiles.ReadAllAsync(dir)).Select(r => r.RunId).Distinct().Order().ToList();
         Assert.Equal(4, runs.Count);
         Assert.Equal(runs, Directory.GetDirectories(states).Select(Path.GetFileName).Order());
-        Assert.All(runs, run => Assert.NotEmpty(Directory.GetFiles(Path.Combine(states, run), "ckpt-*.bin")));
+        Assert.All(runs, run => Assert.NotEmpty(Directory.GetFiles(Path.Combine(states, run), "state-*.bin")));
     }
 
     /// <summary>A teacher-student sweep NAME (4 runs: 2 points x 2 seeds) with the params' checkpoint_dir at

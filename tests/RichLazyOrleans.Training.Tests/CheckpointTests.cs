@@ -72,7 +72,7 @@ public class CheckpointTests
         string dir = TempDir();
         var c = TeacherStudentTests.Small(steps: 300, checkpoints: [0, 5, 50, 120, 300]) with { CheckpointDir = dir, CheckpointEvery = 37 };
         Assert.Equal(baseline, Run(c));                       // saving states changes nothing
-        var store = new CheckpointStore(dir);
+        var store = new StateStore(dir);
         Assert.Equal([300L, 296L, 259L], store.Files().Select(f => f.Step));
 
         // Remove the final state: the run resumes from step 296 and ends identically.
@@ -97,11 +97,32 @@ public class CheckpointTests
         string dir = TempDir();
         var c = TeacherStudentTests.Small(steps: 100, checkpoints: [0, 10, 100]) with { CheckpointDir = dir, CheckpointEvery = 25 };
         var full = Run(c);
-        var store = new CheckpointStore(dir);
+        var store = new StateStore(dir);
         File.Delete(store.PathFor(100));
         File.Delete(store.PathFor(75));
         var resumed = Run(c);   // from step 50: rows 0 and 10 come from the saved state
         Assert.Equal(50, resumed[^1].ResumedFromStep);
         Assert.Equal(full, WithoutResume(resumed));
+    }
+
+    [Fact]
+    public void A_state_saved_in_the_format_before_StateStore_is_still_resumed()
+    {
+        // Teacher-student wrote ckpt-STEP.bin (CheckpointStore) before every kind shared state-STEP.bin: a run
+        // interrupted then must go on from its old file after an upgrade.
+        string dir = TempDir();
+        var c = TeacherStudentTests.Small(steps: 100, checkpoints: [0, 10, 100]) with { CheckpointDir = dir, CheckpointEvery = 25 };
+        var full = Run(c);
+        var states = new StateStore(dir);
+        var at50 = StateStore.TryRead(states.PathFor(50), out _)!;
+        foreach (var (_, path) in states.Files().ToList()) File.Delete(path);
+        File.Delete(states.PathFor(50));
+        new CheckpointStore(dir).Save(new TrainingState(at50.Fingerprint, 50, c.M, c.D, at50.Arrays["w"], at50.Arrays["a"],
+            at50.Arrays["w0"], at50.Arrays["a0"], at50.RowsJson));
+        Assert.Empty(Directory.GetFiles(dir, "state-*.bin"));
+        var resumed = Run(c);
+        Assert.Equal(50, resumed[^1].ResumedFromStep);
+        Assert.Equal(full, WithoutResume(resumed));
+        Assert.NotEmpty(Directory.GetFiles(dir, "state-*.bin"));   // and goes on in the new format
     }
 }
