@@ -129,7 +129,8 @@ internal static class ResultsCommands
         var (spec, metric) = LoadSweep(dir, metricName);
         var all = await ResultFiles.ReadAllAsync(dir, ct);
         // Rows of diverged or failed runs sit at odd steps and would put one seed's spike into a mean: left out, and counted in the title.
-        var rows = all.Where(r => r.Status is "ok" or "converged" && r.Metric(metric) is { } v && double.IsFinite(v)).ToList();
+        var rows = all.Where(r => r.Status is "ok" or "converged" && r.Metric(metric) is { } v && double.IsFinite(v))
+            .ToList();
         int leftOut = all.Count(r => r.Status is not ("ok" or "converged"));
         if (rows.Count == 0) throw new SpecException($"no finite values of '{metric}' in rows with status ok in '{Path.Combine(dir, "runs")}'");
         bool bySize = rows.All(r => r.TrainSize is not null);

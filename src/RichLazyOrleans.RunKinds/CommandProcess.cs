@@ -129,7 +129,8 @@ public static class CommandProcess
         var row = new JsonObject { ["step"] = (long)step };
         foreach (var m in metrics)
             row[m] = o[m] is JsonValue v && v.TryGetValue(out double x) && double.IsFinite(x) ? x : null;
-        if (o["status"] is JsonValue st && st.TryGetValue(out string? s) && s is "ok" or "diverged" or "converged") row["status"] = s;
+        if (o["status"] is JsonValue st && st.TryGetValue(out string? s) && s is "ok" or "diverged" or "converged")
+            row["status"] = s;
         if (o["resumed_from_step"] is JsonValue rv && rv.TryGetValue(out double r) && r >= 0)
             row["resumed_from_step"] = (long)r;
         return row;

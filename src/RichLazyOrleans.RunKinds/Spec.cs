@@ -93,7 +93,7 @@ public sealed class Spec
         return s;
     }
 
-    /// <summary>A non-empty list of strings, each one of <paramref name="allowed"/>, in order without repeats.</summary>
+    /// <summary>A non-empty list of strings, each one of <paramref name="allowed"/>, in order, no repeats.</summary>
     public string[] Strings(string key, IReadOnlyCollection<string> allowed)
     {
         _read.Add(key);

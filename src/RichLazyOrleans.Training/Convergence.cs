@@ -13,7 +13,7 @@ namespace RichLazyOrleans.Training;
 public sealed record ConvergenceRule(
     double RelTol, double AbsTol, long CheckEvery, IReadOnlyList<string>? Metrics = null, double Safety = 2)
 {
-    /// <summary>Text for a run's fingerprint: a state saved under another rule describes another trajectory of rows.</summary>
+    /// <summary>Text for a run's fingerprint: a state saved under another rule has another trajectory of rows.</summary>
     public string Fingerprint() =>
         $"stop=converged/{RelTol:R}/{AbsTol:R}/{CheckEvery}/{Safety:R}/{string.Join(",", Metrics ?? ["default"])}";
 
@@ -26,8 +26,8 @@ public sealed record ConvergenceRule(
 /// it the update size and the metrics every h = CheckEvery steps and asks whether to stop).
 /// <para>The model: late in full-batch GD the update sizes u_s = ‖θ_{s+1} − θ_s‖ shrink geometrically,
 /// u_s = u_c ρ^(s−c) (near a minimum the slowest mode of I − ηH dominates). ρ is measured over the two half-windows
-/// [c − 2h, c − h] and [c − h, c]; both rates must be below 1 and within a factor 2 of each other (a steady contraction,
-/// not a dip on the way into or out of a plateau), and the slower is used. The path still to go to the last step N is
+/// [c − 2h, c − h] and [c − h, c]; both rates must be below 1 and within a factor 2 of each other (a steady
+/// contraction, not a dip on the way into or out of a plateau), and the slower is used. The path still to go to the last step N is
 /// then u_c(1 − ρ^(N−c))/(1 − ρ), against u_c ρ^(−h)(1 − ρ^h)/(1 − ρ) travelled over the last h steps; each metric is
 /// assumed to change along the rest of the path at most at the rate per unit of path it changed over the last h steps,
 /// so its remaining change is |m_c − m_(c−h)| times the ratio of the two lengths, ρ^h(1 − ρ^(N−c))/(1 − ρ^h).</para>
@@ -44,10 +44,11 @@ public sealed class ConvergenceMonitor(ConvergenceRule rule, IReadOnlyList<strin
     /// <summary>Whether <paramref name="step"/> is sampled: tell the update out of it and the metrics at it.</summary>
     public bool Samples(long step) => step > 0 && step % H == 0;
 
-    /// <summary>Records u_step = ‖θ_{step+1} − θ_step‖ and the metrics at θ_step (only what the next checks need).</summary>
+    /// <summary>Records u_step = ‖θ_{step+1} − θ_step‖ and the metrics at θ_step (what the next checks need).</summary>
     public void Tell(long step, double norm, double[] metrics)
     {
-        if (metrics.Length != MetricNames.Count) throw new ArgumentException("one value per metric name", nameof(metrics));
+        if (metrics.Length != MetricNames.Count)
+            throw new ArgumentException("one value per metric name", nameof(metrics));
         _norms[step] = norm;
         while (_norms.Count > 3) _norms.Remove(_norms.Keys.First());
         _previous = _norms.ContainsKey(step - H) ? _current : null;
@@ -76,7 +77,8 @@ public sealed class ConvergenceMonitor(ConvergenceRule rule, IReadOnlyList<strin
             if (r > worstRatio) (worstRatio, worst) = (r, $"{MetricNames[i]} {now:G6} may still change by {change:G3}");
         }
         detail = worst is null
-            ? $"updates shrink by {rate:R} per step; every metric's predicted change to step {finalStep} is within tolerance"
+            ? $"updates shrink by {rate:R} per step; every metric's predicted change to step {finalStep} "
+                + "is within tolerance"
             : $"rate {rate:R}; {worst} ({worstRatio:G3}x its tolerance)";
         return worst is null;
     }
@@ -105,7 +107,7 @@ public sealed class ConvergenceMonitor(ConvergenceRule rule, IReadOnlyList<strin
     internal static double ExpM1(double x) =>
         Math.Abs(x) < 1e-5 ? x * (1 + x / 2 * (1 + x / 3)) : Math.Exp(x) - 1;
 
-    /// <summary>The monitor's state for a saved training state: norms as (step, u) pairs, then the two metric rows.</summary>
+    /// <summary>The monitor's part of a saved state: norms as (step, u) pairs, then the two metric rows.</summary>
     public double[] Save() =>
     [
         _norms.Count, .. _norms.SelectMany(kv => new[] { (double)kv.Key, kv.Value }),

@@ -36,7 +36,7 @@ public sealed record TeacherStudentConfig
     /// <summary>Steps between saved states (0: never).</summary>
     public long CheckpointEvery { get; init; }
     public string? CheckpointDir { get; init; }
-    /// <summary>`stop: converged`: end the run early once no metric can change beyond tolerance (null: run all steps).</summary>
+    /// <summary>`stop: converged`: end early once no metric can change beyond tolerance (null: run all steps).</summary>
     public ConvergenceRule? Stop { get; init; }
 
     /// <summary>The default metric checkpoints: 0, 10, 100, … up to and including <paramref name="steps"/>.</summary>

@@ -1,7 +1,8 @@
 namespace RichLazyOrleans.Training;
 
-/// <summary>A teacher-student state read back: parameters, the convergence monitor's norms and the rows so far.</summary>
-public sealed record TeacherStudentState(long Step, double[] W, double[] A, double[] StopNorms, string RowsJson, string Path);
+/// <summary>A teacher-student state read back: parameters, the convergence monitor's samples, the rows so far.</summary>
+public sealed record TeacherStudentState(
+    long Step, double[] W, double[] A, double[] StopNorms, string RowsJson, string Path);
 
 /// <summary>
 /// Teacher-student's saved states in the format every training kind writes (<see cref="StateStore"/>, state-STEP.bin,
@@ -13,8 +14,8 @@ public sealed class TeacherStudentStates(string directory, int m, int d, Action<
     private readonly StateStore _states = new(directory, log);
     private readonly CheckpointStore _legacy = new(directory, log);
 
-    public void Save(string fingerprint, long step, double[] w, double[] a, double[] w0, double[] a0, double[] stopNorms,
-        string rowsJson) =>
+    public void Save(string fingerprint, long step, double[] w, double[] a, double[] w0, double[] a0,
+        double[] stopNorms, string rowsJson) =>
         _states.Save(new SavedState(fingerprint, step, new Dictionary<string, double[]>
         {
             ["w"] = w, ["a"] = a, ["w0"] = w0, ["a0"] = a0, ["stop_norms"] = stopNorms,
@@ -29,7 +30,8 @@ public sealed class TeacherStudentStates(string directory, int m, int d, Action<
             : null;
         if (_legacy.Files().Any() && _legacy.LoadLatest(fingerprint) is { } old && old.Step > (current?.Step ?? -1))
         {
-            if (old.M != m || old.D != d) throw new InvalidOperationException("saved state does not match the run's sizes");
+            if (old.M != m || old.D != d)
+                throw new InvalidOperationException("saved state does not match the run's sizes");
             return new TeacherStudentState(old.Step, old.W, old.A, [], old.RowsJson, _legacy.PathFor(old.Step));
         }
         return current;
@@ -37,5 +39,6 @@ public sealed class TeacherStudentStates(string directory, int m, int d, Action<
 
     private static double[] Array(SavedState s, string name, int length) =>
         s.Arrays.TryGetValue(name, out var a) && a.Length == length ? a
-            : throw new InvalidOperationException($"saved state at step {s.Step} has no array '{name}' of {length} values");
+            : throw new InvalidOperationException(
+                $"saved state at step {s.Step} has no array '{name}' of {length} values");
 }

@@ -50,7 +50,8 @@ public class ClusterFaultTests(ITestOutputHelper output)
     {
         string d = Path.Combine(dir, "checkpoints", runId);
         if (!Directory.Exists(d)) return [];
-        return Directory.GetFiles(d, "state-*.bin").Select(f => long.Parse(Path.GetFileNameWithoutExtension(f)[6..])).OrderDescending().ToList();
+        return Directory.GetFiles(d, "state-*.bin").Select(f => long.Parse(Path.GetFileNameWithoutExtension(f)[6..]))
+            .OrderDescending().ToList();
     }
 
     /// <summary>Runs this silo started and has not finished or stopped, replaying its run grains' log lines in order.</summary>

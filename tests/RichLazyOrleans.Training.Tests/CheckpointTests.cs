@@ -111,14 +111,15 @@ public class CheckpointTests
         // Teacher-student wrote ckpt-STEP.bin (CheckpointStore) before every kind shared state-STEP.bin: a run
         // interrupted then must go on from its old file after an upgrade.
         string dir = TempDir();
-        var c = TeacherStudentTests.Small(steps: 100, checkpoints: [0, 10, 100]) with { CheckpointDir = dir, CheckpointEvery = 25 };
+        var c = TeacherStudentTests.Small(steps: 100, checkpoints: [0, 10, 100])
+            with { CheckpointDir = dir, CheckpointEvery = 25 };
         var full = Run(c);
         var states = new StateStore(dir);
         var at50 = StateStore.TryRead(states.PathFor(50), out _)!;
         foreach (var (_, path) in states.Files().ToList()) File.Delete(path);
         File.Delete(states.PathFor(50));
-        new CheckpointStore(dir).Save(new TrainingState(at50.Fingerprint, 50, c.M, c.D, at50.Arrays["w"], at50.Arrays["a"],
-            at50.Arrays["w0"], at50.Arrays["a0"], at50.RowsJson));
+        new CheckpointStore(dir).Save(new TrainingState(at50.Fingerprint, 50, c.M, c.D, at50.Arrays["w"],
+            at50.Arrays["a"], at50.Arrays["w0"], at50.Arrays["a0"], at50.RowsJson));
         Assert.Empty(Directory.GetFiles(dir, "state-*.bin"));
         var resumed = Run(c);
         Assert.Equal(50, resumed[^1].ResumedFromStep);

@@ -64,7 +64,8 @@ public class EarlyStoppingTests
             ("parameter_distance", last.ParameterDistance, end.ParameterDistance),
             ("delta_drift", last.DeltaDrift, end.DeltaDrift),
         })
-            Assert.True(Math.Abs(a - b) <= Math.Max(1e-4 * Math.Abs(b), 1e-8), $"{name}: {a:R} at {last.Step} vs {b:R}");
+            Assert.True(Math.Abs(a - b) <= Math.Max(1e-4 * Math.Abs(b), 1e-8),
+                $"{name}: {a:R} at {last.Step} vs {b:R}");
     }
 
     [Fact]
