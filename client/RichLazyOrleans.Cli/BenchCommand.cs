@@ -43,7 +43,7 @@ internal static class BenchCommand
             int n = p.GetValue(runs), ms = p.GetValue(duration), k = p.GetValue(slots);
             // A rows × cols lattice with exactly n points (rows, cols ≥ 2).
             int rows = Enumerable.Range(2, Math.Max(0, (int)Math.Sqrt(n) - 1)).LastOrDefault(a => n % a == 0);
-            if (rows == 0) throw new RunKinds.SpecException($"--runs {n}: needs a number with a factor pair a x b, a, b >= 2 (e.g. 2000 = 40 x 50)");
+            if (rows == 0) throw new SpecException($"--runs {n}: needs a number with a factor pair a x b, a, b >= 2 (e.g. 2000 = 40 x 50)");
             int cols = n / rows;
             string yaml = $"name: orchestration-bench\nkind: synthetic\nparams: {{ c0: 0, c1: 0.5, c2: 0.3, width: 0.05, duration_ms: {ms} }}\n"
                 + $"axes:\n  tau: {{ from: 0.1, to: 10, scale: log }}\n  delta: {{ from: -1, to: 1 }}\ngrid: {{ initial: [{rows}, {cols}] }}\n";
@@ -85,7 +85,7 @@ internal static class BenchCommand
     /// </summary>
     private static int RunCnn(int steps, int repeats, int batch, int threads)
     {
-        if (steps < 1 || repeats < 1 || batch < 1) throw new RunKinds.SpecException("--steps, --repeats and --batch must be >= 1");
+        if (steps < 1 || repeats < 1 || batch < 1) throw new SpecException("--steps, --repeats and --batch must be >= 1");
         string dir = Directory.CreateTempSubdirectory("richlazy-bench-cnn-").FullName;
         try
         {
@@ -147,7 +147,7 @@ internal static class BenchCommand
 
     private static int Run(int steps, int repeats, int n, int d, int m, string dtype, int threads, int memorySteps, bool numpy)
     {
-        if (dtype is not ("float64" or "float32")) throw new RunKinds.SpecException("--dtype must be float64 or float32");
+        if (dtype is not ("float64" or "float32")) throw new SpecException("--dtype must be float64 or float32");
         var config = new TeacherStudentConfig
         {
             Tau = 0.5, Alpha = 1, Seed = 1, N = n, D = d, M = m, NTest = 10000, Lr = 5e-3 / 0.25,

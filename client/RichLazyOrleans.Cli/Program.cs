@@ -1,6 +1,7 @@
 using System.CommandLine;
 using RichLazyOrleans.Cli;
 using RichLazyOrleans.RunKinds;
+using RichLazyOrleans;
 
 // Exit codes: 0 success, 2 bad input (one line naming the key or file), 1 any other failure.
 var root = new RootCommand("richlazy: exact and numerical learning dynamics for lazy/rich regime studies");

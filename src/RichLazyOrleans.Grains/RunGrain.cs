@@ -185,7 +185,7 @@ public sealed class RunGrain(SlotPool slots, PathRoots roots, CommandPolicy comm
             // Orleans scheduler, and the continuation comes back to this activation.
             // (The lambda runs on a slot thread, so it touches no grain state; the clock and the
             // queue of fresh rows are thread-safe.) Execution is timed from the moment the slot takes it.
-            bool gpu = RunDevice.TakesGpu(RunDevice.Of(spec), slots.Gpus.Count);
+            bool gpu = RunDevice.TakesGpu(RunDevice.Of(RunKindRegistry.Get(r.Kind), spec), slots.Gpus.Count);
             var rows = await slots.RunAsync(stopping =>
             {
                 using var either = CancellationTokenSource.CreateLinkedTokenSource(stopping, _stop.Token);

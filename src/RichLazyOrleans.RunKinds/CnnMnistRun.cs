@@ -10,6 +10,8 @@ namespace RichLazyOrleans.RunKinds;
 /// </summary>
 public sealed class CnnMnistRun : IRunKind
 {
+    private const string KindName = "cnn-mnist";
+    private const bool RunsOnCuda = false;
     /// <summary>The standard MNIST file names looked for in `data_dir` (each also with ".gz").</summary>
     public static readonly (string Key, string File)[] StandardFiles =
     [
@@ -19,7 +21,7 @@ public sealed class CnnMnistRun : IRunKind
         ("test_labels", "t10k-labels-idx1-ubyte"),
     ];
 
-    public string Name => "cnn-mnist";
+    public string Name => KindName;
     public IReadOnlyDictionary<string, (double Min, double Max)> Metrics { get; } = new Dictionary<string, (double, double)>
     {
         ["train_loss"] = (0, double.PositiveInfinity), ["test_loss"] = (0, double.PositiveInfinity),
@@ -125,9 +127,8 @@ public sealed class CnnMnistRun : IRunKind
         string? filtersDir = spec.OptionalString("filters_dir");
         bool images = spec.Bool("filter_images", filtersDir is not null);   // naming a directory asks for the PNGs
         if (!images && filtersDir is not null) throw new SpecException("key 'filters_dir' is given but 'filter_images' is false");
-        string dtype = spec.String("dtype", "float32", "float32", "float64");
-        spec.String("device", "cpu", "cpu", "auto");   // auto: pinned to the slot (cpu here: no CUDA kernels)
-        var (every, dir) = spec.SavedStates();
+        var common = spec.Common(KindName, RunsOnCuda, steps, "float32", 1000);
+        string? dir = common.CheckpointDir;
         if (images && filtersDir is null && dir is null) throw new SpecException("key 'filter_images' needs 'filters_dir' or 'checkpoint_dir' (where to write the PNGs)");
         var config = new CnnMnistConfig
         {
@@ -153,11 +154,11 @@ public sealed class CnnMnistRun : IRunKind
             SmoothnessCutoff = cutoff,
             FiltersDir = images ? filtersDir ?? dir : null,
             FiltersShared = filtersDir is not null,   // a sweep's runs may share it
-            Float32 = dtype == "float32",
-            Threads = (int)spec.Integer("threads", 1, 1, 1024),
-            DivergenceLoss = spec.PositiveNumber("divergence_loss", 1e10),
-            CheckpointEvery = every == 0 && dir is not null ? Math.Max(1, Math.Min(1000, steps / 10)) : every,
-            CheckpointDir = dir,
+            Float32 = common.Float32,
+            Threads = common.Threads,
+            DivergenceLoss = common.DivergenceLoss,
+            CheckpointEvery = common.CheckpointEvery,
+            CheckpointDir = common.CheckpointDir,
         };
         spec.RejectUnknownKeys();
         return config;
@@ -166,18 +167,16 @@ public sealed class CnnMnistRun : IRunKind
     public IReadOnlyList<JsonObject> Run(Spec spec, Action<string>? log = null, Action<JsonObject>? rowReady = null, CancellationToken cancellationToken = default)
     {
         var config = Parse(spec);
-        try
+        using var trainer = new CnnMnistTrainer(config)
         {
-            using var trainer = new CnnMnistTrainer(config)
-            {
-                Log = log,
-                RowReady = rowReady is null ? null : row => rowReady(ToJson(row)),
-                Progress = TrainingKeys.StepProgress(log, "cnn-mnist", config.Steps, "batch loss"),
-            };
-            log?.Invoke($"cnn-mnist: {trainer.TrainCount} training and {trainer.TestCount} test images, data {trainer.DataHash}; white-noise filter smoothness {FilterSmoothness.WhiteNoiseBaseline(config.Kernel, config.Kernel, config.SmoothnessCutoff):G4}");
-            return trainer.Run(cancellationToken).Select(ToJson).ToList();
-        }
-        catch (TrainingSpecException e) { throw new SpecException(e.Message); }
+            Log = log,
+            RowReady = rowReady is null ? null : row => rowReady(ToJson(row)),
+            Progress = TrainingKeys.StepProgress(log, "cnn-mnist", config.Steps, "batch loss"),
+        };
+        double noise = FilterSmoothness.WhiteNoiseBaseline(config.Kernel, config.Kernel, config.SmoothnessCutoff);
+        log?.Invoke($"cnn-mnist: {trainer.TrainCount} training and {trainer.TestCount} test images, "
+            + $"data {trainer.DataHash}; white-noise filter smoothness {noise:G4}");
+        return trainer.Run(cancellationToken).Select(ToJson).ToList();
     }
 
     public static JsonObject ToJson(CnnMnistRow r) => new()

@@ -9,7 +9,9 @@ namespace RichLazyOrleans.RunKinds;
 /// </summary>
 public sealed class GrokkingRun : IRunKind
 {
-    public string Name => "grokking";
+    private const string KindName = "grokking";
+    private const bool RunsOnCuda = true;
+    public string Name => KindName;
     public IReadOnlyDictionary<string, (double Min, double Max)> Metrics { get; } = new Dictionary<string, (double, double)>
     {
         ["train_loss"] = (0, double.PositiveInfinity), ["val_loss"] = (0, double.PositiveInfinity),
@@ -18,6 +20,7 @@ public sealed class GrokkingRun : IRunKind
     public IReadOnlySet<string> AxisParameters { get; } = new HashSet<string> { "alpha", "lr", "weight_decay", "train_fraction", "beta1", "beta2" };
     public bool HasSeed => true;
     public bool Resumable => true;
+    public bool Cuda => RunsOnCuda;
     public IReadOnlyList<PathKey> PathKeys => TrainingKeys.PathKeys;
     public string Summary => "a + b mod p by a 1-2 layer transformer with AdamW, embedding init / alpha; steps_to_grok = first evaluated step (checkpoints, or every eval_every) with val accuracy >= grok_accuracy (0.99) (keys: p, train_fraction, seed, data_seed, alpha, layers, d_model, heads, d_mlp, layer_norm, lr, weight_decay, beta1, beta2, eps, batch_size, steps, checkpoints, eval_every, grok_accuracy, dtype, checkpoint_every, checkpoint_dir, device, threads, divergence_loss)";
 
@@ -54,8 +57,7 @@ public sealed class GrokkingRun : IRunKind
         long evalEvery = spec.Integer("eval_every", 0, 0);
         double grokAccuracy = spec.PositiveNumber("grok_accuracy", 0.99);
         if (grokAccuracy > 1) throw new SpecException($"key 'grok_accuracy' must be in (0, 1], got {grokAccuracy:R}");
-        string dtype = spec.String("dtype", "float32", "float32", "float64");
-        var (every, dir) = spec.SavedStates();
+        var common = spec.Common(KindName, RunsOnCuda, steps, "float32", 10_000);
         var config = new GrokkingConfig
         {
             P = p,
@@ -78,12 +80,12 @@ public sealed class GrokkingRun : IRunKind
             Checkpoints = checkpoints,
             EvalEvery = evalEvery,
             GrokAccuracy = grokAccuracy,
-            Float32 = dtype == "float32",
-            Device = spec.String("device", "cpu"),
-            Threads = (int)spec.Integer("threads", 1, 1, 1024),
-            DivergenceLoss = spec.PositiveNumber("divergence_loss", 1e10),
-            CheckpointEvery = every == 0 && dir is not null ? Math.Max(1, Math.Min(10_000, steps / 10)) : every,
-            CheckpointDir = dir,
+            Float32 = common.Float32,
+            Device = common.Device,
+            Threads = common.Threads,
+            DivergenceLoss = common.DivergenceLoss,
+            CheckpointEvery = common.CheckpointEvery,
+            CheckpointDir = common.CheckpointDir,
         };
         spec.RejectUnknownKeys();
         return config;
@@ -92,17 +94,13 @@ public sealed class GrokkingRun : IRunKind
     public IReadOnlyList<JsonObject> Run(Spec spec, Action<string>? log = null, Action<JsonObject>? rowReady = null, CancellationToken cancellationToken = default)
     {
         var config = Parse(spec);
-        try
+        using var trainer = new GrokkingTrainer(config)
         {
-            using var trainer = new GrokkingTrainer(config)
-            {
-                Log = log,
-                RowReady = rowReady is null ? null : row => rowReady(ToJson(row)),
-                Progress = TrainingKeys.StepProgress(log, "grokking", config.Steps),
-            };
-            return trainer.Run(cancellationToken).Select(ToJson).ToList();
-        }
-        catch (TrainingSpecException e) { throw new SpecException(e.Message); }
+            Log = log,
+            RowReady = rowReady is null ? null : row => rowReady(ToJson(row)),
+            Progress = TrainingKeys.StepProgress(log, "grokking", config.Steps),
+        };
+        return trainer.Run(cancellationToken).Select(ToJson).ToList();
     }
 
     public static JsonObject ToJson(GrokkingRow r) => new()

@@ -11,7 +11,9 @@ namespace RichLazyOrleans.RunKinds;
 /// </summary>
 public sealed class RhmRun : IRunKind
 {
-    public string Name => "rhm";
+    private const string KindName = "rhm";
+    private const bool RunsOnCuda = false;
+    public string Name => KindName;
     public IReadOnlyDictionary<string, (double Min, double Max)> Metrics { get; } = new Dictionary<string, (double, double)>
     {
         ["train_loss"] = (0, double.PositiveInfinity), ["test_loss"] = (0, double.PositiveInfinity),
@@ -79,9 +81,8 @@ public sealed class RhmRun : IRunKind
         testSize = (int)BigInteger.Min(testSize, pMax - sizes.Max());
         double target = spec.PositiveNumber("target_accuracy", 0.9);
         if (target > 1) throw new SpecException($"key 'target_accuracy' must be in (0, 1], got {target:R}");
-        string dtype = spec.String("dtype", "float32", "float32", "float64");
-        spec.String("device", "cpu", "cpu", "auto");   // auto: pinned to the slot (cpu here: no CUDA kernels)
-        var (every, dir) = spec.SavedStates();
+        // Saved after each size; within one only when checkpoint_every asks.
+        var common = spec.Common(KindName, RunsOnCuda, steps, "float32", 0);
         var config = new RhmConfig
         {
             V = v, S = s, L = depth, M = m, Classes = nc,
@@ -98,11 +99,11 @@ public sealed class RhmRun : IRunKind
             TrainSizes = sizes,
             TestSize = testSize,
             TargetAccuracy = target,
-            Float32 = dtype == "float32",
-            Threads = (int)spec.Integer("threads", 1, 1, 1024),
-            DivergenceLoss = spec.PositiveNumber("divergence_loss", 1e10),
-            CheckpointEvery = every,
-            CheckpointDir = dir,
+            Float32 = common.Float32,
+            Threads = common.Threads,
+            DivergenceLoss = common.DivergenceLoss,
+            CheckpointEvery = common.CheckpointEvery,
+            CheckpointDir = common.CheckpointDir,
         };
         spec.RejectUnknownKeys();
         return config;

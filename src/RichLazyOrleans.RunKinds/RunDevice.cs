@@ -30,6 +30,13 @@ public static class RunDevice
             _ => DeviceRequest.Cpu,
         } : DeviceRequest.Cpu;
 
+    /// <summary>
+    /// What a run of <paramref name="kind"/> asks: `auto` of a kind that runs on the CPU only is a CPU request, so it
+    /// never takes a GPU slot it could not use.
+    /// </summary>
+    public static DeviceRequest Of(IRunKind kind, JsonObject spec) =>
+        Of(spec) is DeviceRequest.Auto && !kind.Cuda && !kind.Open ? DeviceRequest.Cpu : Of(spec);
+
     /// <summary>Whether a run asking <paramref name="request"/> takes a GPU slot on a silo with <paramref name="gpus"/>
     /// GPUs.</summary>
     public static bool TakesGpu(DeviceRequest request, int gpus) =>
@@ -38,7 +45,7 @@ public static class RunDevice
     /// <summary>The spec a built-in kind runs on a slot with <paramref name="gpu"/> (null: a CPU slot).</summary>
     public static JsonObject Pin(IRunKind kind, JsonObject spec, string? gpu)
     {
-        var request = Of(spec);
+        var request = Of(kind, spec);
         if (kind.Open || request == DeviceRequest.Cpu) return spec;
         var pinned = (JsonObject)spec.DeepClone();
         pinned["device"] = gpu is null ? "cpu" : $"cuda:{gpu}";

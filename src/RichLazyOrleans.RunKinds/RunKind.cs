@@ -28,6 +28,8 @@ public interface IRunKind
     bool HasSeed { get; }
     /// <summary>Whether runs save resumable states (they take `checkpoint_dir`).</summary>
     bool Resumable => false;
+    /// <summary>Whether the kind's engine runs on a CUDA device (`device: cuda[:N]`; `auto` takes a GPU slot).</summary>
+    bool Cuda => false;
     /// <summary>Spec keys that name files or directories: a shared silo confines them (<see cref="PathRoots"/>).
     /// </summary>
     IReadOnlyList<PathKey> PathKeys => [];

@@ -4,9 +4,6 @@ using RichLazyOrleans.Theory;
 
 namespace RichLazyOrleans.RunKinds;
 
-/// <summary>Bad user input. The message is one line that names the key or file; exit code 2.</summary>
-public sealed class SpecException(string message) : Exception(message);
-
 /// <summary>
 /// Typed, validated access to a run spec (a JSON object). Every accessor names the key in its
 /// error, and <see cref="RejectUnknownKeys"/> catches typos that would otherwise silently fall

@@ -10,11 +10,14 @@ namespace RichLazyOrleans.RunKinds;
 /// </summary>
 public sealed class TeacherStudentRun : IRunKind
 {
-    public string Name => "teacher-student";
+    private const string KindName = "teacher-student";
+    private const bool RunsOnCuda = true;
+    public string Name => KindName;
     public IReadOnlyDictionary<string, (double Min, double Max)> Metrics { get; } = new Dictionary<string, (double, double)> { ["train_loss"] = (0, double.PositiveInfinity), ["test_loss"] = (0, double.PositiveInfinity), ["kernel_distance"] = (0, 1), ["hamming_distance"] = (0, double.PositiveInfinity), ["parameter_distance"] = (0, double.PositiveInfinity), ["delta_drift"] = (0, double.PositiveInfinity) };
     public IReadOnlySet<string> AxisParameters { get; } = new HashSet<string> { "tau", "delta", "alpha", "lr", "base_lr", "divergence_loss" };
     public bool HasSeed => true;
     public bool Resumable => true;
+    public bool Cuda => RunsOnCuda;
     public IReadOnlyList<PathKey> PathKeys { get; } =
     [
         .. TrainingKeys.PathKeys,
@@ -38,8 +41,7 @@ public sealed class TeacherStudentRun : IRunKind
         long[] checkpoints = spec.Checkpoints(steps);
         if (spec.Has("lr") && spec.Has("base_lr")) throw new SpecException("give either 'lr' or 'base_lr', not both");
         double lr = spec.Has("lr") ? spec.PositiveNumber("lr") : spec.PositiveNumber("base_lr", 5e-3) / (tau * tau);
-        string dtype = spec.String("dtype", "float64", "float64", "float32");
-        var (every, dir) = spec.SavedStates();
+        var common = spec.Common(KindName, RunsOnCuda, steps, "float64", 10_000);
         var config = new TeacherStudentConfig
         {
             Tau = tau,
@@ -54,18 +56,18 @@ public sealed class TeacherStudentRun : IRunKind
             Lr = lr,
             Steps = steps,
             Checkpoints = checkpoints,
-            Float32 = dtype == "float32",
-            Device = spec.String("device", "cpu"),
-            Threads = (int)spec.Integer("threads", 1, 1, 1024),
-            DivergenceLoss = spec.PositiveNumber("divergence_loss", 1e10),
+            Float32 = common.Float32,
+            Device = common.Device,
+            Threads = common.Threads,
+            DivergenceLoss = common.DivergenceLoss,
             Inputs = spec.OptionalString("inputs"),
             Targets = spec.OptionalString("targets"),
             TestInputs = spec.OptionalString("test_inputs"),
             TestTargets = spec.OptionalString("test_targets"),
             InitW = spec.OptionalString("init_w"),
             InitA = spec.OptionalString("init_a"),
-            CheckpointEvery = every == 0 && dir is not null ? Math.Max(1, Math.Min(10_000, steps / 10)) : every,
-            CheckpointDir = dir,
+            CheckpointEvery = common.CheckpointEvery,
+            CheckpointDir = common.CheckpointDir,
             Stop = spec.StopRule(steps, TeacherStudentTrainer.MetricNames),
         };
         spec.RejectUnknownKeys();
@@ -78,19 +80,14 @@ public sealed class TeacherStudentRun : IRunKind
     public IReadOnlyList<JsonObject> Run(Spec spec, Action<string>? log = null, Action<JsonObject>? rowReady = null, CancellationToken cancellationToken = default)
     {
         var config = Parse(spec);
-        TeacherStudentData data;
-        try
+        var data = TeacherStudentData.Create(config);
+        using var trainer = new TeacherStudentTrainer(config, data)
         {
-            data = TeacherStudentData.Create(config);
-            using var trainer = new TeacherStudentTrainer(config, data)
-            {
-                Log = log,
-                RowReady = rowReady is null ? null : row => rowReady(ToJson(row)),
-                Progress = TrainingKeys.StepProgress(log, "teacher-student", config.Steps),
-            };
-            return trainer.Run(cancellationToken).Select(ToJson).ToList();
-        }
-        catch (TrainingSpecException e) { throw new SpecException(e.Message); }
+            Log = log,
+            RowReady = rowReady is null ? null : row => rowReady(ToJson(row)),
+            Progress = TrainingKeys.StepProgress(log, "teacher-student", config.Steps),
+        };
+        return trainer.Run(cancellationToken).Select(ToJson).ToList();
     }
 
     public static JsonObject ToJson(TeacherStudentRow r) => new()

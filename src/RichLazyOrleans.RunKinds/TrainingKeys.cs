@@ -2,9 +2,42 @@ using RichLazyOrleans.Training;
 
 namespace RichLazyOrleans.RunKinds;
 
-/// <summary>Spec keys every training kind reads the same way: checkpoint steps and saved states.</summary>
+/// <summary>The spec keys every training kind shares, read once (<see cref="TrainingKeys.Common"/>).</summary>
+/// <param name="Device">`cpu`, `auto` (pinned to the run's slot), or, for kinds that run on CUDA, `cuda`/`cuda:N`.</param>
+/// <param name="CheckpointEvery">Steps between saved states (0: none; a default when only `checkpoint_dir` is given).
+/// </param>
+internal sealed record TrainingCommon(
+    int Threads, string Device, bool Float32, double DivergenceLoss, long CheckpointEvery, string? CheckpointDir);
+
+/// <summary>Spec keys every training kind reads the same way: the common keys, checkpoint steps, saved states.</summary>
 internal static class TrainingKeys
 {
+    /// <summary>
+    /// `threads` (1), `device` (cpu), `dtype` (<paramref name="dtype"/> by default), `divergence_loss` (1e10),
+    /// `checkpoint_dir` and `checkpoint_every`: with a directory and no interval a state is saved every steps/10 steps,
+    /// at most every <paramref name="maxSaveEvery"/> (0: no default interval, the kind saves at its own points).
+    /// </summary>
+    public static TrainingCommon Common(this Spec spec, string kind, bool cuda, long steps, string dtype,
+        long maxSaveEvery)
+    {
+        string type = spec.String("dtype", dtype, "float64", "float32");
+        var (every, dir) = spec.SavedStates();
+        if (every == 0 && dir is not null && maxSaveEvery > 0) every = Math.Max(1, Math.Min(maxSaveEvery, steps / 10));
+        return new TrainingCommon((int)spec.Integer("threads", 1, 1, 1024), Device(spec, kind, cuda), type == "float32",
+            spec.PositiveNumber("divergence_loss", 1e10), every, dir);
+    }
+
+    private static string Device(Spec spec, string kind, bool runsOnCuda)
+    {
+        string device = spec.String("device", "cpu");
+        bool cuda = device == "cuda"
+            || device.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(device[5..], out int n) && n >= 0;
+        if (device is "cpu" or "auto" || cuda && runsOnCuda) return device;
+        throw new SpecException(cuda
+            ? $"key 'device': kind '{kind}' runs on the CPU only (cpu or auto), got '{device}'"
+            : $"key 'device' must be 'cpu', 'auto', 'cuda' or 'cuda:N', got '{device}'");
+    }
+
     /// <summary>Paths every training kind takes: where its states are saved.</summary>
     public static IReadOnlyList<PathKey> PathKeys { get; } = [new("checkpoint_dir", PathUse.Write)];
 

@@ -68,4 +68,8 @@ public sealed record CnnMnistConfig
 /// <param name="FilterSmoothness">Mean low-frequency energy share of the first-layer filters (<see cref="Training.FilterSmoothness.LayerScore"/>).</param>
 public sealed record CnnMnistRow(
     long Step, double TrainLoss, double TrainAccuracy, double TestLoss, double TestAccuracy,
-    double KernelDistance, double ParameterDistance, double FilterSmoothness, string Status, long ResumedFromStep);
+    double KernelDistance, double ParameterDistance, double FilterSmoothness, string Status, long ResumedFromStep)
+    : ITrainingRow<CnnMnistRow>
+{
+    public CnnMnistRow WithResumedFrom(long step) => this with { ResumedFromStep = step };
+}

@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Security.Cryptography;
-using System.Text.Json;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -27,7 +25,7 @@ namespace RichLazyOrleans.Training;
 /// in SCIENCE.md §1. K₀ comes from the seeded init, so a resumed run recomputes it exactly.
 /// </para>
 /// </remarks>
-public sealed class CnnMnistTrainer : IDisposable
+public sealed class CnnMnistTrainer : ITrainingEngine<CnnMnistRow>, IDisposable
 {
 
     private readonly CnnMnistConfig _c;
@@ -39,6 +37,8 @@ public sealed class CnnMnistTrainer : IDisposable
     private readonly int _nTrain, _batch, _rows, _cols;
     private long _permEpoch = -1;
     private Tensor? _perm;
+    private Tensor? _k0;               // the empirical NTK at the seeded init (K₀ of kernel_distance)
+    private double[][] _theta0 = [];   // θ₀ per parameter tensor, as held
 
     public Action<string>? Log { get; init; }
     public Action<CnnMnistRow>? RowReady { get; init; }
@@ -57,27 +57,27 @@ public sealed class CnnMnistTrainer : IDisposable
         using var scope = torch.NewDisposeScope();   // staging tensors go; the kept ones are detached from it
         _c = config;
         _dtype = config.Float32 ? ScalarType.Float32 : ScalarType.Float64;
-        if (config.Kernel % 2 == 0) throw new TrainingSpecException("kernel", $"must be odd (\"same\" padding), got {config.Kernel}");
+        if (config.Kernel % 2 == 0) throw new SpecException("kernel", $"must be odd (\"same\" padding), got {config.Kernel}");
         try { FilterSmoothness.WhiteNoiseBaseline(config.Kernel, config.Kernel, config.SmoothnessCutoff); }
-        catch (ArgumentException e) { throw new TrainingSpecException("smoothness_cutoff", e.Message.Split(" (Parameter")[0]); }
+        catch (ArgumentException e) { throw new SpecException("smoothness_cutoff", e.Message.Split(" (Parameter")[0]); }
         var train = Load("train", config.TrainImages, config.TrainLabels, config.TrainSize);
         var test = Load("test", config.TestImages, config.TestLabels, config.TestSize);
         if (train.Rows != test.Rows || train.Cols != test.Cols)
-            throw new TrainingSpecException("test_images", $"images are {test.Rows}x{test.Cols} but the training images are {train.Rows}x{train.Cols}");
+            throw new SpecException("test_images", $"images are {test.Rows}x{test.Cols} but the training images are {train.Rows}x{train.Cols}");
         if (train.Rows < 4 || train.Cols < 4)
-            throw new TrainingSpecException("train_images", $"images of {train.Rows}x{train.Cols} are too small for two 2x2 poolings (need at least 4x4)");
+            throw new SpecException("train_images", $"images of {train.Rows}x{train.Cols} are too small for two 2x2 poolings (need at least 4x4)");
         foreach (var (d, key) in new[] { (train, "train_labels"), (test, "test_labels") })
             if (d.Labels.FirstOrDefault(l => l >= config.Classes, -1) is var bad and >= 0)
-                throw new TrainingSpecException(key, $"holds label {bad}; the network has {config.Classes} outputs (labels 0-{config.Classes - 1})");
+                throw new SpecException(key, $"holds label {bad}; the network has {config.Classes} outputs (labels 0-{config.Classes - 1})");
         _rows = train.Rows;
         _cols = train.Cols;
         _nTrain = train.Count;
         TestCount = test.Count;
-        if (config.ProbeSize > _nTrain) throw new TrainingSpecException("probe_size", $"{config.ProbeSize} probe images exceed the {_nTrain} training examples; lower probe_size (default 32)");
+        if (config.ProbeSize > _nTrain) throw new SpecException("probe_size", $"{config.ProbeSize} probe images exceed the {_nTrain} training examples; lower probe_size (default 32)");
         // The NTK's Jacobian is float64 [probe·classes, parameters]: refuse what would not fit comfortably.
         long jacobian = (long)config.ProbeSize * config.Classes * Shapes(config, _rows, _cols).Sum(s => s.Shape.Aggregate(1L, (a, b) => a * b));
         if (jacobian > MaxJacobianEntries)
-            throw new TrainingSpecException("probe_size", $"the NTK's Jacobian would hold {jacobian:N0} float64 entries ({jacobian * 8.0 / (1 << 30):F1} GiB), more than {MaxJacobianEntries * 8 >> 30} GiB; lower probe_size or the channels");
+            throw new SpecException("probe_size", $"the NTK's Jacobian would hold {jacobian:N0} float64 entries ({jacobian * 8.0 / (1 << 30):F1} GiB), more than {MaxJacobianEntries * 8 >> 30} GiB; lower probe_size or the channels");
         _batch = config.BatchSize <= 0 || config.BatchSize >= _nTrain ? _nTrain : config.BatchSize;
         DataHash = Hash(train, test);
 
@@ -117,14 +117,14 @@ public sealed class CnnMnistTrainer : IDisposable
         string KeyOf(string message) => message.Contains(labels) && !message.Contains(images) ? $"{set}_labels" : $"{set}_images";
         MnistData data;
         try { data = Idx.LoadMnist(images, labels, limit); }
-        catch (IdxFormatException e) { throw new TrainingSpecException(KeyOf(e.Message), e.Message); }
-        catch (FileNotFoundException e) { throw new TrainingSpecException(e.FileName == labels ? $"{set}_labels" : $"{set}_images", $"no such file '{e.FileName}'"); }
+        catch (IdxFormatException e) { throw new SpecException(KeyOf(e.Message), e.Message); }
+        catch (FileNotFoundException e) { throw new SpecException(e.FileName == labels ? $"{set}_labels" : $"{set}_images", $"no such file '{e.FileName}'"); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new TrainingSpecException(KeyOf(e.Message), $"cannot read the data ({e.Message})");
+            throw new SpecException(KeyOf(e.Message), $"cannot read the data ({e.Message})");
         }
         if (limit is { } n && data.Count < n)
-            throw new TrainingSpecException($"{set}_size", $"{n} requested but '{images}' holds {data.Count} examples");
+            throw new SpecException($"{set}_size", $"{n} requested but '{images}' holds {data.Count} examples");
         return data;
     }
 
@@ -283,125 +283,105 @@ public sealed class CnnMnistTrainer : IDisposable
         return _perm!.narrow(0, k * _batch, _batch);
     }
 
-    /// <summary>Trains from the latest saved state (or step 0) to config.Steps; one row per checkpoint, including those reported before a resume.</summary>
+    /// <summary>
+    /// Trains from the latest saved state (or step 0) to config.Steps; one row per checkpoint, including those reported
+    /// before a resume (<see cref="TrainingLoop{TRow}"/>).
+    /// </summary>
     public IReadOnlyList<CnnMnistRow> Run(CancellationToken cancellationToken = default)
     {
-        var store = _c.CheckpointDir is { } dir ? new StateStore(dir, Log) : null;
-        string fingerprint = _c.Fingerprint(DataHash);
-        var rows = new List<CnnMnistRow>();
-        long step = 0, resumedFrom = 0;
-        bool finished = false;
+        var schedule = new LoopSchedule("cnn-mnist", _c.Steps, _c.Checkpoints, _c.CheckpointEvery, _c.CheckpointDir,
+            _c.Fingerprint(DataHash));
+        var loop = new TrainingLoop<CnnMnistRow>(schedule) { Log = Log, RowReady = RowReady, Progress = Progress };
+        try { return loop.Run(this, cancellationToken); }
+        finally
+        {
+            _k0?.Dispose();
+            _k0 = null;
+        }
+    }
 
-        var saved = store?.LoadLatest(fingerprint);
-        // Step 0's kernel and parameters come from the seeded init, also when resuming (not needed
-        // when the saved state is a finished run's: its rows are all there).
-        Tensor? k0 = null;
-        double[][] theta0 = [];
-        if (saved is null || saved.Arrays.GetValueOrDefault("finished") is not [1])
+    void ITrainingEngine<CnnMnistRow>.Start(SavedState? saved, bool finished)
+    {
+        // Step 0's kernel and parameters come from the seeded init, also when resuming (not needed when the saved
+        // state is a finished run's: its rows are all there).
+        _k0?.Dispose();
+        _k0 = null;
+        _theta0 = [];
+        if (!finished)
         {
             Load(Init(_c, _rows, _cols));
-            k0 = EmpiricalNtk();
+            _k0 = EmpiricalNtk();
             var exported = Export();   // θ₀ as held (rounded to float32 in a float32 run)
-            theta0 = _names.Select(n => exported[n]).ToArray();
+            _theta0 = _names.Select(n => exported[n]).ToArray();
         }
-        using var k0Owner = k0;
         using (torch.no_grad()) foreach (var v in _velocity) v.zero_();
-
-        if (saved is { } state)
-        {
-            double[] Get(string name) => state.Arrays.TryGetValue(name, out var a) ? a : throw new InvalidOperationException($"saved state lacks '{name}'");
-            Load(_names.ToDictionary(n => n, n => Get("param/" + n)));
-            using (torch.no_grad())
-            using (var scope = torch.NewDisposeScope())
-                for (int i = 0; i < _names.Length; i++)
-                    _velocity[i].copy_(torch.tensor(Get("velocity/" + _names[i]), _velocity[i].shape, ScalarType.Float64).to_type(_dtype));
-            finished = Get("finished")[0] != 0;
-            step = resumedFrom = state.Step;
-            rows.AddRange(JsonSerializer.Deserialize<List<CnnMnistRow>>(state.RowsJson, GrokkingTrainer.RowJson) ?? []);
-            Log?.Invoke($"resumed from step {step} ({store!.PathFor(step)})");
-        }
-
-        var checkpoints = new Queue<long>(_c.Checkpoints.Where(s => s >= step && !rows.Any(r => r.Step == s)));
-        var clock = Stopwatch.StartNew();
-        double lastReport = 0;
-        void Report(string status, double? trainLoss)
-        {
-            if (checkpoints.Count > 0 && checkpoints.Peek() == step) checkpoints.Dequeue();
-            var train = Evaluate(_xTrain, _yTrain, _c.EvalSize);
-            var test = Evaluate(_xTest, _yTest, int.MaxValue);
-            double kernel;
-            using (var kt = EmpiricalNtk()) kernel = KernelDistance(k0!, kt);
-            var now = Export();
-            var dist = new Neumaier();
+        if (saved is null) return;
+        double[] Get(string name) => saved.Arrays.TryGetValue(name, out var a) ? a
+            : throw new InvalidOperationException($"saved state lacks '{name}'");
+        Load(_names.ToDictionary(n => n, n => Get("param/" + n)));
+        using (torch.no_grad())
+        using (var scope = torch.NewDisposeScope())
             for (int i = 0; i < _names.Length; i++)
-            {
-                var a = now[_names[i]];
-                for (int j = 0; j < a.Length; j++) dist.Add((a[j] - theta0[i][j]) * (a[j] - theta0[i][j]));
-            }
-            double smooth = FilterSmoothness.LayerScore(now["conv1"], _c.Channels1, _c.Kernel, _c.Kernel, _c.SmoothnessCutoff);
-            if (_c.FiltersDir is { } filters)
-            {
-                Directory.CreateDirectory(filters);
-                FilterGrid.WritePng(Path.Combine(filters, $"{FiltersPrefix}-{step:D8}.png"), now["conv1"], _c.Channels1, _c.Kernel, _c.Kernel);
-            }
-            rows.Add(new CnnMnistRow(step, trainLoss ?? train.Loss, train.Accuracy, test.Loss, test.Accuracy, kernel, Math.Sqrt(dist.Sum), smooth, status, resumedFrom));
-            RowReady?.Invoke(rows[^1]);
-        }
+                _velocity[i].copy_(torch.tensor(Get("velocity/" + _names[i]), _velocity[i].shape, ScalarType.Float64)
+                    .to_type(_dtype));
+    }
 
-        while (!finished)
+    IReadOnlyDictionary<string, double[]> ITrainingEngine<CnnMnistRow>.Export()
+    {
+        var arrays = new Dictionary<string, double[]>(StringComparer.Ordinal);
+        foreach (var (name, a) in Export()) arrays["param/" + name] = a;
+        using var scope = torch.NewDisposeScope();
+        for (int i = 0; i < _names.Length; i++)
+            arrays["velocity/" + _names[i]] = _velocity[i].to_type(ScalarType.Float64).data<double>().ToArray();
+        return arrays;
+    }
+
+    StepOutcome<CnnMnistRow> ITrainingEngine<CnnMnistRow>.Step(long step, bool report, bool last, long resumedFrom)
+    {
+        if (last) return new(double.NaN, report ? Report(step, "ok", null, resumedFrom) : null, StepEnd.Finished);
+        using var scope = torch.NewDisposeScope();
+        Tensor x = _xTrain, y = _yTrain;
+        if (_batch < _nTrain)
         {
-            if (cancellationToken.IsCancellationRequested)
-            {
-                // Interrupted (its silo is shutting down): save this exact state so the run goes on
-                // elsewhere from here, bit-identically, instead of from its last periodic save.
-                if (store is not null && step > resumedFrom) Save(store, fingerprint, step, rows, false);
-                Log?.Invoke($"interrupted at step {step}{(store is not null ? "; state saved" : "")}");
-                cancellationToken.ThrowIfCancellationRequested();
-            }
-            bool report = checkpoints.Count > 0 && checkpoints.Peek() == step;
-            if (step >= _c.Steps)
-            {
-                if (report) Report("ok", null);
-                break;
-            }
-
-            double loss;
-            using (var scope = torch.NewDisposeScope())
-            {
-                Tensor x = _xTrain, y = _yTrain;
-                if (_batch < _nTrain)
-                {
-                    var idx = BatchIndices(step);
-                    x = _xTrain.index_select(0, idx);
-                    y = _yTrain.index_select(0, idx);
-                }
-                var l = CrossEntropy(Forward(x), y);
-                loss = l.to_type(ScalarType.Float64).item<double>();
-                // The training loss is checked first, so a diverged step reports one row (not an "ok" one too).
-                if (!double.IsFinite(loss) || loss > _c.DivergenceLoss)
-                {
-                    Report("diverged", loss);
-                    Log?.Invoke($"diverged at step {step}: training loss {loss:G4}");
-                    break;
-                }
-                if (report) Report("ok", null);
-                l.backward();
-                SgdStep();
-            }
-            step++;
-            if ((step & 1023) == 0) TrainingMeter.Add("cnn-mnist", 1024);
-
-            if (store is not null && _c.CheckpointEvery > 0 && step % _c.CheckpointEvery == 0 && step < _c.Steps)
-                Save(store, fingerprint, step, rows, false);
-            if (Progress is not null && clock.Elapsed.TotalSeconds - lastReport > 5)
-            {
-                lastReport = clock.Elapsed.TotalSeconds;
-                Progress(step, loss);
-            }
+            var idx = BatchIndices(step);
+            x = _xTrain.index_select(0, idx);
+            y = _yTrain.index_select(0, idx);
         }
-        if (store is not null && !finished) Save(store, fingerprint, step, rows, true);
-        // resumed_from_step describes this run as a whole (0 when it never restarted).
-        return rows.Select(r => r with { ResumedFromStep = resumedFrom }).ToList();
+        var l = CrossEntropy(Forward(x), y);
+        double loss = l.to_type(ScalarType.Float64).item<double>();
+        // The training loss is checked first, so a diverged step reports one row (not an "ok" one too).
+        if (!double.IsFinite(loss) || loss > _c.DivergenceLoss)
+            return new(loss, Report(step, "diverged", loss, resumedFrom), StepEnd.Diverged);
+        var row = report ? Report(step, "ok", null, resumedFrom) : null;
+        l.backward();
+        SgdStep();
+        return new(loss, row);
+    }
+
+    /// <summary>The metrics row of the current parameters (and the filter PNG when asked for).</summary>
+    private CnnMnistRow Report(long step, string status, double? trainLoss, long resumedFrom)
+    {
+        var train = Evaluate(_xTrain, _yTrain, _c.EvalSize);
+        var test = Evaluate(_xTest, _yTest, int.MaxValue);
+        double kernel;
+        using (var kt = EmpiricalNtk()) kernel = KernelDistance(_k0!, kt);
+        var now = Export();
+        var dist = new Neumaier();
+        for (int i = 0; i < _names.Length; i++)
+        {
+            var a = now[_names[i]];
+            for (int j = 0; j < a.Length; j++) dist.Add((a[j] - _theta0[i][j]) * (a[j] - _theta0[i][j]));
+        }
+        double smooth = FilterSmoothness.LayerScore(now["conv1"], _c.Channels1, _c.Kernel, _c.Kernel,
+            _c.SmoothnessCutoff);
+        if (_c.FiltersDir is { } filters)
+        {
+            Directory.CreateDirectory(filters);
+            FilterGrid.WritePng(Path.Combine(filters, $"{FiltersPrefix}-{step:D8}.png"), now["conv1"], _c.Channels1,
+                _c.Kernel, _c.Kernel);
+        }
+        return new CnnMnistRow(step, trainLoss ?? train.Loss, train.Accuracy, test.Loss, test.Accuracy, kernel,
+            Math.Sqrt(dist.Sum), smooth, status, resumedFrom);
     }
 
     /// <summary>SGD with heavy-ball momentum and L2 weight decay: v ← μv + g + λθ; θ ← θ − lr·v (μ = 0: plain SGD).</summary>
@@ -422,22 +402,12 @@ public sealed class CnnMnistTrainer : IDisposable
         }
     }
 
-    private void Save(StateStore store, string fingerprint, long step, List<CnnMnistRow> rows, bool finished)
-    {
-        var arrays = new Dictionary<string, double[]>(StringComparer.Ordinal);
-        foreach (var (name, a) in Export()) arrays["param/" + name] = a;
-        using (var scope = torch.NewDisposeScope())
-            for (int i = 0; i < _names.Length; i++)
-                arrays["velocity/" + _names[i]] = _velocity[i].to_type(ScalarType.Float64).data<double>().ToArray();
-        arrays["finished"] = [finished ? 1 : 0];
-        store.Save(new SavedState(fingerprint, step, arrays, JsonSerializer.Serialize(rows, GrokkingTrainer.RowJson)));
-    }
-
     public void Dispose()
     {
         foreach (var t in _params) t.Dispose();
         foreach (var t in _velocity) t.Dispose();
         foreach (var t in new[] { _xTrain, _yTrain, _xTest, _yTest, _xProbe }) t.Dispose();
         _perm?.Dispose();
+        _k0?.Dispose();
     }
 }

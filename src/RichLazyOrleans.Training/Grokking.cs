@@ -59,7 +59,10 @@ public sealed record GrokkingConfig
 /// <summary>One row per checkpoint (the `grokking` output contract).</summary>
 public sealed record GrokkingRow(
     long Step, double TrainLoss, double ValLoss, double TrainAccuracy, double ValAccuracy,
-    long? StepsToGrok, string Status, long ResumedFromStep);
+    long? StepsToGrok, string Status, long ResumedFromStep) : ITrainingRow<GrokkingRow>
+{
+    public GrokkingRow WithResumedFrom(long step) => this with { ResumedFromStep = step };
+}
 
 /// <summary>
 /// All p² equations a + b = c (mod p), split into train and validation by a seeded permutation:
@@ -74,7 +77,7 @@ public sealed record ModularData(int P, int[] TrainA, int[] TrainB, int[] TrainC
     {
         int total = p * p, nTrain = TrainSize(p, fraction);
         if (nTrain < 1 || nTrain >= total)
-            throw new TrainingSpecException("train_fraction", $"{fraction:R} of p² = {total} gives {nTrain} training pairs; need at least 1 and fewer than {total}");
+            throw new SpecException("train_fraction", $"{fraction:R} of p² = {total} gives {nTrain} training pairs; need at least 1 and fewer than {total}");
         var perm = Enumerable.Range(0, total).ToArray();
         var rng = new Rng(dataSeed, 1);
         for (int i = total - 1; i > 0; i--)   // Fisher-Yates

@@ -256,7 +256,7 @@ public sealed class RhmTrainer : IDisposable
         if (store?.LoadLatest(fingerprint) is { } saved)
         {
             double[] Get(string name) => saved.Arrays.TryGetValue(name, out var a) ? a : throw new InvalidOperationException($"saved state lacks '{name}'");
-            rows.AddRange(JsonSerializer.Deserialize<List<RhmRow>>(saved.RowsJson, GrokkingTrainer.RowJson) ?? []);
+            rows.AddRange(JsonSerializer.Deserialize<List<RhmRow>>(saved.RowsJson, TrainingJson.Rows) ?? []);
             sizeIndex = (int)Get("size_index")[0];
             inner = (long)Get("inner_step")[0];
             if (inner > 0)
@@ -365,7 +365,7 @@ public sealed class RhmTrainer : IDisposable
             }
             arrays["adam_t"] = [_adam.StepCount];
         }
-        store.Save(new SavedState(fingerprint, GlobalStep(sizeIndex, inner), arrays, JsonSerializer.Serialize(rows, GrokkingTrainer.RowJson)));
+        store.Save(new SavedState(fingerprint, GlobalStep(sizeIndex, inner), arrays, JsonSerializer.Serialize(rows, TrainingJson.Rows)));
     }
 
     public void Dispose()

@@ -62,7 +62,10 @@ public sealed record TeacherStudentConfig
 /// <summary>One row per metric checkpoint (the `teacher-student` output contract).</summary>
 public sealed record TeacherStudentRow(
     long Step, double TrainLoss, double TestLoss, double KernelDistance, double HammingDistance,
-    double ParameterDistance, double DeltaDrift, string Status, long ResumedFromStep);
+    double ParameterDistance, double DeltaDrift, string Status, long ResumedFromStep) : ITrainingRow<TeacherStudentRow>
+{
+    public TeacherStudentRow WithResumedFrom(long step) => this with { ResumedFromStep = step };
+}
 
 /// <summary>Data, teacher and student init of one run, row-major float64 arrays.</summary>
 public sealed record TeacherStudentData(int N, int D, int M, int NTest, double[] X, double[] Y, double[] XTest, double[] YTest, double[] W0, double[] A0)
@@ -90,10 +93,10 @@ public sealed record TeacherStudentData(int N, int D, int M, int NTest, double[]
         if (y is not null) Check(y.Shape[0] == n, "targets", $"has {y.Shape[0]} entries but there are n = {n} inputs");
         if (yt is not null) Check(yt.Shape[0] == nt, "test_targets", $"has {yt.Shape[0]} entries but there are {nt} test inputs");
         if (a0 is not null) Check(a0.Shape[0] == m, "init_a", $"has {a0.Shape[0]} entries but m = {m}");
-        if ((w0 is null) != (a0 is null)) throw new TrainingSpecException(w0 is null ? "init_w" : "init_a", "init_w and init_a must be given together");
-        if (w0 is null && m % 2 != 0) throw new TrainingSpecException("m", $"the symmetrised init needs an even m, got {m}");
+        if ((w0 is null) != (a0 is null)) throw new SpecException(w0 is null ? "init_w" : "init_a", "init_w and init_a must be given together");
+        if (w0 is null && m % 2 != 0) throw new SpecException("m", $"the symmetrised init needs an even m, got {m}");
         foreach (var (arr, key) in new[] { (x, "inputs"), (y, "targets"), (xt, "test_inputs"), (yt, "test_targets"), (w0, "init_w"), (a0, "init_a") })
-            if (arr is not null && arr.Data.Any(v => !double.IsFinite(v))) throw new TrainingSpecException(key, "contains NaN or infinite values");
+            if (arr is not null && arr.Data.Any(v => !double.IsFinite(v))) throw new SpecException(key, "contains NaN or infinite values");
 
         // Teacher (needed unless both target arrays are given).
         var teacherRng = new Rng(c.Seed, 1);
@@ -149,7 +152,7 @@ public sealed record TeacherStudentData(int N, int D, int M, int NTest, double[]
 
     private static void Check(bool ok, string key, string message)
     {
-        if (!ok) throw new TrainingSpecException(key, message);
+        if (!ok) throw new SpecException(key, message);
     }
 
     private static NpyArray? LoadOrNull(string? path, string key, int rank)
@@ -157,9 +160,9 @@ public sealed record TeacherStudentData(int N, int D, int M, int NTest, double[]
         if (path is null) return null;
         NpyArray a;
         try { a = Npy.Read(path); }
-        catch (NpyFormatException e) { throw new TrainingSpecException(key, e.Message); }
-        if (a.Shape.Length != rank) throw new TrainingSpecException(key, $"'{path}' must be {rank}-dimensional, got shape ({string.Join(", ", a.Shape)})");
-        if (a.Shape.Any(s => s <= 0)) throw new TrainingSpecException(key, $"'{path}' is empty");
+        catch (NpyFormatException e) { throw new SpecException(key, e.Message); }
+        if (a.Shape.Length != rank) throw new SpecException(key, $"'{path}' must be {rank}-dimensional, got shape ({string.Join(", ", a.Shape)})");
+        if (a.Shape.Any(s => s <= 0)) throw new SpecException(key, $"'{path}' is empty");
         return a;
     }
 }

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Text.Json;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -15,9 +13,8 @@ namespace RichLazyOrleans.Training;
 /// n×d×m matrix products plus O(nm) elementwise work, close to the GEMM bound. Metrics are
 /// computed in float64 whatever the training dtype.
 /// </remarks>
-public sealed class TeacherStudentTrainer : IDisposable
+public sealed class TeacherStudentTrainer : ITrainingEngine<TeacherStudentRow>, IDisposable
 {
-    /// <summary>Gradient steps done (in blocks of 1024), for steps-per-second dashboards.</summary>
 
     private readonly TeacherStudentConfig _c;
     private readonly TeacherStudentData _data;
@@ -29,6 +26,7 @@ public sealed class TeacherStudentTrainer : IDisposable
     private readonly Tensor _w064, _a064, _z0Positive, _delta0;
     private readonly Tensor _k0;                          // NTK at step 0, normalised to unit Frobenius norm
     private Tensor _w, _a;                                // parameters, training dtype
+    private ConvergenceMonitor? _monitor;                 // `stop: converged`
 
     /// <summary>Diagnostics (resume, fallbacks), one line each.</summary>
     public Action<string>? Log { get; init; }
@@ -42,7 +40,7 @@ public sealed class TeacherStudentTrainer : IDisposable
         TorchRuntime.Probe(config.Threads);   // first: process-wide settings before any tensor
         _c = config;
         _data = data;
-        _device = ParseDevice(config.Device);
+        _device = TorchRuntime.Device(config.Device);
         _dtype = config.Float32 ? ScalarType.Float32 : ScalarType.Float64;
 
         int n = data.N, d = data.D, m = data.M, nt = data.NTest;
@@ -68,18 +66,6 @@ public sealed class TeacherStudentTrainer : IDisposable
         }
     }
 
-    private static Device ParseDevice(string device)
-    {
-        if (device == "cpu") return torch.CPU;
-        if (device == "cuda" || device.StartsWith("cuda:", StringComparison.Ordinal))
-        {
-            if (!torch.cuda.is_available())
-                throw new TrainingSpecException("device", $"'{device}' requested but TorchSharp reports no CUDA device here (this build ships the CPU libtorch)");
-            return new Device(device);
-        }
-        throw new TrainingSpecException("device", $"must be 'cpu', 'cuda' or 'cuda:N', got '{device}'");
-    }
-
     /// <summary>
     /// K = ΦΦᵀ + (XXᵀ) ∘ (D diag(a²) Dᵀ), Φ = relu(Z), D = 1[Z ≥ 0] (SCIENCE.md §3): two n×m×n
     /// products, the rest in place (each fresh n×n buffer costs page faults at n = 1000).
@@ -95,97 +81,68 @@ public sealed class TeacherStudentTrainer : IDisposable
 
     /// <summary>
     /// Trains from the latest saved state (or step 0) to config.Steps, or until converged under config.Stop,
-    /// returning one row per metric checkpoint, including those reported before a resume.
+    /// returning one row per metric checkpoint, including those reported before a resume (<see cref="TrainingLoop{TRow}"/>).
     /// </summary>
     public IReadOnlyList<TeacherStudentRow> Run(CancellationToken cancellationToken = default)
     {
-        var store = _c.CheckpointDir is { } dir ? new TeacherStudentStates(dir, _data.M, _data.D, Log) : null;
         string fingerprint = _c.Fingerprint();
-        var watched = _c.Stop?.Metrics ?? ContinuousMetrics;
-        var monitor = _c.Stop is { } rule ? new ConvergenceMonitor(rule, watched) : null;
-        var rows = new List<TeacherStudentRow>();
-        long step = 0, resumedFrom = 0;
-        if (store?.LoadLatest(fingerprint) is { } saved)
+        var schedule = new LoopSchedule("teacher-student", _c.Steps, _c.Checkpoints, _c.CheckpointEvery, _c.CheckpointDir,
+            fingerprint);
+        var loop = new TrainingLoop<TeacherStudentRow>(schedule)
         {
-            SetParameters(saved.W, saved.A);
-            monitor?.Restore(saved.StopNorms);
-            step = resumedFrom = saved.Step;
-            rows.AddRange(JsonSerializer.Deserialize<List<TeacherStudentRow>>(saved.RowsJson) ?? []);
-            Log?.Invoke($"resumed from step {step} ({saved.Path})");
-        }
-        else SetParameters(_data.W0, _data.A0);   // a second Run starts over, not from where the first ended
-        // A run that ended diverged or converged saved its last state there; it must not report its end twice.
-        if (rows.Count > 0 && rows[^1].Status is "diverged" or "converged") return WithResumedFrom(rows, resumedFrom);
-
-        var checkpoints = new Queue<long>(_c.Checkpoints.Where(s => s >= step && !rows.Any(r => r.Step == s)));
-        double scale = 2.0 * _c.Lr / _data.N;   // lr · (2/n)
-        var clock = Stopwatch.StartNew();
-        double lastReport = 0;
-        using (torch.no_grad())
-        {
-            while (true)
-            {
-                if (cancellationToken.IsCancellationRequested)
-                {
-                    // Interrupted (its silo is shutting down): save this exact state so the run goes
-                    // on elsewhere from here, bit-identically, instead of from its last periodic save.
-                    if (store is not null && step > resumedFrom) Save(store, fingerprint, step, rows, monitor);
-                    Log?.Invoke($"interrupted at step {step}{(store is not null ? "; state saved" : "")}");
-                    cancellationToken.ThrowIfCancellationRequested();
-                }
-                bool report = checkpoints.Count > 0 && checkpoints.Peek() == step;
-                using var scope = torch.NewDisposeScope();
-                var z = _x.mm(_w.t());
-                var h = z.relu();
-                var r = h.mv(_a).sub_(_y);
-                double loss = r.dot(r).to_type(ScalarType.Float64).item<double>() / _data.N;
-                if (!double.IsFinite(loss) || loss > _c.DivergenceLoss)
-                {
-                    rows.Add(Metrics(step, resumedFrom) with { Status = "diverged", TrainLoss = loss });
-                    RowReady?.Invoke(rows[^1]);
-                    Log?.Invoke($"diverged at step {step}: training loss {loss:G4}");
-                    break;
-                }
-                var now = report ? Metrics(step, resumedFrom) : null;
-                bool last = step >= _c.Steps;
-                Tensor? gA = null, gW = null;
-                bool converged = false;
-                if (!last)
-                {
-                    gA = h.t().mv(r);
-                    gW = r.outer(_a).mul_(z.gt(0)).t().mm(_x);
-                    if (monitor is not null) converged = Converged(monitor, step, scale, gW, gA, resumedFrom, ref now);
-                }
-                if (report || converged)
-                {
-                    if (report) checkpoints.Dequeue();
-                    rows.Add(converged ? now! with { Status = "converged" } : now!);
-                    RowReady?.Invoke(rows[^1]);
-                }
-                if (last || converged) break;
-
-                _a.add_(gA!, -scale);
-                _w.add_(gW!, -scale);
-                step++;
-                if ((step & 1023) == 0) TrainingMeter.Add("teacher-student", 1024);
-
-                if (store is not null && _c.CheckpointEvery > 0 && step % _c.CheckpointEvery == 0 && step < _c.Steps)
-                    Save(store, fingerprint, step, rows, monitor);
-                if (Progress is not null && clock.Elapsed.TotalSeconds - lastReport > 5)
-                {
-                    lastReport = clock.Elapsed.TotalSeconds;
-                    Progress(step, loss);
-                }
-            }
-        }
-        if (store is not null) Save(store, fingerprint, step, rows, monitor);
-        return WithResumedFrom(rows, resumedFrom);
+            Log = Log,
+            RowReady = RowReady,
+            Progress = Progress,
+            LegacyState = _c.CheckpointDir is { } dir
+                ? () => TeacherStudentStates.Legacy(dir, fingerprint, _data.M, _data.D, Log) : null,
+        };
+        return loop.Run(this, cancellationToken);
     }
 
-    // resumed_from_step describes this run as a whole (0 when it never restarted), so rows carried over from before
-    // the restart get it too.
-    private static List<TeacherStudentRow> WithResumedFrom(List<TeacherStudentRow> rows, long resumedFrom) =>
-        rows.Select(r => r with { ResumedFromStep = resumedFrom }).ToList();
+    void ITrainingEngine<TeacherStudentRow>.Start(SavedState? saved, bool finished)
+    {
+        _monitor = _c.Stop is { } rule ? new ConvergenceMonitor(rule, _c.Stop.Metrics ?? ContinuousMetrics) : null;
+        if (saved is null)
+        {
+            SetParameters(_data.W0, _data.A0);   // a second Run starts over, not from where the first ended
+            return;
+        }
+        SetParameters(TeacherStudentStates.Array(saved, "w", _data.M * _data.D), TeacherStudentStates.Array(saved, "a", _data.M));
+        _monitor?.Restore(saved.Arrays.GetValueOrDefault("stop_norms") ?? []);
+    }
+
+    IReadOnlyDictionary<string, double[]> ITrainingEngine<TeacherStudentRow>.Export()
+    {
+        var (w, a) = Parameters();
+        return new Dictionary<string, double[]>
+        {
+            ["w"] = w, ["a"] = a, ["w0"] = _data.W0, ["a0"] = _data.A0, ["stop_norms"] = _monitor?.Save() ?? [],
+        };
+    }
+
+    StepOutcome<TeacherStudentRow> ITrainingEngine<TeacherStudentRow>.Step(long step, bool report, bool last,
+        long resumedFrom)
+    {
+        using var noGrad = torch.no_grad();
+        using var scope = torch.NewDisposeScope();
+        var z = _x.mm(_w.t());
+        var h = z.relu();
+        var r = h.mv(_a).sub_(_y);
+        double loss = r.dot(r).to_type(ScalarType.Float64).item<double>() / _data.N;
+        if (!double.IsFinite(loss) || loss > _c.DivergenceLoss)
+            return new(loss, Metrics(step, resumedFrom) with { Status = "diverged", TrainLoss = loss }, StepEnd.Diverged);
+        var now = report ? Metrics(step, resumedFrom) : null;
+        if (last) return new(loss, now, StepEnd.Finished);
+
+        var gA = h.t().mv(r);
+        var gW = r.outer(_a).mul_(z.gt(0)).t().mm(_x);
+        double scale = 2.0 * _c.Lr / _data.N;   // lr · (2/n)
+        if (_monitor is not null && Converged(_monitor, step, scale, gW, gA, resumedFrom, ref now))
+            return new(loss, now! with { Status = "converged" }, StepEnd.Converged);
+        _a.add_(gA, -scale);
+        _w.add_(gW, -scale);
+        return new(loss, report ? now : null);   // `now` may hold the metrics of a convergence check: not a row
+    }
 
     /// <summary>
     /// At a sampled step, tells the monitor the size of the update out of <paramref name="step"/> (−scale·g) and the
@@ -230,13 +187,6 @@ public sealed class TeacherStudentTrainer : IDisposable
         "delta_drift" => r.DeltaDrift,
         _ => throw new ArgumentException($"no metric '{name}'", nameof(name)),
     };
-
-    private void Save(TeacherStudentStates store, string fingerprint, long step, List<TeacherStudentRow> rows,
-        ConvergenceMonitor? monitor)
-    {
-        var (w, a) = Parameters();
-        store.Save(fingerprint, step, w, a, _data.W0, _data.A0, monitor?.Save() ?? [], JsonSerializer.Serialize(rows));
-    }
 
     /// <summary>The current parameters as float64 (exact for float32 runs too).</summary>
     public (double[] W, double[] A) Parameters()

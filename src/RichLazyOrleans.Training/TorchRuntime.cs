@@ -32,6 +32,24 @@ public static partial class TorchRuntime
     [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "setenv", StringMarshalling = System.Runtime.InteropServices.StringMarshalling.Utf8)]
     private static partial int SetEnv(string name, string value, int overwrite);
 
+    /// <summary>
+    /// The device a `device` key names: `cpu`, `cuda`/`cuda:N` (refused when TorchSharp sees no CUDA), or `auto` (the
+    /// first GPU where there is one; a sweep pins `auto` to the run's slot before this).
+    /// </summary>
+    public static Device Device(string device)
+    {
+        if (device == "cpu") return torch.CPU;
+        if (device == "auto") return torch.cuda.is_available() ? torch.CUDA : torch.CPU;
+        if (device == "cuda" || device.StartsWith("cuda:", StringComparison.Ordinal))
+        {
+            if (!torch.cuda.is_available())
+                throw new SpecException("device", $"'{device}' requested but TorchSharp reports no CUDA device "
+                    + "here (this build ships the CPU libtorch)");
+            return new Device(device);
+        }
+        throw new SpecException("device", $"must be 'cpu', 'auto', 'cuda' or 'cuda:N', got '{device}'");
+    }
+
     /// <summary>Applies the process-wide settings (reproducible BLAS) before any tensor is made.</summary>
     public static void EnsureInitialised() { }
 

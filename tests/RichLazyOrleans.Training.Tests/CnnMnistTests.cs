@@ -293,7 +293,7 @@ public class CnnMnistTests(ITestOutputHelper output) : IDisposable
     }
 
     private static string Json(IEnumerable<CnnMnistRow> rows) =>
-        JsonSerializer.Serialize(rows.Select(r => r with { ResumedFromStep = 0 }), GrokkingTrainer.RowJson);
+        JsonSerializer.Serialize(rows.Select(r => r with { ResumedFromStep = 0 }), TrainingJson.Rows);
 
     [Fact]
     public void Resume_after_cancellation_and_past_a_corrupt_state_is_bit_identical()
@@ -346,29 +346,29 @@ public class CnnMnistTests(ITestOutputHelper output) : IDisposable
     public void Bad_data_gives_one_line_errors_naming_the_key()
     {
         var c = Tiny();
-        var e = Assert.Throws<TrainingSpecException>(() => new CnnMnistTrainer(c with { Classes = 2 }));
+        var e = Assert.Throws<SpecException>(() => new CnnMnistTrainer(c with { Classes = 2 }));
         Assert.Equal("train_labels", e.Key);
         Assert.Contains("label 2", e.Message);
         var (si, sl) = WriteData(_dir, "odd", 20, 10, 3, 5);
-        e = Assert.Throws<TrainingSpecException>(() => new CnnMnistTrainer(c with { TestImages = si, TestLabels = sl }));
+        e = Assert.Throws<SpecException>(() => new CnnMnistTrainer(c with { TestImages = si, TestLabels = sl }));
         Assert.Contains("10x10", e.Message);
-        e = Assert.Throws<TrainingSpecException>(() => new CnnMnistTrainer(c with { TrainLabels = sl }));
+        e = Assert.Throws<SpecException>(() => new CnnMnistTrainer(c with { TrainLabels = sl }));
         Assert.Contains("images but", e.Message);
         // A labels file that is not one: the error names the labels key, not the images key.
         string garbage = Path.Combine(_dir, "garbage");
         File.WriteAllBytes(garbage, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
-        e = Assert.Throws<TrainingSpecException>(() => new CnnMnistTrainer(c with { TestLabels = garbage }));
+        e = Assert.Throws<SpecException>(() => new CnnMnistTrainer(c with { TestLabels = garbage }));
         Assert.Equal("test_labels", e.Key);
-        e = Assert.Throws<TrainingSpecException>(() => new CnnMnistTrainer(c with { TrainLabels = Path.Combine(_dir, "nope") }));
+        e = Assert.Throws<SpecException>(() => new CnnMnistTrainer(c with { TrainLabels = Path.Combine(_dir, "nope") }));
         Assert.Equal("train_labels", e.Key);
-        e = Assert.Throws<TrainingSpecException>(() => new CnnMnistTrainer(c with { TrainSize = 500 }));
+        e = Assert.Throws<SpecException>(() => new CnnMnistTrainer(c with { TrainSize = 500 }));
         Assert.Equal("train_size", e.Key);
         Assert.Contains("96", e.Message);
-        e = Assert.Throws<TrainingSpecException>(() => new CnnMnistTrainer(c with { TrainImages = Path.Combine(_dir, "missing") }));
+        e = Assert.Throws<SpecException>(() => new CnnMnistTrainer(c with { TrainImages = Path.Combine(_dir, "missing") }));
         Assert.Equal("train_images", e.Key);
-        e = Assert.Throws<TrainingSpecException>(() => new CnnMnistTrainer(c with { ProbeSize = 500 }));
+        e = Assert.Throws<SpecException>(() => new CnnMnistTrainer(c with { ProbeSize = 500 }));
         Assert.Equal("probe_size", e.Key);
-        e = Assert.Throws<TrainingSpecException>(() => new CnnMnistTrainer(c with { Channels1 = 4000, Channels2 = 4000, ProbeSize = 96 }));
+        e = Assert.Throws<SpecException>(() => new CnnMnistTrainer(c with { Channels1 = 4000, Channels2 = 4000, ProbeSize = 96 }));
         Assert.Contains("GiB", e.Message);
         Assert.DoesNotContain('\n', e.Message);
     }

@@ -37,7 +37,7 @@ public class GrokkingTests(ITestOutputHelper output)
     }
 
     private static string Json(IEnumerable<GrokkingRow> rows) =>
-        JsonSerializer.Serialize(rows.Select(r => r with { ResumedFromStep = 0 }), GrokkingTrainer.RowJson);
+        JsonSerializer.Serialize(rows.Select(r => r with { ResumedFromStep = 0 }), TrainingJson.Rows);
 
     [Theory]
     [InlineData(7, 0.3)]
@@ -303,7 +303,7 @@ public class GrokkingTests(ITestOutputHelper output)
     public void Cuda_request_without_cuda_is_a_clear_error()
     {
         if (torch.cuda.is_available()) return; // only meaningful on CPU-only machines
-        var e = Assert.Throws<TrainingSpecException>(() => new GrokkingTrainer(Tiny() with { Device = "cuda:0" }));
+        var e = Assert.Throws<SpecException>(() => new GrokkingTrainer(Tiny() with { Device = "cuda:0" }));
         Assert.Equal("device", e.Key);
     }
 }

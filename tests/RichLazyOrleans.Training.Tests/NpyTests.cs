@@ -78,7 +78,7 @@ public class NpyTests
         Assert.Equal(t1.Run(), t2.Run());
 
         Npy.Write(P("bad.npy"), [generated.M + 1], new double[generated.M + 1]);
-        var e = Assert.Throws<TrainingSpecException>(() => TeacherStudentData.Create(fromFiles with { InitA = P("bad.npy") }));
+        var e = Assert.Throws<SpecException>(() => TeacherStudentData.Create(fromFiles with { InitA = P("bad.npy") }));
         Assert.Equal("init_a", e.Key);
     }
 }

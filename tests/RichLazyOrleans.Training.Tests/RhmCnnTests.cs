@@ -204,7 +204,7 @@ public class RhmCnnTests(ITestOutputHelper output)
     }
 
     private static string Json(IEnumerable<RhmRow> rows) =>
-        JsonSerializer.Serialize(rows.Select(r => r with { ResumedFromStep = 0 }), GrokkingTrainer.RowJson);
+        JsonSerializer.Serialize(rows.Select(r => r with { ResumedFromStep = 0 }), TrainingJson.Rows);
 
     [Fact]
     public void Resume_after_cancellation_and_after_each_size_is_bit_identical()

@@ -34,7 +34,7 @@ public class RhmTrainerTests(ITestOutputHelper output)
     }
 
     private static string Json(IEnumerable<RhmRow> rows) =>
-        JsonSerializer.Serialize(rows.Select(r => r with { ResumedFromStep = 0 }), GrokkingTrainer.RowJson);
+        JsonSerializer.Serialize(rows.Select(r => r with { ResumedFromStep = 0 }), TrainingJson.Rows);
 
     [Fact]
     public void One_row_per_size_with_index_steps_and_a_consistent_sample_complexity()

@@ -158,7 +158,7 @@ public class TeacherStudentTests(ITestOutputHelper output)
     {
         if (TorchSharp.torch.cuda.is_available()) return; // only meaningful on CPU-only machines
         var c = Small() with { Device = "cuda:0" };
-        var e = Assert.Throws<TrainingSpecException>(() => new TeacherStudentTrainer(c, TeacherStudentData.Create(c)));
+        var e = Assert.Throws<SpecException>(() => new TeacherStudentTrainer(c, TeacherStudentData.Create(c)));
         Assert.Equal("device", e.Key);
     }
 }
