@@ -28,7 +28,7 @@ public interface IRunKind
     bool HasSeed { get; }
     /// <summary>Whether runs save resumable states (they take `checkpoint_dir`).</summary>
     bool Resumable => false;
-    /// <summary>Whether the kind's engine runs on a CUDA device (`device: cuda[:N]`; `auto` takes a GPU slot).</summary>
+    /// <summary>Whether the kind's engine runs on CUDA (`device: cuda[:N]`; its `auto` takes a GPU slot).</summary>
     bool Cuda => false;
     /// <summary>Spec keys that name files or directories: a shared silo confines them (<see cref="PathRoots"/>).
     /// </summary>

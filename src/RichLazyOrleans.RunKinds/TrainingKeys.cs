@@ -3,13 +3,13 @@ using RichLazyOrleans.Training;
 namespace RichLazyOrleans.RunKinds;
 
 /// <summary>The spec keys every training kind shares, read once (<see cref="TrainingKeys.Common"/>).</summary>
-/// <param name="Device">`cpu`, `auto` (pinned to the run's slot), or, for kinds that run on CUDA, `cuda`/`cuda:N`.</param>
+/// <param name="Device">`cpu`, `auto` (pinned to the run's slot), or for kinds that run on CUDA `cuda[:N]`.</param>
 /// <param name="CheckpointEvery">Steps between saved states (0: none; a default when only `checkpoint_dir` is given).
 /// </param>
 internal sealed record TrainingCommon(
     int Threads, string Device, bool Float32, double DivergenceLoss, long CheckpointEvery, string? CheckpointDir);
 
-/// <summary>Spec keys every training kind reads the same way: the common keys, checkpoint steps, saved states.</summary>
+/// <summary>Spec keys every training kind reads the same way: common keys, checkpoint steps, saved states.</summary>
 internal static class TrainingKeys
 {
     /// <summary>

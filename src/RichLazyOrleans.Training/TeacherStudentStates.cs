@@ -7,13 +7,16 @@ namespace RichLazyOrleans.Training;
 /// </summary>
 public static class TeacherStudentStates
 {
-    /// <summary>The newest valid state in the older format with this fingerprint, as a <see cref="SavedState"/>.</summary>
+    /// <summary>The newest valid older-format state with this fingerprint, as a <see cref="SavedState"/>.</summary>
     public static SavedState? Legacy(string directory, string fingerprint, int m, int d, Action<string>? log)
     {
         var legacy = new CheckpointStore(directory, log);
         if (!legacy.Files().Any() || legacy.LoadLatest(fingerprint) is not { } old) return null;
         if (old.M != m || old.D != d) throw new InvalidOperationException("saved state does not match the run's sizes");
-        var arrays = new Dictionary<string, double[]> { ["w"] = old.W, ["a"] = old.A, ["w0"] = old.W0, ["a0"] = old.A0 };
+        var arrays = new Dictionary<string, double[]>
+        {
+            ["w"] = old.W, ["a"] = old.A, ["w0"] = old.W0, ["a0"] = old.A0,
+        };
         return new SavedState(old.Fingerprint, old.Step, arrays, old.RowsJson);
     }
 

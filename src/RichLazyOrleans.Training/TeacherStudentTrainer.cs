@@ -81,13 +81,14 @@ public sealed class TeacherStudentTrainer : ITrainingEngine<TeacherStudentRow>, 
 
     /// <summary>
     /// Trains from the latest saved state (or step 0) to config.Steps, or until converged under config.Stop,
-    /// returning one row per metric checkpoint, including those reported before a resume (<see cref="TrainingLoop{TRow}"/>).
+    /// returning one row per metric checkpoint, including those reported before a resume
+    /// (<see cref="TrainingLoop{TRow}"/>).
     /// </summary>
     public IReadOnlyList<TeacherStudentRow> Run(CancellationToken cancellationToken = default)
     {
         string fingerprint = _c.Fingerprint();
-        var schedule = new LoopSchedule("teacher-student", _c.Steps, _c.Checkpoints, _c.CheckpointEvery, _c.CheckpointDir,
-            fingerprint);
+        var schedule = new LoopSchedule("teacher-student", _c.Steps, _c.Checkpoints, _c.CheckpointEvery,
+            _c.CheckpointDir, fingerprint);
         var loop = new TrainingLoop<TeacherStudentRow>(schedule)
         {
             Log = Log,
@@ -107,7 +108,8 @@ public sealed class TeacherStudentTrainer : ITrainingEngine<TeacherStudentRow>, 
             SetParameters(_data.W0, _data.A0);   // a second Run starts over, not from where the first ended
             return;
         }
-        SetParameters(TeacherStudentStates.Array(saved, "w", _data.M * _data.D), TeacherStudentStates.Array(saved, "a", _data.M));
+        SetParameters(TeacherStudentStates.Array(saved, "w", _data.M * _data.D),
+            TeacherStudentStates.Array(saved, "a", _data.M));
         _monitor?.Restore(saved.Arrays.GetValueOrDefault("stop_norms") ?? []);
     }
 
@@ -130,7 +132,10 @@ public sealed class TeacherStudentTrainer : ITrainingEngine<TeacherStudentRow>, 
         var r = h.mv(_a).sub_(_y);
         double loss = r.dot(r).to_type(ScalarType.Float64).item<double>() / _data.N;
         if (!double.IsFinite(loss) || loss > _c.DivergenceLoss)
-            return new(loss, Metrics(step, resumedFrom) with { Status = "diverged", TrainLoss = loss }, StepEnd.Diverged);
+        {
+            var row = Metrics(step, resumedFrom) with { Status = "diverged", TrainLoss = loss };
+            return new(loss, row, StepEnd.Diverged);
+        }
         var now = report ? Metrics(step, resumedFrom) : null;
         if (last) return new(loss, now, StepEnd.Finished);
 

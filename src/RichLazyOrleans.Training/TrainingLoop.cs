@@ -7,7 +7,7 @@ namespace RichLazyOrleans.Training;
 /// <summary>JSON of the rows kept in saved states, one setting for every kind.</summary>
 public static class TrainingJson
 {
-    /// <summary>NaN and infinite losses (a diverged run's) are written as "NaN"/"Infinity" instead of failing.</summary>
+    /// <summary>NaN and infinite losses (a diverged run's) are written as "NaN"/"Infinity", not refused.</summary>
     public static readonly JsonSerializerOptions Rows =
         new() { NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
 }
@@ -32,7 +32,7 @@ public enum StepEnd
     Converged,
 }
 
-/// <summary>What one step produced: the training loss (for progress lines), a row if one is due, and how it ended.</summary>
+/// <summary>What one step produced: the training loss (for progress), a row if one is due, how it ended.</summary>
 public readonly record struct StepOutcome<TRow>(double Loss, TRow? Row, StepEnd End = StepEnd.None);
 
 /// <summary>
@@ -59,7 +59,7 @@ public interface ITrainingEngine<TRow> where TRow : ITrainingRow<TRow>
 
 /// <summary>The schedule every training kind shares: steps, metric checkpoints, saved states.</summary>
 /// <param name="Kind">The run kind: the meter's tag and the progress lines' prefix.</param>
-/// <param name="Fingerprint">Everything that fixes the trajectory; a saved state is only resumed under the same.</param>
+/// <param name="Fingerprint">What fixes the trajectory; a saved state is only resumed under the same one.</param>
 public sealed record LoopSchedule(
     string Kind, long Steps, long[] Checkpoints, long CheckpointEvery, string? CheckpointDir, string Fingerprint);
 
@@ -80,7 +80,7 @@ public sealed class TrainingLoop<TRow>(LoopSchedule schedule) where TRow : ITrai
     /// <summary>Called about every <see cref="ProgressSeconds"/> with (step, training loss).</summary>
     public Action<long, double>? Progress { get; init; }
     public double ProgressSeconds { get; init; } = 5;
-    /// <summary>A state in an older format of the kind, used when newer than the newest <see cref="StateStore"/> one.</summary>
+    /// <summary>A state in an older format of the kind, used when newer than any <see cref="StateStore"/> one.</summary>
     public Func<SavedState?>? LegacyState { get; init; }
 
     public IReadOnlyList<TRow> Run(ITrainingEngine<TRow> engine, CancellationToken cancellationToken = default)
@@ -98,7 +98,8 @@ public sealed class TrainingLoop<TRow>(LoopSchedule schedule) where TRow : ITrai
         {
             rows.AddRange(JsonSerializer.Deserialize<List<TRow>>(saved.RowsJson, RowJson) ?? []);
             step = resumedFrom = saved.Step;
-            Log?.Invoke($"resumed from step {step} ({(fromLegacy ? "a state in the older format" : store!.PathFor(step))})");
+            string where = fromLegacy ? "a state in the older format" : store!.PathFor(step);
+            Log?.Invoke($"resumed from step {step} ({where})");
         }
 
         var checkpoints = new Queue<long>(Schedule.Checkpoints.Where(s => s >= step && !rows.Any(r => r.Step == s)));
@@ -120,7 +121,8 @@ public sealed class TrainingLoop<TRow>(LoopSchedule schedule) where TRow : ITrai
                 rows.Add(row);
                 RowReady?.Invoke(row);
             }
-            if (outcome.End == StepEnd.Diverged) Log?.Invoke($"diverged at step {step}: training loss {outcome.Loss:G4}");
+            if (outcome.End == StepEnd.Diverged)
+                Log?.Invoke($"diverged at step {step}: training loss {outcome.Loss:G4}");
             if (outcome.End != StepEnd.None) break;
 
             step++;

@@ -2,7 +2,7 @@ using RichLazyOrleans.Training;
 
 namespace RichLazyOrleans.Training.Tests;
 
-/// <summary>The shared loop with a toy engine: x ← x − lr·2x on x² (no tensors), so every number is known by hand.</summary>
+/// <summary>The shared loop with a toy engine: x ← x − lr·2x on x² (no tensors), every number known by hand.</summary>
 public class TrainingLoopTests
 {
     public sealed record ToyRow(long Step, double X, string Status, long ResumedFromStep) : ITrainingRow<ToyRow>
