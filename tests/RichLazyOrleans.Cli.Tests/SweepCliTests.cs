@@ -230,7 +230,7 @@ public class SweepCliTests
     {
         string dir = Directory.CreateTempSubdirectory("richlazy-locked-").FullName;
         string spec = SpecFile(Synthetic.Replace("cli-synthetic", "locked")
-            .Replace("duration_ms: 1", "duration_ms: 150"));
+            .Replace("duration_ms: 1", "duration_ms: 400"));   // ~12 s: the second starts well within it under load
         var psi = new ProcessStartInfo("dotnet")
             { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "richlazy.dll"), "sweep", "run", spec,
