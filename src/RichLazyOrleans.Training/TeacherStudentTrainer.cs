@@ -15,7 +15,6 @@ namespace RichLazyOrleans.Training;
 /// </remarks>
 public sealed class TeacherStudentTrainer : ITrainingEngine<TeacherStudentRow>, IDisposable
 {
-
     private readonly TeacherStudentConfig _c;
     private readonly TeacherStudentData _data;
     private readonly Device _device;
