@@ -61,6 +61,7 @@ public static class RunKindRegistry
     [
         new SingleNeuronRun(),
         new TwoLayerLinearRun(),
+        new DeepLinearRun(),
         new SyntheticRun(),
         new TeacherStudentRun(),
         new GrokkingRun(),

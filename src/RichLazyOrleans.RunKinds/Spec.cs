@@ -90,6 +90,14 @@ public sealed class Spec
         return s;
     }
 
+    /// <summary>A JSON array as given (its items checked by the caller), or null when the key is absent.</summary>
+    public JsonArray? Array(string key)
+    {
+        _read.Add(key);
+        if (!Has(key)) return null;
+        return _json[key] as JsonArray ?? throw new SpecException($"key '{key}' must be a list");
+    }
+
     /// <summary>A non-empty list of strings, each one of <paramref name="allowed"/>, in order, no repeats.</summary>
     public string[] Strings(string key, IReadOnlyCollection<string> allowed)
     {

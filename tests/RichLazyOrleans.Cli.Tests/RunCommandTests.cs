@@ -82,6 +82,27 @@ public class RunCommandTests
         Assert.Equal("numeric", auto[0]!["solver"]!.GetValue<string>());
     }
 
+    [Fact]
+    public void Deep_linear_with_two_layers_prints_the_rows_of_two_layer_linear()
+    {
+        const string common = """ "sigma_yx": [[1.5, 0.2], [0.1, 0.8]], "times": [0, 1, 10, 100] """;
+        const string w1 = "[[0.1, 0.3], [0.2, -0.1], [0.05, 0.1]]", w2 = "[[0.2, 0.1, -0.3], [0.1, 0.4, 0.2]]";
+        const string tight = """ "rtol": 1e-12, "atol": 1e-18 """;
+        var deep = Rows(CliProcess.Run("run", "deep-linear", "--spec", CliProcess.SpecFile(
+            $$"""{ {{common}}, "weights": [{{w1}}, {{w2}}], "etas": [1, 2], {{tight}} }""")));
+        var two = Rows(CliProcess.Run("run", "two-layer-linear", "--spec", CliProcess.SpecFile(
+            $$"""{ {{common}}, "w1": {{w1}}, "w2": {{w2}}, "eta1": 1, "eta2": 2, "solver": "numeric", {{tight}} }""")));
+        Assert.Equal(4, deep.Count);
+        for (int i = 0; i < deep.Count; i++)
+        {
+            Assert.Equal(two[i]!["loss"]!.GetValue<double>(), deep[i]!["loss"]!.GetValue<double>(), 1e-10);
+            Assert.Equal(two[i]!["kernel_distance"]!.GetValue<double>(),
+                deep[i]!["kernel_distance"]!.GetValue<double>(), 1e-10);
+            Assert.InRange(deep[i]!["conservation_drift"]!.GetValue<double>(), 0, 1e-10);
+        }
+        Assert.True(deep[^1]!["loss"]!.GetValue<double>() < 1e-6);
+    }
+
     [Theory]
     [InlineData("single-neuron", """{ "a0": 1, "w0": [1], "times": [0] }""", "beta_star")]
     [InlineData("single-neuron", """{ "beta_star": [1, 2], "a0": 1, "w0": [1], "times": [0] }""", "w0")]
@@ -95,6 +116,12 @@ public class RunCommandTests
     [InlineData("two-layer-linear", """{ "sigma_yx": [[1, 0]], "w1": [[1, 0]], "w2": [[1]], "times": [0], "solver": "magic" }""", "solver")]
     [InlineData("two-layer-linear", """{ "sigma_yx": [[1, 0]], "w1": [[1, 0]], "w2": [[1, 2]], "times": [0] }""", "w2")]
     [InlineData("synthetic", """{ "tau": 1, "delta": 0, "c0": 0, "c1": 0, "c2": 0, "width": 0 }""", "width")]
+    [InlineData("deep-linear", """{ "sigma_yx": [[1]], "weights": [[[0.5]]], "times": [0] }""", "weights")]
+    [InlineData("deep-linear", """{ "sigma_yx": [[1]], "weights": [[[0.5]], [[0.5, 1]]], "times": [0] }""", "weights")]
+    [InlineData("deep-linear", """{ "sigma_yx": [[1]], "sizes": [2, 3, 1], "times": [0] }""", "sizes")]
+    [InlineData("deep-linear", """{ "sigma_yx": [[1]], "sizes": [1, 3, 1], "etas": [1, 0], "times": [0] }""", "etas")]
+    [InlineData("deep-linear", """{ "x": [[1]], "sizes": [1, 3, 1], "times": [0] }""", "sigma_yx")]
+    [InlineData("deep-linear", """{ "sigma_yx": [[1]], "sizes": [1, 3, 1], "times": [0], "scale": 0 }""", "scale")]
     public void Bad_input_exits_2_with_one_line_naming_the_key(string kind, string json, string key)
     {
         var r = CliProcess.Run("run", kind, "--spec", CliProcess.SpecFile(json));

@@ -1,0 +1,109 @@
+using System.Text.Json.Nodes;
+using RichLazyOrleans.Theory;
+using RichLazyOrleans.Training;
+
+namespace RichLazyOrleans.RunKinds;
+
+/// <summary>
+/// `deep-linear`: gradient flow of f(x) = W_L⋯W_1 x, L ≥ 2, with a learning rate per layer, on whitened inputs
+/// (`sigma_yx`) or data (`x`, `y`), integrated numerically (<see cref="DeepLinearNumeric"/>). The init is given
+/// (`weights`) or drawn (`sizes`, `scale`, `alpha`, `seed`).
+/// </summary>
+public sealed class DeepLinearRun : IRunKind
+{
+    public string Name => "deep-linear";
+    public IReadOnlyDictionary<string, (double Min, double Max)> Metrics { get; } =
+        new Dictionary<string, (double, double)>
+        {
+            ["kernel_distance"] = (0, 1), ["loss"] = (0, double.PositiveInfinity),
+            ["conservation_drift"] = (0, double.PositiveInfinity),
+        };
+    public IReadOnlySet<string> AxisParameters { get; } = new HashSet<string> { "scale", "alpha" };
+    public bool HasSeed => true;
+    public string Summary => "gradient flow of a deep linear network W_L...W_1, L >= 2 (keys: sigma_yx or x + y, "
+        + "weights [matrices] or sizes [d, h1, ..., c] + scale + alpha + seed, etas, times, rtol, atol)";
+
+    public void Validate(Spec spec) => Parse(spec);
+
+    private sealed record Parsed(LinearData Data, Matrix[] Weights, double[] Etas, double[] Times, double Rtol,
+        double Atol);
+
+    private static Parsed Parse(Spec spec)
+    {
+        var data = Data(spec);
+        var weights = spec.Has("weights") ? GivenWeights(spec, data) : DrawnWeights(spec, data);
+        double[] etas = spec.Has("etas") ? spec.Vector("etas", weights.Length) : [.. weights.Select(_ => 1.0)];
+        if (etas.Any(e => !(e > 0))) throw new SpecException("key 'etas': every learning rate must be > 0");
+        var times = spec.Times();
+        double rtol = spec.PositiveNumber("rtol", 1e-10), atol = spec.PositiveNumber("atol", 1e-14);
+        spec.RejectUnknownKeys();
+        return new Parsed(data, weights, etas, times, rtol, atol);
+    }
+
+    private static LinearData Data(Spec spec)
+    {
+        if (spec.Has("sigma_yx"))
+        {
+            if (spec.Has("x") || spec.Has("y")) throw new SpecException("give either 'sigma_yx' or 'x' and 'y', not both");
+            return LinearData.Whitened(spec.Matrix("sigma_yx"));
+        }
+        if (!spec.Has("x") || !spec.Has("y")) throw new SpecException("missing key 'sigma_yx' (or data 'x' and 'y')");
+        var x = spec.Matrix("x");
+        var y = spec.Matrix("y", rows: x.Rows, shape: "n x c");
+        return LinearData.FromSamples(x, y);
+    }
+
+    private static Matrix[] GivenWeights(Spec spec, LinearData data)
+    {
+        if (spec.Array("weights") is not { Count: >= 2 } list)
+            throw new SpecException("key 'weights' must be a list of at least 2 matrices, W_1 first");
+        var weights = new Matrix[list.Count];
+        for (int l = 0; l < list.Count; l++)
+        {
+            var one = new Spec(new JsonObject { ["w"] = list[l]?.DeepClone() });
+            int cols = l == 0 ? data.D : weights[l - 1].Rows;
+            int? rows = l == list.Count - 1 ? data.C : null;
+            try { weights[l] = one.Matrix("w", rows, cols, l == 0 ? "h1 x d" : "rows x (previous layer's rows)"); }
+            catch (SpecException e) { throw new SpecException($"key 'weights'[{l}]: {e.Message.Replace("key 'w' ", "")}"); }
+        }
+        return weights;
+    }
+
+    /// <summary>W_l with entries N(0, scale²/fan_in) from the project's generator (stream (seed, l)), W_1 ÷ alpha.</summary>
+    private static Matrix[] DrawnWeights(Spec spec, LinearData data)
+    {
+        double[] sizes = spec.Vector("sizes");
+        if (sizes.Length < 3) throw new SpecException("key 'sizes' must list d, at least one hidden width, and c");
+        if (sizes.Any(s => s != Math.Floor(s) || s < 1 || s > 4096))
+            throw new SpecException("key 'sizes': every size must be an integer in [1, 4096]");
+        if ((int)sizes[0] != data.D || (int)sizes[^1] != data.C)
+            throw new SpecException($"key 'sizes' must start with d = {data.D} and end with c = {data.C}");
+        double scale = spec.PositiveNumber("scale", 1.0), alpha = spec.PositiveNumber("alpha", 1.0);
+        ulong seed = (ulong)spec.Integer("seed", 0, 0);
+        return Enumerable.Range(0, sizes.Length - 1).Select(l =>
+        {
+            int rows = (int)sizes[l + 1], cols = (int)sizes[l];
+            var rng = new Rng(seed, (ulong)l + 1);
+            double sd = scale / Math.Sqrt(cols) / (l == 0 ? alpha : 1);
+            return new Matrix(rows, cols, Enumerable.Range(0, rows * cols).Select(_ => sd * rng.NextGaussian()).ToArray());
+        }).ToArray();
+    }
+
+    public IReadOnlyList<JsonObject> Run(Spec spec, Action<string>? log = null, Action<JsonObject>? rowReady = null,
+        CancellationToken cancellationToken = default)
+    {
+        var p = Parse(spec);
+        var engine = new DeepLinearNumeric(p.Data, p.Weights, p.Etas)
+        {
+            Integrator = new DormandPrince45 { RelativeTolerance = p.Rtol, AbsoluteTolerance = p.Atol },
+        };
+        return engine.Solve(p.Times).Select(s => new JsonObject
+        {
+            ["t"] = s.T,
+            ["beta"] = Json.Rows(s.Beta),
+            ["loss"] = s.Loss,
+            ["kernel_distance"] = s.KernelDistance,
+            ["conservation_drift"] = s.ConservationDrift,
+        }).ToList();
+    }
+}
