@@ -44,7 +44,8 @@ public sealed class DeepLinearRun : IRunKind
     {
         if (spec.Has("sigma_yx"))
         {
-            if (spec.Has("x") || spec.Has("y")) throw new SpecException("give either 'sigma_yx' or 'x' and 'y', not both");
+            if (spec.Has("x") || spec.Has("y"))
+                throw new SpecException("give either 'sigma_yx' or 'x' and 'y', not both");
             return LinearData.Whitened(spec.Matrix("sigma_yx"));
         }
         if (!spec.Has("x") || !spec.Has("y")) throw new SpecException("missing key 'sigma_yx' (or data 'x' and 'y')");
@@ -64,12 +65,16 @@ public sealed class DeepLinearRun : IRunKind
             int cols = l == 0 ? data.D : weights[l - 1].Rows;
             int? rows = l == list.Count - 1 ? data.C : null;
             try { weights[l] = one.Matrix("w", rows, cols, l == 0 ? "h1 x d" : "rows x (previous layer's rows)"); }
-            catch (SpecException e) { throw new SpecException($"key 'weights'[{l}]: {e.Message.Replace("key 'w' ", "")}"); }
+            catch (SpecException e)
+            {
+                throw new SpecException($"key 'weights'[{l}]: {e.Message.Replace("key 'w' ", "")}");
+            }
         }
         return weights;
     }
 
-    /// <summary>W_l with entries N(0, scale²/fan_in) from the project's generator (stream (seed, l)), W_1 ÷ alpha.</summary>
+    /// <summary>W_l with entries N(0, scale²/fan_in) from the project's generator (stream (seed, l)), W_1 ÷ α.
+    /// </summary>
     private static Matrix[] DrawnWeights(Spec spec, LinearData data)
     {
         double[] sizes = spec.Vector("sizes");
@@ -85,7 +90,8 @@ public sealed class DeepLinearRun : IRunKind
             int rows = (int)sizes[l + 1], cols = (int)sizes[l];
             var rng = new Rng(seed, (ulong)l + 1);
             double sd = scale / Math.Sqrt(cols) / (l == 0 ? alpha : 1);
-            return new Matrix(rows, cols, Enumerable.Range(0, rows * cols).Select(_ => sd * rng.NextGaussian()).ToArray());
+            var entries = Enumerable.Range(0, rows * cols).Select(_ => sd * rng.NextGaussian()).ToArray();
+            return new Matrix(rows, cols, entries);
         }).ToArray();
     }
 

@@ -4,7 +4,8 @@ namespace RichLazyOrleans.Theory;
 /// One time point of a deep linear network's gradient flow: β = W_L⋯W_1, the loss, the kernel distance of the NTK over
 /// all layers, and the conservation drift max_l ‖C_l(t) − C_l(0)‖_F with C_l = η_l W_{l+1}ᵀW_{l+1} − η_{l+1} W_l W_lᵀ.
 /// </summary>
-public sealed record DeepLinearState(double T, Matrix Beta, double Loss, double KernelDistance, double ConservationDrift);
+public sealed record DeepLinearState(
+    double T, Matrix Beta, double Loss, double KernelDistance, double ConservationDrift);
 
 /// <summary>
 /// The data a deep linear network is fitted to. The flow needs only the second moments, ∂L/∂β = βΣ_xx − Σ_yx.
@@ -23,7 +24,8 @@ public sealed class LinearData
     private LinearData(Matrix sigmaXx, Matrix sigmaYx, Matrix? x, Matrix? y) =>
         (SigmaXx, SigmaYx, _x, _y) = (sigmaXx, sigmaYx, x, y);
 
-    public static LinearData Whitened(Matrix sigmaYx) => new(Matrix.Identity(sigmaYx.Cols), sigmaYx.Clone(), null, null);
+    public static LinearData Whitened(Matrix sigmaYx) =>
+        new(Matrix.Identity(sigmaYx.Cols), sigmaYx.Clone(), null, null);
 
     public static LinearData FromSamples(Matrix x, Matrix y)
     {
@@ -60,14 +62,18 @@ public sealed class DeepLinearNumeric
 
     public DeepLinearNumeric(LinearData data, IReadOnlyList<Matrix> weights, IReadOnlyList<double> etas)
     {
-        if (weights.Count < 2) throw new ArgumentException($"a deep linear network needs at least 2 layers, got {weights.Count}");
-        if (etas.Count != weights.Count) throw new ArgumentException($"one learning rate per layer: {weights.Count} layers, {etas.Count} rates");
-        if (etas.Any(e => !(e > 0) || !double.IsFinite(e))) throw new ArgumentException("learning rates must be finite and > 0");
-        if (weights[0].Cols != data.D) throw new ArgumentException($"layer 1 must have d = {data.D} columns, got {weights[0].Cols}");
+        static void Require(bool ok, string message)
+        {
+            if (!ok) throw new ArgumentException(message);
+        }
+        Require(weights.Count >= 2, $"a deep linear network needs at least 2 layers, got {weights.Count}");
+        Require(etas.Count == weights.Count, $"one rate per layer: {weights.Count} layers, {etas.Count} rates");
+        Require(etas.All(e => e > 0 && double.IsFinite(e)), "learning rates must be finite and > 0");
+        Require(weights[0].Cols == data.D, $"layer 1 must have d = {data.D} columns, got {weights[0].Cols}");
         for (int l = 1; l < weights.Count; l++)
-            if (weights[l].Cols != weights[l - 1].Rows)
-                throw new ArgumentException($"layer {l + 1} must have {weights[l - 1].Rows} columns (layer {l}'s rows), got {weights[l].Cols}");
-        if (weights[^1].Rows != data.C) throw new ArgumentException($"the last layer must have c = {data.C} rows, got {weights[^1].Rows}");
+            Require(weights[l].Cols == weights[l - 1].Rows,
+                $"layer {l + 1} must have {weights[l - 1].Rows} columns (layer {l}'s rows), got {weights[l].Cols}");
+        Require(weights[^1].Rows == data.C, $"the last layer must have c = {data.C} rows, got {weights[^1].Rows}");
         (_data, _w0, _eta) = (data, weights.Select(w => w.Clone()).ToArray(), etas.ToArray());
     }
 

@@ -13,7 +13,7 @@ namespace RichLazyOrleans.Training;
 public sealed record ConvergenceRule(
     double RelTol, double AbsTol, long CheckEvery, IReadOnlyList<string>? Metrics = null, double Safety = 2)
 {
-    /// <summary>Text for a run's fingerprint: a state saved under another rule has another trajectory of rows.</summary>
+    /// <summary>Text for a run's fingerprint: a state saved under another rule has other rows.</summary>
     public string Fingerprint() =>
         $"stop=converged/{RelTol:R}/{AbsTol:R}/{CheckEvery}/{Safety:R}/{string.Join(",", Metrics ?? ["default"])}";
 
@@ -25,12 +25,13 @@ public sealed record ConvergenceRule(
 /// The arithmetic of <see cref="ConvergenceRule"/>, free of any tensor library (an ask/tell learner: the engine tells
 /// it the update size and the metrics every h = CheckEvery steps and asks whether to stop).
 /// <para>The model: late in full-batch GD the update sizes u_s = ‖θ_{s+1} − θ_s‖ shrink geometrically,
-/// u_s = u_c ρ^(s−c) (near a minimum the slowest mode of I − ηH dominates). ρ is measured over the two half-windows
+/// u_s = u_c ρ^(s−c) (near a minimum the slowest mode of I − ηH dominates). ρ is measured over the two windows
 /// [c − 2h, c − h] and [c − h, c]; both rates must be below 1 and within a factor 2 of each other (a steady
-/// contraction, not a dip on the way into or out of a plateau), and the slower is used. The path still to go to the last step N is
-/// then u_c(1 − ρ^(N−c))/(1 − ρ), against u_c ρ^(−h)(1 − ρ^h)/(1 − ρ) travelled over the last h steps; each metric is
-/// assumed to change along the rest of the path at most at the rate per unit of path it changed over the last h steps,
-/// so its remaining change is |m_c − m_(c−h)| times the ratio of the two lengths, ρ^h(1 − ρ^(N−c))/(1 − ρ^h).</para>
+/// contraction, not a dip on the way into or out of a plateau), and the slower is used. The path still to go to the
+/// last step N is then u_c(1 − ρ^(N−c))/(1 − ρ), against u_c ρ^(−h)(1 − ρ^h)/(1 − ρ) travelled over the last h
+/// steps; each metric is assumed to change along the rest of the path at most at the rate per unit of path it changed
+/// over the last h steps, so its remaining change is |m_c − m_(c−h)| times the ratio of the two lengths,
+/// ρ^h(1 − ρ^(N−c))/(1 − ρ^h).</para>
 /// </summary>
 public sealed class ConvergenceMonitor(ConvergenceRule rule, IReadOnlyList<string> metricNames)
 {
@@ -94,7 +95,7 @@ public sealed class ConvergenceMonitor(ConvergenceRule rule, IReadOnlyList<strin
             || !_norms.TryGetValue(step - 2 * H, out double u2)) return null;
         if (u0 == 0) { rate = 0; return 0; }   // an exact stationary point: nothing moves any more
         if (!(u1 > 0 && u2 > 0 && double.IsFinite(u2) && double.IsFinite(u0))) return null;
-        double log1 = Math.Log(u0 / u1) / H, log2 = Math.Log(u1 / u2) / H;   // ln ρ over each half-window
+        double log1 = Math.Log(u0 / u1) / H, log2 = Math.Log(u1 / u2) / H;   // ln ρ over each window
         rate = Math.Exp(Math.Max(log1, log2));
         if (!(log1 < 0 && log2 < 0) || log1 / log2 > 2 || log2 / log1 > 2) return null;
         double lnRho = Math.Max(log1, log2);

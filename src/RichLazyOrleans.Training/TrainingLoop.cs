@@ -80,7 +80,7 @@ public sealed class TrainingLoop<TRow>(LoopSchedule schedule) where TRow : ITrai
     /// <summary>Called about every <see cref="ProgressSeconds"/> with (step, training loss).</summary>
     public Action<long, double>? Progress { get; init; }
     public double ProgressSeconds { get; init; } = 5;
-    /// <summary>A state in an older format of the kind, used when newer than any <see cref="StateStore"/> one.</summary>
+    /// <summary>A state in the kind's older format, used when newer than any <see cref="StateStore"/> one.</summary>
     public Func<SavedState?>? LegacyState { get; init; }
 
     public IReadOnlyList<TRow> Run(ITrainingEngine<TRow> engine, CancellationToken cancellationToken = default)

@@ -35,7 +35,8 @@ public class DeepLinearTests
         }
     }
 
-    /// <summary>ṗ = L·p^(2−2/L)·(s − p) by classical RK4 with a fixed small step: shares nothing with the engine.</summary>
+    /// <summary>ṗ = L·p^(2−2/L)·(s − p) by classical RK4 with a fixed small step: nothing shared with the engine.
+    /// </summary>
     private static double ScalarChain(int layers, double p0, double s, double t)
     {
         double F(double p) => layers * Math.Pow(p, 2 - 2.0 / layers) * (s - p);
@@ -92,7 +93,8 @@ public class DeepLinearTests
         // The loss falls, and the flow ends at a critical point: at least as low as least squares allows.
         for (int i = 1; i < states.Length; i++) Assert.True(states[i].Loss <= states[i - 1].Loss + 1e-14);
         var leastSquares = LeastSquaresLoss(x, y);
-        Assert.True(states[^1].Loss >= leastSquares - 1e-12, $"{states[^1].Loss:R} below least squares {leastSquares:R}");
+        Assert.True(states[^1].Loss >= leastSquares - 1e-12,
+            $"{states[^1].Loss:R} below least squares {leastSquares:R}");
         Assert.Equal(0, states[0].KernelDistance);
         Assert.InRange(states[^1].KernelDistance, 1e-6, 1);
     }
@@ -110,7 +112,8 @@ public class DeepLinearTests
     {
         var data = LinearData.Whitened(new Matrix(2, 3));
         Assert.Throws<ArgumentException>(() => new DeepLinearNumeric(data, [new Matrix(4, 3)], [1]));
-        Assert.Throws<ArgumentException>(() => new DeepLinearNumeric(data, [new Matrix(4, 3), new Matrix(2, 5)], [1, 1]));
-        Assert.Throws<ArgumentException>(() => new DeepLinearNumeric(data, [new Matrix(4, 3), new Matrix(2, 4)], [1, 0]));
+        Matrix w1 = new(4, 3), w2Wrong = new(2, 5), w2 = new(2, 4);
+        Assert.Throws<ArgumentException>(() => new DeepLinearNumeric(data, [w1, w2Wrong], [1, 1]));
+        Assert.Throws<ArgumentException>(() => new DeepLinearNumeric(data, [w1, w2], [1, 0]));
     }
 }

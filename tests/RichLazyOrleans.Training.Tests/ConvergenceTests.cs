@@ -60,7 +60,7 @@ public class ConvergenceTests
         Assert.False(Geometric(rule, 1.001, 1, 0, 100).Converged(100, 1000, out why));    // growing
         Assert.Contains("not contracting", why);
 
-        // Rates 10× apart over the two half-windows (a dip into a plateau): not a steady contraction.
+        // Rates 10× apart over the two windows (a dip into a plateau): not a steady contraction.
         var monitor = new ConvergenceMonitor(rule, Names);
         monitor.Tell(10, 1, [1]);
         monitor.Tell(20, 0.9, [1]);
