@@ -101,7 +101,10 @@ public sealed class DeepLinearRun : IRunKind
         var p = Parse(spec);
         var engine = new DeepLinearNumeric(p.Data, p.Weights, p.Etas)
         {
-            Integrator = new DormandPrince45 { RelativeTolerance = p.Rtol, AbsoluteTolerance = p.Atol },
+            Integrator = new DormandPrince45
+            {
+                RelativeTolerance = p.Rtol, AbsoluteTolerance = p.Atol, NoiseFloorSteps = DeepLinearNumeric.NoiseFloorSteps,
+            },
         };
         return engine.Solve(p.Times).Select(s => new JsonObject
         {

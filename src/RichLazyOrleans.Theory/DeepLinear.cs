@@ -56,7 +56,12 @@ public sealed class DeepLinearNumeric
     private readonly Matrix[] _w0;
     private readonly double[] _eta;
 
-    public DormandPrince45 Integrator { get; init; } = new();
+    /// <summary>Consecutive steps at the integrator's noise floor that count as converged (see
+    /// <see cref="DormandPrince45.NoiseFloorSteps"/>): without it a converged deep network never passes the ratio
+    /// test and t = 1e9 hits the step limit.</summary>
+    public const int NoiseFloorSteps = 100;
+
+    public DormandPrince45 Integrator { get; init; } = new() { NoiseFloorSteps = NoiseFloorSteps };
     public IntegrationStats? Stats { get; private set; }
     public int Layers => _w0.Length;
 

@@ -29,6 +29,16 @@ public sealed class DormandPrince45
     public long MaxSteps { get; init; } = 20_000_000;
     public double SteadyStateRatio { get; init; } = 1e-13;
 
+    /// <summary>
+    /// Also treat the state as a fixed point after this many consecutive accepted steps whose change ‖ẏ‖∞·h is within
+    /// 10·(atol + rtol·‖y‖∞), i.e. the solution no longer moves beyond the integrator's own error (0: off). Near a
+    /// stable fixed point the step is capped by stability at h ≈ 3.3/λ_max, and the solution wanders at the
+    /// tolerance, so ‖ẏ‖∞ stays about λ_max·rtol·‖y‖ and the ratio test above may never pass (deep linear
+    /// networks: loss ~1e-21, ‖ẏ‖ ~1e-10 of its peak). Near a saddle the dynamics are slow, the error-limited step
+    /// grows, and ‖ẏ‖·h stays well above the tolerance, so a plateau does not pass this test.
+    /// </summary>
+    public int NoiseFloorSteps { get; init; }
+
     // Butcher tableau.
     private const double C2 = 1.0 / 5, C3 = 3.0 / 10, C4 = 4.0 / 5, C5 = 8.0 / 9;
     private const double A21 = 1.0 / 5;
@@ -66,7 +76,7 @@ public sealed class DormandPrince45
         if (steady) steadyFrom = t;
         double h = steady ? 0 : InitialStep(f, t, y, k1, tmp, k2, ref evals);
 
-        int next = 0;
+        int next = 0, atFloor = 0;
         while (next < order.Length)
         {
             double target = times[order[next]];
@@ -117,6 +127,12 @@ public sealed class DormandPrince45
                 double deriv = NormInf(k1);
                 maxDeriv = Math.Max(maxDeriv, deriv);
                 if (SteadyStateRatio > 0 && deriv <= SteadyStateRatio * maxDeriv) { steady = true; steadyFrom = t; }
+                if (NoiseFloorSteps > 0 && !steady)
+                {
+                    double floor = 10 * (AbsoluteTolerance + RelativeTolerance * NormInf(y));
+                    atFloor = deriv * hStep <= floor ? atFloor + 1 : 0;
+                    if (atFloor >= NoiseFloorSteps) { steady = true; steadyFrom = t; }
+                }
             }
             else
             {

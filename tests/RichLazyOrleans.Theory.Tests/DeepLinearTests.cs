@@ -72,6 +72,29 @@ public class DeepLinearTests
         }
     }
 
+    [Fact]
+    public void Converged_networks_answer_t_1e9_and_a_long_plateau_is_not_taken_for_the_end()
+    {
+        // Scalar chain, L = 3, w0 = 3e-4 (p0 = 2.7e-11): a plateau until t ≈ 1/(3·w0) ≈ 1 100, then p → s = 1.
+        var weights = Enumerable.Range(0, 3).Select(_ => new Matrix(1, 1, [3e-4])).ToArray();
+        var chain = new DeepLinearNumeric(LinearData.Whitened(new Matrix(1, 1, [1.0])), weights, [1, 1, 1])
+            .Solve([0, 500, 1e9]);
+        double plateau = ScalarChain(3, Math.Pow(3e-4, 3), 1.0, 500);
+        Assert.Equal(plateau, chain[1].Beta[0, 0], 1e-9 * plateau);     // still on the plateau, and followed exactly
+        Assert.Equal(1.0, chain[2].Beta[0, 0], 1e-9);                   // then learned, and held at the end
+
+        // A random 3-layer network on whitened data: the state held at 1e9 is the converged one.
+        var r = new Random(21);
+        var sigma = Cases.GaussianMatrix(r, 2, 3);
+        Matrix[] w = [0.1 * Cases.GaussianMatrix(r, 4, 3), 0.1 * Cases.GaussianMatrix(r, 4, 4),
+            0.1 * Cases.GaussianMatrix(r, 2, 4)];
+        var engine = new DeepLinearNumeric(LinearData.Whitened(sigma), w, [1, 1, 1]);
+        var states = engine.Solve([0, 1e4, 1e9]);
+        Assert.True(states[2].Loss < 1e-18, $"loss {states[2].Loss:G3}");
+        Assert.True((states[2].Beta - sigma).FrobeniusNorm() < 1e-9);
+        Assert.True(engine.Stats!.SteadyStateFrom < 1e9);
+    }
+
     [Theory]
     [InlineData(11, 3)]
     [InlineData(12, 4)]
