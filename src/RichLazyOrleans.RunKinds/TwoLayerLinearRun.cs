@@ -4,23 +4,42 @@ using RichLazyOrleans.Theory;
 namespace RichLazyOrleans.RunKinds;
 
 /// <summary>
-/// `two-layer-linear`: gradient flow of f(x) = W₂W₁x on whitened inputs (SCIENCE.md §2).
-/// solver: auto (exact when the init is λ-balanced to relative 1e-9, numerical otherwise),
-/// exact (refuses an unbalanced init), numeric (Dormand-Prince; keys rtol, atol).
+/// `two-layer-linear`: gradient flow of f(x) = W₂W₁x on whitened inputs (`sigma_yx`, SCIENCE.md §2) or on data
+/// (`x`, `y`: loss (1/2n)‖XW₁ᵀW₂ᵀ − Y‖², reported as `train_loss`). solver: auto (exact when the init is λ-balanced
+/// to relative 1e-9 and the data whitened, XᵀX/n = I to 1e-9; numerical otherwise), exact (refuses an unbalanced init
+/// or correlated data), numeric (Dormand-Prince; keys rtol, atol).
 /// </summary>
 public sealed class TwoLayerLinearRun : IRunKind
 {
     public string Name => "two-layer-linear";
-    public IReadOnlyDictionary<string, (double Min, double Max)> Metrics { get; } = new Dictionary<string, (double, double)> { ["kernel_distance"] = (0, 1), ["loss"] = (0, double.PositiveInfinity) };
+    public IReadOnlyDictionary<string, (double Min, double Max)> Metrics { get; } = new Dictionary<string, (double, double)> { ["kernel_distance"] = (0, 1), ["loss"] = (0, double.PositiveInfinity), ["train_loss"] = (0, double.PositiveInfinity) };
     public IReadOnlySet<string> AxisParameters { get; } = new HashSet<string> { "eta1", "eta2" };
     public bool HasSeed => false;
-    public string Summary => "gradient flow of a two-layer linear network (keys: sigma_yx, w1, w2, eta1, eta2, times, solver auto|exact|numeric, rtol, atol)";
+    public string Summary => "gradient flow of a two-layer linear network (keys: sigma_yx or data x + y, w1, w2, eta1, "
+        + "eta2, times, solver auto|exact|numeric, rtol, atol)";
 
     public void Validate(Spec spec) => Parse(spec);
 
     private static (Matrix Sigma, Matrix W1, Matrix W2, double Eta1, double Eta2, double[] Times, string Solver, double Rtol, double Atol, bool Balanced) Parse(Spec spec)
+        => Parse(spec, out _);
+
+    /// <summary>`sigma_yx`, or `x` (n×d) and `y` (n×c, or n values for c = 1) as <see cref="LinearData"/>.</summary>
+    private static LinearData Data(Spec spec)
     {
-        var sigma = spec.Matrix("sigma_yx");
+        if (!spec.Has("x") && !spec.Has("y")) return LinearData.Whitened(spec.Matrix("sigma_yx"));
+        if (spec.Has("sigma_yx")) throw new SpecException("give either 'sigma_yx' or data 'x' and 'y', not both");
+        var x = spec.Matrix("x");
+        if (!spec.Has("y")) throw new SpecException("missing key 'y' (the targets of 'x')");
+        var y = spec.Json["y"] is JsonArray { Count: > 0 } a && a[0] is JsonArray
+            ? spec.Matrix("y", rows: x.Rows, shape: "n x c")
+            : new Matrix(x.Rows, 1, spec.Vector("y", x.Rows));
+        return LinearData.FromSamples(x, y);
+    }
+
+    private static (Matrix Sigma, Matrix W1, Matrix W2, double Eta1, double Eta2, double[] Times, string Solver, double Rtol, double Atol, bool Balanced) Parse(Spec spec, out LinearData data)
+    {
+        data = Data(spec);
+        var sigma = data.SigmaYx;
         int c = sigma.Rows, d = sigma.Cols;
         var w1 = spec.Matrix("w1", cols: d, shape: "h x d");
         int h = w1.Rows;
@@ -33,13 +52,18 @@ public sealed class TwoLayerLinearRun : IRunKind
         bool balanced = balance.RelativeImbalance <= Balance.DefaultTolerance;
         if (solver == "exact" && !balanced)
             throw new SpecException(new NotBalancedException(balance, Balance.DefaultTolerance).Message + "; use solver 'numeric' or 'auto'");
+        if (solver == "exact" && !data.IsWhitened())
+            throw new SpecException("key 'x': the exact solution needs whitened inputs (XᵀX/n = I to 1e-9); "
+                + "use solver 'numeric' or 'auto'");
+        balanced &= data.IsWhitened();   // the exact path needs both
         spec.RejectUnknownKeys();
         return (sigma, w1, w2, eta1, eta2, times, solver, rtol, atol, balanced);
     }
 
     public IReadOnlyList<JsonObject> Run(Spec spec, Action<string>? log = null, Action<JsonObject>? rowReady = null, CancellationToken cancellationToken = default)
     {
-        var (sigma, w1, w2, eta1, eta2, times, solver, rtol, atol, balanced) = Parse(spec);
+        var (sigma, w1, w2, eta1, eta2, times, solver, rtol, atol, balanced) = Parse(spec, out var data);
+        bool samples = spec.Has("x");
         bool useExact = solver == "exact" || (solver == "auto" && balanced);
 
         IEnumerable<TwoLayerLinearState> states;
@@ -48,22 +72,51 @@ public sealed class TwoLayerLinearRun : IRunKind
             var exact = new TwoLayerLinearExact(sigma, w1, w2, eta1, eta2);
             states = times.Select(t => { cancellationToken.ThrowIfCancellationRequested(); return exact.At(t); });
         }
+        else if (samples)
+        {
+            // Correlated data: the deep engine at L = 2 takes Σ_xx ≠ I, and holds t = 1e9 once at its noise floor.
+            var numeric = new DeepLinearNumeric(data, [w1, w2], [eta1, eta2])
+            {
+                Integrator = new DormandPrince45
+                {
+                    RelativeTolerance = rtol, AbsoluteTolerance = atol, NoiseFloorSteps = DeepLinearNumeric.NoiseFloorSteps,
+                },
+            };
+            bool whitened = data.IsWhitened();
+            return numeric.Solve(times).Select(s => Row(s.T, s.Beta, s.KernelDistance,
+                whitened ? 0.5 * Math.Pow((s.Beta - sigma).FrobeniusNorm(), 2) : s.Loss, data, "numeric")).ToList();
+        }
         else
         {
+            // The noise-floor test too: an unbalanced init's flow otherwise hit the step limit before t = 1e9.
             var numeric = new TwoLayerLinearNumeric(sigma, w1, w2, eta1, eta2)
             {
-                Integrator = new DormandPrince45 { RelativeTolerance = rtol, AbsoluteTolerance = atol },
+                Integrator = new DormandPrince45
+                {
+                    RelativeTolerance = rtol, AbsoluteTolerance = atol, NoiseFloorSteps = DeepLinearNumeric.NoiseFloorSteps,
+                },
             };
             states = numeric.Solve(times);
         }
         string used = useExact ? "exact" : "numeric";
-        return states.Select(s => new JsonObject
+        return states.Select(s => Row(s.T, s.Beta, s.KernelDistance, s.Loss, samples ? data : null, used)).ToList();
+    }
+
+    /// <summary>
+    /// One output row. With data, `loss` is ½‖β − Σ_yx‖² on whitened inputs (as for `sigma_yx`) and the data loss
+    /// otherwise, and `train_loss` is always the data loss (1/2n)‖Xβᵀ − Y‖².
+    /// </summary>
+    private static JsonObject Row(double t, Matrix beta, double kernel, double loss, LinearData? data, string solver)
+    {
+        var row = new JsonObject
         {
-            ["t"] = s.T,
-            ["beta"] = Json.Rows(s.Beta),
-            ["kernel_distance"] = s.KernelDistance,
-            ["loss"] = s.Loss,
-            ["solver"] = used,
-        }).ToList();
+            ["t"] = t,
+            ["beta"] = Json.Rows(beta),
+            ["kernel_distance"] = kernel,
+            ["loss"] = loss,
+            ["solver"] = solver,
+        };
+        if (data is not null) row["train_loss"] = data.Loss(beta);
+        return row;
     }
 }

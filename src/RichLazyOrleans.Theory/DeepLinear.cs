@@ -34,6 +34,10 @@ public sealed class LinearData
         return new((1 / n) * x.TransposeTimes(), (1 / n) * (y.Transpose() * x), x.Clone(), y.Clone());
     }
 
+    /// <summary>Whether the inputs are whitened, ‖Σ_xx − I‖_max ≤ <paramref name="tolerance"/> (the exact solutions'
+    /// condition).</summary>
+    public bool IsWhitened(double tolerance = 1e-9) => (SigmaXx - Matrix.Identity(D)).Data.All(v => Math.Abs(v) <= tolerance);
+
     public double Loss(Matrix beta) => _x is null
         ? 0.5 * Math.Pow((beta - SigmaYx).FrobeniusNorm(), 2)
         : 0.5 / _x.Rows * Math.Pow((_x * beta.Transpose() - _y!).FrobeniusNorm(), 2);

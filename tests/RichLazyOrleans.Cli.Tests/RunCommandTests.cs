@@ -83,6 +83,56 @@ public class RunCommandTests
     }
 
     [Fact]
+    public void Two_layer_linear_on_whitened_data_is_exact_and_matches_its_sigma_yx()
+    {
+        // X (4×2) with XᵀX/n = I; Σ_yx = YᵀX/n = [[0.9, 0.3]] by hand from the rows below.
+        const double r = 1.4142135623730951;
+        string x = $"[[{r:R}, 0], [0, {r:R}], [{r:R}, 0], [0, {r:R}]]";
+        const string y = "[1.4, 0.5, 1.145584412271571, 0.3485281374238569]";
+        const string init = """ "w1": [[0.3, 0.1]], "w2": [[0.2]], "eta1": 1, "eta2": 1, "times": [0, 1, 1e9] """;
+        var data = Rows(CliProcess.Run("run", "two-layer-linear", "--spec",
+            CliProcess.SpecFile($$"""{ "x": {{x}}, "y": {{y}}, {{init}}, "solver": "numeric" }""")));
+        var sigma = Rows(CliProcess.Run("run", "two-layer-linear", "--spec",
+            CliProcess.SpecFile($$"""{ "sigma_yx": [[0.9, 0.3]], {{init}}, "solver": "numeric" }""")));
+        // h = 1: every init is λ-balanced, so `auto` on whitened data takes the exact solution.
+        var exact = Rows(CliProcess.Run("run", "two-layer-linear", "--spec",
+            CliProcess.SpecFile($$"""{ "x": {{x}}, "y": {{y}}, {{init}} }""")));
+        Assert.Equal("exact", exact[0]!["solver"]!.GetValue<string>());
+        Assert.Equal(3, data.Count);
+        for (int i = 0; i < 3; i++)
+        {
+            Assert.Equal(sigma[i]!["loss"]!.GetValue<double>(), data[i]!["loss"]!.GetValue<double>(), 1e-9);
+            Assert.Equal(exact[i]!["loss"]!.GetValue<double>(), data[i]!["loss"]!.GetValue<double>(), 1e-9);
+            Assert.Equal(exact[i]!["train_loss"]!.GetValue<double>(), data[i]!["train_loss"]!.GetValue<double>(), 1e-9);
+        }
+        // At the end β = Σ_yx, and the train loss is the least-squares residual (1/2n)Σ(y − βx)².
+        var beta = data[2]!["beta"]![0]!.AsArray().Select(v => v!.GetValue<double>()).ToArray();
+        Assert.Equal(0.9, beta[0], 1e-8);
+        Assert.Equal(0.3, beta[1], 1e-8);
+        double residual = 0;
+        double[][] xs = [[r, 0], [0, r], [r, 0], [0, r]];
+        double[] ys = [1.4, 0.5, 1.145584412271571, 0.3485281374238569];
+        for (int i = 0; i < 4; i++) residual += Math.Pow(ys[i] - 0.9 * xs[i][0] - 0.3 * xs[i][1], 2);
+        Assert.Equal(residual / 8, data[2]!["train_loss"]!.GetValue<double>(), 1e-9);
+    }
+
+    [Fact]
+    public void Two_layer_linear_on_underdetermined_correlated_data_interpolates_by_t_1e9()
+    {
+        // n = 2 < d = 3, correlated inputs: the numerical flow, held at its fixed point for t = 1e9.
+        const string spec = """
+            { "x": [[1, 2, 0.5], [0.3, -1, 2]], "y": [1.5, -0.7], "w1": [[0.1, -0.2, 0.05], [0.02, 0.1, -0.1]],
+              "w2": [[0.3, -0.1]], "times": [0, 10, 1e9] }
+            """;
+        var rows = Rows(CliProcess.Run("run", "two-layer-linear", "--spec", CliProcess.SpecFile(spec)));
+        Assert.Equal("numeric", rows[^1]!["solver"]!.GetValue<string>());
+        Assert.True(rows[^1]!["train_loss"]!.GetValue<double>() < 1e-16);
+        var beta = rows[^1]!["beta"]![0]!.AsArray().Select(v => v!.GetValue<double>()).ToArray();
+        Assert.Equal(1.5, beta[0] + 2 * beta[1] + 0.5 * beta[2], 1e-8);     // Xβᵀ = Y: an interpolant
+        Assert.Equal(-0.7, 0.3 * beta[0] - beta[1] + 2 * beta[2], 1e-8);
+    }
+
+    [Fact]
     public void Deep_linear_with_two_layers_prints_the_rows_of_two_layer_linear()
     {
         const string common = """ "sigma_yx": [[1.5, 0.2], [0.1, 0.8]], "times": [0, 1, 10, 100] """;
@@ -116,6 +166,9 @@ public class RunCommandTests
     [InlineData("two-layer-linear", """{ "sigma_yx": [[1, 0]], "w1": [[1, 0]], "w2": [[1]], "times": [0], "solver": "magic" }""", "solver")]
     [InlineData("two-layer-linear", """{ "sigma_yx": [[1, 0]], "w1": [[1, 0]], "w2": [[1, 2]], "times": [0] }""", "w2")]
     [InlineData("synthetic", """{ "tau": 1, "delta": 0, "c0": 0, "c1": 0, "c2": 0, "width": 0 }""", "width")]
+    [InlineData("two-layer-linear", """{ "sigma_yx": [[1]], "x": [[1]], "y": [1], "w1": [[1]], "w2": [[1]], "times": [0] }""", "sigma_yx")]
+    [InlineData("two-layer-linear", """{ "x": [[1, 2], [3, 1]], "y": [1, 2], "w1": [[1, 0]], "w2": [[1]], "times": [0], "solver": "exact" }""", "x")]
+    [InlineData("two-layer-linear", """{ "x": [[1, 2], [3, 1]], "y": [1], "w1": [[1, 0]], "w2": [[1]], "times": [0] }""", "y")]
     [InlineData("deep-linear", """{ "sigma_yx": [[1]], "weights": [[[0.5]]], "times": [0] }""", "weights")]
     [InlineData("deep-linear", """{ "sigma_yx": [[1]], "weights": [[[0.5]], [[0.5, 1]]], "times": [0] }""", "weights")]
     [InlineData("deep-linear", """{ "sigma_yx": [[1]], "sizes": [2, 3, 1], "times": [0] }""", "sizes")]
