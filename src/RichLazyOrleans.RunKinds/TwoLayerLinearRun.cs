@@ -12,7 +12,12 @@ namespace RichLazyOrleans.RunKinds;
 public sealed class TwoLayerLinearRun : IRunKind
 {
     public string Name => "two-layer-linear";
-    public IReadOnlyDictionary<string, (double Min, double Max)> Metrics { get; } = new Dictionary<string, (double, double)> { ["kernel_distance"] = (0, 1), ["loss"] = (0, double.PositiveInfinity), ["train_loss"] = (0, double.PositiveInfinity) };
+    public IReadOnlyDictionary<string, (double Min, double Max)> Metrics { get; } =
+        new Dictionary<string, (double, double)>
+        {
+            ["kernel_distance"] = (0, 1), ["loss"] = (0, double.PositiveInfinity),
+            ["train_loss"] = (0, double.PositiveInfinity),
+        };
     public IReadOnlySet<string> AxisParameters { get; } = new HashSet<string> { "eta1", "eta2" };
     public bool HasSeed => false;
     public string Summary => "gradient flow of a two-layer linear network (keys: sigma_yx or data x + y, w1, w2, eta1, "
@@ -20,8 +25,7 @@ public sealed class TwoLayerLinearRun : IRunKind
 
     public void Validate(Spec spec) => Parse(spec);
 
-    private static (Matrix Sigma, Matrix W1, Matrix W2, double Eta1, double Eta2, double[] Times, string Solver, double Rtol, double Atol, bool Balanced) Parse(Spec spec)
-        => Parse(spec, out _);
+    private static Parsed Parse(Spec spec) => Parse(spec, out _);
 
     /// <summary>`sigma_yx`, or `x` (n×d) and `y` (n×c, or n values for c = 1) as <see cref="LinearData"/>.</summary>
     private static LinearData Data(Spec spec)
@@ -36,7 +40,10 @@ public sealed class TwoLayerLinearRun : IRunKind
         return LinearData.FromSamples(x, y);
     }
 
-    private static (Matrix Sigma, Matrix W1, Matrix W2, double Eta1, double Eta2, double[] Times, string Solver, double Rtol, double Atol, bool Balanced) Parse(Spec spec, out LinearData data)
+    private sealed record Parsed(Matrix Sigma, Matrix W1, Matrix W2, double Eta1, double Eta2, double[] Times,
+        string Solver, double Rtol, double Atol, bool Balanced);
+
+    private static Parsed Parse(Spec spec, out LinearData data)
     {
         data = Data(spec);
         var sigma = data.SigmaYx;
@@ -57,7 +64,7 @@ public sealed class TwoLayerLinearRun : IRunKind
                 + "use solver 'numeric' or 'auto'");
         balanced &= data.IsWhitened();   // the exact path needs both
         spec.RejectUnknownKeys();
-        return (sigma, w1, w2, eta1, eta2, times, solver, rtol, atol, balanced);
+        return new Parsed(sigma, w1, w2, eta1, eta2, times, solver, rtol, atol, balanced);
     }
 
     public IReadOnlyList<JsonObject> Run(Spec spec, Action<string>? log = null, Action<JsonObject>? rowReady = null, CancellationToken cancellationToken = default)
@@ -79,7 +86,8 @@ public sealed class TwoLayerLinearRun : IRunKind
             {
                 Integrator = new DormandPrince45
                 {
-                    RelativeTolerance = rtol, AbsoluteTolerance = atol, NoiseFloorSteps = DeepLinearNumeric.NoiseFloorSteps,
+                    RelativeTolerance = rtol, AbsoluteTolerance = atol,
+                    NoiseFloorSteps = DeepLinearNumeric.NoiseFloorSteps,
                 },
             };
             bool whitened = data.IsWhitened();
@@ -93,7 +101,8 @@ public sealed class TwoLayerLinearRun : IRunKind
             {
                 Integrator = new DormandPrince45
                 {
-                    RelativeTolerance = rtol, AbsoluteTolerance = atol, NoiseFloorSteps = DeepLinearNumeric.NoiseFloorSteps,
+                    RelativeTolerance = rtol, AbsoluteTolerance = atol,
+                    NoiseFloorSteps = DeepLinearNumeric.NoiseFloorSteps,
                 },
             };
             states = numeric.Solve(times);

@@ -36,7 +36,8 @@ public sealed class LinearData
 
     /// <summary>Whether the inputs are whitened, ‖Σ_xx − I‖_max ≤ <paramref name="tolerance"/> (the exact solutions'
     /// condition).</summary>
-    public bool IsWhitened(double tolerance = 1e-9) => (SigmaXx - Matrix.Identity(D)).Data.All(v => Math.Abs(v) <= tolerance);
+    public bool IsWhitened(double tolerance = 1e-9) =>
+        (SigmaXx - Matrix.Identity(D)).Data.All(v => Math.Abs(v) <= tolerance);
 
     public double Loss(Matrix beta) => _x is null
         ? 0.5 * Math.Pow((beta - SigmaYx).FrobeniusNorm(), 2)
