@@ -103,7 +103,8 @@ public sealed class DeepLinearRun : IRunKind
         {
             Integrator = new DormandPrince45
             {
-                RelativeTolerance = p.Rtol, AbsoluteTolerance = p.Atol, NoiseFloorSteps = DeepLinearNumeric.NoiseFloorSteps,
+                RelativeTolerance = p.Rtol, AbsoluteTolerance = p.Atol,
+                NoiseFloorSteps = DeepLinearNumeric.NoiseFloorSteps,
             },
         };
         return engine.Solve(p.Times).Select(s => new JsonObject

@@ -25,7 +25,8 @@ public sealed class TeacherStudentRun : IRunKind
             .Select(k => new PathKey(k, PathUse.Read)),
     ];
     public string Summary => "GD of a two-layer ReLU student on a ReLU teacher (keys: tau, delta|alpha, seed, n, d, m, "
-        + "m0, base_lr|lr, steps, checkpoints, n_test, dtype, inputs, targets, test_inputs, test_targets, init_w, init_a, "
+        + "m0, base_lr|lr, steps, checkpoints, n_test, dtype, inputs, targets, test_inputs, test_targets, "
+        + "init_w, init_a, "
         + "checkpoint_every, checkpoint_dir, device, threads, divergence_loss, test_seed, stop (steps|converged), "
         + "stop_tolerance, stop_atol, stop_check_every, stop_metrics)";
 

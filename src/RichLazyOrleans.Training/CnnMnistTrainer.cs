@@ -25,7 +25,7 @@ namespace RichLazyOrleans.Training;
 /// in SCIENCE.md §1. K₀ comes from the seeded init, so a resumed run recomputes it exactly.
 /// </para>
 /// </remarks>
-public sealed class CnnMnistTrainer : ITrainingEngine<CnnMnistRow>, IDisposable
+public sealed partial class CnnMnistTrainer : ITrainingEngine<CnnMnistRow>, IDisposable
 {
 
     private readonly CnnMnistConfig _c;
@@ -57,27 +57,36 @@ public sealed class CnnMnistTrainer : ITrainingEngine<CnnMnistRow>, IDisposable
         using var scope = torch.NewDisposeScope();   // staging tensors go; the kept ones are detached from it
         _c = config;
         _dtype = config.Float32 ? ScalarType.Float32 : ScalarType.Float64;
-        if (config.Kernel % 2 == 0) throw new SpecException("kernel", $"must be odd (\"same\" padding), got {config.Kernel}");
+        if (config.Kernel % 2 == 0)
+            throw new SpecException("kernel", $"must be odd (\"same\" padding), got {config.Kernel}");
         try { FilterSmoothness.WhiteNoiseBaseline(config.Kernel, config.Kernel, config.SmoothnessCutoff); }
         catch (ArgumentException e) { throw new SpecException("smoothness_cutoff", e.Message.Split(" (Parameter")[0]); }
         var train = Load("train", config.TrainImages, config.TrainLabels, config.TrainSize);
         var test = Load("test", config.TestImages, config.TestLabels, config.TestSize);
         if (train.Rows != test.Rows || train.Cols != test.Cols)
-            throw new SpecException("test_images", $"images are {test.Rows}x{test.Cols} but the training images are {train.Rows}x{train.Cols}");
+            throw new SpecException("test_images",
+                $"images are {test.Rows}x{test.Cols} but the training images are {train.Rows}x{train.Cols}");
         if (train.Rows < 4 || train.Cols < 4)
-            throw new SpecException("train_images", $"images of {train.Rows}x{train.Cols} are too small for two 2x2 poolings (need at least 4x4)");
+            throw new SpecException("train_images",
+                $"images of {train.Rows}x{train.Cols} are too small for two 2x2 poolings (need at least 4x4)");
         foreach (var (d, key) in new[] { (train, "train_labels"), (test, "test_labels") })
             if (d.Labels.FirstOrDefault(l => l >= config.Classes, -1) is var bad and >= 0)
-                throw new SpecException(key, $"holds label {bad}; the network has {config.Classes} outputs (labels 0-{config.Classes - 1})");
+                throw new SpecException(key,
+                    $"holds label {bad}; the network has {config.Classes} outputs (labels 0-{config.Classes - 1})");
         _rows = train.Rows;
         _cols = train.Cols;
         _nTrain = train.Count;
         TestCount = test.Count;
-        if (config.ProbeSize > _nTrain) throw new SpecException("probe_size", $"{config.ProbeSize} probe images exceed the {_nTrain} training examples; lower probe_size (default 32)");
+        if (config.ProbeSize > _nTrain)
+            throw new SpecException("probe_size",
+                $"{config.ProbeSize} probe images exceed the {_nTrain} training examples; "
+                + "lower probe_size (default 32)");
         // The NTK's Jacobian is float64 [probe·classes, parameters]: refuse what would not fit comfortably.
         long jacobian = (long)config.ProbeSize * config.Classes * Shapes(config, _rows, _cols).Sum(s => s.Shape.Aggregate(1L, (a, b) => a * b));
         if (jacobian > MaxJacobianEntries)
-            throw new SpecException("probe_size", $"the NTK's Jacobian would hold {jacobian:N0} float64 entries ({jacobian * 8.0 / (1 << 30):F1} GiB), more than {MaxJacobianEntries * 8 >> 30} GiB; lower probe_size or the channels");
+            throw new SpecException("probe_size",
+                $"the NTK's Jacobian would hold {jacobian:N0} float64 entries ({jacobian * 8.0 / (1 << 30):F1} GiB), "
+                + $"more than {MaxJacobianEntries * 8 >> 30} GiB; lower probe_size or the channels");
         _batch = config.BatchSize <= 0 || config.BatchSize >= _nTrain ? _nTrain : config.BatchSize;
         DataHash = Hash(train, test);
 
@@ -118,7 +127,11 @@ public sealed class CnnMnistTrainer : ITrainingEngine<CnnMnistRow>, IDisposable
         MnistData data;
         try { data = Idx.LoadMnist(images, labels, limit); }
         catch (IdxFormatException e) { throw new SpecException(KeyOf(e.Message), e.Message); }
-        catch (FileNotFoundException e) { throw new SpecException(e.FileName == labels ? $"{set}_labels" : $"{set}_images", $"no such file '{e.FileName}'"); }
+        catch (FileNotFoundException e)
+        {
+            throw new SpecException(e.FileName == labels ? $"{set}_labels" : $"{set}_images",
+                $"no such file '{e.FileName}'");
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new SpecException(KeyOf(e.Message), $"cannot read the data ({e.Message})");
@@ -218,57 +231,6 @@ public sealed class CnnMnistTrainer : ITrainingEngine<CnnMnistRow>, IDisposable
 
     private static Tensor CrossEntropy(Tensor logits, Tensor labels) => logits.log_softmax(1).mul(labels).sum(1).mean().neg();
 
-    /// <summary>(loss, accuracy) on the first <paramref name="limit"/> examples of a set, in float64, in chunks of 1000 to bound memory.</summary>
-    private (double Loss, double Accuracy) Evaluate(Tensor x, Tensor y, int limit)
-    {
-        using var noGrad = torch.no_grad();
-        long n = Math.Min(limit, x.shape[0]);
-        double lossSum = 0, correct = 0;
-        for (long from = 0; from < n; from += 1000)
-        {
-            using var scope = torch.NewDisposeScope();
-            long len = Math.Min(1000, n - from);
-            var logits = Forward(x.narrow(0, from, len)).to_type(ScalarType.Float64);
-            var y64 = y.narrow(0, from, len).to_type(ScalarType.Float64);
-            lossSum += logits.log_softmax(1).mul(y64).sum().neg().item<double>();
-            correct += logits.argmax(1).eq(y64.argmax(1)).sum().item<long>();
-        }
-        return (lossSum / n, correct / n);
-    }
-
-    /// <summary>
-    /// The empirical NTK on the probe batch, K[(i,c), (j,c')] = ∇f_c(x_i) · ∇f_c'(x_j) over all
-    /// parameters, float64, [probe·classes]²: one forward per probe image, one gradient per logit.
-    /// </summary>
-    public Tensor EmpiricalNtk()
-    {
-        using var scope = torch.NewDisposeScope();
-        int p = _c.ProbeSize, classes = _c.Classes;
-        long nParams = _params.Sum(t => t.numel());
-        var jacobian = torch.empty([p * classes, nParams], ScalarType.Float64);
-        for (int i = 0; i < p; i++)
-        {
-            using var inner = torch.NewDisposeScope();
-            var logits = Forward(_xProbe.narrow(0, i, 1));
-            for (int c = 0; c < classes; c++)
-            {
-                var grads = torch.autograd.grad([logits[0, c]], _params, retain_graph: c + 1 < classes);
-                var row = torch.cat(grads.Select(g => g.flatten().to_type(ScalarType.Float64)).ToList(), 0);
-                using (torch.no_grad()) jacobian[i * classes + c].copy_(row);
-            }
-        }
-        return jacobian.matmul(jacobian.t()).MoveToOuterDisposeScope();
-    }
-
-    /// <summary>1 − ⟨A, B⟩_F / (‖A‖_F ‖B‖_F), clamped to [0, 2]; 0 for identical directions.</summary>
-    public static double KernelDistance(Tensor a, Tensor b)
-    {
-        using var scope = torch.NewDisposeScope();
-        double dot = a.mul(b).sum().item<double>();
-        double na = a.square().sum().sqrt().item<double>(), nb = b.square().sum().sqrt().item<double>();
-        return Math.Clamp(1 - dot / (na * nb), 0, 2);
-    }
-
     /// <summary>Indices of the minibatch at a step: epoch e = ⌊s / batches per epoch⌋ is a permutation from (seed, 1000 + e).</summary>
     private Tensor BatchIndices(long step)
     {
@@ -340,13 +302,7 @@ public sealed class CnnMnistTrainer : ITrainingEngine<CnnMnistRow>, IDisposable
     {
         if (last) return new(double.NaN, report ? Report(step, "ok", null, resumedFrom) : null, StepEnd.Finished);
         using var scope = torch.NewDisposeScope();
-        Tensor x = _xTrain, y = _yTrain;
-        if (_batch < _nTrain)
-        {
-            var idx = BatchIndices(step);
-            x = _xTrain.index_select(0, idx);
-            y = _yTrain.index_select(0, idx);
-        }
+        var (x, y) = MiniBatch.Take(_xTrain, _yTrain, _batch < _nTrain ? BatchIndices(step) : null);
         var l = CrossEntropy(Forward(x), y);
         double loss = l.to_type(ScalarType.Float64).item<double>();
         // The training loss is checked first, so a diverged step reports one row (not an "ok" one too).
@@ -356,32 +312,6 @@ public sealed class CnnMnistTrainer : ITrainingEngine<CnnMnistRow>, IDisposable
         l.backward();
         SgdStep();
         return new(loss, row);
-    }
-
-    /// <summary>The metrics row of the current parameters (and the filter PNG when asked for).</summary>
-    private CnnMnistRow Report(long step, string status, double? trainLoss, long resumedFrom)
-    {
-        var train = Evaluate(_xTrain, _yTrain, _c.EvalSize);
-        var test = Evaluate(_xTest, _yTest, int.MaxValue);
-        double kernel;
-        using (var kt = EmpiricalNtk()) kernel = KernelDistance(_k0!, kt);
-        var now = Export();
-        var dist = new Neumaier();
-        for (int i = 0; i < _names.Length; i++)
-        {
-            var a = now[_names[i]];
-            for (int j = 0; j < a.Length; j++) dist.Add((a[j] - _theta0[i][j]) * (a[j] - _theta0[i][j]));
-        }
-        double smooth = FilterSmoothness.LayerScore(now["conv1"], _c.Channels1, _c.Kernel, _c.Kernel,
-            _c.SmoothnessCutoff);
-        if (_c.FiltersDir is { } filters)
-        {
-            Directory.CreateDirectory(filters);
-            FilterGrid.WritePng(Path.Combine(filters, $"{FiltersPrefix}-{step:D8}.png"), now["conv1"], _c.Channels1,
-                _c.Kernel, _c.Kernel);
-        }
-        return new CnnMnistRow(step, trainLoss ?? train.Loss, train.Accuracy, test.Loss, test.Accuracy, kernel,
-            Math.Sqrt(dist.Sum), smooth, status, resumedFrom);
     }
 
     /// <summary>SGD with heavy-ball momentum and L2 weight decay: v ← μv + g + λθ; θ ← θ − lr·v (μ = 0: plain SGD).</summary>

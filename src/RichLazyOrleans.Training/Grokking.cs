@@ -77,7 +77,8 @@ public sealed record ModularData(int P, int[] TrainA, int[] TrainB, int[] TrainC
     {
         int total = p * p, nTrain = TrainSize(p, fraction);
         if (nTrain < 1 || nTrain >= total)
-            throw new SpecException("train_fraction", $"{fraction:R} of p² = {total} gives {nTrain} training pairs; need at least 1 and fewer than {total}");
+            throw new SpecException("train_fraction",
+                $"{fraction:R} of p² = {total} gives {nTrain} training pairs; need at least 1 and fewer than {total}");
         var perm = Enumerable.Range(0, total).ToArray();
         var rng = new Rng(dataSeed, 1);
         for (int i = total - 1; i > 0; i--)   // Fisher-Yates

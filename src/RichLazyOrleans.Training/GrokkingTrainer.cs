@@ -141,13 +141,7 @@ public sealed class GrokkingTrainer : ITrainingEngine<GrokkingRow>, IDisposable
         bool evalForGrok = _grok is null && _c.EvalEvery > 0 && step % _c.EvalEvery == 0;
         if (last) return new(double.NaN, Report(step, report, evalForGrok, "ok", null, resumedFrom), StepEnd.Finished);
         using var scope = torch.NewDisposeScope();
-        Tensor x = _xTrain, y = _yTrain;
-        if (_batch < _nTrain)
-        {
-            var idx = BatchIndices(step);
-            x = _xTrain.index_select(0, idx);
-            y = _yTrain.index_select(0, idx);
-        }
+        var (x, y) = MiniBatch.Take(_xTrain, _yTrain, _batch < _nTrain ? BatchIndices(step) : null);
         var l = CrossEntropy(_model.Forward(x), y);
         double loss = l.to_type(ScalarType.Float64).item<double>();
         // The training loss is checked first, so a diverged step reports one row (not an "ok" one too).
@@ -155,7 +149,8 @@ public sealed class GrokkingTrainer : ITrainingEngine<GrokkingRow>, IDisposable
             return new(loss, Report(step, true, false, "diverged", loss, resumedFrom), StepEnd.Diverged);
         var row = Report(step, report, evalForGrok, "ok", null, resumedFrom);
         l.backward();
-        var grads = _model.Parameters.Select(p => p.grad ?? throw new InvalidOperationException("no gradient")).ToArray();
+        var grads = _model.Parameters
+            .Select(p => p.grad ?? throw new InvalidOperationException("no gradient")).ToArray();
         _adam.Step(grads);
         using (torch.no_grad()) foreach (var g in grads) g.zero_();
         return new(loss, row);

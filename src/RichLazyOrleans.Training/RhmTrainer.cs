@@ -365,7 +365,8 @@ public sealed class RhmTrainer : IDisposable
             }
             arrays["adam_t"] = [_adam.StepCount];
         }
-        store.Save(new SavedState(fingerprint, GlobalStep(sizeIndex, inner), arrays, JsonSerializer.Serialize(rows, TrainingJson.Rows)));
+        string json = JsonSerializer.Serialize(rows, TrainingJson.Rows);
+        store.Save(new SavedState(fingerprint, GlobalStep(sizeIndex, inner), arrays, json));
     }
 
     public void Dispose()

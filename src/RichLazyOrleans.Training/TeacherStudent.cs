@@ -36,7 +36,7 @@ public sealed record TeacherStudentConfig
     /// <summary>Steps between saved states (0: never).</summary>
     public long CheckpointEvery { get; init; }
     public string? CheckpointDir { get; init; }
-    /// <summary>`stop: converged`: end early once no metric can change beyond tolerance (null: run all steps).</summary>
+    /// <summary>`stop: converged`: end early once no metric can change beyond tolerance (null: all steps).</summary>
     public ConvergenceRule? Stop { get; init; }
 
     /// <summary>The default metric checkpoints: 0, 10, 100, … up to and including <paramref name="steps"/>.</summary>
@@ -93,10 +93,12 @@ public sealed record TeacherStudentData(int N, int D, int M, int NTest, double[]
         if (y is not null) Check(y.Shape[0] == n, "targets", $"has {y.Shape[0]} entries but there are n = {n} inputs");
         if (yt is not null) Check(yt.Shape[0] == nt, "test_targets", $"has {yt.Shape[0]} entries but there are {nt} test inputs");
         if (a0 is not null) Check(a0.Shape[0] == m, "init_a", $"has {a0.Shape[0]} entries but m = {m}");
-        if ((w0 is null) != (a0 is null)) throw new SpecException(w0 is null ? "init_w" : "init_a", "init_w and init_a must be given together");
+        if ((w0 is null) != (a0 is null))
+            throw new SpecException(w0 is null ? "init_w" : "init_a", "init_w and init_a must be given together");
         if (w0 is null && m % 2 != 0) throw new SpecException("m", $"the symmetrised init needs an even m, got {m}");
         foreach (var (arr, key) in new[] { (x, "inputs"), (y, "targets"), (xt, "test_inputs"), (yt, "test_targets"), (w0, "init_w"), (a0, "init_a") })
-            if (arr is not null && arr.Data.Any(v => !double.IsFinite(v))) throw new SpecException(key, "contains NaN or infinite values");
+            if (arr is not null && arr.Data.Any(v => !double.IsFinite(v)))
+                throw new SpecException(key, "contains NaN or infinite values");
 
         // Teacher (needed unless both target arrays are given).
         var teacherRng = new Rng(c.Seed, 1);
@@ -161,7 +163,9 @@ public sealed record TeacherStudentData(int N, int D, int M, int NTest, double[]
         NpyArray a;
         try { a = Npy.Read(path); }
         catch (NpyFormatException e) { throw new SpecException(key, e.Message); }
-        if (a.Shape.Length != rank) throw new SpecException(key, $"'{path}' must be {rank}-dimensional, got shape ({string.Join(", ", a.Shape)})");
+        if (a.Shape.Length != rank)
+            throw new SpecException(key,
+                $"'{path}' must be {rank}-dimensional, got shape ({string.Join(", ", a.Shape)})");
         if (a.Shape.Any(s => s <= 0)) throw new SpecException(key, $"'{path}' is empty");
         return a;
     }

@@ -73,7 +73,8 @@ public static class MnistJson
         var (images, labels) = Read(digitsDir);
         int n = labels.Length;
         if (testCount < 0 || testCount >= n)
-            throw new MnistJsonException($"--test must be between 0 and {n - 1} (there are {n} images), got {testCount}");
+            throw new MnistJsonException(
+                $"--test must be between 0 and {n - 1} (there are {n} images), got {testCount}");
         var order = new Rng(seed, 7).Permutation(n);
         Directory.CreateDirectory(outDir);
         var paths = SyntheticDigits.Paths(outDir, gzip);
