@@ -287,4 +287,25 @@ public class TwoLayerLinearTests(ITestOutputHelper output)
             Assert.Equal(0.0, s.KernelDistance);
         }
     }
+
+    [Theory]
+    [InlineData(3, 2, 2, 0.7, 0.5)]
+    [InlineData(4, 3, 5, 0.1, 2.0)]
+    [InlineData(2, 2, 2, 1.5, 1.0)]
+    public void Balanced_init_from_tau_and_alpha_has_lambda_equal_to_delta(int d, int h, int c, double tau, double alpha)
+    {
+        var r = new Random(d * 100 + h * 10 + c);
+        var (w1, w2) = Initialisation.BalancedTwoLayer(d, h, c, tau, alpha, () => Cases.Gaussian(r));
+        double delta = Initialisation.Delta(tau, alpha);
+        var imbalance = w2.TransposeTimes() - w1.TimesTranspose() - delta * Matrix.Identity(h);
+        Assert.True(imbalance.FrobeniusNorm() <= 1e-13 * (1 + Math.Abs(delta)), $"{imbalance.FrobeniusNorm():E2}");
+        Assert.Equal(delta, Balance.Of(w1, w2, 1, 1).Lambda, 12);
+        for (int k = 0; k < h; k++)   // every unit: ‖w_k‖ = τα, ‖a_k‖ = τ/α
+        {
+            Assert.Equal(tau * alpha, Matrix.Norm2(w1.Block(k, 0, 1, d).Data), 12);
+            Assert.Equal(tau / alpha, Matrix.Norm2(w2.Block(0, k, c, 1).Data), 12);
+        }
+        Assert.Throws<ArgumentOutOfRangeException>(() =>
+            Initialisation.BalancedTwoLayer(d, Math.Min(c, d) + 1, c, tau, alpha, () => Cases.Gaussian(r)));
+    }
 }
