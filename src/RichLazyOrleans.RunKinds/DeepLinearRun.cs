@@ -40,19 +40,8 @@ public sealed class DeepLinearRun : IRunKind
         return new Parsed(data, weights, etas, times, rtol, atol);
     }
 
-    private static LinearData Data(Spec spec)
-    {
-        if (spec.Has("sigma_yx"))
-        {
-            if (spec.Has("x") || spec.Has("y"))
-                throw new SpecException("give either 'sigma_yx' or 'x' and 'y', not both");
-            return LinearData.Whitened(spec.Matrix("sigma_yx"));
-        }
-        if (!spec.Has("x") || !spec.Has("y")) throw new SpecException("missing key 'sigma_yx' (or data 'x' and 'y')");
-        var x = spec.Matrix("x");
-        var y = spec.Matrix("y", rows: x.Rows, shape: "n x c");
-        return LinearData.FromSamples(x, y);
-    }
+    private static LinearData Data(Spec spec) =>
+        DataKeys.Samples(spec, "sigma_yx") ?? LinearData.Whitened(spec.Matrix("sigma_yx"));
 
     private static Matrix[] GivenWeights(Spec spec, LinearData data)
     {

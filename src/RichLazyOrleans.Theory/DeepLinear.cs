@@ -2,10 +2,11 @@ namespace RichLazyOrleans.Theory;
 
 /// <summary>
 /// One time point of a deep linear network's gradient flow: β = W_L⋯W_1, the loss, the kernel distance of the NTK over
-/// all layers, and the conservation drift max_l ‖C_l(t) − C_l(0)‖_F with C_l = η_l W_{l+1}ᵀW_{l+1} − η_{l+1} W_l W_lᵀ.
+/// all layers, the conservation drift max_l ‖C_l(t) − C_l(0)‖_F with C_l = η_l W_{l+1}ᵀW_{l+1} − η_{l+1} W_l W_lᵀ,
+/// and the weights themselves (W_1 first).
 /// </summary>
 public sealed record DeepLinearState(
-    double T, Matrix Beta, double Loss, double KernelDistance, double ConservationDrift);
+    double T, Matrix Beta, double Loss, double KernelDistance, double ConservationDrift, Matrix[] Weights);
 
 /// <summary>
 /// The data a deep linear network is fitted to. The flow needs only the second moments, ∂L/∂β = βΣ_xx − Σ_yx.
@@ -115,7 +116,7 @@ public sealed class DeepLinearNumeric
             var beta = Product(w);
             var c = Conserved(w);
             double drift = c.Select((ci, l) => (ci - c0[l]).FrobeniusNorm()).DefaultIfEmpty(0).Max();
-            return new DeepLinearState(times[i], beta, _data.Loss(beta), Distance(kernel0, Kernel(w)), drift);
+            return new DeepLinearState(times[i], beta, _data.Loss(beta), Distance(kernel0, Kernel(w)), drift, w);
         }).ToArray();
     }
 

@@ -173,7 +173,8 @@ public class RunCommandTests
     [InlineData("deep-linear", """{ "sigma_yx": [[1]], "weights": [[[0.5]], [[0.5, 1]]], "times": [0] }""", "weights")]
     [InlineData("deep-linear", """{ "sigma_yx": [[1]], "sizes": [2, 3, 1], "times": [0] }""", "sizes")]
     [InlineData("deep-linear", """{ "sigma_yx": [[1]], "sizes": [1, 3, 1], "etas": [1, 0], "times": [0] }""", "etas")]
-    [InlineData("deep-linear", """{ "x": [[1]], "sizes": [1, 3, 1], "times": [0] }""", "sigma_yx")]
+    [InlineData("deep-linear", """{ "x": [[1]], "sizes": [1, 3, 1], "times": [0] }""", "y")]
+    [InlineData("deep-linear", """{ "sizes": [1, 3, 1], "times": [0] }""", "sigma_yx")]
     [InlineData("deep-linear", """{ "sigma_yx": [[1]], "sizes": [1, 3, 1], "times": [0], "scale": 0 }""", "scale")]
     public void Bad_input_exits_2_with_one_line_naming_the_key(string kind, string json, string key)
     {
