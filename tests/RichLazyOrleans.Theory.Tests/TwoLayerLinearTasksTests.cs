@@ -115,7 +115,8 @@ public class TwoLayerLinearTasksTests(ITestOutputHelper output)
     }
 
     /// <summary>β(t) = s/(1 + (s/β₀ − 1)e^{−2st}): the scalar flow β̇ = 2β(s − β) at λ = 0 (w₁ = w₂ = √β).</summary>
-    private static double Logistic(double s, double beta0, double t) => s / (1 + (s / beta0 - 1) * Math.Exp(-2 * s * t));
+    private static double Logistic(double s, double beta0, double t) =>
+        s / (1 + (s / beta0 - 1) * Math.Exp(-2 * s * t));
 
     [Fact]
     public void Scalar_balanced_flow_is_logistic_in_each_stage_from_where_the_last_ended()
