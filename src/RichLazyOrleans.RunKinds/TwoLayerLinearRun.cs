@@ -7,9 +7,11 @@ namespace RichLazyOrleans.RunKinds;
 /// `two-layer-linear`: gradient flow of f(x) = W₂W₁x on whitened inputs (`sigma_yx`, SCIENCE.md §2) or on data
 /// (`x`, `y`: loss (1/2n)‖XW₁ᵀW₂ᵀ − Y‖², reported as `train_loss`). solver: auto (exact when the init is λ-balanced
 /// to relative 1e-9 and the data whitened, XᵀX/n = I to 1e-9; numerical otherwise), exact (refuses an unbalanced init
-/// or correlated data), numeric (Dormand-Prince; keys rtol, atol).
+/// or correlated data), numeric (Dormand-Prince; keys rtol, atol). The init is `w1`, `w2` or drawn λ-balanced
+/// (`tau`, `delta` or `alpha`, `hidden`, `init_seed`); `tasks` trains through a sequence of tasks
+/// (TwoLayerLinearRun.Tasks.cs).
 /// </summary>
-public sealed class TwoLayerLinearRun : IRunKind
+public sealed partial class TwoLayerLinearRun : IRunKind
 {
     public string Name => "two-layer-linear";
     public IReadOnlyDictionary<string, (double Min, double Max)> Metrics { get; } =
@@ -17,11 +19,14 @@ public sealed class TwoLayerLinearRun : IRunKind
         {
             ["kernel_distance"] = (0, 1), ["loss"] = (0, double.PositiveInfinity),
             ["train_loss"] = (0, double.PositiveInfinity),
-        };
-    public IReadOnlySet<string> AxisParameters { get; } = new HashSet<string> { "eta1", "eta2" };
+        }.Concat(TaskMetrics).ToDictionary();
+    public IReadOnlyCollection<string> OutputColumns => [.. Metrics.Keys, .. TaskColumns];
+    public IReadOnlySet<string> AxisParameters { get; } =
+        new HashSet<string> { "eta1", "eta2", "tau", "delta", "alpha" };
     public bool HasSeed => false;
-    public string Summary => "gradient flow of a two-layer linear network (keys: sigma_yx or data x + y, w1, w2, eta1, "
-        + "eta2, times, solver auto|exact|numeric, rtol, atol)";
+    public string Summary => "gradient flow of a two-layer linear network (keys: sigma_yx or data x + y, w1 + w2 or "
+        + "tau + delta|alpha + hidden + init_seed, eta1, eta2, times, solver auto|exact|numeric, rtol, atol; "
+        + "tasks [{sigma_yx or x + y, duration}], epsilon, baseline none|scratch)";
 
     public void Validate(Spec spec) => Parse(spec);
 
@@ -41,16 +46,19 @@ public sealed class TwoLayerLinearRun : IRunKind
     }
 
     private sealed record Parsed(Matrix Sigma, Matrix W1, Matrix W2, double Eta1, double Eta2, double[] Times,
-        string Solver, double Rtol, double Atol, bool Balanced);
+        string Solver, double Rtol, double Atol, bool Balanced)
+    {
+        /// <summary>The stages of `tasks` and their protocol keys (null without `tasks`).</summary>
+        public TaskKeys? Tasks { get; init; }
+    }
 
     private static Parsed Parse(Spec spec, out LinearData data)
     {
-        data = Data(spec);
+        var tasks = Tasks(spec);
+        data = tasks?.Stages[0].Data ?? Data(spec);
         var sigma = data.SigmaYx;
         int c = sigma.Rows, d = sigma.Cols;
-        var w1 = spec.Matrix("w1", cols: d, shape: "h x d");
-        int h = w1.Rows;
-        var w2 = spec.Matrix("w2", c, h, "c x h");
+        var (w1, w2) = Init(spec, d, c);
         double eta1 = spec.PositiveNumber("eta1", 1.0), eta2 = spec.PositiveNumber("eta2", 1.0);
         var times = spec.Times();
         string solver = spec.String("solver", "auto", "auto", "exact", "numeric");
@@ -59,19 +67,23 @@ public sealed class TwoLayerLinearRun : IRunKind
         bool balanced = balance.RelativeImbalance <= Balance.DefaultTolerance;
         if (solver == "exact" && !balanced)
             throw new SpecException(new NotBalancedException(balance, Balance.DefaultTolerance).Message + "; use solver 'numeric' or 'auto'");
-        if (solver == "exact" && !data.IsWhitened())
-            throw new SpecException("key 'x': the exact solution needs whitened inputs (XᵀX/n = I to 1e-9); "
-                + "use solver 'numeric' or 'auto'");
-        balanced &= data.IsWhitened();   // the exact path needs both
+        bool whitened = tasks?.Stages.All(t => t.Data.IsWhitened()) ?? data.IsWhitened();
+        if (solver == "exact" && !whitened)
+            throw new SpecException($"key '{(tasks is null ? "x" : "tasks")}': the exact solution needs whitened "
+                + "inputs (XᵀX/n = I to 1e-9); use solver 'numeric' or 'auto'");
+        balanced &= whitened;   // the exact path needs both
+        if (tasks is not null) CheckTimes(times, tasks);
         spec.RejectUnknownKeys();
-        return new Parsed(sigma, w1, w2, eta1, eta2, times, solver, rtol, atol, balanced);
+        return new Parsed(sigma, w1, w2, eta1, eta2, times, solver, rtol, atol, balanced) { Tasks = tasks };
     }
 
     public IReadOnlyList<JsonObject> Run(Spec spec, Action<string>? log = null, Action<JsonObject>? rowReady = null, CancellationToken cancellationToken = default)
     {
-        var (sigma, w1, w2, eta1, eta2, times, solver, rtol, atol, balanced) = Parse(spec, out var data);
+        var parsed = Parse(spec, out var data);
+        var (sigma, w1, w2, eta1, eta2, times, solver, rtol, atol, balanced) = parsed;
         bool samples = spec.Has("x");
         bool useExact = solver == "exact" || (solver == "auto" && balanced);
+        if (parsed.Tasks is { } tasks) return RunTasks(parsed, tasks, useExact, cancellationToken);
 
         IEnumerable<TwoLayerLinearState> states;
         if (useExact)
