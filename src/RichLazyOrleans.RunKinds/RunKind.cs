@@ -62,6 +62,7 @@ public static class RunKindRegistry
         new SingleNeuronRun(),
         new TwoLayerLinearRun(),
         new DeepLinearRun(),
+        new ImplicitBiasRun(),
         new SyntheticRun(),
         new TeacherStudentRun(),
         new GrokkingRun(),

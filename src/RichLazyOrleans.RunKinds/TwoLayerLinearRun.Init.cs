@@ -14,7 +14,7 @@ public sealed partial class TwoLayerLinearRun
     /// directions drawn from the project's generator (seed `init_seed`, default 0). At rates 1 it has Δ = δI with
     /// δ = τ²(1/α² − α²); with rates, η₁W₂ᵀW₂ − η₂W₁W₁ᵀ = τ²(η₁/α² − η₂α²)·I, still λ-balanced.
     /// </summary>
-    private static (Matrix W1, Matrix W2) Init(Spec spec, int d, int c)
+    internal static (Matrix W1, Matrix W2) Init(Spec spec, int d, int c)
     {
         if (!DrawnInitKeys.Any(spec.Has))
         {

@@ -19,6 +19,9 @@ public sealed class LinearData
 
     public Matrix SigmaXx { get; }
     public Matrix SigmaYx { get; }
+    /// <summary>The samples (null for whitened inputs given by Σ_yx alone).</summary>
+    public Matrix? X => _x;
+    public Matrix? Y => _y;
     public int D => SigmaYx.Cols;
     public int C => SigmaYx.Rows;
 

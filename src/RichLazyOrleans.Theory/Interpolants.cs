@@ -12,29 +12,17 @@ public static class Interpolants
         beta0 + (y.Transpose() - beta0 * x.Transpose()) * SpdInverse(x.TimesTranspose()) * x;
 
     /// <summary>
-    /// The minimum nuclear-norm interpolant, by iteratively reweighted least squares (Mohan &amp; Fazel 2012):
-    /// β ← Yᵀ(XW⁻¹Xᵀ)⁻¹XW⁻¹ with W⁻¹ = (βᵀβ + γI)^{1/2}, γ shrinking 10× per step to 1e-20‖β‖² (the
-    /// smoothed norm Σ√(σ² + γ) then moves the minimiser by ~√γ, 1e-10 relative), stopped when β moves
-    /// less than <paramref name="tolerance"/> relative. Independent of any flow or potential here.
+    /// The minimum nuclear-norm interpolant, which here is the minimum-Frobenius one, Yᵀ(XXᵀ)⁻¹X. The constraint
+    /// βXᵀ = Yᵀ only sees βP (P the projector on X's row space, Q = I − P), and
+    /// ‖β‖_* = tr√(βPβᵀ + βQβᵀ) ≥ tr√(βPβᵀ) = ‖βP‖_*, strictly unless βQ = 0 (√ is operator monotone). So every
+    /// unitarily invariant norm is minimised by the same interpolant: in this model the rich limit (ℓ¹ on singular
+    /// values) and the lazy limit from a zero init coincide, and an init shows its bias only through βQ.
     /// </summary>
-    public static Matrix MinNuclearNorm(Matrix x, Matrix y, double tolerance = 1e-13, int maxIterations = 2000)
-    {
-        var beta = NearestFrobenius(new Matrix(y.Cols, x.Cols), x, y);
-        double scale = Math.Max(beta.FrobeniusNorm(), double.Epsilon);
-        double gamma = scale * scale;
-        for (int k = 0; k < maxIterations; k++)
-        {
-            var wInv = new SymmetricEigen(beta.TransposeTimes() + gamma * Matrix.Identity(x.Cols))
-                .Apply(v => Math.Sqrt(Math.Max(v, 0)));
-            var xw = x * wInv;
-            var next = y.Transpose() * SpdInverse(xw * x.Transpose(), floor: 1e-15) * xw;
-            double moved = (next - beta).FrobeniusNorm();
-            beta = next;
-            gamma = Math.Max(gamma / 10, 1e-20 * scale * scale);
-            if (moved <= tolerance * scale && gamma <= 1e-19 * scale * scale) break;
-        }
-        return beta;
-    }
+    public static Matrix MinNuclearNorm(Matrix x, Matrix y) => NearestFrobenius(new Matrix(y.Cols, x.Cols), x, y);
+
+    /// <summary>Q = I − Xᵀ(XXᵀ)⁻¹X, the projector on the null space of X (d×d).</summary>
+    public static Matrix NullProjector(Matrix x) =>
+        Matrix.Identity(x.Cols) - x.Transpose() * SpdInverse(x.TimesTranspose()) * x;
 
     /// <summary>Sum of singular values, from the eigenvalues of the smaller Gram matrix.</summary>
     public static double NuclearNorm(Matrix m) =>
@@ -103,14 +91,8 @@ public static class Interpolants
     }
 
     /// <summary>The inverse of a symmetric positive definite matrix through its eigendecomposition (Jacobi: accurate
-    /// to a few ulps of its norm). Eigenvalues below <paramref name="floor"/> times the largest are raised to it: when
-    /// the minimiser has rank below n, IRLS's weighted Gram matrix is singular to rounding.</summary>
-    private static Matrix SpdInverse(Matrix a, double floor = 0)
-    {
-        var eig = new SymmetricEigen(a);
-        double least = floor * eig.Values.Max();
-        return eig.Apply(v => 1 / Math.Max(v, least));
-    }
+    /// to a few ulps of its norm).</summary>
+    private static Matrix SpdInverse(Matrix a) => new SymmetricEigen(a).Apply(v => 1 / v);
 
     private static double Dot(Matrix a, Matrix b) => a.Data.Zip(b.Data, (p, q) => p * q).Sum();
 }
