@@ -57,7 +57,7 @@ public static class ImplicitBias
 
     /// <summary>
     /// The two-layer network from (W₁, W₂), rates η₁, η₂. The hyperbolic entropy's prediction needs λ-balance
-    /// (relative 1e-9), λ ≠ 0 and full width (h = c for λ &gt; 0, h = d for λ &lt; 0: only then are η₁W₂W₂ᵀ and η₂W₁ᵀW₁
+    /// (relative 1e-9), |λ| above 1e-9 of the weights' scale, and full width (h = c for λ &gt; 0, h = d for λ &lt; 0: only then are η₁W₂W₂ᵀ and η₂W₁ᵀW₁
     /// functions of β on all of ℝ^c and ℝ^d), else it is null. It is exact only while β's singular vectors stay fixed.
     /// </summary>
     public static ImplicitBiasResult TwoLayer(Matrix x, Matrix y, Matrix w1, Matrix w2, double eta1, double eta2,
@@ -71,7 +71,10 @@ public static class ImplicitBias
         var balance = Balance.Of(w1, w2, eta1, eta2);
         Matrix? potential = null;
         bool fullWidth = balance.Lambda > 0 ? w1.Rows == w2.Rows : w1.Rows == w1.Cols;
-        if (balance.RelativeImbalance <= Balance.DefaultTolerance && balance.Lambda != 0 && fullWidth)
+        // λ within rounding of 0 (a δ = 0 init) has no potential: μ → 0 makes ∇Φ(β₀) ~ log(1/μ) noise.
+        double scale = eta1 * w2.TransposeTimes().FrobeniusNorm() + eta2 * w1.TimesTranspose().FrobeniusNorm();
+        bool nonZero = Math.Abs(balance.Lambda) > 1e-9 * scale;
+        if (balance.RelativeImbalance <= Balance.DefaultTolerance && nonZero && fullWidth)
         {
             var phi = new HyperbolicEntropy(balance.Lambda, eta1, eta2);
             potential = Interpolants.MirrorLimit(phi, phi.Gradient(beta0), x, y);
