@@ -33,17 +33,8 @@ public sealed partial class TwoLayerLinearRun : IRunKind
     private static Parsed Parse(Spec spec) => Parse(spec, out _);
 
     /// <summary>`sigma_yx`, or `x` (n×d) and `y` (n×c, or n values for c = 1) as <see cref="LinearData"/>.</summary>
-    private static LinearData Data(Spec spec)
-    {
-        if (!spec.Has("x") && !spec.Has("y")) return LinearData.Whitened(spec.Matrix("sigma_yx"));
-        if (spec.Has("sigma_yx")) throw new SpecException("give either 'sigma_yx' or data 'x' and 'y', not both");
-        var x = spec.Matrix("x");
-        if (!spec.Has("y")) throw new SpecException("missing key 'y' (the targets of 'x')");
-        var y = spec.Json["y"] is JsonArray { Count: > 0 } a && a[0] is JsonArray
-            ? spec.Matrix("y", rows: x.Rows, shape: "n x c")
-            : new Matrix(x.Rows, 1, spec.Vector("y", x.Rows));
-        return LinearData.FromSamples(x, y);
-    }
+    private static LinearData Data(Spec spec) =>
+        DataKeys.Samples(spec, "sigma_yx") ?? LinearData.Whitened(spec.Matrix("sigma_yx"));
 
     private sealed record Parsed(Matrix Sigma, Matrix W1, Matrix W2, double Eta1, double Eta2, double[] Times,
         string Solver, double Rtol, double Atol, bool Balanced)
