@@ -25,15 +25,16 @@ public sealed class ImplicitBiasRun : IRunKind
         new HashSet<string> { "tau", "delta", "alpha", "eta_a", "eta_w", "eta1", "eta2", "init_seed" };
     public IReadOnlySet<string> IntegerAxes { get; } = new HashSet<string> { "init_seed" };
     public bool HasSeed => false;
-    public string Summary => "which interpolant gradient flow reaches on data (keys: model single-neuron|two-layer-linear, "
-        + "x, y, the model's init keys and rates, t_end, rtol, atol)";
+    public string Summary => "which interpolant gradient flow reaches on data (keys: model "
+        + "single-neuron|two-layer-linear, x, y, the model's init keys and rates, t_end, rtol, atol)";
 
     public void Validate(Spec spec) => Parse(spec);
 
     private sealed record Parsed(string Model, Matrix X, Matrix Y, Matrix W1, Matrix W2, double Eta1, double Eta2,
         double TEnd, double Rtol, double Atol);
 
-    /// <summary>The model's own init keys; the neuron is carried as W₁ = w₀ᵀ, W₂ = [a₀] with rates (η_w, η_a).</summary>
+    /// <summary>The model's own init keys; the neuron is carried as W₁ = w₀ᵀ, W₂ = [a₀] with rates (η_w, η_a).
+    /// </summary>
     private static Parsed Parse(Spec spec)
     {
         if (!spec.Has("model")) throw new SpecException("missing key 'model' (single-neuron or two-layer-linear)");

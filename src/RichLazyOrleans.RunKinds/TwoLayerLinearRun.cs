@@ -57,7 +57,8 @@ public sealed partial class TwoLayerLinearRun : IRunKind
         var balance = Balance.Of(w1, w2, eta1, eta2);
         bool balanced = balance.RelativeImbalance <= Balance.DefaultTolerance;
         if (solver == "exact" && !balanced)
-            throw new SpecException(new NotBalancedException(balance, Balance.DefaultTolerance).Message + "; use solver 'numeric' or 'auto'");
+            throw new SpecException(new NotBalancedException(balance, Balance.DefaultTolerance).Message
+                + "; use solver 'numeric' or 'auto'");
         bool whitened = tasks?.Stages.All(t => t.Data.IsWhitened()) ?? data.IsWhitened();
         if (solver == "exact" && !whitened)
             throw new SpecException($"key '{(tasks is null ? "x" : "tasks")}': the exact solution needs whitened "
@@ -68,7 +69,8 @@ public sealed partial class TwoLayerLinearRun : IRunKind
         return new Parsed(sigma, w1, w2, eta1, eta2, times, solver, rtol, atol, balanced) { Tasks = tasks };
     }
 
-    public IReadOnlyList<JsonObject> Run(Spec spec, Action<string>? log = null, Action<JsonObject>? rowReady = null, CancellationToken cancellationToken = default)
+    public IReadOnlyList<JsonObject> Run(Spec spec, Action<string>? log = null, Action<JsonObject>? rowReady = null,
+        CancellationToken cancellationToken = default)
     {
         var parsed = Parse(spec, out var data);
         var (sigma, w1, w2, eta1, eta2, times, solver, rtol, atol, balanced) = parsed;

@@ -76,7 +76,8 @@ public sealed class HyperbolicEntropy : IMirrorPotential
         Spectral(z, s2 => s2 == 0 ? Mu : Mu / 2 * Math.Sinh(2 * Math.Sqrt(s2)) / Math.Sqrt(s2));
 
     public double Conjugate(Matrix z) =>
-        new SymmetricEigen(z.TimesTranspose()).Values.Sum(s2 => Mu / 2 * Math.Pow(Math.Sinh(Math.Sqrt(Math.Max(s2, 0))), 2));
+        new SymmetricEigen(z.TimesTranspose()).Values
+            .Sum(s2 => Mu / 2 * Math.Pow(Math.Sinh(Math.Sqrt(Math.Max(s2, 0))), 2));
 
     /// <summary>U·diag(σ·f(σ²))·Vᵀ = (U diag f(σ²) Uᵀ)·M, from the c×c Gram matrix MMᵀ (f smooth in σ²).</summary>
     private static Matrix Spectral(Matrix m, Func<double, double> f) =>

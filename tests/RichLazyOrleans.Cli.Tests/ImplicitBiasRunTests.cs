@@ -16,14 +16,17 @@ public class ImplicitBiasRunTests
     private static JsonObject Run(string json) => Assert.Single(Kind.Run(new Spec(JsonNode.Parse(json)!.AsObject())));
 
     private static Matrix M(JsonNode node) =>
-        Matrix.FromRows(node.AsArray().Select(r => r!.AsArray().Select(v => v!.GetValue<double>()).ToArray()).ToArray());
+        Matrix.FromRows(node.AsArray()
+            .Select(r => r!.AsArray().Select(v => v!.GetValue<double>()).ToArray()).ToArray());
 
     private static double Num(JsonObject row, string key) => row[key]!.GetValue<double>();
 
     [Fact]
     public void Single_neuron_row_meets_the_potential_and_its_distances_are_what_they_say()
     {
-        var row = Run($$"""{ "model": "single-neuron", {{Data}}, "tau": 0.4, "delta": -0.5, "w_dir": [1, 0, 1, 0, -1] }""");
+        var row = Run($$"""
+            { "model": "single-neuron", {{Data}}, "tau": 0.4, "delta": -0.5, "w_dir": [1, 0, 1, 0, -1] }
+            """);
         Assert.True(Num(row, "potential_gap") < 1e-6, $"{Num(row, "potential_gap"):E2}");
         Assert.Equal(0, row["sign_flipped"]!.GetValue<int>());
         Assert.True(Num(row, "train_loss") < 1e-20);
@@ -80,7 +83,9 @@ public class ImplicitBiasRunTests
     [Fact]
     public void Richlazy_run_prints_the_row()
     {
-        var spec = CliProcess.SpecFile($$"""{ "model": "single-neuron", {{Data}}, "a0": 0.5, "w0": [0.1, 0, 0, 0.2, 0] }""");
+        var spec = CliProcess.SpecFile($$"""
+            { "model": "single-neuron", {{Data}}, "a0": 0.5, "w0": [0.1, 0, 0, 0.2, 0] }
+            """);
         var r = CliProcess.Run("run", "implicit-bias", "--spec", spec);
         Assert.True(r.ExitCode == 0, r.Stderr);
         var row = Assert.Single(JsonNode.Parse(r.Stdout)!.AsArray())!.AsObject();

@@ -41,7 +41,8 @@ public class ImplicitBiasTests(ITestOutputHelper output)
             {
                 var x = Cases.GaussianMatrix(r, 3, 6);
                 var y = Cases.GaussianMatrix(r, 3, 1);
-                double tau = Cases.LogUniform(r, 0.05, 2), etaA = Cases.Uniform(r, 0.5, 2), etaW = Cases.Uniform(r, 0.5, 2);
+                double tau = Cases.LogUniform(r, 0.05, 2);
+                double etaA = Cases.Uniform(r, 0.5, 2), etaW = Cases.Uniform(r, 0.5, 2);
                 // a₀, w₀ with η_w a₀² − η_a‖w₀‖² = δ and a₀²·‖w₀‖² = τ⁴ (so ‖β₀‖ = τ²).
                 double q2 = (-delta + Math.Sqrt(delta * delta + 4 * etaA * etaW * Math.Pow(tau, 4))) / (2 * etaA);
                 double a0 = (trial % 2 == 0 ? 1 : -1) * Math.Sqrt((delta + etaA * q2) / etaW);
@@ -68,6 +69,32 @@ public class ImplicitBiasTests(ITestOutputHelper output)
             }
         output.WriteLine($"{cases} cases, worst gap {worst:E2}; a crossed zero in {flips}, where the initial sign's "
             + $"minimiser is off by at least {worstFlipGap:E2}");
+    }
+
+    /// <summary>
+    /// The neuron's two limits against their closed forms: as δ grows the flow ends at the Frobenius-nearest
+    /// interpolant (measured: distance 1.9e-3 at δ = 3, 1.9e-5 at δ = 30, like 1/δ²), and at δ = 0 with a vanishing
+    /// init at the minimum-norm one (0.128 at τ = 0.1, 0.0127 at τ = 0.01: in proportion to τ).
+    /// </summary>
+    [Fact]
+    public void Single_neuron_reaches_the_lazy_limit_as_delta_grows_and_the_min_norm_one_as_the_init_vanishes()
+    {
+        var r = new Random(17);
+        var x = Cases.GaussianMatrix(r, 3, 7);
+        var y = Cases.GaussianMatrix(r, 3, 1);
+        var dir = Cases.GaussianMatrix(r, 1, 7);
+        ImplicitBiasResult At(double tau, double delta)
+        {
+            double alpha = Initialisation.Alpha(tau, delta);
+            var w0 = (tau * alpha / dir.FrobeniusNorm()) * dir;
+            return ImplicitBias.Neuron(x, y, tau / alpha, w0, 1, 1, 1e9, ImplicitBias.Integrator());
+        }
+        double l3 = At(0.5, 3).L2Distance, l30 = At(0.5, 30).L2Distance;
+        double n1 = At(0.1, 0).NuclearDistance, n01 = At(0.01, 0).NuclearDistance;
+        output.WriteLine($"l2 distance at δ = 3, 30: {l3:E2} {l30:E2}; "
+            + $"min-norm distance at τ = 0.1, 0.01: {n1:E2} {n01:E2}");
+        Assert.True(l30 < 1e-4 && l30 < l3 / 20, $"{l3:E2} {l30:E2}");
+        Assert.True(n01 < n1 / 5 && n01 < 2e-2, $"{n1:E2} {n01:E2}");
     }
 
     /// <summary>A λ-balanced init (c = d = h, so the potential's identities hold on all of ℝ^c and ℝ^d) whose β₀

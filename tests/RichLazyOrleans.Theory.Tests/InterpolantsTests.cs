@@ -25,7 +25,8 @@ public class InterpolantsTests
                 : new HyperbolicEntropy(lambda, Cases.Uniform(r, 0.5, 2), Cases.Uniform(r, 0.5, 2));
             var beta = which == "neuron" ? Cases.GaussianMatrix(r, 1, 4) : Cases.GaussianMatrix(r, 2, 3);
             var z = phi.Gradient(beta);
-            Assert.True(RelDiff(phi.ConjugateGradient(z), beta) < 1e-12, $"round trip {RelDiff(phi.ConjugateGradient(z), beta):E2}");
+            double roundTrip = RelDiff(phi.ConjugateGradient(z), beta);
+            Assert.True(roundTrip < 1e-12, $"round trip {roundTrip:E2}");
             var fd = new Matrix(z.Rows, z.Cols);
             for (int i = 0; i < z.Data.Length; i++)
             {
@@ -105,6 +106,9 @@ public class InterpolantsTests
         }
     }
 
+    private static readonly (double, double)[] Compass =
+        [(1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (1, -1), (-1, 1), (-1, -1)];
+
     /// <summary>Compass search on p ↦ ‖β_p + p·nᵀ‖_* (n spans null(X), p ∈ ℝ²), halving the step to 1e-13.</summary>
     private static Matrix BruteForceNuclear(Matrix x, Matrix y)
     {
@@ -117,7 +121,7 @@ public class InterpolantsTests
         for (double step = 1; step > 1e-13;)
         {
             bool moved = false;
-            foreach (var (dp, dq) in new[] { (1.0, 0.0), (-1.0, 0.0), (0.0, 1.0), (0.0, -1.0), (1, 1), (1, -1), (-1, 1), (-1, -1) })
+            foreach (var (dp, dq) in Compass)
             {
                 double v = Interpolants.NuclearNorm(At(bestP + step * dp, bestQ + step * dq));
                 if (v < best) { (best, bestP, bestQ, moved) = (v, bestP + step * dp, bestQ + step * dq, true); break; }
