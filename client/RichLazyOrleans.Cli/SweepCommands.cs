@@ -35,9 +35,14 @@ internal static class SweepCommands
             DefaultValueFactory = _ => Environment.GetEnvironmentVariable(SiloEnvironment.Gpus) is { Length: > 0 } v
                 ? v : null,
         };
+        var httpPort = new Option<int?>("--http-port")
+        {
+            Description = "serve the live sweep page on this loopback port (embedded silo): "
+                + "http://127.0.0.1:PORT/sweeps/NAME",
+        };
         var run = new Command("run",
             "Run a sweep to completion (embedded silo unless --redis names a cluster) and show progress.")
-            { spec, output, slots, redis, gpus };
+            { spec, output, slots, redis, gpus, httpPort };
         // TLS flags matter with --redis only: the embedded silo and its client share one process.
         var runTls = new TlsFlags().AddTo(run);
         run.SetAction(async (p, ct) =>
@@ -49,7 +54,7 @@ internal static class SweepCommands
                     await SweepRunner.RunOnAsync(client, sweep, yaml, p.GetValue(output)!.FullName, 0, ct)), ct);
             }
             return await RunAsync(p.GetValue(spec)!.FullName, p.GetValue(output)!.FullName, p.GetValue(slots),
-                SiloGpus.Parse(p.GetValue(gpus)), ct);
+                SiloGpus.Parse(p.GetValue(gpus)), p.GetValue(httpPort), ct);
         });
         cmd.Subcommands.Add(run);
 
@@ -238,15 +243,23 @@ internal static class SweepCommands
 
 
     private static async Task<int> RunAsync(string specPath, string outDir, int? requestedSlots,
-        IReadOnlyList<string> gpus, CancellationToken ct)
+        IReadOnlyList<string> gpus, int? httpPort, CancellationToken ct)
     {
         var (spec, yaml) = LoadSpec(specPath);
         // CPU slots: cores ÷ threads per run (the runs' `threads` param, 1 by default).
         int threads = spec.Params["threads"] is System.Text.Json.Nodes.JsonValue tv && tv.TryGetValue(out long t) ? (int)Math.Max(1, t) : 1;
         int slots = requestedSlots ?? SlotPool.DefaultSlots(threads);
         if (slots < (gpus.Count > 0 ? 0 : 1)) throw new SpecException("--slots must be >= 1 (>= 0 with --gpus)");
-        using var host = SiloSetup.BuildEmbedded(slots, gpus: gpus);
+        if (httpPort is { } hp)
+        {
+            try { SiloPorts.Probe(System.Net.IPAddress.Loopback, hp, "--http-port"); }
+            catch (PortInUseException e) { throw new SpecException(e.Message); }
+        }
+        using var host = SiloSetup.BuildEmbedded(slots, gpus: gpus, httpPort: httpPort);
         await host.StartAsync(ct);
+        if (httpPort is { } port)
+            Console.Error.WriteLine($"richlazy: live page: http://127.0.0.1:{port}{Silo.Pages.SweepPages.Path}/"
+                + Uri.EscapeDataString(spec.Name));
         try
         {
             return SweepRunner.ExitCode(await SweepRunner.RunOnAsync(host.Services.GetRequiredService<IClusterClient>(),

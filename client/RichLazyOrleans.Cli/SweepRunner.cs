@@ -89,7 +89,9 @@ internal static class SweepRunner
                     {
                         task.MaxValue = Math.Max(1, ExpectedRuns(spec, status));
                         task.Value = status.Done + status.Failed;
-                        task.Description = $"{spec.Name} [grey]depth {status.Depth}/{status.MaxDepth} · {status.Running} running · {status.Queued} queued · {status.Failed} failed[/]";
+                        task.Description = $"{spec.Name} [grey]depth {status.Depth}/{status.MaxDepth} · "
+                            + $"{status.Running} running · {status.Waiting} waiting for a slot · "
+                            + $"{status.Queued} queued · {status.Failed} failed[/]";
                         if (Done(status)) break;
                         status = await Poll(status);
                     }
@@ -109,12 +111,25 @@ internal static class SweepRunner
             }
         }
         Console.WriteLine($"sweep {status.SweepId}: {status.State}; {status.Done} runs done, {status.Failed} failed, {status.GridPoints} grid points, depth {status.Depth}/{status.MaxDepth}, {status.RowsWritten} rows, {status.ElapsedSeconds:F1} s");
-        Console.WriteLine($"results: {Path.Combine(outDir, "runs")}/*.parquet");
+        Console.WriteLine(ResultsLine(status, outDir));
         if (status.Failures is not null) Console.Error.WriteLine($"richlazy: failed runs: {status.Failures}");
         // The last run failure is in the counts already; anything else (results not written, a restore) is not.
         if (status.Message is { } m && !(status.Failures is not null && m.StartsWith("run ", StringComparison.Ordinal)))
             Console.Error.WriteLine($"richlazy: {m}");
         return status;
+    }
+
+    /// <summary>Where the rows are; a sweep that wrote none says why instead of naming files that do not exist.
+    /// </summary>
+    internal static string ResultsLine(SweepStatus s, string outDir)
+    {
+        string runs = Path.Combine(outDir, "runs");
+        if (s.RowsWritten > 0 || (Directory.Exists(runs) && Directory.EnumerateFiles(runs, "*.parquet").Any()))
+            return $"results: {runs}/*.parquet";
+        return s.Failed > 0 && s.Done == 0
+            ? $"results: none: all {s.Failed} run(s) failed, so nothing was written to {runs} (reasons below; "
+                + "`richlazy run KIND --spec FILE` reproduces one run with its full error)"
+            : $"results: none written to {runs} ({s.State})";
     }
 
     /// <summary>
@@ -127,18 +142,20 @@ internal static class SweepRunner
     {
         int points = spec.Refine?.Budget ?? spec.InitialPoints;
         int seeds = spec.SeedRange?.Min ?? spec.Seeds.Count;
-        return Math.Max(points * seeds, s.Done + s.Failed + s.Running + s.Queued);
+        return Math.Max(points * seeds, s.Done + s.Failed + s.Running + s.Waiting + s.Queued);
     }
 
     /// <summary>A status line without the spec at hand (submit, status, watch): no estimate of what is left.</summary>
     internal static string Line(SweepStatus s, int? expected = null)
     {
-        int total = expected ?? s.Done + s.Failed + s.Running + s.Queued;
+        int total = expected ?? s.Done + s.Failed + s.Running + s.Waiting + s.Queued;
         double rate = s.ElapsedSeconds > 0 ? (s.Done + s.Failed) / s.ElapsedSeconds : 0;
         int left = total - s.Done - s.Failed;
         string eta = expected is not null && rate > 0 && left > 0 && !s.Finished ? $", ETA ~{left / rate:F0} s (to the budget)" : "";
         string recovered = s.Redispatched + s.Recoveries > 0 ? $", {s.Redispatched} run(s) moved, sweep restored {s.Recoveries}x" : "";
         string why = s.Failures is null ? "" : $" ({s.Failures})";
-        return $"richlazy: [{s.State}] depth {s.Depth}/{s.MaxDepth}: {s.Done}/{total} runs done, {s.Running} running, {s.Queued} queued, {s.Failed} failed{why}, {s.GridPoints} points, {s.ElapsedSeconds:F1} s{eta}{recovered}";
+        return $"richlazy: [{s.State}] depth {s.Depth}/{s.MaxDepth}: {s.Done}/{total} runs done, {s.Running} running, "
+            + $"{s.Waiting} waiting for a slot, {s.Queued} queued, {s.Failed} failed{why}, {s.GridPoints} points, "
+            + $"{s.ElapsedSeconds:F1} s{eta}{recovered}";
     }
 }

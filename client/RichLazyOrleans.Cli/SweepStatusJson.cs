@@ -16,6 +16,7 @@ internal static class SweepStatusJson
         ["finished"] = s.Finished,
         ["queued"] = s.Queued,
         ["running"] = s.Running,
+        ["waiting"] = s.Waiting,
         ["done"] = s.Done,
         ["failed"] = s.Failed,
         ["depth"] = s.Depth,

@@ -54,7 +54,7 @@ public static class SiloHttp
             .ConfigureServices(s => s.AddRouting())
             .Configure(app =>
             {
-                if (config.Dashboard && config.HttpToken is { } token)
+                if ((config.Dashboard || PagesServed(config)) && config.HttpToken is { } token)
                     app.Use((context, next) => RequireToken(context, next, token));
                 app.UseRouting();
                 app.UseEndpoints(e =>
@@ -62,9 +62,22 @@ public static class SiloHttp
                     e.MapGet(SiloEnvironment.LivenessPath, Liveness);
                     e.MapGet(SiloEnvironment.ReadinessPath, Readiness);
                     if (config.Dashboard) e.MapOrleansDashboard(SiloEnvironment.DashboardPath);
+                    if (PagesServed(config)) Pages.SweepPages.Map(e);
                 });
             }));
     }
+
+    /// <summary>
+    /// The live sweep pages show results and failure reasons: served on loopback, with a token, or with
+    /// --insecure-http; a silo bound beyond loopback without either keeps its probes only.
+    /// </summary>
+    public static bool PagesServed(SiloConfig config) =>
+        config.HttpToken is not null || config.InsecureHttp
+        || (IPAddress.TryParse(config.HttpBind, out var ip) && IPAddress.IsLoopback(ip));
+
+    /// <summary>The paths behind the token: the dashboard and the sweep pages.</summary>
+    private static bool Protected(PathString path) =>
+        path.StartsWithSegments(SiloEnvironment.DashboardPath) || path.StartsWithSegments(Pages.SweepPages.Path);
 
     /// <summary>
     /// The dashboard's pages and its API calls need the token: as a bearer header (scripts), or as the cookie
@@ -73,7 +86,7 @@ public static class SiloHttp
     /// </summary>
     private static Task RequireToken(HttpContext context, Func<Task> next, string token)
     {
-        if (!context.Request.Path.StartsWithSegments(SiloEnvironment.DashboardPath)) return next();
+        if (!Protected(context.Request.Path)) return next();
         string? given = context.Request.Headers.Authorization.ToString() is { } h && h.StartsWith("Bearer ")
             ? h["Bearer ".Length..].Trim()
             : context.Request.Cookies[TokenCookie];
@@ -84,7 +97,7 @@ public static class SiloHttp
             // redirect to the same page without it.
             context.Response.Cookies.Append(TokenCookie, token, new CookieOptions
             {
-                HttpOnly = true, SameSite = SameSiteMode.Strict, Path = SiloEnvironment.DashboardPath,
+                HttpOnly = true, SameSite = SameSiteMode.Strict, Path = "/",   // the dashboard and the sweep pages
                 Secure = context.Request.IsHttps,
             });
             context.Response.Redirect(context.Request.PathBase + context.Request.Path);
@@ -93,7 +106,7 @@ public static class SiloHttp
         if (Same(given, token)) return next();
         context.Response.StatusCode = StatusCodes.Status401Unauthorized;
         context.Response.Headers.WWWAuthenticate = "Bearer";
-        return context.Response.WriteAsync("richlazy: the dashboard needs the silo's --http-token\n");
+        return context.Response.WriteAsync("richlazy: this page needs the silo's --http-token\n");
     }
 
     private static bool Same(string? given, string token) =>

@@ -26,7 +26,7 @@ public static class SiloPorts
         if (http is { } h) Probe(IPAddress.Parse(config.HttpBind), h, "--http-port");
     }
 
-    private static void Probe(IPAddress address, int port, string what)
+    public static void Probe(IPAddress address, int port, string what)
     {
         using var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, false);

@@ -110,11 +110,11 @@ public static class SiloSetup
     /// sweeps on one machine do not collide. Logging goes to stderr at warning level and above.
     /// </summary>
     public static IHost BuildEmbedded(int slots, LogLevel logLevel = LogLevel.Warning,
-        IReadOnlyList<string>? gpus = null) =>
+        IReadOnlyList<string>? gpus = null, int? httpPort = null) =>
         Build(new SiloConfig
         {
             Slots = slots, SiloPort = FreeLoopbackPort(), GatewayPort = FreeLoopbackPort(), LogLevel = logLevel,
-            Gpus = gpus ?? [],
+            Gpus = gpus ?? [], HttpPort = httpPort,   // loopback only: the live sweep page and the probes
         });
 
     /// <summary>A single local silo on loopback with fixed ports (`richlazy silo`): clients reach its gateway.</summary>

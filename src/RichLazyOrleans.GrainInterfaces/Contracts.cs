@@ -41,7 +41,7 @@ public sealed record SweepStatus(
     [property: Id(0)] string SweepId,
     [property: Id(1)] string State,          // "running", "cancelling", "finishing", "complete", "cancelled", "failed"
     [property: Id(2)] int Queued,
-    [property: Id(3)] int Running,
+    [property: Id(3)] int Running,            // executing on a slot (see Waiting)
     [property: Id(4)] int Done,
     [property: Id(5)] int Failed,
     [property: Id(6)] int Depth,
@@ -52,8 +52,10 @@ public sealed record SweepStatus(
     [property: Id(11)] string? Message,
     [property: Id(12)] int Redispatched = 0,   // runs started again after their silo died or stopped
     [property: Id(13)] int Recoveries = 0,     // times the coordinator was restored from durable state
-    [property: Id(14)] string? Failures = null) // failed runs counted by reason, most frequent first
+    [property: Id(14)] string? Failures = null, // failed runs counted by reason, most frequent first
                                                 // ("2x reason; 1x other")
+    [property: Id(15)] int Waiting = 0,         // dispatched to a silo, waiting there for a free slot
+    [property: Id(16)] string? ResultsDir = null)
 {
     public bool Finished => State is "complete" or "cancelled" or "failed";
 }
@@ -84,6 +86,8 @@ public interface ISweepCoordinatorGrain : IGrainWithStringKey
     Task RunFinished(RunResult result);
     /// <summary>Rows a run has produced so far (JSON of the result schema); repeats are ignored.</summary>
     [OneWay] Task RunProgress(string runId, string rowsJson);
+    /// <summary>The run took a slot and executes (before: it waited for one); status counts it as running.</summary>
+    [OneWay] Task RunStarted(string runId);
     [AlwaysInterleave] Task<SweepStatus> GetStatus();
     /// <summary>Stops dispatching; runs already started finish and are recorded.</summary>
     Task<SweepStatus> Cancel();

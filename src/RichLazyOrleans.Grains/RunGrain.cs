@@ -58,6 +58,8 @@ public sealed class RunGrain(SlotPool slots, PathRoots roots, CommandPolicy comm
     private IGrainTimer? _progressTimer;
     private readonly CancellationTokenSource _stop = new();   // its sweep was stopped (Stop)
     private RunClock _clock = new();
+    /// <summary>Set on the slot thread when the run takes its slot; the grain then tells the coordinator.</summary>
+    private readonly TaskCompletionSource _began = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private const string StateName = "run";
     /// <summary>How often rows a long run produced go to its coordinator: with the coordinator's flush interval,
@@ -74,7 +76,13 @@ public sealed class RunGrain(SlotPool slots, PathRoots roots, CommandPolicy comm
             DeactivateOnIdle();
             return -1;
         }
-        if (_request is not null) return 0;   // already executing (or done) here: a repeated Start is a no-op
+        if (_request is not null)
+        {
+            // Already executing (or done) here: a repeated Start is a no-op, but a coordinator restored from its
+            // state does not know the run took a slot, so say it again.
+            if (_status == "running") await ReportStartedAsync(_request);
+            return 0;
+        }
         var kind = RunKindRegistry.Get(request.Kind);
         if (RunDevice.Of(JsonNode.Parse(request.SpecJson)!.AsObject()) == DeviceRequest.Gpu && slots.Gpus.Count == 0)
         {
@@ -123,6 +131,13 @@ public sealed class RunGrain(SlotPool slots, PathRoots roots, CommandPolicy comm
     {
         string attempts = _durable && State.Attempts > 1 ? $", attempt {State.Attempts}" : "";
         return Task.FromResult(_sentRows > 0 ? $"{_status} ({_sentRows} rows reported{attempts})" : _status + attempts);
+    }
+
+    /// <summary>Running, no longer waiting for a slot (one-way: the status is a count, best effort).</summary>
+    private Task ReportStartedAsync(RunRequest r)
+    {
+        _status = "running";
+        return GrainFactory.GetGrain<ISweepCoordinatorGrain>(r.SweepId).RunStarted(r.RunId);
     }
 
     private async Task SendFreshRows()
@@ -186,11 +201,13 @@ public sealed class RunGrain(SlotPool slots, PathRoots roots, CommandPolicy comm
             // (The lambda runs on a slot thread, so it touches no grain state; the clock and the
             // queue of fresh rows are thread-safe.) Execution is timed from the moment the slot takes it.
             bool gpu = RunDevice.TakesGpu(RunDevice.Of(RunKindRegistry.Get(r.Kind), spec), slots.Gpus.Count);
+            var reported = _began.Task.ContinueWith(_ => ReportStartedAsync(r), TaskScheduler.Current).Unwrap();
             var rows = await slots.RunAsync(stopping =>
             {
                 using var either = CancellationTokenSource.CreateLinkedTokenSource(stopping, _stop.Token);
                 either.Token.ThrowIfCancellationRequested();   // stopped while it waited for a slot
                 clock.Begin();
+                _began.TrySetResult();
                 try
                 {
                     var context = new RunContext(r.SweepId, r.RunId, attempt, SlotPool.CurrentSlot, SlotPool.CurrentGpu,

@@ -38,6 +38,7 @@ public sealed class SweepCoordinatorGrain : Grain, ISweepCoordinatorGrain, IRemi
     private readonly Stopwatch _clock = new();
     private SweepPlan? _plan;
     private RunDispatcher? _dispatcher;
+    private readonly HashSet<string> _executing = [];   // in-flight runs that took a slot (RunStarted)
     private ResultSink? _sink;
     private SweepOutputs? _outputs;
     private Activity? _activity;
@@ -215,6 +216,12 @@ public sealed class SweepCoordinatorGrain : Grain, ISweepCoordinatorGrain, IRemi
             _sink!.Accept(runId, rowsJson);
             _streamed = true;
         }
+        return Task.CompletedTask;
+    }
+
+    public Task RunStarted(string runId)
+    {
+        if (_dispatcher?.IsInFlight(runId) == true) _executing.Add(runId);
         return Task.CompletedTask;
     }
 
@@ -397,10 +404,17 @@ public sealed class SweepCoordinatorGrain : Grain, ISweepCoordinatorGrain, IRemi
             ? _reminder.DropAsync() : Task.CompletedTask;
     }
 
-    private SweepStatus Status() => new(SweepId, S.Phase.Name(), _plan?.Queued ?? 0, _dispatcher?.InFlight ?? 0,
-        _plan?.Done ?? S.Finished.Values.Count(f => f.Succeeded),
-        _plan?.Failed ?? S.Finished.Values.Count(f => !f.Succeeded),
-        _plan?.Depth ?? _ended.Depth, _plan?.MaxDepth ?? _ended.MaxDepth, _plan?.GridPoints ?? _ended.Points,
-        _sink?.Rows ?? S.RowsWritten, ElapsedSeconds, S.Message, S.Redispatched, S.Recoveries,
-        SweepFailures.Count(S.Finished.Values.Concat(_sink?.Unflushed ?? [])));
+    private SweepStatus Status()
+    {
+        // Runs in flight either execute on a slot (they said so: RunStarted) or wait on their silo for one.
+        _executing.RemoveWhere(id => _dispatcher?.IsInFlight(id) != true);
+        int inFlight = _dispatcher?.InFlight ?? 0;
+        return new(SweepId, S.Phase.Name(), _plan?.Queued ?? 0, _executing.Count,
+            _plan?.Done ?? S.Finished.Values.Count(f => f.Succeeded),
+            _plan?.Failed ?? S.Finished.Values.Count(f => !f.Succeeded),
+            _plan?.Depth ?? _ended.Depth, _plan?.MaxDepth ?? _ended.MaxDepth, _plan?.GridPoints ?? _ended.Points,
+            _sink?.Rows ?? S.RowsWritten, ElapsedSeconds, S.Message, S.Redispatched, S.Recoveries,
+            SweepFailures.Count(S.Finished.Values.Concat(_sink?.Unflushed ?? [])),
+            inFlight - _executing.Count, S.ResultsDir);
+    }
 }
