@@ -7,7 +7,7 @@ using ScottPlot;
 
 namespace RichLazyOrleans.Cli;
 
-/// <summary>`richlazy plot DIR` and `richlazy export DIR --csv`: looking at a sweep's results.</summary>
+/// <summary>`richlazy plot DIR`: a sweep's phase diagram (curves and export in the other partial files).</summary>
 internal static partial class ResultsCommands
 {
     public static Command Plot()
