@@ -1,4 +1,3 @@
-using System.Globalization;
 using ScottPlot;
 
 namespace RichLazyOrleans.Cli;
@@ -7,7 +6,8 @@ namespace RichLazyOrleans.Cli;
 internal static class PhasePlot
 {
     /// <param name="values">values[tauIndex, deltaIndex]</param>
-    public static string Heatmap(string path, double[,] values, double[] taus, double[] deltas, string title, string subtitle, string colorLabel, bool logValues)
+    public static string Heatmap(string path, double[,] values, double[] taus, double[] deltas, string title,
+        string subtitle, string colorLabel, bool logValues)
     {
         int nt = taus.Length, nd = deltas.Length;
         // ScottPlot draws row 0 at the top: put the largest τ first.
@@ -29,7 +29,8 @@ internal static class PhasePlot
         var plot = new Plot();
         var hm = plot.Add.Heatmap(data);
         hm.Colormap = new ScottPlot.Colormaps.Viridis();
-        double dd = (deltas[^1] - deltas[0]) / (nd - 1), lt0 = Math.Log10(taus[0]), lt1 = Math.Log10(taus[^1]), dl = (lt1 - lt0) / (nt - 1);
+        double dd = (deltas[^1] - deltas[0]) / (nd - 1);
+        double lt0 = Math.Log10(taus[0]), lt1 = Math.Log10(taus[^1]), dl = (lt1 - lt0) / (nt - 1);
         hm.Extent = new CoordinateRect(deltas[0] - dd / 2, deltas[^1] + dd / 2, lt0 - dl / 2, lt1 + dl / 2);
         var bar = plot.Add.ColorBar(hm);
         bar.Label = colorLabel;
@@ -37,11 +38,8 @@ internal static class PhasePlot
         plot.Title($"{title}\n{subtitle}");
         plot.XLabel("δ (relative scale: > 0 upstream, < 0 downstream)");
         plot.YLabel("τ (overall scale)");
-        // Log axis for τ: ticks at decades, labelled with τ itself.
-        var ticks = new ScottPlot.TickGenerators.NumericManual();
-        for (int e = (int)Math.Floor(lt0); e <= (int)Math.Ceiling(lt1); e++)
-            if (e >= lt0 - 1e-9 && e <= lt1 + 1e-9) ticks.AddMajor(e, Math.Pow(10, e).ToString("G4", CultureInfo.InvariantCulture));
-        plot.Axes.Left.TickGenerator = ticks;
+        // Log axis for τ: decades (and 2, 5 between them on short ranges), labelled with τ itself.
+        LogAxis.Apply(plot.Axes.Left, Math.Pow(10, lt0 - dl / 2), Math.Pow(10, lt1 + dl / 2));
         plot.Axes.SetLimits(deltas[0] - dd / 2, deltas[^1] + dd / 2, lt0 - dl / 2, lt1 + dl / 2);
         plot.Axes.Margins(0, 0);
 

@@ -1,6 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
-using System.Text;
 using RichLazyOrleans.Grains;
 using RichLazyOrleans.Results;
 using RichLazyOrleans.RunKinds;
@@ -9,82 +7,64 @@ using ScottPlot;
 
 namespace RichLazyOrleans.Cli;
 
-/// <summary>`richlazy plot DIR` and `richlazy export DIR --csv`: looking at a sweep's results.</summary>
-internal static class ResultsCommands
+/// <summary>`richlazy plot DIR`: a sweep's phase diagram (curves and export in the other partial files).</summary>
+internal static partial class ResultsCommands
 {
     public static Command Plot()
     {
-        var dir = new Argument<DirectoryInfo>("dir") { Description = "results directory of a sweep (with runs/*.parquet and sweep.yaml)" };
-        var metric = new Option<string?>("--metric") { Description = "metric to plot (default: the sweep's refine metric)" };
-        var output = new Option<FileInfo?>("--out") { Description = "PNG to write (default: DIR/phase-METRIC.png, or DIR/curves-METRIC.png with --curves)" };
-        var curves = new Option<bool>("--curves") { Description = "plot the metric against training step (rhm: training-set size), one line per grid point (seed mean), instead of its final value over the axes" };
-        var cmd = new Command("plot", "PNG phase diagram of a sweep: the metric's field over the axes, the sampled points, the estimated boundary; or, with --curves, its learning curves.") { dir, metric, output, curves };
+        var dir = new Argument<DirectoryInfo>("dir")
+            { Description = "results directory of a sweep (with runs/*.parquet and sweep.yaml)" };
+        var metric = new Option<string?>("--metric")
+            { Description = "metric to plot (default: the sweep's refine metric)" };
+        var output = new Option<FileInfo?>("--out")
+            { Description = "PNG to write (default: DIR/phase-METRIC.png, or DIR/curves-METRIC.png with --curves)" };
+        var curves = new Option<bool>("--curves")
+        {
+            Description = "plot the metric against training step (rhm: training-set size), one line per grid point "
+                + "(seed mean), instead of its final value over the axes; the step axis is log when the steps are "
+                + "log-spaced",
+        };
+        var where = new Option<string[]>("--where")
+        {
+            Description = "with --curves: only the points on the grid value of AXIS nearest VALUE (repeatable, "
+                + "all must hold; e.g. --where tau=0.1 --where delta=0)",
+            HelpName = "AXIS=VALUE",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var maxPoints = new Option<int>("--max-points")
+        {
+            Description = "with --curves: draw at most N grid points, spread evenly over the points ordered by "
+                + $"their axis values (1-{CurveSelection.MostPoints})",
+            HelpName = "N",
+            DefaultValueFactory = _ => CurveSelection.DefaultMaxPoints,
+        };
+        var cmd = new Command("plot", "PNG phase diagram of a sweep: the metric's field over the axes, the sampled "
+            + "points, the estimated boundary; or, with --curves, its learning curves.")
+            { dir, metric, output, curves, where, maxPoints };
         cmd.SetAction(async (p, ct) =>
         {
+            string d = p.GetValue(dir)!.FullName;
+            // A phase diagram draws every point: silently ignoring a selection would mislead.
+            bool selects = p.GetResult(where) is not null || p.GetResult(maxPoints) is { Implicit: false };
+            if (!p.GetValue(curves) && selects)
+                throw new SpecException("--where and --max-points choose the curves of --curves; add --curves");
             var path = p.GetValue(curves)
-                ? await CurvesAsync(p.GetValue(dir)!.FullName, p.GetValue(metric), p.GetValue(output)?.FullName, ct)
-                : await PlotAsync(p.GetValue(dir)!.FullName, p.GetValue(metric), p.GetValue(output)?.FullName, ct);
+                ? await CurvesAsync(d, p.GetValue(metric), p.GetValue(output)?.FullName, p.GetValue(where) ?? [],
+                    p.GetValue(maxPoints), ct)
+                : await PlotAsync(d, p.GetValue(metric), p.GetValue(output)?.FullName, ct);
             Console.WriteLine($"wrote {path}");
             return 0;
         });
         return cmd;
     }
 
-    public static Command Export()
-    {
-        var dir = new Argument<DirectoryInfo>("dir") { Description = "results directory of a sweep" };
-        var csv = new Option<bool>("--csv") { Description = "write CSV (the only format so far)", Required = true };
-        var output = new Option<FileInfo?>("--out") { Description = "file to write (default: DIR/results.csv)" };
-        var cmd = new Command("export", "Export every result row of a sweep.") { dir, csv, output };
-        cmd.SetAction(async (p, ct) =>
-        {
-            string d = p.GetValue(dir)!.FullName;
-            var rows = await ResultFiles.ReadAllAsync(d, ct);
-            if (rows.Count == 0) throw new SpecException($"no results in '{Path.Combine(d, "runs")}'");
-            string path = p.GetValue(output)?.FullName ?? Path.Combine(d, "results.csv");
-            AtomicFile.WriteAllText(path, Csv(rows));
-            Console.WriteLine($"wrote {path} ({rows.Count} rows)");
-            return 0;
-        });
-        return cmd;
-    }
-
-    private static readonly string[] Columns = ["sweep_id", "run_id", "kind", "tau", "delta", "alpha", "seed", "step",
-        "t", "depth", "status", "wall_seconds", "resumed_from_step", "lattice_i", "lattice_j", "silo",
-        "started_at", "finished_at", "queued_seconds", .. RunKindRegistry.MetricColumns];
-
-    internal static string Csv(IReadOnlyList<ResultRow> rows)
-    {
-        // Then the extra columns (axes, a command kind's metrics) the rows carry, by name.
-        var extras = ResultParquet.ExtraNames(rows.SelectMany(r => r.Extra?.Keys ?? Enumerable.Empty<string>()))
-            .Where(n => !RunKindRegistry.MetricColumns.Contains(n)).ToArray();
-        static string N(double? v) => v is { } x ? x.ToString("R", CultureInfo.InvariantCulture) : "";
-        static string T(DateTime? t) => t is { } x
-            ? x.ToUniversalTime().ToString("yyyy-MM-ddTHH:mm:ss.ffffffZ", CultureInfo.InvariantCulture)
-            : "";
-        var sb = new StringBuilder(string.Join(",", Columns.Concat(extras).Append("params_json"))).Append('\n');
-        foreach (var r in rows.OrderBy(r => r.RunId, StringComparer.Ordinal).ThenBy(r => r.Step))
-        {
-            sb.Append(string.Join(",", new[]
-            {
-                r.SweepId, r.RunId, r.Kind, N(r.Tau), N(r.Delta), N(r.Alpha), r.Seed.ToString(CultureInfo.InvariantCulture), r.Step.ToString(CultureInfo.InvariantCulture),
-                N(r.T), r.Depth.ToString(CultureInfo.InvariantCulture), r.Status, N(r.WallSeconds), r.ResumedFromStep.ToString(CultureInfo.InvariantCulture),
-                r.LatticeI.ToString(CultureInfo.InvariantCulture), r.LatticeJ.ToString(CultureInfo.InvariantCulture), r.Silo,
-                T(r.StartedAt), T(r.FinishedAt), N(r.QueuedSeconds),
-            }.Concat(RunKindRegistry.MetricColumns.Select(m => N(r.Metric(m)))).Concat(extras.Select(m => N(r.Metric(m))))
-                .Append(Quoted(r.ParamsJson)))).Append('\n');
-        }
-        return sb.ToString();
-    }
-
-    /// <summary>A CSV field in quotes (RFC 4180: inner quotes doubled), empty when there is nothing.</summary>
-    private static string Quoted(string text) => text.Length == 0 ? "" : $"\"{text.Replace("\"", "\"\"")}\"";
-
-    /// <summary>The sweep spec saved in DIR and the metric to plot (given, or the refine metric, or the kind's first).</summary>
+    /// <summary>The sweep spec saved in DIR and the metric to plot (given, or the refine metric, or the kind's
+    /// first).</summary>
     private static (SweepSpec Spec, string Metric) LoadSweep(string dir, string? metricName)
     {
         string specPath = Path.Combine(dir, "sweep.yaml");
-        if (!File.Exists(specPath)) throw new SpecException($"'{specPath}' not found: plot needs the sweep spec that `sweep run` saves there");
+        if (!File.Exists(specPath))
+            throw new SpecException($"'{specPath}' not found: plot needs the sweep spec that `sweep run` saves there");
         SweepSpec spec;
         try { spec = SweepSpec.Load(specPath, SweepCoordinatorGrain.Kinds); }
         catch (SweepSpecException e) { throw new SpecException(e.Message); }
@@ -117,93 +97,19 @@ internal static class ResultsCommands
         return path;
     }
 
-    /// <summary>At most this many curves are drawn (the grid points' order, initial lattice first); the title says when some are left out.</summary>
-    internal const int MaxCurves = 10;   // one colour each (Category10)
-
-    /// <summary>
-    /// The metric against step (rhm: training-set size) for each grid point, the mean over seeds at
-    /// each step, with each seed's curve drawn faintly behind it so the spread is visible.
-    /// </summary>
-    internal static async Task<string> CurvesAsync(string dir, string? metricName, string? output, CancellationToken ct)
-    {
-        var (spec, metric) = LoadSweep(dir, metricName);
-        var all = await ResultFiles.ReadAllAsync(dir, ct);
-        // Rows of diverged or failed runs sit at odd steps and would put one seed's spike into a mean: left out, and counted in the title.
-        var rows = all.Where(r => r.Status is "ok" or "converged" && r.Metric(metric) is { } v && double.IsFinite(v))
-            .ToList();
-        int leftOut = all.Count(r => r.Status is not ("ok" or "converged"));
-        if (rows.Count == 0) throw new SpecException($"no finite values of '{metric}' in rows with status ok in '{Path.Combine(dir, "runs")}'");
-        bool bySize = rows.All(r => r.TrainSize is not null);
-        double X(ResultRow r) => bySize ? r.TrainSize!.Value : r.Step;
-        bool logX = rows.Select(X).Where(x => x > 0).DefaultIfEmpty(1).Max() / Math.Max(1, rows.Select(X).Where(x => x > 0).DefaultIfEmpty(1).Min()) >= 100;
-        // log10(x + 1) keeps step 0 on a log axis.
-        double Xc(double x) => logX ? Math.Log10(x + 1) : x;
-
-        var lattice = Lattice.For(spec);
-        var points = rows.GroupBy(r => new LatticePoint(r.LatticeI, r.LatticeJ))
-            .OrderBy(g => lattice.DepthOf(g.Key)).ThenBy(g => g.Key.I).ThenBy(g => g.Key.J).ToList();
-        var plot = new Plot();
-        var palette = new ScottPlot.Palettes.Category10();
-        int drawn = 0;
-        foreach (var point in points.Take(MaxCurves))
-        {
-            var colour = palette.GetColor(drawn++);
-            var (u, v) = lattice.Fractions(point.Key);
-            string label = string.Join(", ", spec.Axes.Select((a, k) => $"{a.Name} = {a.ValueAt(k == 0 ? u : v):G3}"));
-            bool severalSeeds = point.Select(r => r.Seed).Distinct().Count() > 1;   // one seed: the mean is the curve
-            foreach (var seed in severalSeeds ? point.GroupBy(r => r.Seed) : [])
-            {
-                var run = seed.OrderBy(X).ToArray();
-                var faint = plot.Add.Scatter(run.Select(r => Xc(X(r))).ToArray(), run.Select(r => r.Metric(metric)!.Value).ToArray());
-                faint.Color = colour.WithAlpha(0.25);
-                faint.MarkerSize = 0;
-                faint.LineWidth = 1;
-            }
-            var mean = point.GroupBy(X).OrderBy(g => g.Key).ToArray();
-            var sc = plot.Add.Scatter(mean.Select(g => Xc(g.Key)).ToArray(), mean.Select(g => g.Average(r => r.Metric(metric)!.Value)).ToArray());
-            sc.Color = colour;
-            sc.LineWidth = 2;
-            sc.MarkerSize = 5;
-            sc.LegendText = label;
-        }
-        int seeds = rows.Select(r => r.Seed).Distinct().Count();
-        plot.Title($"{spec.Name}: {metric}\n{spec.Kind}, mean over {seeds} seed(s) (faint: each seed)" + (points.Count > MaxCurves ? $"; first {MaxCurves} of {points.Count} grid points" : "")
-            + (leftOut > 0 ? $"; {leftOut} row(s) of diverged or failed runs left out" : ""));
-        string xName = bySize ? "training-set size" : "step";
-        plot.XLabel(logX ? $"{xName} (log, x + 1)" : xName);
-        plot.YLabel(metric);
-        if (logX)
-        {
-            var ticks = new ScottPlot.TickGenerators.NumericManual();
-            double hi = rows.Max(X);
-            for (double x = 1; x <= hi * 1.0001; x *= 10) ticks.AddMajor(Math.Log10(x + 1), x.ToString("G4", CultureInfo.InvariantCulture));
-            if (rows.Any(r => X(r) == 0)) ticks.AddMajor(0, "0");
-            plot.Axes.Bottom.TickGenerator = ticks;
-        }
-        plot.ShowLegend();
-        string path = output ?? Path.Combine(dir, $"curves-{metric}.png");
-        Save(plot, path);
-        return path;
-    }
-
     private static double AxisCoordinate(Axis a, double u) => a.Log ? Math.Log10(a.ValueAt(u)) : a.ValueAt(u);
 
+    private static double End(Axis a, double value) => a.Log ? Math.Log10(value) : value;
+
+    /// <summary>Readable log ticks (see <see cref="LogAxis"/>) on a log sweep axis; linear axes keep ScottPlot's.
+    /// </summary>
     private static void LogTicks(IAxis axis, Axis a)
     {
-        if (!a.Log) return;
-        var ticks = new ScottPlot.TickGenerators.NumericManual();
-        double lo = Math.Log10(a.From), hi = Math.Log10(a.To);
-        for (int e = (int)Math.Floor(lo); e <= (int)Math.Ceiling(hi); e++)
-            if (e >= lo - 1e-6 && e <= hi + 1e-6) ticks.AddMajor(e, Math.Pow(10, e).ToString("G4", CultureInfo.InvariantCulture));
-        if (hi - lo < 1.5)   // short log axes: label the ends too
-        {
-            ticks.AddMajor(lo, a.From.ToString("G3", CultureInfo.InvariantCulture));
-            ticks.AddMajor(hi, a.To.ToString("G3", CultureInfo.InvariantCulture));
-        }
-        axis.TickGenerator = ticks;
+        if (a.Log) LogAxis.Apply(axis, Math.Min(a.From, a.To), Math.Max(a.From, a.To));
     }
 
-    private static void Map(string path, SweepSpec spec, Lattice lattice, Dictionary<LatticePoint, double> values, string metric, double? threshold)
+    private static void Map(string path, SweepSpec spec, Lattice lattice, Dictionary<LatticePoint, double> values,
+        string metric, double? threshold)
     {
         // The linear estimate on a fine grid (as boundary.json): rows are the first axis (vertical), columns the
         // second.
@@ -216,7 +122,9 @@ internal static class ResultsCommands
         bool complete = Mesh.Corners(lattice).All(values.ContainsKey);
         var plot = new Plot();
         Axis yAxis = spec.Axes[0], xAxis = spec.Axes[1];
-        double x0 = AxisCoordinate(xAxis, 0), x1 = AxisCoordinate(xAxis, 1), y0 = AxisCoordinate(yAxis, 0), y1 = AxisCoordinate(yAxis, 1);
+        // The ends from the spec itself: log10(exp(log(0.1))) lands a hair inside -1 and would hide the 0.1 tick.
+        double x0 = End(xAxis, xAxis.From), x1 = End(xAxis, xAxis.To);
+        double y0 = End(yAxis, yAxis.From), y1 = End(yAxis, yAxis.To);
         if (complete)
         {
             var hm = plot.Add.Heatmap(data);
@@ -224,17 +132,8 @@ internal static class ResultsCommands
             hm.Extent = new CoordinateRect(x0, x1, y0, y1);
             plot.Add.ColorBar(hm).Label = metric;
         }
-        // Sampled points, one colour per refinement depth.
-        Color[] palette = [Colors.White, Colors.Cyan, Colors.Orange, Colors.Magenta, Colors.LightGreen, Colors.Pink];
-        foreach (var group in values.Keys.GroupBy(lattice.DepthOf).OrderBy(g => g.Key))
-        {
-            var xs = group.Select(p => AxisCoordinate(xAxis, lattice.Fractions(p).V)).ToArray();
-            var ys = group.Select(p => AxisCoordinate(yAxis, lattice.Fractions(p).U)).ToArray();
-            var sc = plot.Add.ScatterPoints(xs, ys);
-            sc.MarkerSize = Math.Max(2, 6 - group.Key);
-            sc.Color = palette[group.Key % palette.Length];
-            sc.LegendText = $"depth {group.Key} ({group.Count()})";
-        }
+        DepthMarkers(plot, lattice, values.Keys,
+            p => (AxisCoordinate(xAxis, lattice.Fractions(p).V), AxisCoordinate(yAxis, lattice.Fractions(p).U)));
         // The estimated boundary: the threshold level set of the same estimate (what boundary.json holds).
         if (threshold is { } thr)
             foreach (var line in estimate.LevelSet(thr).Where(l => l.Count > 1))
@@ -256,12 +155,44 @@ internal static class ResultsCommands
         Save(plot, path);
     }
 
-    private static void Line(string path, SweepSpec spec, Lattice lattice, Dictionary<LatticePoint, double> values, string metric, double? threshold)
+    /// <summary>Fill colour of the sampled points per refinement depth (depth 0: the initial lattice).</summary>
+    internal static readonly Color[] DepthColours =
+        [Colors.White, Colors.Cyan, Colors.Orange, Colors.Magenta, Colors.LightGreen, Colors.Pink];
+
+    /// <summary>
+    /// The sampled points, one colour per refinement depth, each with a dark outline: white depth-0 points
+    /// vanished on the light end of the colour map and in the legend's white box. The legend gets its own
+    /// markers at one readable size (the map's deeper points are drawn smaller to keep the field visible).
+    /// </summary>
+    private static void DepthMarkers(Plot plot, Lattice lattice, IEnumerable<LatticePoint> points,
+        Func<LatticePoint, (double X, double Y)> at)
+    {
+        foreach (var group in points.GroupBy(lattice.DepthOf).OrderBy(g => g.Key))
+        {
+            var xy = group.Select(at).ToArray();
+            var fill = DepthColours[group.Key % DepthColours.Length];
+            var sc = plot.Add.ScatterPoints(xy.Select(p => p.X).ToArray(), xy.Select(p => p.Y).ToArray());
+            sc.MarkerStyle = DepthMarker(fill, Math.Max(3, 7 - group.Key), group.Key <= 2 ? 1 : 0.6f);
+            plot.Legend.ManualItems.Add(new LegendItem
+            {
+                LabelText = $"depth {group.Key} ({group.Count()})",
+                MarkerStyle = DepthMarker(fill, 8, 1),
+            });
+        }
+    }
+
+    private static MarkerStyle DepthMarker(Color fill, float size, float outline) =>
+        new(MarkerShape.FilledCircle, size, fill)
+            { OutlineColor = Colors.Black.WithAlpha(0.85), OutlineWidth = outline };
+
+    private static void Line(string path, SweepSpec spec, Lattice lattice, Dictionary<LatticePoint, double> values,
+        string metric, double? threshold)
     {
         var axis = spec.Axes[0];
         var ordered = values.OrderBy(kv => kv.Key.I).ToArray();
         var plot = new Plot();
-        var sc = plot.Add.Scatter(ordered.Select(kv => AxisCoordinate(axis, lattice.Fractions(kv.Key).U)).ToArray(), ordered.Select(kv => kv.Value).ToArray());
+        var sc = plot.Add.Scatter(ordered.Select(kv => AxisCoordinate(axis, lattice.Fractions(kv.Key).U)).ToArray(),
+            ordered.Select(kv => kv.Value).ToArray());
         sc.LegendText = $"{metric} ({values.Count} points)";
         if (threshold is { } t) plot.Add.HorizontalLine(t).LegendText = $"threshold {t:G3}";
         plot.Title($"{spec.Name}: {metric}\n{spec.Kind}, {SeedsText(spec)}");
