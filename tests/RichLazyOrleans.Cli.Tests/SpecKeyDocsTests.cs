@@ -284,4 +284,24 @@ public partial class SpecKeyDocsTests : IDisposable
         Assert.Contains("divergence_loss", r.Stdout);
         Assert.Contains("test_seed", r.Stdout);
     }
+
+    [GeneratedRegex(@"\]\(([^)\s]+)\)")]
+    private static partial Regex MarkdownLink();
+
+    [Fact]
+    public void Links_between_the_docs_resolve()
+    {
+        var pages = Directory.GetFiles(Path.Combine(Root, "docs"), "*.md")
+            .Append(Path.Combine(Root, "README.md")).Append(Path.Combine(Root, "silo", "README.md"));
+        var broken = new List<string>();
+        foreach (var page in pages)
+            foreach (Match m in MarkdownLink().Matches(File.ReadAllText(page)))
+            {
+                string target = m.Groups[1].Value.Split('#')[0];
+                if (target.Length == 0 || target.Contains("://", StringComparison.Ordinal)) continue;
+                if (!Path.Exists(Path.Combine(Path.GetDirectoryName(page)!, target)))
+                    broken.Add($"{Path.GetRelativePath(Root, page)}: {m.Groups[1].Value}");
+            }
+        Assert.True(broken.Count == 0, "links to missing files: " + string.Join("; ", broken));
+    }
 }
