@@ -52,6 +52,19 @@ internal static class DocsCommand
             """);
         foreach (var option in root.Options)
             if (option is HelpOption { Action: HelpAction action }) action.MaxWidth = Width;
+        // The page must not depend on the machine that made it: defaults read from RICHLAZY_* variables are shown as
+        // they are without them, and the slot counts (one per core) are left to the options' own words.
+        foreach (var name in Environment.GetEnvironmentVariables().Keys.OfType<string>()
+                     .Where(n => n.StartsWith("RICHLAZY_", StringComparison.Ordinal)))
+            Environment.SetEnvironmentVariable(name, null);
+        void Machine(Command command)
+        {
+            foreach (var option in command.Options)
+                if (command.Name is "silo" or "quickstart" && option is Option<int> { Name: "--slots" } slots)
+                    slots.DefaultValueFactory = null;
+            foreach (var sub in command.Subcommands) Machine(sub);
+        }
+        Machine(root);
         void Walk(Command command, IReadOnlyList<string> path)
         {
             if (command.Hidden) return;
