@@ -4,17 +4,7 @@ using RichLazyOrleans.RunKinds;
 using RichLazyOrleans;
 
 // Exit codes: 0 success, 2 bad input (one line naming the key or file), 1 any other failure.
-var root = new RootCommand("richlazy: exact and numerical learning dynamics for lazy/rich regime studies");
-root.Subcommands.Add(RunCommand.Create());
-root.Subcommands.Add(TheoryCommands.Create());
-root.Subcommands.Add(DataCommands.Create());
-root.Subcommands.Add(DoctorCommand.Create());
-root.Subcommands.Add(BenchCommand.Create());
-root.Subcommands.Add(SweepCommands.Create());
-root.Subcommands.Add(QuickstartCommand.Create());
-root.Subcommands.Add(SiloCommand.Create());
-root.Subcommands.Add(ResultsCommands.Plot());
-root.Subcommands.Add(ResultsCommands.Export());
+var root = CliRoot.Create();
 
 var parse = root.Parse(args);
 if (parse.Errors.Count > 0)

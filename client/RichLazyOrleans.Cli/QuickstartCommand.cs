@@ -25,7 +25,7 @@ internal static class QuickstartCommand
         };
         var slots = new Option<int>("--slots")
         {
-            Description = "device slots of the embedded silo",
+            Description = "device slots of the embedded silo (default: one per core)",
             DefaultValueFactory = _ => SlotPool.DefaultSlots(),
         };
         var cmd = new Command("quickstart", "On an embedded silo: an adaptive exact single-neuron phase diagram and a small adaptive teacher-student sweep, each with Parquet results and a PNG.") { output, slots };

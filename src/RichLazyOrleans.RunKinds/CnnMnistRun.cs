@@ -39,7 +39,36 @@ public sealed class CnnMnistRun : IRunKind
         .. StandardFiles.Select(f => new PathKey(f.Key, PathUse.Read, RelativeTo: "data_dir")),
         new("filters_dir", PathUse.Write),
     ];
-    public string Summary => "two-conv-layer CNN by SGD on MNIST IDX files (data_dir with the standard names, or train_images/train_labels/test_images/test_labels), first conv init / alpha; kernel_distance of the empirical NTK on a probe batch, filter_smoothness of the first-layer filters, PNG of them with filter_images (keys: data_dir, train_images, train_labels, test_images, test_labels, train_size, test_size, seed, alpha, channels1, channels2, kernel, lr, momentum, weight_decay, batch_size, steps, checkpoints, eval_size, probe_size, smoothness_cutoff, filter_images, filters_dir, dtype, checkpoint_every, checkpoint_dir, device, threads, divergence_loss)";
+    public string Summary => "two-conv-layer CNN by SGD on MNIST IDX files, first conv init / alpha; kernel_distance "
+        + "of the empirical NTK on a probe batch, filter_smoothness of the first-layer filters";
+    public IReadOnlyList<SpecKey> Keys { get; } =
+    [
+        new("data_dir", "required (or the four files)", "directory holding the standard MNIST names "
+            + "(train-images-idx3-ubyte etc., plain or .gz)"),
+        new("train_images", "from data_dir", "IDX image file (relative paths are under data_dir)"),
+        new("train_labels", "from data_dir", "IDX label file"),
+        new("test_images", "from data_dir", "IDX image file, same image size as the training images"),
+        new("test_labels", "from data_dir", "IDX label file"),
+        new("train_size", "all", "use the first N training images, integer ≥ 1"),
+        new("test_size", "all", "use the first N test images, integer ≥ 1"),
+        new("seed", "0", "integer ≥ 0: init and minibatch order"),
+        new("alpha", "1", "> 0: the first conv layer's init is divided by α"),
+        new("channels1", "16", "first conv layer's channels, integer in [1, 4096]"),
+        new("channels2", "32", "second conv layer's channels, integer in [1, 4096]"),
+        new("kernel", "5", "conv kernel size k (k×k), odd, in [3, 31]"),
+        new("lr", "0.05", "SGD learning rate, > 0"),
+        new("momentum", "0", "heavy-ball momentum, in [0, 1)"),
+        new("weight_decay", "0", "L2 penalty on all parameters, ≥ 0"),
+        new("batch_size", "64", "minibatch size, integer ≥ 0 (0: full batch)"),
+        new("steps", "2000", "SGD steps, integer ≥ 0"),
+        TrainingKeys.CheckpointsKey,
+        new("eval_size", "10000", "training images the train metrics are computed on, integer ≥ 1"),
+        new("probe_size", "32", "training images the empirical NTK is computed on, integer in [1, 512]"),
+        new("smoothness_cutoff", "0.5", "fraction of Nyquist below which filter energy counts as smooth, > 0"),
+        new("filter_images", "true if filters_dir is given", "write filters-STEP.png of the first-layer filters"),
+        new("filters_dir", "= checkpoint_dir", "where filter_images writes its PNGs"),
+        .. TrainingKeys.CommonKeys(RunsOnCuda, "float32", 1000),
+    ];
 
     public void Validate(Spec spec) => Data(Parse(spec));
 

@@ -34,8 +34,23 @@ public sealed partial class CommandRun : IRunKind
 
     public string Name => "command";
     public string Summary => "your own training program (any language) as a child process: spec JSON on stdin, "
-        + "one JSON object per checkpoint on stdout (keys: command [argv], metrics [names], workdir, env {}, "
-        + "timeout_s, grace_s (30), resumable (true); every other key goes to the program)";
+        + "one JSON object per checkpoint on stdout; every key not listed here goes to the program";
+    /// <summary>The orchestrator's keys; the kind is open (<see cref="Open"/>), so any other key is accepted too.
+    /// </summary>
+    public IReadOnlyList<SpecKey> Keys { get; } =
+    [
+        new("command", SpecKey.Required, "argv: the program and its arguments, e.g. [python3, train.py]"),
+        new("metrics", SpecKey.Required, "names of the metrics the program reports (column names: letters, digits, "
+            + "_; not a fixed column)"),
+        new("workdir", "the silo's directory", "directory the program runs in"),
+        new("env", "{}", "extra environment variables, a mapping of names to strings"),
+        new("timeout_s", SpecKey.Optional, "> 0, seconds after which the program is killed and the run fails"),
+        new("grace_s", "30", "≥ 0, seconds between SIGTERM and SIGKILL when a run is stopped"),
+        new("resumable", "true", "whether the program resumes from RICHLAZY_CHECKPOINT_DIR (a moved run restarts "
+            + "there)"),
+        new("threads", "1", "integer in [1, 1024]: RICHLAZY_THREADS, OMP/MKL/OPENBLAS_NUM_THREADS, and slots taken"),
+        new("checkpoint_dir", "DIR/checkpoints/RUN_ID", "where the program saves states (RICHLAZY_CHECKPOINT_DIR)"),
+    ];
     public IReadOnlyDictionary<string, (double Min, double Max)> Metrics { get; } =
         new Dictionary<string, (double, double)>();
     public IReadOnlySet<string> AxisParameters { get; } = new HashSet<string>();

@@ -20,8 +20,20 @@ public sealed class DeepLinearRun : IRunKind
         };
     public IReadOnlySet<string> AxisParameters { get; } = new HashSet<string> { "scale", "alpha" };
     public bool HasSeed => true;
-    public string Summary => "gradient flow of a deep linear network W_L...W_1, L >= 2 (keys: sigma_yx or x + y, "
-        + "weights [matrices] or sizes [d, h1, ..., c] + scale + alpha + seed, etas, times, rtol, atol)";
+    public string Summary => "gradient flow of a deep linear network W_L...W_1, L >= 2, integrated numerically";
+    public IReadOnlyList<SpecKey> Keys { get; } =
+    [
+        new("sigma_yx", "required (or x + y)", "Σ_yx, c×d matrix, on whitened inputs: loss ½‖β − Σ_yx‖²_F"),
+        .. SharedKeys.Data("sigma_yx"),
+        new("weights", "required (or sizes)", "the init: a list of L ≥ 2 matrices, W₁ (h₁×d) first, W_L (c×h) last"),
+        new("sizes", SpecKey.Optional, "a drawn init instead of weights: [d, h₁, …, c], integers in [1, 4096]; "
+            + "entries N(0, scale²/fan_in)"),
+        new("scale", "1", "> 0, scale of the drawn init"),
+        new("alpha", "1", "> 0, the drawn W₁ is divided by α (α > 1 upstream: small first layer)"),
+        new("seed", "0", "seed of the drawn init, integer ≥ 0"),
+        new("etas", "1 per layer", "learning rate of each layer, L values > 0"),
+        .. SharedKeys.Flow(solver: false),
+    ];
 
     public void Validate(Spec spec) => Parse(spec);
 

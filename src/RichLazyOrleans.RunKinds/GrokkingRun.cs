@@ -22,7 +22,32 @@ public sealed class GrokkingRun : IRunKind
     public bool Resumable => true;
     public bool Cuda => RunsOnCuda;
     public IReadOnlyList<PathKey> PathKeys => TrainingKeys.PathKeys;
-    public string Summary => "a + b mod p by a 1-2 layer transformer with AdamW, embedding init / alpha; steps_to_grok = first evaluated step (checkpoints, or every eval_every) with val accuracy >= grok_accuracy (0.99) (keys: p, train_fraction, seed, data_seed, alpha, layers, d_model, heads, d_mlp, layer_norm, lr, weight_decay, beta1, beta2, eps, batch_size, steps, checkpoints, eval_every, grok_accuracy, dtype, checkpoint_every, checkpoint_dir, device, threads, divergence_loss)";
+    public string Summary => "a + b mod p by a 1-2 layer transformer with AdamW, embedding init / alpha; "
+        + "steps_to_grok = first evaluated step with val accuracy >= grok_accuracy";
+    public IReadOnlyList<SpecKey> Keys { get; } =
+    [
+        new("p", "97", "the modulus, integer in [2, 2000]; all p² pairs (a, b) are the data"),
+        new("train_fraction", "0.3", "share of the p² pairs used for training, in (0, 1); the rest validate"),
+        new("seed", "0", "integer ≥ 0: the init"),
+        new("data_seed", "= seed", "integer ≥ 0: the train/validation split"),
+        new("alpha", "1", "> 0: the token embedding's init is divided by α (α > 1 upstream)"),
+        new("layers", "1", "transformer layers, 1 or 2"),
+        new("d_model", "128", "model width, integer in [1, 65536]"),
+        new("heads", "4", "attention heads, must divide d_model"),
+        new("d_mlp", "512", "MLP hidden width, integer ≥ 1"),
+        new("layer_norm", "none", "none | pre (pre-LayerNorm)"),
+        new("lr", "1e-3", "AdamW learning rate, > 0"),
+        new("weight_decay", "1", "AdamW decoupled weight decay, ≥ 0"),
+        new("beta1", "0.9", "AdamW β₁, in [0, 1)"),
+        new("beta2", "0.98", "AdamW β₂, in [0, 1)"),
+        new("eps", "1e-8", "AdamW ε, > 0"),
+        new("batch_size", "0", "minibatch size, integer ≥ 0 (0: full batch)"),
+        new("steps", "10000", "optimiser steps, integer ≥ 0"),
+        TrainingKeys.CheckpointsKey,
+        new("eval_every", "0", "also evaluate every K steps for steps_to_grok (0: at checkpoints only)"),
+        new("grok_accuracy", "0.99", "validation accuracy that counts as grokked, in (0, 1]"),
+        .. TrainingKeys.CommonKeys(RunsOnCuda, "float32", 10_000),
+    ];
 
     public void Validate(Spec spec) => Parse(spec);
 

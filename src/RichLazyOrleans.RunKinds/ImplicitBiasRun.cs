@@ -25,8 +25,28 @@ public sealed class ImplicitBiasRun : IRunKind
         new HashSet<string> { "tau", "delta", "alpha", "eta_a", "eta_w", "eta1", "eta2", "init_seed" };
     public IReadOnlySet<string> IntegerAxes { get; } = new HashSet<string> { "init_seed" };
     public bool HasSeed => false;
-    public string Summary => "which interpolant gradient flow reaches on data (keys: model "
-        + "single-neuron|two-layer-linear, x, y, the model's init keys and rates, t_end, rtol, atol)";
+    public string Summary => "which interpolant gradient flow reaches on underdetermined data (n < d); one row";
+    public IReadOnlyList<SpecKey> Keys { get; } =
+    [
+        new("model", SpecKey.Required, "single-neuron | two-layer-linear: the network whose flow is followed"),
+        new("x", SpecKey.Required, "inputs, n×d matrix with n < d (rows are samples)"),
+        new("y", SpecKey.Required, "targets, n×c matrix or n values (c = 1; the neuron needs c = 1)"),
+        .. SharedKeys.NeuronInit.Where(k => k.Name is "a0" or "w0" or "w_dir")
+            .Select(k => k with { Description = "single-neuron: " + k.Description }),
+        new("tau", SpecKey.Optional, "τ > 0, init scale for either model: the neuron's a₀ = τ/α, w₀ = τα·w_dir/‖w_dir‖ "
+            + "(instead of a0, w0); the two-layer init drawn λ-balanced (instead of w1, w2)"),
+        new("delta", SpecKey.Optional, "δ = τ²(1/α² − α²) of the init from tau (or alpha)"),
+        new("alpha", SpecKey.Optional, "α > 0 of the init from tau (instead of delta)"),
+        new("eta_a", "1", "single-neuron: learning rate of a, > 0"),
+        new("eta_w", "1", "single-neuron: learning rate of w, > 0"),
+        .. SharedKeys.TwoLayerInit.Where(k => k.Name is not ("tau" or "delta" or "alpha"))
+            .Select(k => k with { Description = "two-layer-linear: " + k.Description }),
+        new("eta1", "1", "two-layer-linear: learning rate of W₁, > 0"),
+        new("eta2", "1", "two-layer-linear: learning rate of W₂, > 0"),
+        new("t_end", "1e9", "> 0, how long the flow runs (its limit is read there)"),
+        new("rtol", "1e-12", "relative tolerance of the Dormand-Prince 5(4) integrator, > 0"),
+        new("atol", "1e-16", "absolute tolerance of the integrator, > 0"),
+    ];
 
     public void Validate(Spec spec) => Parse(spec);
 

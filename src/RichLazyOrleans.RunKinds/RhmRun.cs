@@ -27,7 +27,31 @@ public sealed class RhmRun : IRunKind
     public bool HasSeed => true;
     public bool Resumable => true;
     public IReadOnlyList<PathKey> PathKeys => TrainingKeys.PathKeys;
-    public string Summary => "random hierarchy model (vocabulary v, branching s, depth L, m rules) by a ReLU MLP or the hierarchical CNN (learner: mlp | cnn; cnn = L conv layers, kernel = stride = s), first layer init / alpha, one row per training size; sample_complexity = smallest size with test accuracy >= target_accuracy (0.9) (keys: v, s, L, m, n_classes, seed, init_seed, learner, alpha, width, depth (mlp only), lr, weight_decay, steps, batch_size, train_sizes, test_size, target_accuracy, dtype, checkpoint_every, checkpoint_dir, device, threads, divergence_loss)";
+    public string Summary => "random hierarchy model by a ReLU MLP or the hierarchical CNN, first layer init / "
+        + "alpha, one row per training size; sample_complexity = smallest size with test accuracy >= target_accuracy";
+    public IReadOnlyList<SpecKey> Keys { get; } =
+    [
+        new("v", "8", "vocabulary size, integer in [2, 65536]"),
+        new("s", "2", "branching: each symbol is rewritten into s symbols, integer in [2, 64]"),
+        new("L", "2", "depth of the hierarchy, integer in [1, 24]; inputs have s^L symbols (at most 65536)"),
+        new("m", "4", "rules per symbol, integer ≥ 1 (m·n_classes ≤ v^s; m ≤ v^(s−1) for L ≥ 2)"),
+        new("n_classes", "= v", "classes n_c, integer ≥ 1"),
+        new("seed", "0", "integer ≥ 0: the rules and the data"),
+        new("init_seed", "= seed", "integer ≥ 0: the network's init"),
+        new("learner", "mlp", "mlp (ReLU MLP on the one-hot input) | cnn (L conv layers, kernel = stride = s)"),
+        new("alpha", "1", "> 0: the first layer's init is divided by α"),
+        new("width", "256", "hidden width (mlp) or channels (cnn), integer in [1, 65536]"),
+        new("depth", "2", "hidden layers of the mlp, integer in [1, 64]; refused with learner cnn"),
+        new("lr", "1e-3", "AdamW learning rate, > 0"),
+        new("weight_decay", "0", "AdamW weight decay, ≥ 0"),
+        new("steps", "1000", "optimiser steps per training size, integer ≥ 0"),
+        new("batch_size", "0", "minibatch size, integer ≥ 0 (0: full batch)"),
+        new("train_sizes", "6 sizes, geometric, 2·n_classes .. min(P_max/2, 4096)", "training-set sizes, integers "
+            + "in [1, min(P_max − 1, 2²⁴)]; nested prefixes of one draw (P_max = n_c·m^((s^L−1)/(s−1)))"),
+        new("test_size", "1000", "test inputs, integer ≥ 1, capped at P_max − max(train_sizes)"),
+        new("target_accuracy", "0.9", "test accuracy that defines sample_complexity, in (0, 1]"),
+        .. TrainingKeys.CommonKeys(RunsOnCuda, "float32", 0),
+    ];
 
     public void Validate(Spec spec) => Parse(spec);
 

@@ -12,6 +12,11 @@ public interface IRunKind
     string Name { get; }
     /// <summary>One line for `richlazy run --help`.</summary>
     string Summary { get; }
+    /// <summary>
+    /// Every spec key the kind accepts, each once, in the order the reference lists them (docs/spec-keys.md and
+    /// `run --help` are generated from it; a test checks that the parser reads no key missing here).
+    /// </summary>
+    IReadOnlyList<SpecKey> Keys { get; }
     /// <summary>Metrics a sweep may refine on, with their ranges (scalar output keys of the last row).</summary>
     IReadOnlyDictionary<string, (double Min, double Max)> Metrics { get; }
     /// <summary>

@@ -22,8 +22,16 @@ public sealed class SingleNeuronRun : IRunKind
     public IReadOnlySet<string> AxisParameters { get; } =
         new HashSet<string> { "tau", "delta", "alpha", "a0", "eta_a", "eta_w" };
     public bool HasSeed => false;
-    public string Summary => "gradient flow of one hidden linear neuron (keys: beta_star or data x + y, a0+w0 or "
-        + "tau+delta|alpha+w_dir, eta_a, eta_w, times, solver auto|exact|numeric, rtol, atol)";
+    public string Summary => "gradient flow of one hidden linear neuron f(x) = a·wᵀx (exact on whitened inputs)";
+    public IReadOnlyList<SpecKey> Keys { get; } =
+    [
+        new("beta_star", "required (or x + y)", "target β* (d values) on whitened inputs: loss ½‖a·w − β*‖²"),
+        .. SharedKeys.Data("beta_star"),
+        .. SharedKeys.NeuronInit,
+        new("eta_a", "1", "learning rate η_a of a, > 0 (enters δ = η_w a² − η_a‖w‖²)"),
+        new("eta_w", "1", "learning rate η_w of w, > 0"),
+        .. SharedKeys.Flow(solver: true),
+    ];
 
     public void Validate(Spec spec) => Parse(spec);
 

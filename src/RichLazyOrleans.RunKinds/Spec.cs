@@ -16,6 +16,12 @@ public sealed class Spec
 
     public Spec(JsonObject json) => _json = json;
 
+    /// <summary>
+    /// Every key an accessor asked for so far, present or not (what <see cref="RejectUnknownKeys"/> accepts): a test
+    /// holds it against the kind's declared <see cref="IRunKind.Keys"/>.
+    /// </summary>
+    public IReadOnlyCollection<string> ReadKeys => _read;
+
     /// <summary>The spec as given (for kinds that hand it on whole, like `command`).</summary>
     public JsonObject Json => _json;
 

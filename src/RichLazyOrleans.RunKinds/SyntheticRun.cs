@@ -26,9 +26,24 @@ public sealed class SyntheticRun : IRunKind
     // Seeded since the noise and the duration spread draw from the seed; with both at their
     // defaults the seed changes nothing.
     public bool HasSeed => true;
-    public string Summary =>
-        "a known phase field for testing sweeps (keys: tau, delta, c0, c1, c2, cx2, cxd, width, noise, seed, "
-        + "duration_ms, duration_spread)";
+    public string Summary => "a known phase field for testing sweeps: value = logistic((x + cx2·x² + cxd·x·δ − c0 "
+        + "− c1·δ − c2·δ²)/width) + noise, x = log10 τ";
+    public IReadOnlyList<SpecKey> Keys { get; } =
+    [
+        new("tau", SpecKey.Required, "τ > 0; x = log10 τ"),
+        new("delta", SpecKey.Required, "δ, any real"),
+        new("c0", SpecKey.Required, "constant term of the boundary curve x = c0 + c1·δ + c2·δ²"),
+        new("c1", SpecKey.Required, "linear term in δ of the boundary"),
+        new("c2", SpecKey.Required, "quadratic term in δ of the boundary"),
+        new("cx2", "0", "coefficient of x² (> 0 can close the boundary into an ellipse)"),
+        new("cxd", "0", "coefficient of x·δ (can split the boundary into two hyperbola branches)"),
+        new("width", SpecKey.Required, "> 0, width of the logistic transition, in units of log10 τ"),
+        new("noise", "0", "≥ 0: adds noise·N(0, 1), a draw fixed by (seed, τ, δ) (value may then leave [0, 1])"),
+        new("seed", "0", "integer ≥ 0, picks the noise and duration draws"),
+        new("duration_ms", "0", "≥ 0, milliseconds of busy CPU work before answering (stands in for training)"),
+        new("duration_spread", "1", "≥ 1: the busy time is duration_ms·spread^u, u ∈ [−1, 1) drawn from "
+            + "(seed, τ, δ)"),
+    ];
 
     private sealed record Parsed(double Tau, double Delta, double C0, double C1, double C2, double Cx2, double Cxd,
         double Width, double Noise, long Seed, double DurationMs, double DurationSpread);

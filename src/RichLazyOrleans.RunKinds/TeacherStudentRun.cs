@@ -24,11 +24,32 @@ public sealed class TeacherStudentRun : IRunKind
         .. new[] { "inputs", "targets", "test_inputs", "test_targets", "init_w", "init_a" }
             .Select(k => new PathKey(k, PathUse.Read)),
     ];
-    public string Summary => "GD of a two-layer ReLU student on a ReLU teacher (keys: tau, delta|alpha, seed, n, d, m, "
-        + "m0, base_lr|lr, steps, checkpoints, n_test, dtype, inputs, targets, test_inputs, test_targets, "
-        + "init_w, init_a, "
-        + "checkpoint_every, checkpoint_dir, device, threads, divergence_loss, test_seed, stop (steps|converged), "
-        + "stop_tolerance, stop_atol, stop_check_every, stop_metrics)";
+    public string Summary => "full-batch GD of a two-layer ReLU student on a ReLU teacher (the paper's Figure 1)";
+    public IReadOnlyList<SpecKey> Keys { get; } =
+    [
+        new("tau", SpecKey.Required, "τ > 0, init scale: each unit starts with ‖w_k‖ = τα, |a_k| = τ/α"),
+        new("delta", "required (or alpha)", "δ = a_k² − ‖w_k‖² of every unit at init (any real)"),
+        new("alpha", SpecKey.Optional, "α > 0, instead of delta"),
+        new("seed", "0", "integer ≥ 0: training data, teacher and init"),
+        new("test_seed", "20240607", "integer ≥ 0: the test inputs (fixed, so seeds share one test set)"),
+        new("n", "1000", "training inputs, uniform on the unit sphere, integer in [1, 10⁷]"),
+        new("d", "100", "input dimension, integer in [1, 10⁶]"),
+        new("m", "50", "student width, integer in [1, 10⁶], even for the symmetrised init"),
+        new("m0", "3", "teacher width, integer in [1, 10⁶]"),
+        new("n_test", "10000", "test inputs, integer in [1, 10⁷]"),
+        new("base_lr", "5e-3", "> 0: the step is lr = base_lr/τ²"),
+        new("lr", SpecKey.Optional, "> 0, the step itself (instead of base_lr)"),
+        new("steps", "1000000", "gradient-descent steps, integer ≥ 0"),
+        TrainingKeys.CheckpointsKey,
+        new("inputs", SpecKey.Optional, "path of a .npy n×d array replacing the generated training inputs"),
+        new("targets", SpecKey.Optional, "path of a .npy array of n training targets"),
+        new("test_inputs", SpecKey.Optional, "path of a .npy n_test×d array of test inputs"),
+        new("test_targets", SpecKey.Optional, "path of a .npy array of n_test test targets"),
+        new("init_w", SpecKey.Optional, "path of a .npy m×d array: the student's initial first layer"),
+        new("init_a", SpecKey.Optional, "path of a .npy array of m initial read-out weights"),
+        .. TrainingKeys.CommonKeys(RunsOnCuda, "float64", 10_000),
+        .. TrainingKeys.StopKeys,
+    ];
 
     public void Validate(Spec spec) => Parse(spec);
 

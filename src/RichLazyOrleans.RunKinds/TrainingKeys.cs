@@ -38,6 +38,39 @@ internal static class TrainingKeys
             : $"key 'device' must be 'cpu', 'auto', 'cuda' or 'cuda:N', got '{device}'");
     }
 
+    /// <summary>The keys <see cref="Common"/> reads, as declared for docs and `run --help` (same arguments).</summary>
+    public static IReadOnlyList<SpecKey> CommonKeys(bool cuda, string dtype, long maxSaveEvery) =>
+    [
+        new("dtype", dtype, "float64 | float32: the training precision (metrics are computed in float64)"),
+        new("device", "cpu", cuda
+            ? "cpu | auto | cuda | cuda:N; auto takes the run's slot (a GPU slot where the silo has one)"
+            : "cpu | auto (this kind runs on the CPU only; cuda is refused)"),
+        new("threads", "1", "TorchSharp threads for this run, integer in [1, 1024]; a sweep gives each run a slot "
+            + "per thread"),
+        new("divergence_loss", "1e10", "> 0: a training loss above it (or not finite) ends the run with a row "
+            + "status diverged"),
+        new("checkpoint_dir", SpecKey.Optional, "directory for resumable saved states (state-STEP.bin); a rerun "
+            + "resumes from the newest valid one. In a sweep: DIR/checkpoints/RUN_ID by default"),
+        new("checkpoint_every", maxSaveEvery > 0 ? $"0, or steps/10 (at most {maxSaveEvery}) with checkpoint_dir"
+            : "0 (states after each training size)", "steps between saved states, integer ≥ 0; needs checkpoint_dir"),
+    ];
+
+    /// <summary>The `checkpoints` key (<see cref="Checkpoints"/>).</summary>
+    public static SpecKey CheckpointsKey { get; } = new("checkpoints", "0, 10, 100, …, steps",
+        "steps at which a row is reported: integers in [0, steps], sorted and de-duplicated");
+
+    /// <summary>The keys <see cref="StopRule"/> reads.</summary>
+    public static IReadOnlyList<SpecKey> StopKeys { get; } =
+    [
+        new("stop", "steps", "steps | converged: converged ends the run once no watched metric can still change by "
+            + "more than max(stop_tolerance·|value|, stop_atol) before the last step (final row status converged)"),
+        new("stop_tolerance", "1e-5", "relative tolerance of stop: converged, > 0"),
+        new("stop_atol", "1e-9", "absolute tolerance of stop: converged, > 0"),
+        new("stop_check_every", "max(100, steps/100)", "steps between convergence checks, integer ≥ 1"),
+        new("stop_metrics", "train_loss, test_loss, parameter_distance, delta_drift",
+            "list of the metrics stop: converged watches (kernel and Hamming distance jump step to step in rich runs)"),
+    ];
+
     /// <summary>Paths every training kind takes: where its states are saved.</summary>
     public static IReadOnlyList<PathKey> PathKeys { get; } = [new("checkpoint_dir", PathUse.Write)];
 

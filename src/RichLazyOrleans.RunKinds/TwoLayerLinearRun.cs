@@ -24,9 +24,23 @@ public sealed partial class TwoLayerLinearRun : IRunKind
     public IReadOnlySet<string> AxisParameters { get; } =
         new HashSet<string> { "eta1", "eta2", "tau", "delta", "alpha" };
     public bool HasSeed => false;
-    public string Summary => "gradient flow of a two-layer linear network (keys: sigma_yx or data x + y, w1 + w2 or "
-        + "tau + delta|alpha + hidden + init_seed, eta1, eta2, times, solver auto|exact|numeric, rtol, atol; "
-        + "tasks [{sigma_yx or x + y, duration}], epsilon, baseline none|scratch)";
+    public string Summary => "gradient flow of a two-layer linear network W₂W₁ (exact when λ-balanced on whitened "
+        + "inputs), optionally through a sequence of tasks";
+    public IReadOnlyList<SpecKey> Keys { get; } =
+    [
+        new("sigma_yx", "required (or x + y, or tasks)", "Σ_yx, c×d matrix, on whitened inputs: loss ½‖β − Σ_yx‖²_F"),
+        .. SharedKeys.Data("sigma_yx"),
+        .. SharedKeys.TwoLayerInit,
+        new("eta1", "1", "learning rate η₁ of W₁, > 0"),
+        new("eta2", "1", "learning rate η₂ of W₂, > 0"),
+        .. SharedKeys.Flow(solver: true),
+        new("tasks", SpecKey.Optional, $"1 to {MaxTasks} stages {{ sigma_yx (or x and y), duration > 0 }} trained "
+            + "one after the other, instead of top-level data; times are global, up to the total duration"),
+        new("epsilon", SpecKey.Optional, "ε > 0 (with tasks): time_to_eps is the time from the last stage's start "
+            + "until its loss first falls to ≤ ε"),
+        new("baseline", "none", "none | scratch (with tasks): scratch also trains the last task alone from the "
+            + "init (scratch_loss, scratch_time_to_eps, transfer_speedup)"),
+    ];
 
     public void Validate(Spec spec) => Parse(spec);
 

@@ -132,14 +132,22 @@ public class PathRootsTests : IDisposable
     [Fact]
     public void Every_kind_that_reads_or_writes_files_declares_its_path_keys()
     {
-        // A kind whose summary lists a path-like key must declare it, or a shared silo would not confine it.
+        // A kind that accepts a path-like key (IRunKind.Keys, which a test holds against what its parser reads) must
+        // declare it as a path key, or a shared silo would not confine it. (`command`'s workdir is left free: a silo
+        // that runs commands at all lets them run any program.)
+        string[] paths = ["checkpoint_dir", "data_dir", "filters_dir", "inputs", "targets", "test_inputs",
+            "test_targets", "init_w", "init_a", "train_images", "train_labels", "test_images", "test_labels"];
+        int checkedKeys = 0;
         foreach (var kind in RunKindRegistry.All)
         {
             var declared = kind.PathKeys.Select(k => k.Key).ToHashSet();
-            foreach (var key in new[] { "checkpoint_dir", "data_dir", "filters_dir", "inputs", "init_w" })
-                if (kind.Summary.Contains(key + ",") || kind.Summary.Contains(key + ")"))
-                    Assert.Contains(key, declared);
+            foreach (var key in kind.Keys.Select(k => k.Name).Where(paths.Contains))
+            {
+                Assert.True(declared.Contains(key), $"{kind.Name}: '{key}' is not a path key");
+                checkedKeys++;
+            }
         }
+        Assert.True(checkedKeys >= 15, $"only {checkedKeys} path keys found: are the kinds' Keys declared?");
     }
 
     [Fact]
