@@ -22,7 +22,7 @@ namespace RichLazyOrleans.Silo.Pages;
 public static class SweepPages
 {
     public const string Path = "/sweeps";
-    /// <summary>Curves drawn: the runs whose files changed last.</summary>
+    /// <summary>Curves drawn: the runs written last.</summary>
     private const int LatestRuns = 10;
 
     public static void Map(IEndpointRouteBuilder e)

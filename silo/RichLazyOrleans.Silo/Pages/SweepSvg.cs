@@ -105,11 +105,15 @@ public static class SweepSvg
         svg.Append(Inv, $"<text x=\"{(W - Right + Left) / 2}\" y=\"{H - 12}\" font-size=\"13\" text-anchor=\"middle\">")
             .Append(Esc(acrossName)).Append("</text>")
             .Append(Inv, $"<text x=\"16\" y=\"{(H - Bottom + Top) / 2}\" font-size=\"13\" text-anchor=\"middle\" ")
-            .Append(Inv, $"transform=\"rotate(-90 16 {(H - Bottom + Top) / 2})\">").Append(Esc(upName)).Append("</text>");
+            .Append(Inv, $"transform=\"rotate(-90 16 {(H - Bottom + Top) / 2})\">").Append(Esc(upName))
+            .Append("</text>");
         if (!twoD) return;
         for (int i = 0; i < 40; i++)   // the colour bar: the metric's range over the sampled points
-            svg.Append(Inv, $"<rect x=\"{W - Right + 20}\" y=\"{H - Bottom - (i + 1) * (H - Top - Bottom) / 40.0:F1}\" ")
-                .Append(Inv, $"width=\"16\" height=\"{(H - Top - Bottom) / 40.0 + 0.5:F1}\" fill=\"{Viridis(i / 39.0)}\"/>");
+        {
+            double y = H - Bottom - (i + 1) * (H - Top - Bottom) / 40.0, height = (H - Top - Bottom) / 40.0 + 0.5;
+            svg.Append(Inv, $"<rect x=\"{W - Right + 20}\" y=\"{y:F1}\" width=\"16\" height=\"{height:F1}\" ")
+                .Append(Inv, $"fill=\"{Viridis(i / 39.0)}\"/>");
+        }
         svg.Append(Inv, $"<text x=\"{W - Right + 40}\" y=\"{Top + 10}\" font-size=\"11\">{Tick(hi)}</text>")
             .Append(Inv, $"<text x=\"{W - Right + 40}\" y=\"{H - Bottom}\" font-size=\"11\">{Tick(lo)}</text>")
             .Append(Inv, $"<text x=\"{W - Right + 20}\" y=\"{Top + (H - Top - Bottom) / 2}\" font-size=\"11\" ")
@@ -120,8 +124,8 @@ public static class SweepSvg
     /// <summary>
     /// One polyline per series (label, points (x, y)); x on a log scale when <paramref name="logX"/> (x &gt; 0 only).
     /// </summary>
-    public static string Curves(string metric, IReadOnlyList<(string Label, IReadOnlyList<(double X, double Y)> Xy)> series,
-        bool logX, string xName)
+    public static string Curves(string metric,
+        IReadOnlyList<(string Label, IReadOnlyList<(double X, double Y)> Xy)> series, bool logX, string xName)
     {
         var svg = new StringBuilder();
         var all = series.SelectMany(s => s.Xy).Where(p => double.IsFinite(p.Y) && (!logX || p.X > 0)).ToList();
@@ -137,18 +141,21 @@ public static class SweepSvg
         if (x1 <= x0) x1 = x0 + 1;
         if (y1 <= y0) y1 = y0 + 1;
         (double, double) At(double x, double y) =>
-            (Left + (Fx(x) - x0) / (x1 - x0) * (W - Left - Right), H - Bottom - (y - y0) / (y1 - y0) * (H - Top - Bottom));
+            (Left + (Fx(x) - x0) / (x1 - x0) * (W - Left - Right),
+                H - Bottom - (y - y0) / (y1 - y0) * (H - Top - Bottom));
         for (int i = 0; i < series.Count; i++)
         {
             var pts = series[i].Xy.Where(p => double.IsFinite(p.Y) && (!logX || p.X > 0)).Select(p => At(p.X, p.Y))
                 .ToList();
             string colour = Palette[i % Palette.Length];
-            svg.Append(Inv, $"<polyline class=\"curve\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"1.5\" points=\"")
+            svg.Append(Inv, $"<polyline class=\"curve\" fill=\"none\" stroke=\"{colour}\" stroke-width=\"1.5\" ")
+                .Append("points=\"")
                 .AppendJoin(' ', pts.Select(p => string.Format(Inv, "{0:F1},{1:F1}", p.Item1, p.Item2))).Append("\"/>");
             foreach (var (x, y) in pts)   // a marker per checkpoint: a run with one row is a dot, not nothing
                 svg.Append(Inv, $"<circle cx=\"{x:F1}\" cy=\"{y:F1}\" r=\"2.5\" fill=\"{colour}\"/>");
             svg
-                .Append(Inv, $"<text x=\"{W - Right + 4}\" y=\"{Top + 12 + 13 * i}\" font-size=\"10\" fill=\"{colour}\">")
+                .Append(Inv, $"<text x=\"{W - Right + 4}\" y=\"{Top + 12 + 13 * i}\" font-size=\"10\" ")
+                .Append(Inv, $"fill=\"{colour}\">")
                 .Append(Esc(series[i].Label)).Append("</text>");
         }
         svg.Append(Inv, $"<rect x=\"{Left}\" y=\"{Top}\" width=\"{W - Left - Right}\" height=\"{H - Top - Bottom}\" ")
@@ -158,7 +165,8 @@ public static class SweepSvg
             double xv = x0 + f * (x1 - x0), yv = y0 + f * (y1 - y0);
             svg.Append(Inv, $"<text x=\"{Left + f * (W - Left - Right):F0}\" y=\"{H - Bottom + 16}\" font-size=\"11\" ")
                 .Append("text-anchor=\"middle\">").Append(Tick(logX ? Math.Pow(10, xv) : xv)).Append("</text>")
-                .Append(Inv, $"<text x=\"{Left - 6}\" y=\"{H - Bottom - f * (H - Top - Bottom) + 4:F0}\" font-size=\"11\" ")
+                .Append(Inv, $"<text x=\"{Left - 6}\" y=\"{H - Bottom - f * (H - Top - Bottom) + 4:F0}\" ")
+                .Append("font-size=\"11\" ")
                 .Append("text-anchor=\"end\">").Append(Tick(yv)).Append("</text>");
         }
         svg.Append(Inv, $"<text x=\"{(W - Right + Left) / 2}\" y=\"{H - 12}\" font-size=\"13\" text-anchor=\"middle\">")
@@ -205,8 +213,8 @@ public static class SweepSvg
     private static string OrderColour(double f) =>
         string.Format(Inv, "rgb({0:F0},{1:F0},{2:F0})", 40 + 215 * f, 110 + 40 * f, 220 - 200 * f);
 
-    public static string Tick(double v) => !double.IsFinite(v) ? "" : Math.Abs(v) >= 1e4 || (v != 0 && Math.Abs(v) < 1e-3)
-        ? v.ToString("0.##e0", Inv) : v.ToString("G3", Inv);
+    public static string Tick(double v) => !double.IsFinite(v) ? ""
+        : Math.Abs(v) >= 1e4 || (v != 0 && Math.Abs(v) < 1e-3) ? v.ToString("0.##e0", Inv) : v.ToString("G3", Inv);
 
     private static string Text(double? v) => v is { } x ? x.ToString("G4", Inv) : "pending";
 

@@ -24,7 +24,8 @@ internal sealed record SweepView(SweepSpec Spec, string Dir, IReadOnlyList<PageP
 
     public IEnumerable<string> Downloads =>
         Directory.EnumerateFiles(Dir).Select(System.IO.Path.GetFileName).OfType<string>()
-            .Where(f => f is "points.parquet" or "boundary.json" or "manifest.json" or "sweep.yaml" || f.EndsWith(".png"))
+            .Where(f => f is "points.parquet" or "boundary.json" or "manifest.json" or "sweep.yaml"
+                || f.EndsWith(".png"))
             .Order();
 
     /// <summary>Null when the directory has no sweep.yaml yet (the sweep is only starting).</summary>
@@ -63,8 +64,9 @@ internal sealed record SweepView(SweepSpec Spec, string Dir, IReadOnlyList<PageP
             .ToList()).ToList();
     }
 
-    /// <summary>The metric against step for the <paramref name="runs"/> run files written last, labelled by their
-    /// axis values and seed; a log step axis when the steps span more than two decades.</summary>
+    /// <summary>The metric against step for the <paramref name="runs"/> runs written last (a file holds one run, or a
+    /// batch of short ones), labelled by their axis values and seed; a log step axis when the steps span more than
+    /// two decades.</summary>
     public async Task<string> CurvesSvgAsync(string metric, int runs)
     {
         string runsDir = ResultFiles.RunsDirectory(Dir);
@@ -78,12 +80,18 @@ internal sealed record SweepView(SweepSpec Spec, string Dir, IReadOnlyList<PageP
             IReadOnlyList<ResultRow> rows;
             try { rows = await ResultFiles.ReadRunAsync(f.FullName); }
             catch (IOException) { continue; }   // replaced while we read: the next refresh has it
-            if (rows.Count == 0) continue;
-            var (u, v) = lattice.Fractions(new LatticePoint(rows[0].LatticeI, rows[0].LatticeJ));
-            string label = string.Join(", ", Spec.Axes.Select((a, i) => $"{a.Name}={SweepSvg.Tick(a.ValueAt(i == 0 ? u : v))}"))
-                + $", seed {rows[0].Seed}";
-            series.Add((label, rows.OrderBy(r => r.Step).Select(r => ((double)r.Step, r.Metric(metric) ?? double.NaN))
-                .ToList()));
+            foreach (var run in rows.GroupBy(r => r.RunId).OrderByDescending(g => g.Max(r => r.FinishedAt)))
+            {
+                if (series.Count == runs) break;
+                var first = run.First();
+                var (u, v) = lattice.Fractions(new LatticePoint(first.LatticeI, first.LatticeJ));
+                string label = string.Join(", ",
+                    Spec.Axes.Select((a, i) => $"{a.Name}={SweepSvg.Tick(a.ValueAt(i == 0 ? u : v))}"))
+                    + $", seed {first.Seed}";
+                series.Add((label, run.OrderBy(r => r.Step)
+                    .Select(r => ((double)r.Step, r.Metric(metric) ?? double.NaN)).ToList()));
+            }
+            if (series.Count == runs) break;
         }
         var steps = series.SelectMany(s => s.Item2).Select(p => p.Item1).Where(x => x > 0).ToList();
         bool logX = steps.Count > 0 && steps.Max() / steps.Min() > 100;
