@@ -13,7 +13,7 @@ public sealed class ClusterFaultCollection;
 /// loopback, SIGKILLed silos, a restarted Redis. Each test checks the guarantees on the Parquet
 /// files themselves: every run finished, every (run_id, step) exactly once, and runs cut off on a
 /// dead silo resumed from the newest checkpoint they had saved (resumed_from_step). Without
-/// redis-server the tests say SKIPPED and check nothing (.ci/run installs it).
+/// redis-server the tests are reported skipped (.ci/run installs it).
 /// </summary>
 [Collection("cluster faults")]
 public class ClusterFaultTests(ITestOutputHelper output)
@@ -36,12 +36,9 @@ public class ClusterFaultTests(ITestOutputHelper output)
 
     private static string Write(string path, string text) { File.WriteAllText(path, text); return path; }
 
-    private static bool Skip()
-    {
-        if (ClusterHarness.RedisServer is not null) return false;
-        Console.Error.WriteLine("SKIPPED: redis-server not installed; the cluster fault tests did not run");
-        return true;
-    }
+    private static void RequireRedis() =>
+        Skip.If(ClusterHarness.RedisServer is null,
+            "redis-server not installed; the cluster fault tests did not run");
 
     private static IReadOnlyList<ResultRow> Rows(string dir) => ResultFiles.ReadAllAsync(dir).GetAwaiter().GetResult();
     private static HashSet<string> Finished(string dir) => Rows(dir).Where(r => r.Step == Steps).Select(r => r.RunId).ToHashSet();
@@ -87,11 +84,11 @@ public class ClusterFaultTests(ITestOutputHelper output)
         return m.Success ? (int.Parse(m.Groups[1].Value), int.Parse(m.Groups[2].Value)) : (0, 0);
     }
 
-    [Fact]
+    [SkippableFact]
     [Trait("Category", "Fault")]
     public void Sweep_completes_after_SIGKILL_of_a_silo_preferably_the_coordinating_one_and_its_runs_resume_from_checkpoints()
     {
-        if (Skip()) return;
+        RequireRedis();
         using var c = new ClusterHarness();
         c.StartRedis();
         var silos = c.StartSilos(3);
@@ -173,11 +170,11 @@ public class ClusterFaultTests(ITestOutputHelper output)
         Console.Error.WriteLine(report);
     }
 
-    [Fact]
+    [SkippableFact]
     [Trait("Category", "Fault")]
     public void Sweep_resumes_by_itself_after_every_silo_is_SIGKILLed_and_fresh_ones_start()
     {
-        if (Skip()) return;
+        RequireRedis();
         using var c = new ClusterHarness();
         c.StartRedis();
         var silos = c.StartSilos(3);
@@ -216,11 +213,11 @@ public class ClusterFaultTests(ITestOutputHelper output)
         Console.Error.WriteLine(report);
     }
 
-    [Fact]
+    [SkippableFact]
     [Trait("Category", "Fault")]
     public void SIGTERM_checkpoints_the_running_runs_and_hands_them_to_another_silo()
     {
-        if (Skip()) return;
+        RequireRedis();
         using var c = new ClusterHarness();
         c.StartRedis();
         var silos = c.StartSilos(2);
@@ -258,11 +255,11 @@ public class ClusterFaultTests(ITestOutputHelper output)
         Console.Error.WriteLine(report);
     }
 
-    [Fact]
+    [SkippableFact]
     [Trait("Category", "Fault")]
     public void Silos_ride_out_a_Redis_restart_mid_sweep()
     {
-        if (Skip()) return;
+        RequireRedis();
         using var c = new ClusterHarness();
         c.StartRedis();
         var silos = c.StartSilos(2);

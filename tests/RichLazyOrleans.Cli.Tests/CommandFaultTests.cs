@@ -8,24 +8,20 @@ namespace RichLazyOrleans.Cli.Tests;
 /// The `command` kind under faults on a real cluster (redis-server, `richlazy silo --redis --allow-commands`
 /// processes): the numpy example's runs survive a SIGKILLed silo and a SIGTERM hand-off by resuming from the
 /// program's own checkpoints; every (run_id, step) is written once and the final rows equal uninterrupted runs'.
-/// Needs redis-server and Debian's python3-numpy (.ci/run installs both); without them: SKIPPED.
+/// Needs redis-server and Debian's python3-numpy (.ci/run installs both); without them the tests are reported skipped.
 /// </summary>
 [Collection("cluster faults")]
 public class CommandFaultTests
 {
     private const int Steps = 12_000, Every = 1_000, RowsPerRun = Steps / Every + 1;
 
-    private static string? Ready()
+    private static string Ready()
     {
-        if (ClusterHarness.RedisServer is null)
-        {
-            Console.Error.WriteLine("SKIPPED: redis-server not installed; the command-kind fault tests did not run");
-            return null;
-        }
-        if (CommandKindCliTests.NumpyPython() is not { } python)
-            Console.Error.WriteLine("SKIPPED: no python3 with numpy; the command-kind fault tests did not run");
-        else return python;
-        return null;
+        Skip.If(ClusterHarness.RedisServer is null,
+            "redis-server not installed; the command-kind fault tests did not run");
+        string? python = CommandKindCliTests.NumpyPython();
+        Skip.If(python is null, "no python3 with numpy; the command-kind fault tests did not run");
+        return python!;
     }
 
     private static string Spec(string name, string python) =>
@@ -78,13 +74,13 @@ public class CommandFaultTests
         }
     }
 
-    [Theory]
+    [SkippableTheory]
     [Trait("Category", "Fault")]
     [InlineData("KILL")]
     [InlineData("TERM")]
     public void Programs_resume_from_their_own_checkpoints_after_a_silo_is_lost(string signal)
     {
-        if (Ready() is not { } python) return;
+        string python = Ready();
         using var c = new ClusterHarness();
         c.StartRedis();
         var silos = c.StartSilos(2, 1, "--allow-commands");
@@ -117,11 +113,11 @@ public class CommandFaultTests
         }
     }
 
-    [Fact]
+    [SkippableFact]
     [Trait("Category", "Fault")]
     public async Task Crashing_hanging_garbage_and_repeating_programs_end_as_they_should_on_a_cluster()
     {
-        if (Ready() is null) return;
+        Ready();
         using var c = new ClusterHarness();
         c.StartRedis();
         c.StartSilos(2, 2, "--allow-commands");

@@ -128,14 +128,11 @@ public class CommandKindCliTests
     internal static string Example(string file) => Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "..", "..",
         "..", "..", "..", "client", "RichLazyOrleans.Cli", "examples", "command", file));
 
-    [Fact]
+    [SkippableFact]
     public async Task The_numpy_example_sweeps_its_own_hyper_parameters_with_columns_and_logs()
     {
-        if (NumpyPython() is not { } python)
-        {
-            Console.Error.WriteLine("SKIPPED: no python3 with numpy; the command-kind example did not run");
-            return;
-        }
+        string? python = NumpyPython();
+        Skip.If(python is null, "no python3 with numpy; the command-kind example did not run");
         string yaml = File.ReadAllText(Example("sweep.yaml"))
             .Replace("[python3, client/RichLazyOrleans.Cli/examples/command/teacher_student.py]",
                 $"[{python}, {Example("teacher_student.py")}]")

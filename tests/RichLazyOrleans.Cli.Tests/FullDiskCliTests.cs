@@ -4,19 +4,15 @@ namespace RichLazyOrleans.Cli.Tests;
 
 /// <summary>
 /// A sweep on a full disk (a 5 MB tmpfs, as in the report) ends with the reason instead of retrying forever, and
-/// leaves no state-*.bin.tmp-PID behind. Mounting needs root: elsewhere the test says SKIPPED and checks nothing.
+/// leaves no state-*.bin.tmp-PID behind. Mounting needs root: elsewhere the test is reported skipped.
 /// </summary>
 public class FullDiskCliTests
 {
-    [Fact]
+    [SkippableFact]
     public void A_sweep_on_a_full_disk_ends_with_the_reason_and_leaves_no_temporary_files()
     {
         string mount = Directory.CreateTempSubdirectory("rl-full-").FullName;
-        if (!Mount(mount))
-        {
-            Console.Error.WriteLine("SKIPPED: cannot mount a tmpfs here (needs root); the full-disk test did not run");
-            return;
-        }
+        Skip.If(!Mount(mount), "cannot mount a tmpfs here (needs root); the full-disk test did not run");
         try
         {
             // Each checkpoint (m × d float64 and its init) is ~16 MB: the first one does not fit.

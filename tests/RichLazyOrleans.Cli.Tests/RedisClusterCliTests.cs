@@ -5,19 +5,15 @@ namespace RichLazyOrleans.Cli.Tests;
 /// <summary>
 /// Cluster mode on real processes: a redis-server started by the test on a free loopback port, two
 /// `richlazy silo --redis` processes, and `richlazy sweep run --redis` as the client. Needs Debian's
-/// redis-server (.ci/run installs it); without it the test says SKIPPED and checks nothing.
+/// redis-server (.ci/run installs it); without it the test is reported skipped.
 /// </summary>
 public class RedisClusterCliTests
 {
-    [Fact]
+    [SkippableFact]
     [Trait("Category", "Cluster")]
     public async Task Two_silos_joined_through_redis_share_a_sweep()
     {
-        if (ClusterHarness.RedisServer is null)
-        {
-            Console.Error.WriteLine("SKIPPED: redis-server not installed; the Redis cluster test did not run");
-            return;
-        }
+        Skip.If(ClusterHarness.RedisServer is null, "redis-server not installed; the Redis cluster test did not run");
         using var c = new ClusterHarness();
         c.StartRedis();
         var silos = c.StartSilos(2, slots: 2);
