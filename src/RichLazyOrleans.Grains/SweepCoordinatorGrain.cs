@@ -23,7 +23,7 @@ namespace RichLazyOrleans.Grains;
 /// Start as a no-op, and a fresh activation of a run whose silo died resumes from its last checkpoint.
 /// </summary>
 [Reentrant]
-public sealed class SweepCoordinatorGrain : Grain, ISweepCoordinatorGrain, IRemindable
+public sealed partial class SweepCoordinatorGrain : Grain, ISweepCoordinatorGrain, IRemindable
 {
     public static IReadOnlyDictionary<string, KindInfo> Kinds { get; } =
         RunKindRegistry.All.ToDictionary(k => k.Name, k => new KindInfo(k.Name, k.Metrics, k.AxisParameters, k.Open));
@@ -190,109 +190,6 @@ public sealed class SweepCoordinatorGrain : Grain, ISweepCoordinatorGrain, IRemi
         _logger.LogInformation("sweep {Sweep} coordinated on {Silo}", SweepId, RuntimeIdentity);
     }
 
-    public async Task RunFinished(RunResult result)
-    {
-        // A duplicate report (a retry, or a rerun of a run already finished) still frees its place in flight.
-        _dispatcher?.Finished(result.RunId);
-        // Recorded while runs are wanted; a report to a sweep already finishing (restored as cancelled) is not.
-        if (Dispatching && _plan!.Tell(result) is { } finished)
-        {
-            if (result.Succeeded) _sink!.Accept(result.RunId, result.RowsJson);
-            else
-            {
-                S.Message = $"run {result.RunId} failed: {result.Error}";
-                _logger.LogWarning("sweep {Sweep}: {Message}", SweepId, S.Message);
-            }
-            _sink!.Finish(result.RunId, finished);   // recorded in durable state once its rows are on disk (FlushAsync)
-            if (_sink.NeedsEarlyFlush) await FlushAsync();
-        }
-        await AdvanceAsync();
-    }
-
-    public Task RunProgress(string runId, string rowsJson)
-    {
-        if (Dispatching && _plan!.Get(runId) is not null && !_plan.IsFinished(runId))
-        {
-            _sink!.Accept(runId, rowsJson);
-            _streamed = true;
-        }
-        return Task.CompletedTask;
-    }
-
-    public Task RunStarted(string runId)
-    {
-        if (_dispatcher?.IsInFlight(runId) == true) _executing.Add(runId);
-        return Task.CompletedTask;
-    }
-
-    public async Task RunInterrupted(string runId, string silo, string? rowsJson = null)
-    {
-        if (rowsJson is not null) await RunProgress(runId, rowsJson);
-        if (S.Phase == SweepPhase.Cancelling)
-        {
-            // No run starts again while a sweep is being cancelled: this one saved its state and is left for
-            // `sweep resume` (its rows so far are written; it is not finished).
-            if (_dispatcher?.Finished(runId) == true) await AdvanceAsync();
-            return;
-        }
-        // Its silo is stopping; the run saved a checkpoint. The watchdog's next tick starts it on another silo.
-        if (_dispatcher?.Interrupted(runId) == true)
-            _logger.LogInformation("sweep {Sweep}: run {RunId} was stopped by its silo {Silo}; it continues elsewhere",
-                SweepId, runId, silo);
-    }
-
-    public async Task<SweepStatus> Resume()
-    {
-        if (Dispatching) { _dispatcher!.AllDue(); await WatchdogAsync(); }
-        else if (S.Phase is SweepPhase.Cancelled or SweepPhase.Failed && S.SpecYaml.Length > 0)
-        {
-            // Continue a stopped sweep: restored from its state and the rows on disk, like after a crash.
-            (S.Phase, S.Message) = (SweepPhase.Running, null);
-            await RestoreAsync();
-        }
-        return Status();
-    }
-
-    public async Task<string> Delete()
-    {
-        if (S.Phase.IsActive()) throw new ArgumentException($"sweep '{SweepId}' is {S.Phase.Name()}; cancel it first");
-        string dir = S.ResultsDir;
-        await _reminder.DropAsync();
-        await GrainFactory.GetGrain<ISweepRegistryGrain>(0).Remove(SweepId);
-        await _state.ClearStateAsync();
-        _state.State = new SweepGrainState();
-        (_plan, _dispatcher, _sink, _outputs, _ended) = (null, null, null, null, default);
-        DeactivateOnIdle();
-        return dir;
-    }
-
-    public Task<SweepStatus> GetStatus() => Task.FromResult(Status());
-
-    public async Task<SweepStatus> Cancel()
-    {
-        if (S.Phase != SweepPhase.Running) return Status();
-        _plan!.DropQueued();
-        S.Phase = SweepPhase.Cancelling;   // runs in flight finish and are recorded
-        await SaveAsync();
-        await AdvanceAsync();
-        return Status();
-    }
-
-    public async Task<SweepStatus> Stop()
-    {
-        await Cancel();
-        if (S.Phase != SweepPhase.Cancelling) return Status();
-        // Each run saves its state and reports itself interrupted (RunInterrupted); the sweep ends as cancelled
-        // when the last one has. A run that cannot be reached finishes or is found by the watchdog as before.
-        var stops = _dispatcher!.Runs.Select(r => GrainFactory.GetGrain<IRunGrain>($"{r.SweepId}/{r.RunId}").Stop());
-        try { await Task.WhenAll(stops); }
-        catch (Exception e)
-        {
-            _logger.LogWarning("sweep {Sweep}: could not stop every run ({Error})", SweepId, e.Message);
-        }
-        return Status();
-    }
-
     /// <summary>Dispatches what may run, and ends the sweep when nothing is left.</summary>
     private async Task AdvanceAsync()
     {
@@ -402,19 +299,5 @@ public sealed class SweepCoordinatorGrain : Grain, ISweepCoordinatorGrain, IRemi
         if (S.Phase == SweepPhase.Failed) DeactivateOnIdle();
         return S.Phase is SweepPhase.Complete or SweepPhase.Cancelled or SweepPhase.New
             ? _reminder.DropAsync() : Task.CompletedTask;
-    }
-
-    private SweepStatus Status()
-    {
-        // Runs in flight either execute on a slot (they said so: RunStarted) or wait on their silo for one.
-        _executing.RemoveWhere(id => _dispatcher?.IsInFlight(id) != true);
-        int inFlight = _dispatcher?.InFlight ?? 0;
-        return new(SweepId, S.Phase.Name(), _plan?.Queued ?? 0, _executing.Count,
-            _plan?.Done ?? S.Finished.Values.Count(f => f.Succeeded),
-            _plan?.Failed ?? S.Finished.Values.Count(f => !f.Succeeded),
-            _plan?.Depth ?? _ended.Depth, _plan?.MaxDepth ?? _ended.MaxDepth, _plan?.GridPoints ?? _ended.Points,
-            _sink?.Rows ?? S.RowsWritten, ElapsedSeconds, S.Message, S.Redispatched, S.Recoveries,
-            SweepFailures.Count(S.Finished.Values.Concat(_sink?.Unflushed ?? [])),
-            inFlight - _executing.Count, S.ResultsDir);
     }
 }

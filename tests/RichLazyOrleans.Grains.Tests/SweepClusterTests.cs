@@ -246,8 +246,9 @@ public class SweepClusterTests(ClusterFixture fixture) : IClassFixture<ClusterFi
         Assert.Equal(0, atCancel.Queued);
         var s = await WaitFor(g, TimeSpan.FromMinutes(1));
         Assert.Equal("cancelled", s.State);
-        // Exactly the runs done or running at the cancel are recorded: nothing new was dispatched.
-        Assert.Equal(atCancel.Done + atCancel.Failed + atCancel.Running, s.Done + s.Failed);
+        // Exactly the runs done or in flight (running or waiting for a slot) at the cancel are recorded: nothing new
+        // was dispatched.
+        Assert.Equal(atCancel.Done + atCancel.Failed + atCancel.Running + atCancel.Waiting, s.Done + s.Failed);
         var rows = await ResultFiles.ReadAllAsync(dir);
         Assert.Equal(s.Done, rows.Count);
     }
@@ -261,6 +262,14 @@ public class SweepClusterTests(ClusterFixture fixture) : IClassFixture<ClusterFi
         await g.Start(new SweepRequest(Spec("cluster-stop", 25, 60_000), dir));   // one-minute runs
         for (var deadline = DateTime.UtcNow.AddSeconds(20); (await g.GetStatus()).Running == 0; await Task.Delay(50))
             Assert.True(DateTime.UtcNow < deadline, "no run started");
+        // The window is twice the slots: every slot runs one, the rest wait on their silo and are counted apart.
+        int slots = fixture.Pools.Sum(p => p.Slots);
+        SweepStatus full = await g.GetStatus();
+        for (var deadline = DateTime.UtcNow.AddSeconds(20); full.Running < slots; full = await g.GetStatus())
+            Assert.True(DateTime.UtcNow < deadline, $"{full.Running} of {slots} slots running");
+        Assert.Equal(slots, full.Running);
+        Assert.Equal(slots, full.Waiting);
+        Assert.Equal(slots, fixture.Pools.Sum(p => p.Busy));
         var clock = System.Diagnostics.Stopwatch.StartNew();
         await g.Stop();
         var s = await WaitFor(g, TimeSpan.FromSeconds(20));

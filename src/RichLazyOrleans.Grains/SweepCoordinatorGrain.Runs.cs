@@ -1,0 +1,74 @@
+using Microsoft.Extensions.Logging;
+using RichLazyOrleans.GrainInterfaces;
+
+namespace RichLazyOrleans.Grains;
+
+/// <summary>What the runs tell their coordinator (finished, rows so far, took a slot, interrupted), and the status it
+/// gives back.</summary>
+public sealed partial class SweepCoordinatorGrain
+{
+    public async Task RunFinished(RunResult result)
+    {
+        // A duplicate report (a retry, or a rerun of a run already finished) still frees its place in flight.
+        _dispatcher?.Finished(result.RunId);
+        // Recorded while runs are wanted; a report to a sweep already finishing (restored as cancelled) is not.
+        if (Dispatching && _plan!.Tell(result) is { } finished)
+        {
+            if (result.Succeeded) _sink!.Accept(result.RunId, result.RowsJson);
+            else
+            {
+                S.Message = $"run {result.RunId} failed: {result.Error}";
+                _logger.LogWarning("sweep {Sweep}: {Message}", SweepId, S.Message);
+            }
+            _sink!.Finish(result.RunId, finished);   // recorded in durable state once its rows are on disk (FlushAsync)
+            if (_sink.NeedsEarlyFlush) await FlushAsync();
+        }
+        await AdvanceAsync();
+    }
+
+    public Task RunProgress(string runId, string rowsJson)
+    {
+        if (Dispatching && _plan!.Get(runId) is not null && !_plan.IsFinished(runId))
+        {
+            _sink!.Accept(runId, rowsJson);
+            _streamed = true;
+        }
+        return Task.CompletedTask;
+    }
+
+    public Task RunStarted(string runId)
+    {
+        if (_dispatcher?.IsInFlight(runId) == true) _executing.Add(runId);
+        return Task.CompletedTask;
+    }
+
+    public async Task RunInterrupted(string runId, string silo, string? rowsJson = null)
+    {
+        if (rowsJson is not null) await RunProgress(runId, rowsJson);
+        if (S.Phase == SweepPhase.Cancelling)
+        {
+            // No run starts again while a sweep is being cancelled: this one saved its state and is left for
+            // `sweep resume` (its rows so far are written; it is not finished).
+            if (_dispatcher?.Finished(runId) == true) await AdvanceAsync();
+            return;
+        }
+        // Its silo is stopping; the run saved a checkpoint. The watchdog's next tick starts it on another silo.
+        if (_dispatcher?.Interrupted(runId) == true)
+            _logger.LogInformation("sweep {Sweep}: run {RunId} was stopped by its silo {Silo}; it continues elsewhere",
+                SweepId, runId, silo);
+    }
+
+    private SweepStatus Status()
+    {
+        // Runs in flight either execute on a slot (they said so: RunStarted) or wait on their silo for one.
+        _executing.RemoveWhere(id => _dispatcher?.IsInFlight(id) != true);
+        int inFlight = _dispatcher?.InFlight ?? 0;
+        return new(SweepId, S.Phase.Name(), _plan?.Queued ?? 0, _executing.Count,
+            _plan?.Done ?? S.Finished.Values.Count(f => f.Succeeded),
+            _plan?.Failed ?? S.Finished.Values.Count(f => !f.Succeeded),
+            _plan?.Depth ?? _ended.Depth, _plan?.MaxDepth ?? _ended.MaxDepth, _plan?.GridPoints ?? _ended.Points,
+            _sink?.Rows ?? S.RowsWritten, ElapsedSeconds, S.Message, S.Redispatched, S.Recoveries,
+            SweepFailures.Count(S.Finished.Values.Concat(_sink?.Unflushed ?? [])),
+            inFlight - _executing.Count, S.ResultsDir);
+    }
+}
