@@ -14,10 +14,10 @@ public class KubernetesManifestTests
 {
     public static TheoryData<string> Sources => Manifests.Sources;
 
-    [Theory, MemberData(nameof(Sources))]
+    [SkippableTheory, MemberData(nameof(Sources))]
     public void Manifests_load_as_typed_objects_with_unique_names(string source)
     {
-        if (Manifests.Get(source) is not { } set) return;
+        var set = Manifests.Get(source);
 
         Assert.NotEmpty(set.Objects);
         var keys = new HashSet<string>();
@@ -42,7 +42,7 @@ public class KubernetesManifestTests
         }
     }
 
-    [Fact]
+    [SkippableFact]
     public void Kustomization_lists_every_base_file_and_its_generator_files_exist()
     {
         var k = BaseKustomization.Read();
@@ -60,14 +60,14 @@ public class KubernetesManifestTests
 
         // The images: entry rewrites the image the silo actually uses.
         var images = Repo.List(k["images"], "images").Select(i => Repo.Map(i, "images entry")).ToList();
-        var silo = Manifests.Get(Manifests.BaseFiles)!.SiloContainer;
+        var silo = Manifests.Get(Manifests.BaseFiles).SiloContainer;
         Assert.Contains(images, i => Repo.Str(i, "name") == silo.Image);
     }
 
-    [Theory, MemberData(nameof(Sources))]
+    [SkippableTheory, MemberData(nameof(Sources))]
     public void Workload_selectors_match_their_pod_templates(string source)
     {
-        if (Manifests.Get(source) is not { } set) return;
+        var set = Manifests.Get(source);
         Assert.NotEmpty(set.Workloads);
         foreach (var w in set.Workloads)
         {
@@ -83,10 +83,10 @@ public class KubernetesManifestTests
         Assert.Contains(set.All<V1Service>(), s => s.Metadata.Name == sts.Spec.ServiceName && s.Spec.ClusterIP == "None");
     }
 
-    [Theory, MemberData(nameof(Sources))]
+    [SkippableTheory, MemberData(nameof(Sources))]
     public void Services_and_pdb_select_pods_and_their_target_ports_exist(string source)
     {
-        if (Manifests.Get(source) is not { } set) return;
+        var set = Manifests.Get(source);
         foreach (var svc in set.All<V1Service>())
         {
             var targets = set.Workloads.Where(w => Manifests.Matches(svc.Spec.Selector, w.Labels)).ToList();
@@ -112,10 +112,10 @@ public class KubernetesManifestTests
             Assert.False(Manifests.Matches(pdb.Spec.Selector, w.Labels), $"the PodDisruptionBudget also selects {w}");
     }
 
-    [Theory, MemberData(nameof(Sources))]
+    [SkippableTheory, MemberData(nameof(Sources))]
     public void Network_policies_select_existing_pods_and_allow_exactly_the_intended_sources(string source)
     {
-        if (Manifests.Get(source) is not { } set) return;
+        var set = Manifests.Get(source);
 
         // component → port name → allowed source components ("*" = any pod in the namespace).
         var allowed = new Dictionary<string, Dictionary<string, SortedSet<string>>>();
@@ -159,10 +159,10 @@ public class KubernetesManifestTests
         Assert.Equal("silo,sweep", Show("redis", "redis"));
     }
 
-    [Theory, MemberData(nameof(Sources))]
+    [SkippableTheory, MemberData(nameof(Sources))]
     public void Probes_use_named_container_ports_and_the_silo_health_paths(string source)
     {
-        if (Manifests.Get(source) is not { } set) return;
+        var set = Manifests.Get(source);
         foreach (var w in set.Workloads)
             foreach (var c in w.AllContainers)
                 foreach (var (kind, probe) in new[] { ("liveness", c.LivenessProbe), ("readiness", c.ReadinessProbe), ("startup", c.StartupProbe) })
@@ -183,10 +183,10 @@ public class KubernetesManifestTests
             Assert.Equal("http", probe.HttpGet.Port.Value);
     }
 
-    [Theory, MemberData(nameof(Sources))]
+    [SkippableTheory, MemberData(nameof(Sources))]
     public void Silo_ports_are_the_silo_defaults(string source)
     {
-        if (Manifests.Get(source) is not { } set) return;
+        var set = Manifests.Get(source);
         var silo = set.SiloContainer;
         var ports = (silo.Ports ?? []).ToDictionary(p => p.Name, p => p.ContainerPort);
         Assert.Equal(SiloEnvironment.DefaultSiloPort, ports.GetValueOrDefault("silo"));
@@ -203,10 +203,10 @@ public class KubernetesManifestTests
             headless.Spec.Ports.Select(p => p.Port).Order());
     }
 
-    [Theory, MemberData(nameof(Sources))]
+    [SkippableTheory, MemberData(nameof(Sources))]
     public void Silo_env_uses_only_known_variables_and_sets_the_required_ones(string source)
     {
-        if (Manifests.Get(source) is not { } set) return;
+        var set = Manifests.Get(source);
         var silo = set.SiloContainer;
         var env = silo.Env ?? [];
         Assert.Equal(env.Count, env.Select(e => e.Name).Distinct().Count());
@@ -238,10 +238,10 @@ public class KubernetesManifestTests
         }
     }
 
-    [Theory, MemberData(nameof(Sources))]
+    [SkippableTheory, MemberData(nameof(Sources))]
     public void Silo_pods_carry_the_kubernetes_hosting_identity(string source)
     {
-        if (Manifests.Get(source) is not { } set) return;
+        var set = Manifests.Get(source);
         var silo = set.SiloContainer;
         foreach (var v in SiloEnvironment.KubernetesVariables)
             Assert.True(Manifests.Env(silo, v) is not null, $"{v} is not set (Orleans Kubernetes hosting reads it)");
@@ -255,20 +255,20 @@ public class KubernetesManifestTests
         Assert.Equal(Manifests.EnvValue(silo, "ORLEANS_SERVICE_ID"), labels.TryGetValue("orleans/serviceId", out var s) ? s : null);
     }
 
-    [Theory, MemberData(nameof(Sources))]
+    [SkippableTheory, MemberData(nameof(Sources))]
     public void Grace_period_exceeds_the_silo_shutdown_time(string source)
     {
-        if (Manifests.Get(source) is not { } set) return;
+        var set = Manifests.Get(source);
         var w = set.SiloWorkload;
         int shutdown = Manifests.EnvValue(set.SiloContainer, SiloEnvironment.ShutdownSeconds) is { } v ? int.Parse(v) : SiloEnvironment.DefaultShutdownSeconds;
         long grace = w.Template.Spec.TerminationGracePeriodSeconds ?? 30;   // Kubernetes' default
         Assert.True(grace > shutdown, $"terminationGracePeriodSeconds {grace} must exceed {SiloEnvironment.ShutdownSeconds} {shutdown}");
     }
 
-    [Theory, MemberData(nameof(Sources))]
+    [SkippableTheory, MemberData(nameof(Sources))]
     public void Volume_mounts_name_existing_volumes_claims_and_secrets(string source)
     {
-        if (Manifests.Get(source) is not { } set) return;
+        var set = Manifests.Get(source);
         var pvcs = set.All<V1PersistentVolumeClaim>().ToDictionary(p => p.Metadata.Name);
         foreach (var w in set.Workloads)
         {
@@ -314,10 +314,10 @@ public class KubernetesManifestTests
         Assert.Equal("/data", Manifests.EnvValue(set.SiloContainer, SiloEnvironment.DataRoot));
     }
 
-    [Theory, MemberData(nameof(Sources))]
+    [SkippableTheory, MemberData(nameof(Sources))]
     public void Silo_pods_run_as_the_image_user_without_privileges(string source)
     {
-        if (Manifests.Get(source) is not { } set) return;
+        var set = Manifests.Get(source);
         var pod = set.SiloWorkload.Template.Spec;
         Assert.True(pod.SecurityContext?.RunAsNonRoot, "runAsNonRoot");
         Assert.Equal(1654, pod.SecurityContext?.RunAsUser);   // the .NET images' `app` user (deploy/Dockerfile: USER app)
@@ -326,10 +326,10 @@ public class KubernetesManifestTests
         Assert.Contains("ALL", c?.Capabilities?.Drop ?? []);
     }
 
-    [Theory, MemberData(nameof(Sources))]
+    [SkippableTheory, MemberData(nameof(Sources))]
     public void Role_binding_grants_the_silo_service_account_the_pod_permissions_of_kubernetes_hosting(string source)
     {
-        if (Manifests.Get(source) is not { } set) return;
+        var set = Manifests.Get(source);
         var pod = set.SiloWorkload.Template.Spec;
         var saName = pod.ServiceAccountName;
         Assert.False(string.IsNullOrEmpty(saName), "the silo pods use the default ServiceAccount");
@@ -358,10 +358,10 @@ public class KubernetesManifestTests
             Assert.True(verbs.Contains(verb) || verbs.Contains("*"), $"the silo's Role does not allow pods {verb}");
     }
 
-    [Theory, MemberData(nameof(Sources))]
+    [SkippableTheory, MemberData(nameof(Sources))]
     public void Redis_secret_names_the_redis_service_and_its_password(string source)
     {
-        if (Manifests.Get(source) is not { } set) return;
+        var set = Manifests.Get(source);
         var sk = Manifests.Env(set.SiloContainer, SiloEnvironment.Redis)!.ValueFrom!.SecretKeyRef!;
         var connection = set.SecretValue(sk.Name, sk.Key)!;
         var parts = connection.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
@@ -400,10 +400,10 @@ public class KubernetesManifestTests
         Assert.Equal(password, value);
     }
 
-    [Theory, MemberData(nameof(Sources))]
+    [SkippableTheory, MemberData(nameof(Sources))]
     public void Sweep_job_runs_the_spec_from_its_config_map_into_the_shared_volume(string source)
     {
-        if (Manifests.Get(source) is not { } set) return;
+        var set = Manifests.Get(source);
         var job = set.One<V1Job>("richlazy-sweep");
         Assert.Equal("OnFailure", job.Spec.Template.Spec.RestartPolicy);
         Assert.True(job.Spec.BackoffLimit is >= 1, "backoffLimit");
@@ -442,10 +442,10 @@ public class KubernetesManifestTests
         Assert.Equal((siloRedis.Name, siloRedis.Key), (jobRedis?.Name, jobRedis?.Key));
     }
 
-    [Theory, MemberData(nameof(Sources))]
+    [SkippableTheory, MemberData(nameof(Sources))]
     public void Silos_and_the_sweep_job_use_mutual_tls_from_the_tls_secret(string source)
     {
-        if (Manifests.Get(source) is not { } set) return;
+        var set = Manifests.Get(source);
         // The Secret is the operator's (or cert-manager's): defining it here would overwrite real keys on apply.
         Assert.DoesNotContain(set.All<V1Secret>(), s => s.Metadata.Name == Manifests.TlsSecret);
         // Each variable points at one key of the mounted Secret: the kubernetes.io/tls layout plus ca.crt.

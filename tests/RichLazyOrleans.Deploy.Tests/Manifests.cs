@@ -92,7 +92,9 @@ internal static class Manifests
     private static readonly Lazy<ManifestSet?> GpuRenderedLazy = new(() => Render(GpuRendered, "k8s/overlays/gpu"));
 
     /// <summary>The set, or null where it needs kubectl and there is none (SKIPPED printed).</summary>
-    public static ManifestSet? Get(string source)
+    /// <summary>The set of <paramref name="source"/>; the calling test is reported skipped where kubectl (which
+    /// renders the kustomizations) is missing.</summary>
+    public static ManifestSet Get(string source)
     {
         var set = source switch
         {
@@ -101,8 +103,8 @@ internal static class Manifests
             GpuRendered => GpuRenderedLazy.Value,
             _ => throw new ArgumentException(source),
         };
-        if (set is null) Console.Error.WriteLine($"SKIPPED: kubectl not found on PATH; {source} not checked");
-        return set;
+        Skip.If(set is null, $"kubectl not found on PATH; {source} not checked");
+        return set!;
     }
 
     /// <summary>Top-level YAML files of k8s/base, kustomization.yaml aside.</summary>
