@@ -40,8 +40,8 @@ public static class SiloEnvironment
         [Advertise] = "IP address or host name this silo is reached at (default 127.0.0.1)",
         [ListenAny] = "true: listen on all interfaces (containers), advertising RICHLAZY_ADVERTISE",
         [Kubernetes] = "true: Orleans Kubernetes hosting; reads POD_NAME, POD_NAMESPACE, POD_IP, ORLEANS_CLUSTER_ID, ORLEANS_SERVICE_ID",
-        [HttpPort] = $"HTTP port for /healthz (liveness), /readyz (readiness), the live sweep pages /sweeps (loopback, or "
-            + $"with a token) and, with the dashboard, /dashboard (default {DefaultHttpPort} when the dashboard is on; "
+        [HttpPort] = "HTTP port for /healthz (liveness), /readyz (readiness), the live sweep pages /sweeps "
+            + $"(loopback, or with a token) and, with the dashboard, /dashboard (default {DefaultHttpPort} when the dashboard is on; "
             + "off otherwise)",
         [HttpBind] = "address the HTTP listener binds (default 127.0.0.1; 0.0.0.0 in pods so probes reach it)",
         [Dashboard] = "true: serve the Orleans Dashboard at /dashboard on the HTTP port",

@@ -58,7 +58,8 @@ public static class ImplicitBias
     /// <summary>
     /// The two-layer network from (W₁, W₂), rates η₁, η₂. The hyperbolic entropy's prediction needs λ-balance
     /// (relative 1e-9), |λ| above 1e-9 of the weights' scale, and full width (h = c for λ &gt; 0, h = d for
-    /// λ &lt; 0: only then are η₁W₂W₂ᵀ and η₂W₁ᵀW₁ functions of β on all of ℝ^c and ℝ^d), else it is null. It is exact only while β's singular vectors stay fixed.
+    /// λ &lt; 0: only then are η₁W₂W₂ᵀ and η₂W₁ᵀW₁ functions of β on all of ℝ^c and ℝ^d), else it is null. It is
+    /// exact only while β's singular vectors stay fixed.
     /// </summary>
     public static ImplicitBiasResult TwoLayer(Matrix x, Matrix y, Matrix w1, Matrix w2, double eta1, double eta2,
         double tEnd, DormandPrince45 integrator)

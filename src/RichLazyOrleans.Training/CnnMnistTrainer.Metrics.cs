@@ -9,7 +9,8 @@ namespace RichLazyOrleans.Training;
 /// </summary>
 public sealed partial class CnnMnistTrainer
 {
-    /// <summary>(loss, accuracy) on the first <paramref name="limit"/> examples of a set, in float64, in chunks of 1000 to bound memory.</summary>
+    /// <summary>(loss, accuracy) on the first <paramref name="limit"/> examples of a set, in float64, in chunks of 1000
+    /// to bound memory.</summary>
     private (double Loss, double Accuracy) Evaluate(Tensor x, Tensor y, int limit)
     {
         using var noGrad = torch.no_grad();

@@ -36,14 +36,22 @@ public class ExampleSpecsTests : IDisposable
         var kind = RunKindRegistry.Get(spec.Kind);
         // Small real IDX files: a sweep checks their headers before it starts.
         RichLazyOrleans.Training.SyntheticDigits.WriteIdx(_data, 20, 5, seed: 0);
+        foreach (var run in RunsAtAxisEnds(spec, _data)) kind.Validate(new Spec(run));
+    }
+
+    /// <summary>The run specs a sweep produces at both ends of every axis, as the coordinator builds them (data and
+    /// checkpoints pointed at <paramref name="data"/>).</summary>
+    internal static IEnumerable<JsonObject> RunsAtAxisEnds(SweepSpec spec, string data)
+    {
+        var kind = RunKindRegistry.Get(spec.Kind);
         foreach (double end in new[] { 0.0, 1.0 })
         {
             var run = (JsonObject)spec.Params.DeepClone();
             foreach (var axis in spec.Axes) run[axis.Name] = SweepCoordinatorGrain.AxisValue(kind, axis, end);
             if (kind.HasSeed) run["seed"] = spec.Seeds[0];
-            if (kind.Resumable) run["checkpoint_dir"] = Path.Combine(_data, "checkpoints");
-            if (run.ContainsKey("data_dir")) run["data_dir"] = _data;
-            kind.Validate(new Spec(run));
+            if (kind.Resumable) run["checkpoint_dir"] = Path.Combine(data, "checkpoints");
+            if (run.ContainsKey("data_dir")) run["data_dir"] = data;
+            yield return run;
         }
     }
 }

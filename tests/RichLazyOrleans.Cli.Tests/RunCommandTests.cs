@@ -166,9 +166,13 @@ public class RunCommandTests
     [InlineData("two-layer-linear", """{ "sigma_yx": [[1, 0]], "w1": [[1, 0]], "w2": [[1]], "times": [0], "solver": "magic" }""", "solver")]
     [InlineData("two-layer-linear", """{ "sigma_yx": [[1, 0]], "w1": [[1, 0]], "w2": [[1, 2]], "times": [0] }""", "w2")]
     [InlineData("synthetic", """{ "tau": 1, "delta": 0, "c0": 0, "c1": 0, "c2": 0, "width": 0 }""", "width")]
-    [InlineData("two-layer-linear", """{ "sigma_yx": [[1]], "x": [[1]], "y": [1], "w1": [[1]], "w2": [[1]], "times": [0] }""", "sigma_yx")]
-    [InlineData("two-layer-linear", """{ "x": [[1, 2], [3, 1]], "y": [1, 2], "w1": [[1, 0]], "w2": [[1]], "times": [0], "solver": "exact" }""", "x")]
-    [InlineData("two-layer-linear", """{ "x": [[1, 2], [3, 1]], "y": [1], "w1": [[1, 0]], "w2": [[1]], "times": [0] }""", "y")]
+    [InlineData("two-layer-linear",
+        """{ "sigma_yx": [[1]], "x": [[1]], "y": [1], "w1": [[1]], "w2": [[1]], "times": [0] }""", "sigma_yx")]
+    [InlineData("two-layer-linear",
+        """{ "x": [[1, 2], [3, 1]], "y": [1, 2], "w1": [[1, 0]], "w2": [[1]], "times": [0], "solver": "exact" }""",
+        "x")]
+    [InlineData("two-layer-linear",
+        """{ "x": [[1, 2], [3, 1]], "y": [1], "w1": [[1, 0]], "w2": [[1]], "times": [0] }""", "y")]
     [InlineData("deep-linear", """{ "sigma_yx": [[1]], "weights": [[[0.5]]], "times": [0] }""", "weights")]
     [InlineData("deep-linear", """{ "sigma_yx": [[1]], "weights": [[[0.5]], [[0.5, 1]]], "times": [0] }""", "weights")]
     [InlineData("deep-linear", """{ "sigma_yx": [[1]], "sizes": [2, 3, 1], "times": [0] }""", "sizes")]

@@ -117,16 +117,7 @@ public partial class SpecKeyDocsTests : IDisposable
         foreach (var file in Directory.GetFiles(examples, "*.yaml", SearchOption.AllDirectories).Order())
         {
             var spec = SweepSpec.Parse(File.ReadAllText(file), SweepCoordinatorGrain.Kinds);
-            var kind = RunKindRegistry.Get(spec.Kind);
-            foreach (double end in new[] { 0.0, 1.0 })
-            {
-                var run = (JsonObject)spec.Params.DeepClone();
-                foreach (var axis in spec.Axes) run[axis.Name] = SweepCoordinatorGrain.AxisValue(kind, axis, end);
-                if (kind.HasSeed) run["seed"] = spec.Seeds[0];
-                if (kind.Resumable) run["checkpoint_dir"] = Path.Combine(_data, "checkpoints");
-                if (run.ContainsKey("data_dir")) run["data_dir"] = _data;
-                yield return run;
-            }
+            foreach (var run in ExampleSpecsTests.RunsAtAxisEnds(spec, _data)) yield return run;
         }
     }
 

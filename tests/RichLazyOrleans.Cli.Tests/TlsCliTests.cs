@@ -193,7 +193,8 @@ public class TlsCliTests
     [Trait("Category", "Cluster")]
     public async Task Two_tls_silos_joined_through_redis_share_a_sweep_and_a_silo_of_another_ca_cannot_join()
     {
-        Skip.If(ClusterHarness.RedisServer is null, "redis-server not installed; the Redis TLS cluster test did not run");
+        Skip.If(ClusterHarness.RedisServer is null,
+            "redis-server not installed; the Redis TLS cluster test did not run");
         using var pki = new TestPki();
         var ca = pki.Ca("richlazy-ca");
         // One certificate for every silo, as the Kubernetes base mounts one Secret: host names are not checked.

@@ -292,7 +292,8 @@ public class TwoLayerLinearTests(ITestOutputHelper output)
     [InlineData(3, 2, 2, 0.7, 0.5)]
     [InlineData(4, 3, 5, 0.1, 2.0)]
     [InlineData(2, 2, 2, 1.5, 1.0)]
-    public void Balanced_init_from_tau_and_alpha_has_lambda_equal_to_delta(int d, int h, int c, double tau, double alpha)
+    public void Balanced_init_from_tau_and_alpha_has_lambda_equal_to_delta(int d, int h, int c, double tau,
+        double alpha)
     {
         var r = new Random(d * 100 + h * 10 + c);
         var (w1, w2) = Initialisation.BalancedTwoLayer(d, h, c, tau, alpha, () => Cases.Gaussian(r));
