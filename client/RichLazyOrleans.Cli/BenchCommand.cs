@@ -1,3 +1,4 @@
+using RichLazyOrleans.Engine;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
@@ -47,7 +48,7 @@ internal static class BenchCommand
             int cols = n / rows;
             string yaml = $"name: orchestration-bench\nkind: synthetic\nparams: {{ c0: 0, c1: 0.5, c2: 0.3, width: 0.05, duration_ms: {ms} }}\n"
                 + $"axes:\n  tau: {{ from: 0.1, to: 10, scale: log }}\n  delta: {{ from: -1, to: 1 }}\ngrid: {{ initial: [{rows}, {cols}] }}\n";
-            var spec = RichLazyOrleans.Sweeps.SweepSpec.Parse(yaml, RichLazyOrleans.Grains.SweepCoordinatorGrain.Kinds);
+            var spec = RichLazyOrleans.Sweeps.SweepSpec.Parse(yaml, RichLazyOrleans.Engine.KindCatalog.Kinds);
             string dir = Directory.CreateTempSubdirectory("richlazy-bench-").FullName;
             using var host = RichLazyOrleans.Silo.SiloSetup.BuildEmbedded(k);
             await host.StartAsync(ct);

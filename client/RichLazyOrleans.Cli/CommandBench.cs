@@ -1,3 +1,4 @@
+using RichLazyOrleans.Engine;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
@@ -106,7 +107,7 @@ internal static class CommandBench
 
     private static async Task<IReadOnlyList<ResultRow>> SweepAsync(string yaml, string dir, CancellationToken ct)
     {
-        var spec = Sweeps.SweepSpec.Parse(yaml, Grains.SweepCoordinatorGrain.Kinds);
+        var spec = Sweeps.SweepSpec.Parse(yaml, Engine.KindCatalog.Kinds);
         using var host = Silo.SiloSetup.BuildEmbedded(1);
         await host.StartAsync(ct);
         await SweepRunner.RunOnAsync(host.Services.GetRequiredService<IClusterClient>(), spec, yaml, dir, 1, ct);

@@ -1,3 +1,4 @@
+using RichLazyOrleans.Engine;
 using Spectre.Console;
 using System.CommandLine;
 using System.Diagnostics;
@@ -45,7 +46,7 @@ internal static class QuickstartCommand
                     using var stream = typeof(SweepCommands).Assembly.GetManifestResourceStream($"examples/{name}.yaml")!;
                     string yaml = new StreamReader(stream).ReadToEnd();
                     SweepSpec spec;
-                    try { spec = SweepSpec.Parse(yaml, SweepCoordinatorGrain.Kinds); }
+                    try { spec = SweepSpec.Parse(yaml, KindCatalog.Kinds); }
                     catch (SweepSpecException e) { throw new SpecException(e.Message); }
                     string dir = Path.Combine(outDir, name);
                     var status = await SweepRunner.RunOnAsync(client, spec, yaml, dir, k, ct);

@@ -31,13 +31,13 @@ internal static partial class ResultsCommands
 
     private static readonly string[] Columns = ["sweep_id", "run_id", "kind", "tau", "delta", "alpha", "seed", "step",
         "t", "depth", "status", "wall_seconds", "resumed_from_step", "lattice_i", "lattice_j", "silo",
-        "started_at", "finished_at", "queued_seconds", .. RunKindRegistry.MetricColumns];
+        "started_at", "finished_at", "queued_seconds"];
 
     internal static string Csv(IReadOnlyList<ResultRow> rows)
     {
-        // Then the extra columns (axes, a command kind's metrics) the rows carry, by name.
+        // Then the sweep's own columns (its axes and metrics: what its files hold), by name.
         var extras = ResultParquet.ExtraNames(rows.SelectMany(r => r.Extra?.Keys ?? Enumerable.Empty<string>()))
-            .Where(n => !RunKindRegistry.MetricColumns.Contains(n)).ToArray();
+            .ToArray();
         static string N(double? v) => v is { } x ? x.ToString("R", CultureInfo.InvariantCulture) : "";
         static string I(long v) => v.ToString(CultureInfo.InvariantCulture);
         static string T(DateTime? t) => t is { } x
@@ -52,8 +52,7 @@ internal static partial class ResultsCommands
                 N(r.T), I(r.Depth), r.Status, N(r.WallSeconds), I(r.ResumedFromStep),
                 I(r.LatticeI), I(r.LatticeJ), r.Silo,
                 T(r.StartedAt), T(r.FinishedAt), N(r.QueuedSeconds),
-            }.Concat(RunKindRegistry.MetricColumns.Select(m => N(r.Metric(m))))
-                .Concat(extras.Select(m => N(r.Metric(m))))
+            }.Concat(extras.Select(m => N(r.Metric(m))))
                 .Append(Quoted(r.ParamsJson)))).Append('\n');
         }
         return sb.ToString();

@@ -1,3 +1,4 @@
+using RichLazyOrleans.Engine;
 using System.CommandLine;
 using RichLazyOrleans.Grains;
 using RichLazyOrleans.Results;
@@ -66,13 +67,13 @@ internal static partial class ResultsCommands
         if (!File.Exists(specPath))
             throw new SpecException($"'{specPath}' not found: plot needs the sweep spec that `sweep run` saves there");
         SweepSpec spec;
-        try { spec = SweepSpec.Load(specPath, SweepCoordinatorGrain.Kinds); }
+        try { spec = SweepSpec.Load(specPath, KindCatalog.Kinds); }
         catch (SweepSpecException e) { throw new SpecException(e.Message); }
-        var metrics = SweepCoordinatorGrain.Kinds[spec.Kind].MetricsOf(spec.Params);
-        string metric = metricName ?? spec.Refine?.Metric ?? metrics.Keys.FirstOrDefault()
+        var metrics = SweepSchema.For(spec).MetricsRefineFirst;
+        string metric = metricName ?? metrics.FirstOrDefault()
             ?? throw new SpecException($"kind '{spec.Kind}' declares no metric to plot; give --metric");
-        if (!RunKindRegistry.MetricColumns.Contains(metric) && !metrics.ContainsKey(metric))
-            throw new SpecException($"--metric: unknown metric '{metric}'");
+        if (!metrics.Contains(metric))
+            throw new SpecException($"--metric: unknown metric '{metric}' (this sweep's: {string.Join(", ", metrics)})");
         return (spec, metric);
     }
 

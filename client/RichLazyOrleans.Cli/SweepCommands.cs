@@ -1,3 +1,4 @@
+using RichLazyOrleans.Engine;
 using Spectre.Console;
 using System.CommandLine;
 using System.Diagnostics;
@@ -270,7 +271,7 @@ internal static class SweepCommands
 
     internal static (SweepSpec Spec, string Yaml) LoadSpec(string specPath)
     {
-        try { return (SweepSpec.Load(specPath, SweepCoordinatorGrain.Kinds), File.ReadAllText(specPath)); }
+        try { return (SweepSpec.Load(specPath, KindCatalog.Kinds), File.ReadAllText(specPath)); }
         catch (SweepSpecException e) { throw new SpecException(e.Message); }
     }
 

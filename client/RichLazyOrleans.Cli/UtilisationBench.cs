@@ -1,3 +1,4 @@
+using RichLazyOrleans.Engine;
 using System.CommandLine;
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
@@ -35,7 +36,7 @@ internal static class UtilisationBench
                 + "grid: { initial: [5, 5] }\n"
                 + FormattableString.Invariant(
                     $"refine: {{ metric: value, threshold: 0.5, max_depth: 6, budget: {n} }}\n");
-            var spec = Sweeps.SweepSpec.Parse(yaml, Grains.SweepCoordinatorGrain.Kinds);
+            var spec = Sweeps.SweepSpec.Parse(yaml, Engine.KindCatalog.Kinds);
             string dir = Directory.CreateTempSubdirectory("richlazy-bench-").FullName;
             try
             {

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using RichLazyOrleans.Engine;
 using RichLazyOrleans.GrainInterfaces;
 using RichLazyOrleans.Results;
 using RichLazyOrleans.Theory;
@@ -62,12 +63,8 @@ public static class RunRows
         return result;
     }
 
-    /// <summary>The metric columns a run of this kind reports (its declared outputs; none for an unknown kind).
-    /// </summary>
-    private static string[] KindMetrics(string kind, JsonObject spec) =>
-        RunKinds.RunKindRegistry.All.FirstOrDefault(k => k.Name == kind) is { } k
-            ? k.OutputColumns.Concat(k.Open ? RunKinds.CommandRun.DeclaredMetrics(spec) : []).Distinct().ToArray()
-            : [];
+    private static IReadOnlyList<string> KindMetrics(string kind, JsonObject spec) =>
+        SweepSchema.MetricsOf(RunKinds.RunKindRegistry.Get(kind), spec);
 
     /// <summary>
     /// A numeric value of any CLR type: rows made in code hold the type they were made from (a long

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
+using RichLazyOrleans.Engine;
 using RichLazyOrleans.GrainInterfaces;
 using RichLazyOrleans.RunKinds;
 using RichLazyOrleans.Sweeps;
@@ -25,11 +26,7 @@ namespace RichLazyOrleans.Grains;
 [Reentrant]
 public sealed partial class SweepCoordinatorGrain : Grain, ISweepCoordinatorGrain, IRemindable
 {
-    public static IReadOnlyDictionary<string, KindInfo> Kinds { get; } =
-        RunKindRegistry.All.ToDictionary(k => k.Name, k => new KindInfo(k.Name, k.Metrics, k.AxisParameters, k.Open));
-
-    /// <summary>An axis's value at fraction u of its range (see <see cref="SweepRuns.AxisValue"/>).</summary>
-    public static JsonNode AxisValue(IRunKind kind, Axis axis, double u) => SweepRuns.AxisValue(kind, axis, u);
+    private static IReadOnlyDictionary<string, KindInfo> Kinds => KindCatalog.Kinds;
 
     private readonly IPersistentState<SweepGrainState> _state;
     private readonly ILogger _logger;
@@ -171,7 +168,7 @@ public sealed partial class SweepCoordinatorGrain : Grain, ISweepCoordinatorGrai
         _activity?.SetTag("sweep.id", spec.Name);
         _sink = sink;
         var runs = new SweepRuns(spec, S.ResultsDir, _activity?.Id);
-        sink.Columns = runs.ExtraColumns;
+        sink.Columns = runs.Schema.ExtraColumns;
         _outputs = new SweepOutputs(runs, S.ResultsDir, _logger, SweepId);
         _outputs.BeginManifest(S.SpecYaml);
         _plan = SweepPlan.Restore(runs, S.Proposed, S.Finished,

@@ -29,13 +29,11 @@ public sealed class SweepOutputs(SweepRuns runs, string resultsDir, ILogger logg
         {
             var spec = runs.Spec;
             var points = plan.Points();
-            var kind = RunKindRegistry.Get(spec.Kind);
             var rows = points.Select(p =>
             {
                 var (u, v) = runs.Lattice.Fractions(p.Point);
-                // As the runs got them (integer axes rounded, see SweepRuns.AxisValue).
-                var axes = spec.Axes.Select((a, k) => a.ValueAt(k == 0 ? u : v))
-                    .Select((x, k) => kind.IntegerAxes.Contains(spec.Axes[k].Name) ? Math.Round(x) : x).ToArray();
+                // As the runs got them (integer axes rounded, see Axis.ValueAt).
+                var axes = spec.Axes.Select((a, k) => a.ValueAt(k == 0 ? u : v)).ToArray();
                 return new PointRow(axes, p.Point.I, p.Point.J, p.Depth, p.Order, Finite(p.Mean), Finite(p.StdError),
                     p.Seeds, p.Proposed);
             }).ToList();

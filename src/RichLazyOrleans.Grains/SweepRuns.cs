@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using RichLazyOrleans.Engine;
 using RichLazyOrleans.GrainInterfaces;
 using RichLazyOrleans.Results;
 using RichLazyOrleans.RunKinds;
@@ -37,19 +38,15 @@ public sealed class SweepRuns(SweepSpec spec, string resultsDir, string? tracePa
             spec.Refine?.Metric, traceParent, [.. spec.Axes.Select(a => a.Name)]);
     }
 
-    /// <summary>
-    /// The result columns beyond the fixed ones that every file of this sweep has (null where a row has no
-    /// value): its axes and every metric any kind declares, so the files of a sweep share one schema.
-    /// </summary>
-    public IReadOnlyList<string> ExtraColumns { get; } = ResultParquet.ExtraNames(
-        spec.Axes.Select(a => a.Name).Concat(RunKindRegistry.MetricColumns)
-            .Concat(RunKindRegistry.Get(spec.Kind).Open ? CommandRun.DeclaredMetrics(spec.Params) : []));
+    /// <summary>The sweep's columns (<see cref="SweepSchema"/>): every file of this sweep has exactly these.</summary>
+    public SweepSchema Schema { get; } = SweepSchema.For(spec);
 
     /// <summary>An axis's value at fraction u of its range; integer parameters (widths, sizes) rounded.</summary>
     public static JsonNode AxisValue(IRunKind kind, Axis axis, double u)
     {
         double v = axis.ValueAt(u);
-        return kind.IntegerAxes.Contains(axis.Name) ? JsonValue.Create((long)Math.Round(v)) : JsonValue.Create(v);
+        return axis.Integer || kind.IntegerAxes.Contains(axis.Name)
+            ? JsonValue.Create((long)Math.Round(v)) : JsonValue.Create(v);
     }
 
     /// <summary>

@@ -8,15 +8,28 @@ namespace RichLazyOrleans.Sweeps;
 /// <summary>A bad sweep spec; the message is one line naming the key. Exit code 2, nothing started.</summary>
 public sealed class SweepSpecException(string message) : Exception(message);
 
-/// <summary>One sweep axis: a run parameter varied over [From, To], linearly or logarithmically.</summary>
-public sealed record Axis(string Name, double From, double To, bool Log)
+/// <summary>
+/// One sweep axis: a run parameter varied over [From, To], linearly or logarithmically; <paramref name="Integer"/>
+/// axes take integer values only (widths, sizes).
+/// </summary>
+public sealed record Axis(string Name, double From, double To, bool Log, bool Integer = false)
 {
-    /// <summary>The parameter value at fraction u ∈ [0, 1] of the axis.</summary>
-    public double ValueAt(double u) => Log
-        ? Math.Exp(Math.Log(From) + u * (Math.Log(To) - Math.Log(From)))
-        : From + u * (To - From);
+    /// <summary>
+    /// The parameter value at fraction u ∈ [0, 1] of the axis. The ends are the values as written; a value in
+    /// between is a short decimal when the computed one lies within 16 ulp of it (<see cref="AxisValues.Snap"/>:
+    /// 10 where exp/log arithmetic gives 10.000000000000011, 0.55 for 0.5499999999999999, so `df[df.lr == 10]`
+    /// finds the rows), else the computed value (a few ulp from the exact one). Integer axes round to integers.
+    /// </summary>
+    public double ValueAt(double u)
+    {
+        double v = u <= 0 ? From : u >= 1 ? To : AxisValues.Snap(Log
+            ? Math.Exp(Math.Log(From) + u * (Math.Log(To) - Math.Log(From)))
+            : From + u * (To - From));
+        return Integer ? Math.Round(v, MidpointRounding.AwayFromZero) : v;
+    }
 
-    /// <summary>The fraction u ∈ [0, 1] of a parameter value (inverse of <see cref="ValueAt"/>).</summary>
+    /// <summary>The fraction u ∈ [0, 1] of a parameter value (inverse of <see cref="ValueAt"/>, before rounding).
+    /// </summary>
     public double FractionOf(double value) => Log
         ? (Math.Log(value) - Math.Log(From)) / (Math.Log(To) - Math.Log(From))
         : (value - From) / (To - From);
@@ -32,8 +45,10 @@ public sealed record RefineSpec(string Metric, double Threshold, int MaxDepth, i
 /// <summary>What a run kind reports that a sweep can refine on, and the range of each metric.</summary>
 /// <param name="Open">An open kind (`command`): any parameter may be an axis, and its metrics are the names listed in
 /// its params' `metrics`.</param>
+/// <param name="IntegerAxes">Axis parameters that take integers (widths, sizes): their axes are integer axes.
+/// </param>
 public sealed record KindInfo(string Name, IReadOnlyDictionary<string, (double Min, double Max)> Metrics,
-    IReadOnlySet<string> AxisParameters, bool Open = false)
+    IReadOnlySet<string> AxisParameters, bool Open = false, IReadOnlySet<string>? IntegerAxes = null)
 {
     /// <summary>The metrics a sweep of this kind with these params may refine on, with their ranges.</summary>
     public IReadOnlyDictionary<string, (double Min, double Max)> MetricsOf(JsonObject parameters) =>
@@ -142,13 +157,19 @@ public sealed record SweepSpec(string Name, string Kind, JsonObject Params, IRea
             if (parameters.ContainsKey(axis)) throw new SweepSpecException($"key 'axes.{axis}': also fixed in 'params'");
             if (v is not YamlMappingNode am) throw new SweepSpecException($"key 'axes.{axis}' must be {{ from: .., to: .., scale: linear|log }}");
             foreach (var ak in am.Children.Keys.Select(Str))
-                if (ak is not ("from" or "to" or "scale")) throw new SweepSpecException($"unknown key 'axes.{axis}.{ak}' (known: from, to, scale)");
+                if (ak is not ("from" or "to" or "scale" or "integer"))
+                    throw new SweepSpecException($"unknown key 'axes.{axis}.{ak}' (known: from, to, scale, integer)");
             double from = RequiredNumber(am, "from", $"axes.{axis}.from"), to = RequiredNumber(am, "to", $"axes.{axis}.to");
             string scale = Child(am, "scale") is { } s ? Str(s) : "linear";
             if (scale is not ("linear" or "log")) throw new SweepSpecException($"key 'axes.{axis}.scale' must be 'linear' or 'log', got '{scale}'");
             if (!(to > from)) throw new SweepSpecException($"key 'axes.{axis}': 'to' ({to}) must be above 'from' ({from})");
             if (scale == "log" && !(from > 0)) throw new SweepSpecException($"key 'axes.{axis}.from' must be > 0 on a log axis");
-            axes.Add(new Axis(axis, from, to, scale == "log"));
+            bool integer = Child(am, "integer") is { } iv && Flag(iv, $"axes.{axis}.integer");
+            if (integer && (from != Math.Round(from) || to != Math.Round(to)))
+                throw new SweepSpecException($"key 'axes.{axis}': an integer axis runs from an integer to an integer, "
+                    + $"got {from} to {to}");
+            integer |= info.IntegerAxes?.Contains(axis) == true;   // the kind's widths and sizes
+            axes.Add(new Axis(axis, from, to, scale == "log", integer));
         }
 
         var (seeds, seedRange) = ParseSeeds(Child(root, "seeds"));
@@ -191,6 +212,7 @@ public sealed record SweepSpec(string Name, string Kind, JsonObject Params, IRea
                     + $"({MaxPoints})");
             refine = new RefineSpec(metric, threshold, maxDepth, budget);
         }
+        CheckIntegerAxes(axes, initial, refine?.MaxDepth ?? 0);
         long points = refine?.Budget ?? initial.Aggregate(1L, (a, b) => a * b);
         if (refine is null && points > MaxPoints)
             throw new SweepSpecException($"key 'grid.initial': {string.Join(" x ", initial)} = {points} grid points "
@@ -237,6 +259,36 @@ public sealed record SweepSpec(string Name, string Kind, JsonObject Params, IRea
         }
         return (seeds, null);
     }
+
+    /// <summary>
+    /// An integer axis refines only to distinct integers: two lattice points with the same value would run the same
+    /// runs twice. Refused with the deepest max_depth that keeps its values distinct.
+    /// </summary>
+    private static void CheckIntegerAxes(IReadOnlyList<Axis> axes, IReadOnlyList<int> initial, int maxDepth)
+    {
+        for (int a = 0; a < axes.Count; a++)
+        {
+            if (!axes[a].Integer) continue;
+            int depth = maxDepth;
+            while (depth >= 0 && !Distinct(AxisValues.Finest(axes[a], (initial[a] - 1) << depth))) depth--;
+            if (depth == maxDepth) continue;
+            string what = $"key 'axes.{axes[a].Name}': an integer axis from {axes[a].From} to {axes[a].To} has too "
+                + $"few integers for {initial[a]} initial nodes";
+            throw new SweepSpecException(depth < 0
+                ? $"{what}; give fewer nodes in grid.initial"
+                : $"{what} refined to max_depth {maxDepth} (two lattice points would share a value); at most "
+                    + $"max_depth {depth}");
+        }
+
+        static bool Distinct(double[] values) => values.Zip(values.Skip(1)).All(p => p.Second > p.First);
+    }
+
+    private static bool Flag(YamlNode node, string path) => Str(node) switch
+    {
+        "true" => true,
+        "false" => false,
+        var v => throw new SweepSpecException($"key '{path}' must be true or false, got '{v}'"),
+    };
 
     private static string Str(YamlNode n) => n is YamlScalarNode s ? s.Value ?? "" : throw new SweepSpecException($"expected a value, got a {n.NodeType} at line {n.Start.Line}");
 

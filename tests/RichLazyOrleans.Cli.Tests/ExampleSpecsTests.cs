@@ -1,3 +1,4 @@
+using RichLazyOrleans.Engine;
 using System.Text.Json.Nodes;
 using RichLazyOrleans.Grains;
 using RichLazyOrleans.RunKinds;
@@ -24,7 +25,7 @@ public class ExampleSpecsTests : IDisposable
     [Fact]
     public void There_is_an_example_for_each_deep_network_kind()
     {
-        var kinds = Directory.GetFiles(Examples, "*.yaml").Select(f => SweepSpec.Parse(File.ReadAllText(f), SweepCoordinatorGrain.Kinds).Kind).ToHashSet();
+        var kinds = Directory.GetFiles(Examples, "*.yaml").Select(f => SweepSpec.Parse(File.ReadAllText(f), KindCatalog.Kinds).Kind).ToHashSet();
         Assert.Superset(new HashSet<string> { "cnn-mnist", "rhm", "grokking", "teacher-student", "single-neuron" }, kinds);
     }
 
@@ -32,7 +33,7 @@ public class ExampleSpecsTests : IDisposable
     [MemberData(nameof(Files))]
     public void The_example_parses_and_its_run_specs_validate_at_the_axis_ends(string file)
     {
-        var spec = SweepSpec.Parse(File.ReadAllText(Path.Combine(Examples, file)), SweepCoordinatorGrain.Kinds);
+        var spec = SweepSpec.Parse(File.ReadAllText(Path.Combine(Examples, file)), KindCatalog.Kinds);
         var kind = RunKindRegistry.Get(spec.Kind);
         // Small real IDX files: a sweep checks their headers before it starts.
         RichLazyOrleans.Training.SyntheticDigits.WriteIdx(_data, 20, 5, seed: 0);
@@ -47,7 +48,7 @@ public class ExampleSpecsTests : IDisposable
         foreach (double end in new[] { 0.0, 1.0 })
         {
             var run = (JsonObject)spec.Params.DeepClone();
-            foreach (var axis in spec.Axes) run[axis.Name] = SweepCoordinatorGrain.AxisValue(kind, axis, end);
+            foreach (var axis in spec.Axes) run[axis.Name] = SweepRuns.AxisValue(kind, axis, end);
             if (kind.HasSeed) run["seed"] = spec.Seeds[0];
             if (kind.Resumable) run["checkpoint_dir"] = Path.Combine(data, "checkpoints");
             if (run.ContainsKey("data_dir")) run["data_dir"] = data;

@@ -1,3 +1,4 @@
+using RichLazyOrleans.Engine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
@@ -116,7 +117,7 @@ public partial class SpecKeyDocsTests : IDisposable
         string examples = Path.Combine(Root, "client", "RichLazyOrleans.Cli", "examples");
         foreach (var file in Directory.GetFiles(examples, "*.yaml", SearchOption.AllDirectories).Order())
         {
-            var spec = SweepSpec.Parse(File.ReadAllText(file), SweepCoordinatorGrain.Kinds);
+            var spec = SweepSpec.Parse(File.ReadAllText(file), KindCatalog.Kinds);
             foreach (var run in ExampleSpecsTests.RunsAtAxisEnds(spec, _data)) yield return run;
         }
     }

@@ -1,3 +1,4 @@
+using RichLazyOrleans.Engine;
 using RichLazyOrleans.GrainInterfaces;
 using RichLazyOrleans.Grains;
 using RichLazyOrleans.Results;
@@ -39,15 +40,15 @@ public class CommandKindTests(ClusterFixture fixture) : IClassFixture<ClusterFix
     {
         string program = Script("echo '{\"step\": 0, \"loss\": 1}'\n");
         var e = Assert.Throws<ArgumentException>(() => SweepRuns.Validate(Yaml("cmd", program),
-            SweepCoordinatorGrain.Kinds, "cmd", Path.GetTempPath(), commands: new CommandPolicy(false)));
+            KindCatalog.Kinds, "cmd", Path.GetTempPath(), commands: new CommandPolicy(false)));
         Assert.Contains("--allow-commands", e.Message);
-        SweepRuns.Validate(Yaml("cmd", program), SweepCoordinatorGrain.Kinds, "cmd", Path.GetTempPath());
+        SweepRuns.Validate(Yaml("cmd", program), KindCatalog.Kinds, "cmd", Path.GetTempPath());
         e = Assert.Throws<ArgumentException>(() => SweepRuns.Validate(
-            Yaml("cmd", program).Replace("metric: loss", "metric: accuracy"), SweepCoordinatorGrain.Kinds, "cmd",
+            Yaml("cmd", program).Replace("metric: loss", "metric: accuracy"), KindCatalog.Kinds, "cmd",
             Path.GetTempPath()));
         Assert.Contains("not among the metrics params.metrics declares (loss)", e.Message);
         e = Assert.Throws<ArgumentException>(() => SweepRuns.Validate(
-            Yaml("cmd", "/no/such/program"), SweepCoordinatorGrain.Kinds, "cmd", Path.GetTempPath()));
+            Yaml("cmd", "/no/such/program"), KindCatalog.Kinds, "cmd", Path.GetTempPath()));
         Assert.Contains("key 'command'", e.Message);   // checked before the sweep starts, not by every run
     }
 

@@ -1,3 +1,4 @@
+using RichLazyOrleans.Engine;
 using System.Text.Json.Nodes;
 using RichLazyOrleans.Grains;
 using RichLazyOrleans.RunKinds;
@@ -157,16 +158,16 @@ public class PathRootsTests : IDisposable
             + $"params: {{ delta: 0, n: 20, d: 3, m: 4, steps: 10{extra} }}\n"
             + "axes:\n  tau: { from: 0.1, to: 1, scale: log }\ngrid: { initial: [3] }\n";
         string ok = Path.Combine(_results, "roots");
-        SweepRuns.Validate(yaml(""), SweepCoordinatorGrain.Kinds, "roots", ok, _roots);
+        SweepRuns.Validate(yaml(""), KindCatalog.Kinds, "roots", ok, _roots);
         var e = Assert.Throws<ArgumentException>(() =>
-            SweepRuns.Validate(yaml(""), SweepCoordinatorGrain.Kinds, "roots", _outside, _roots));
+            SweepRuns.Validate(yaml(""), KindCatalog.Kinds, "roots", _outside, _roots));
         Assert.StartsWith("--out:", e.Message);
         e = Assert.Throws<ArgumentException>(() => SweepRuns.Validate(yaml($", checkpoint_dir: {_outside}"),
-            SweepCoordinatorGrain.Kinds, "roots", ok, _roots));
+            KindCatalog.Kinds, "roots", ok, _roots));
         Assert.Contains("key 'checkpoint_dir'", e.Message);
         Assert.Empty(Directory.EnumerateFileSystemEntries(_outside));   // the write probe never ran there
         e = Assert.Throws<ArgumentException>(() => SweepRuns.Validate(yaml(", init_w: /etc/hostname"),
-            SweepCoordinatorGrain.Kinds, "roots", ok, _roots));
+            KindCatalog.Kinds, "roots", ok, _roots));
         Assert.Contains("outside this silo's data root", e.Message);
     }
 }

@@ -1,3 +1,4 @@
+using RichLazyOrleans.Engine;
 using RichLazyOrleans.GrainInterfaces;
 using RichLazyOrleans.Grains;
 using RichLazyOrleans.Sweeps;
@@ -7,7 +8,7 @@ namespace RichLazyOrleans.Grains.Tests;
 public class SweepPlanTests
 {
     private static SweepSpec Spec(string seeds = "", int budget = 40) =>
-        SweepSpec.Parse(SpecYaml(seeds, budget), SweepCoordinatorGrain.Kinds);
+        SweepSpec.Parse(SpecYaml(seeds, budget), KindCatalog.Kinds);
 
     private static string SpecYaml(string seeds = "", int budget = 40) => $$"""
         name: plan
@@ -83,12 +84,12 @@ public class SweepPlanTests
         // "depth 1/0". It must say what the live plan said.
         string yaml = budget > 0 ? SpecYaml(budget: budget)
             : SpecYaml().Replace("refine: { metric: value, threshold: 0.5, max_depth: 2, budget: 40 }", "");
-        var spec = SweepSpec.Parse(yaml, SweepCoordinatorGrain.Kinds);
+        var spec = SweepSpec.Parse(yaml, KindCatalog.Kinds);
         var proposed = new List<ProposedRun>();
         var plan = Fresh(spec, proposed);
         while (!plan.IsComplete)
             foreach (var r in plan.Take(4)) plan.Tell(Result(r));
-        var ended = SweepPlan.Summary(yaml, SweepCoordinatorGrain.Kinds, proposed);
+        var ended = SweepPlan.Summary(yaml, KindCatalog.Kinds, proposed);
         Assert.Equal((plan.GridPoints, plan.Depth, plan.MaxDepth), ended);
         Assert.True(ended.Depth <= ended.MaxDepth, $"depth {ended.Depth}/{ended.MaxDepth}");
     }
@@ -161,8 +162,8 @@ public class SweepPlanTests
         Assert.Equal(5, restored.Queued);
         restored.DropQueued();
         Assert.Equal(0, restored.Queued);
-        Assert.Equal((5, 0, 2), SweepPlan.Summary(SpecYaml(), SweepCoordinatorGrain.Kinds, proposed));
-        Assert.Equal((0, 0, 0), SweepPlan.Summary("", SweepCoordinatorGrain.Kinds, proposed));
-        Assert.Equal((0, 0, 0), SweepPlan.Summary("name: x\nkind: nope\n", SweepCoordinatorGrain.Kinds, proposed));
+        Assert.Equal((5, 0, 2), SweepPlan.Summary(SpecYaml(), KindCatalog.Kinds, proposed));
+        Assert.Equal((0, 0, 0), SweepPlan.Summary("", KindCatalog.Kinds, proposed));
+        Assert.Equal((0, 0, 0), SweepPlan.Summary("name: x\nkind: nope\n", KindCatalog.Kinds, proposed));
     }
 }

@@ -1,3 +1,4 @@
+using RichLazyOrleans.Engine;
 using RichLazyOrleans.Grains;
 using RichLazyOrleans.Training;
 
@@ -17,7 +18,7 @@ public class SweepPrecheckTests : IDisposable
 
     private static ArgumentException Refused(string yaml, string outDir, long? memory = null) =>
         Assert.Throws<ArgumentException>(() =>
-            SweepRuns.Validate(yaml, SweepCoordinatorGrain.Kinds, "pre", outDir, memory: memory));
+            SweepRuns.Validate(yaml, KindCatalog.Kinds, "pre", outDir, memory: memory));
 
     [Fact]
     public void A_run_bigger_than_the_silo_is_refused_with_its_estimate()
@@ -28,7 +29,7 @@ public class SweepPrecheckTests : IDisposable
         var e = Refused(yaml, Out, memory: 8L << 30);
         Assert.Matches(
             @"one teacher-student run needs about 1\d\.\d GiB of memory .* more than the 8\.0 GiB a silo has", e.Message);
-        SweepRuns.Validate(yaml, SweepCoordinatorGrain.Kinds, "pre", Out, memory: 64L << 30);
+        SweepRuns.Validate(yaml, KindCatalog.Kinds, "pre", Out, memory: 64L << 30);
         Assert.False(Directory.Exists(Out));
     }
 
@@ -41,7 +42,7 @@ public class SweepPrecheckTests : IDisposable
     {
         string data = Path.Combine(_tmp, "digits");
         SyntheticDigits.WriteIdx(data, 200, 50, seed: 0);
-        SweepRuns.Validate(Cnn(data), SweepCoordinatorGrain.Kinds, "pre", Out);
+        SweepRuns.Validate(Cnn(data), KindCatalog.Kinds, "pre", Out);
 
         // Labels where images should be (swapped names).
         string images = Path.Combine(data, SyntheticDigits.TrainImagesFile);
@@ -70,7 +71,7 @@ public class SweepPrecheckTests : IDisposable
         // Unreadable (not as root, who reads anything).
         File.Delete(images);
         File.Move(images + ".keep", images);
-        SweepRuns.Validate(Cnn(data), SweepCoordinatorGrain.Kinds, "pre", Out);
+        SweepRuns.Validate(Cnn(data), KindCatalog.Kinds, "pre", Out);
         if (!OperatingSystem.IsWindows() && Environment.UserName != "root")
         {
             File.SetUnixFileMode(images, UnixFileMode.None);

@@ -1,3 +1,4 @@
+using RichLazyOrleans.Engine;
 using System.Text.Json.Nodes;
 using RichLazyOrleans.Grains;
 using RichLazyOrleans.Results;
@@ -17,10 +18,9 @@ internal sealed record SweepView(SweepSpec Spec, string Dir, IReadOnlyList<PageP
 
     public string RefineMetric => Spec.Refine?.Metric ?? Metrics.FirstOrDefault() ?? "";
 
-    /// <summary>The kind's declared metrics (the refine metric first).</summary>
-    public IReadOnlyList<string> Metrics =>
-        SweepCoordinatorGrain.Kinds.TryGetValue(Spec.Kind, out var k)
-            ? [.. k.Metrics.Keys.OrderBy(m => m != Spec.Refine?.Metric)] : [];
+    /// <summary>The sweep's metrics (its schema: a kind's declared outputs or a `command` spec's own), the refine
+    /// metric first.</summary>
+    public IReadOnlyList<string> Metrics => SweepSchema.For(Spec).MetricsRefineFirst;
 
     public IEnumerable<string> Downloads =>
         Directory.EnumerateFiles(Dir).Select(System.IO.Path.GetFileName).OfType<string>()
@@ -33,7 +33,7 @@ internal sealed record SweepView(SweepSpec Spec, string Dir, IReadOnlyList<PageP
     {
         string yaml = System.IO.Path.Combine(dir, "sweep.yaml");
         if (!System.IO.File.Exists(yaml)) return null;
-        var spec = SweepSpec.Load(yaml, SweepCoordinatorGrain.Kinds);
+        var spec = SweepSpec.Load(yaml, KindCatalog.Kinds);
         var lattice = Lattice.For(spec);
         var rows = System.IO.File.Exists(System.IO.Path.Combine(dir, PointsFile.FileName))
             ? (await PointsFile.ReadAsync(dir, spec.Axes.Select(a => a.Name).ToArray())).Rows : [];
