@@ -1,4 +1,5 @@
 using Orleans.Concurrency;
+using RichLazyOrleans.Engine;
 
 namespace RichLazyOrleans.GrainInterfaces;
 
@@ -18,7 +19,11 @@ public sealed record RunRequest(
     [property: Id(10)] string? TraceParent = null,
     [property: Id(11)] string[]? Axes = null);   // the sweep's axis names: each becomes a result column
 
-/// <summary>What a finished run reports back to its coordinator, with its result rows (JSON of the result schema).</summary>
+/// <summary>
+/// What a finished run reports back to its coordinator: how it ended and the rows it had not sent yet
+/// (<paramref name="Tail"/>; rows sent before with <see cref="ISweepCoordinatorGrain.RunProgress"/> are not sent
+/// again). <paramref name="Rows"/> counts every row of the attempt.
+/// </summary>
 [GenerateSerializer, Immutable]
 public sealed record RunResult(
     [property: Id(0)] string RunId,
@@ -29,7 +34,7 @@ public sealed record RunResult(
     [property: Id(5)] double WallSeconds,
     [property: Id(6)] string? Error,
     [property: Id(7)] string Silo,
-    [property: Id(8)] string RowsJson);
+    [property: Id(8)] RowBatch Tail);
 
 /// <summary>A sweep to start: the spec text (YAML) and where results go.</summary>
 [GenerateSerializer, Immutable]
@@ -84,8 +89,11 @@ public interface ISweepCoordinatorGrain : IGrainWithStringKey
     /// <summary>Validates and starts the sweep; a bad spec throws with a one-line message naming the key.</summary>
     Task<SweepStatus> Start(SweepRequest request);
     Task RunFinished(RunResult result);
-    /// <summary>Rows a run has produced so far (JSON of the result schema); repeats are ignored.</summary>
-    [OneWay] Task RunProgress(string runId, string rowsJson);
+    /// <summary>
+    /// Rows a run has produced and not sent before, typed; awaited, so the run sends each row once and in order
+    /// (a failed call leaves them to the next one). Repeats of a (run_id, step) are ignored.
+    /// </summary>
+    Task RunProgress(Immutable<RowBatch> batch);
     /// <summary>The run took a slot and executes (before: it waited for one); status counts it as running.</summary>
     [OneWay] Task RunStarted(string runId);
     [AlwaysInterleave] Task<SweepStatus> GetStatus();
@@ -95,8 +103,7 @@ public interface ISweepCoordinatorGrain : IGrainWithStringKey
     /// (Ctrl+C on `sweep run` in a cluster); `Resume` continues them from there.</summary>
     Task<SweepStatus> Stop();
     /// <summary>A run stopped before finishing because its silo is shutting down (it saved a checkpoint); start it elsewhere.</summary>
-    [OneWay] Task RunInterrupted(string runId, string silo, string? rowsJson = null);   // with its last rows:
-                                                                                      // one-way calls may overtake
+    [OneWay] Task RunInterrupted(string runId, string silo, RowBatch? tail = null);   // with its unsent rows
     /// <summary>
     /// Wakes the sweep (restoring it from durable state) and starts its unfinished runs again at once; a cancelled
     /// or failed sweep continues where it stopped.

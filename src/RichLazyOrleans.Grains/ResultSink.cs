@@ -1,5 +1,5 @@
-using System.Text.Json;
 using Microsoft.Extensions.Logging;
+using RichLazyOrleans.Engine;
 using RichLazyOrleans.Results;
 
 namespace RichLazyOrleans.Grains;
@@ -153,9 +153,8 @@ public sealed class ResultSink(string sweepId, string resultsDir, ILogger logger
         return new Ledger(rowsOnDisk, runs.Values.ToList());
     }
 
-    /// <summary>Takes a run's rows (JSON of the result schema), each (run_id, step) once.</summary>
-    public void Accept(string runId, string rowsJson) =>
-        Accept(runId, JsonSerializer.Deserialize<List<ResultRow>>(rowsJson) ?? []);
+    /// <summary>Takes a batch of a run's typed rows, each (run_id, step) once, joined to the run's columns.</summary>
+    public void Accept(RunColumns run, RowBatch batch) => Accept(run.RunId, run.Compose(batch));
 
     public void Accept(string runId, IEnumerable<ResultRow> rows)
     {

@@ -1,4 +1,6 @@
 using Microsoft.Extensions.Logging;
+using Orleans.Concurrency;
+using RichLazyOrleans.Engine;
 using RichLazyOrleans.GrainInterfaces;
 
 namespace RichLazyOrleans.Grains;
@@ -11,10 +13,11 @@ public sealed partial class SweepCoordinatorGrain
     {
         // A duplicate report (a retry, or a rerun of a run already finished) still frees its place in flight.
         _dispatcher?.Finished(result.RunId);
+        var columns = Dispatching ? _plan!.Columns(result.RunId) : null;
         // Recorded while runs are wanted; a report to a sweep already finishing (restored as cancelled) is not.
         if (Dispatching && _plan!.Tell(result) is { } finished)
         {
-            if (result.Succeeded) _sink!.Accept(result.RunId, result.RowsJson);
+            if (result.Succeeded && columns is not null) _sink!.Accept(columns, result.Tail);
             else
             {
                 S.Message = $"run {result.RunId} failed: {result.Error}";
@@ -26,11 +29,11 @@ public sealed partial class SweepCoordinatorGrain
         await AdvanceAsync();
     }
 
-    public Task RunProgress(string runId, string rowsJson)
+    public Task RunProgress(Immutable<RowBatch> batch)
     {
-        if (Dispatching && _plan!.Get(runId) is not null && !_plan.IsFinished(runId))
+        if (Dispatching && _plan!.Columns(batch.Value.RunId) is { } columns)
         {
-            _sink!.Accept(runId, rowsJson);
+            _sink!.Accept(columns, batch.Value);
             _streamed = true;
         }
         return Task.CompletedTask;
@@ -42,9 +45,9 @@ public sealed partial class SweepCoordinatorGrain
         return Task.CompletedTask;
     }
 
-    public async Task RunInterrupted(string runId, string silo, string? rowsJson = null)
+    public async Task RunInterrupted(string runId, string silo, RowBatch? tail = null)
     {
-        if (rowsJson is not null) await RunProgress(runId, rowsJson);
+        if (tail is not null) await RunProgress(new(tail));
         if (S.Phase == SweepPhase.Cancelling)
         {
             // No run starts again while a sweep is being cancelled: this one saved its state and is left for

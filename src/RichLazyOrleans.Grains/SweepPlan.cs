@@ -1,3 +1,4 @@
+using RichLazyOrleans.Engine;
 using RichLazyOrleans.GrainInterfaces;
 using RichLazyOrleans.Sweeps;
 
@@ -17,6 +18,7 @@ public sealed class SweepPlan
     private readonly Queue<RunRequest> _queue = new();
     private readonly Dictionary<string, bool> _told = [];   // run id -> succeeded
     private readonly HashSet<LatticePoint> _points = [];
+    private readonly Dictionary<string, RunColumns> _columns = [];   // of runs whose rows may still come
 
     private SweepPlan(SweepRuns runs, List<ProposedRun> proposed, ISweepPlanner planner)
     {
@@ -44,6 +46,12 @@ public sealed class SweepPlan
     public IReadOnlyList<PointSummary> Points() => _planner.Points();
 
     public RunRequest? Get(string runId) => _byId.GetValueOrDefault(runId);
+
+    /// <summary>The columns an unfinished run's rows share (made once per run, dropped when it is told); null for a
+    /// run that is unknown or finished, whose rows are not wanted.</summary>
+    public RunColumns? Columns(string runId) =>
+        IsFinished(runId) || !_byId.TryGetValue(runId, out var r) ? null
+        : _columns.TryGetValue(runId, out var c) ? c : _columns[runId] = _runs.Columns(r);
     public bool IsFinished(string runId) => _told.ContainsKey(runId);
 
     /// <summary>
@@ -135,6 +143,7 @@ public sealed class SweepPlan
     {
         if (!_byId.TryGetValue(result.RunId, out var r) || IsFinished(result.RunId)) return null;
         Record(result.RunId, result.Succeeded);
+        _columns.Remove(result.RunId);
         _planner.Tell(new LatticePoint(r.LatticeI, r.LatticeJ), r.Seed, Metric(result.Succeeded, result.MetricValue));
         return new FinishedRun(r.LatticeI, r.LatticeJ, r.Seed, result.Succeeded, result.MetricValue, result.Error);
     }

@@ -22,6 +22,20 @@ public sealed class SweepRuns(SweepSpec spec, string resultsDir, string? tracePa
 
     public RunRequest Request(LatticePoint p, long seed, int depth)
     {
+        var runSpec = RunSpec(p, seed);
+        return new RunRequest(spec.Name, RunId(p, seed), spec.Kind, runSpec.ToJsonString(), p.I, p.J, depth, seed,
+            resultsDir, spec.Refine?.Metric, traceParent, [.. spec.Axes.Select(a => a.Name)]);
+    }
+
+    /// <summary>The columns every row of this run shares (<see cref="RunColumns"/>), from the spec it was sent.
+    /// </summary>
+    public RunColumns Columns(RunRequest run) => new(spec.Name, run.RunId, spec.Kind,
+        RunSpec(new LatticePoint(run.LatticeI, run.LatticeJ), run.Seed), run.Axes ?? [], run.Seed, run.Depth,
+        run.LatticeI, run.LatticeJ, Schema.Metrics, run.SpecJson);
+
+    /// <summary>A run's full spec: the sweep's params, its axis values and seed, and where it saves states.</summary>
+    private JsonObject RunSpec(LatticePoint p, long seed)
+    {
         var (u, v) = _lattice.Fractions(p);
         var runSpec = (JsonObject)spec.Params.DeepClone();
         runSpec[spec.Axes[0].Name] = AxisValue(_kind, spec.Axes[0], u);
@@ -34,8 +48,7 @@ public sealed class SweepRuns(SweepSpec spec, string resultsDir, string? tracePa
             runSpec["checkpoint_dir"] = runSpec["checkpoint_dir"] is JsonValue given
                 && given.TryGetValue(out string? root)
                 ? Path.Combine(root, runId) : Path.Combine(resultsDir, "checkpoints", runId);
-        return new RunRequest(spec.Name, runId, spec.Kind, runSpec.ToJsonString(), p.I, p.J, depth, seed, resultsDir,
-            spec.Refine?.Metric, traceParent, [.. spec.Axes.Select(a => a.Name)]);
+        return runSpec;
     }
 
     /// <summary>The sweep's columns (<see cref="SweepSchema"/>): every file of this sweep has exactly these.</summary>

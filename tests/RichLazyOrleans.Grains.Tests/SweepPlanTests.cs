@@ -31,7 +31,8 @@ public class SweepPlanTests
     }
 
     private static RunResult Result(RunRequest r, bool ok = true) =>
-        new(r.RunId, ok, ok ? "ok" : "failed", ok ? Value(r) : null, 1, 0, ok ? null : "boom", "silo", "[]");
+        new(r.RunId, ok, ok ? "ok" : "failed", ok ? Value(r) : null, 1, 0, ok ? null : "boom", "silo",
+            RichLazyOrleans.Engine.RowBatch.Empty(r.RunId));
 
     private static SweepPlan Fresh(SweepSpec spec, List<ProposedRun> proposed) =>
         SweepPlan.Restore(new SweepRuns(spec, "/tmp/out"), proposed, new Dictionary<string, FinishedRun>(), []);

@@ -1,0 +1,162 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using RichLazyOrleans.Engine;
+using RichLazyOrleans.GrainInterfaces;
+using RichLazyOrleans.RunKinds;
+
+namespace RichLazyOrleans.Grains;
+
+/// <summary>A run's execution on its slot and what it tells its coordinator: rows (each once), the result.</summary>
+public sealed partial class RunGrain
+{
+    private Task _sending = Task.CompletedTask;   // one send of rows at a time: the timer's and the end's
+
+    private async Task ExecuteAsync(RunRequest r, JsonObject spec, IDisposable execution)
+    {
+        using var _ = execution;   // a shutdown waits until this run has reported
+        var run = _run!;
+        string silo = RuntimeIdentity;
+        if (_durable)
+            logger.LogInformation("run {RunId} started on {Silo} (attempt {Attempt})", r.RunId, silo, State.Attempts);
+        RunResult result;
+        try
+        {
+            var kind = RunKindRegistry.Get(r.Kind);
+            // Again here, not only when the sweep started: any client of the gateway can start a run grain.
+            roots.Check(kind, spec);
+            commands.Check(r.Kind);
+            int attempt = _durable ? Math.Max(1, State.Attempts) : 1;
+            _status = "waiting for a slot";
+            ActivityContext.TryParse(r.TraceParent, null, out var parent);   // a span per run, a child of its sweep's
+            using var activity = Telemetry.Source.StartActivity("run", ActivityKind.Internal, parent);
+            activity?.SetTag("run.id", r.RunId);
+            activity?.SetTag("run.kind", r.Kind);
+            bool gpu = RunDevice.TakesGpu(RunDevice.Of(kind, spec), slots.Gpus.Count);
+            var reported = _began.Task.ContinueWith(_ => ReportStartedAsync(), TaskScheduler.Current).Unwrap();
+            // On a slot thread: awaiting it frees the Orleans scheduler (the lambda touches no grain state).
+            await slots.RunAsync(stopping =>
+            {
+                using var either = CancellationTokenSource.CreateLinkedTokenSource(stopping, _stop.Token);
+                if (!either.IsCancellationRequested) _began.TrySetResult();
+                run.Execute(new RunContext(r.SweepId, r.RunId, attempt, SlotPool.CurrentSlot, SlotPool.CurrentGpu,
+                    Path.Combine(r.ResultsDir, "logs", r.RunId + ".log")), SlotPool.CurrentGpu, either.Token);
+                return 0;
+            }, gpu);
+            _status = "reporting";
+            var tail = await DrainRowsAsync(r, atEnd: true);
+            var last = run.Rows.Last;
+            string status = last?.Status ?? "ok";
+            result = new RunResult(r.RunId, true, status, run.Rows.Factory.Metric(last, r.Metric), run.Rows.Count,
+                run.Clock.Finished.WallSeconds, null, silo, tail);
+            await SaveStateAsync("done", resumedFrom: last?.ResumedFromStep);
+            Telemetry.RunsCompleted.Add(1, new KeyValuePair<string, object?>("status", status));
+        }
+        catch (OperationCanceledException) when (slots.IsStopping || _stop.IsCancellationRequested)
+        {
+            await InterruptedAsync(r, spec, silo);
+            return;
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "run {RunId} failed", r.RunId);
+            _progressTimer?.Dispose();
+            result = new RunResult(r.RunId, false, "failed", null, 0, run.Clock.Finished.WallSeconds,
+                $"{e.GetType().Name}: {e.Message.Split('\n')[0]}", silo, RowBatch.Empty(r.RunId));
+            await SaveStateAsync("failed", result.Error);
+            Telemetry.RunsCompleted.Add(1, new KeyValuePair<string, object?>("status", "failed"));
+        }
+        _status = result.Status;
+        await ReportAsync(r, result);
+        if (_durable) logger.LogInformation("run {RunId} finished on {Silo}: {Status}", r.RunId, silo, result.Status);
+        DeactivateOnIdle();
+    }
+
+    /// <summary>The silo is shutting down, or the sweep was stopped: the run saved its state (resumable kinds) and
+    /// stopped. Its unsent rows go with the notice, so none arrives after it.</summary>
+    private async Task InterruptedAsync(RunRequest r, JsonObject spec, string silo)
+    {
+        _status = "interrupted";
+        _interrupted = true;
+        var tail = await DrainRowsAsync(r, atEnd: false);
+        // Teacher-student saves ckpt-STEP.bin (CheckpointStore), the other kinds state-STEP.bin (StateStore).
+        long? saved = spec["checkpoint_dir"]?.GetValue<string>() is { } dir
+            ? new Training.CheckpointStore(dir).Files().Concat(new Training.StateStore(dir).Files())
+                .Select(f => (long?)f.Step).Max()
+            : null;
+        logger.LogInformation("run {RunId} interrupted on {Silo}: {Why} (newest saved state: step {Step})",
+            r.RunId, silo, slots.IsStopping ? "the silo is stopping" : "its sweep was stopped",
+            saved?.ToString() ?? "none");
+        await SaveStateAsync("interrupted");
+        try { await Coordinator.RunInterrupted(r.RunId, silo, tail); }
+        catch (Exception e)
+        {
+            logger.LogWarning("run {RunId}: could not tell its coordinator it was interrupted ({Error})", r.RunId,
+                e.Message);
+        }
+        DeactivateOnIdle();
+    }
+
+    /// <summary>The timer's tick: rows produced since the last send, in batches, unless a send is under way.</summary>
+    private Task SendRowsAsync() => _sending.IsCompleted ? _sending = SendBatchesAsync(keepLast: false) : _sending;
+
+    /// <summary>
+    /// Sends unsent rows as progress, a bounded batch per awaited call; a batch leaves the buffer only once the
+    /// coordinator has it, so a failed call loses nothing (the next tick, or the result, carries the rows). With
+    /// <paramref name="keepLast"/> the last batch stays, for the result.
+    /// </summary>
+    private async Task SendBatchesAsync(bool keepLast, bool atEnd = false)
+    {
+        var rows = _run!.Rows;
+        try
+        {
+            while ((!keepLast || rows.HasMoreThanOneBatch) && rows.Peek(_request!.RunId, RuntimeIdentity, atEnd)
+                is { } batch)
+            {
+                await Coordinator.RunProgress(new(batch));
+                rows.Sent(batch);
+            }
+        }
+        catch (Exception e)
+        {
+            logger.LogDebug("run {RunId}: rows not sent yet ({Error}); they go with the next call", _request!.RunId,
+                e.Message.Split('\n')[0]);
+        }
+    }
+
+    /// <summary>The rows left at the end of an attempt: after the send under way, all but the last batch as
+    /// progress; the rest (one batch, or everything when sending failed) for the final report.</summary>
+    private async Task<RowBatch> DrainRowsAsync(RunRequest r, bool atEnd)
+    {
+        _progressTimer?.Dispose();
+        await _sending;
+        await SendBatchesAsync(keepLast: true, atEnd);
+        return _run!.Rows.Peek(r.RunId, RuntimeIdentity, atEnd, all: true) ?? RowBatch.Empty(r.RunId);
+    }
+
+    /// <summary>
+    /// Reports the result, retrying while the coordinator is unreachable (its silo died and it is
+    /// being restored elsewhere). The coordinator accepts each run once, so a retry cannot duplicate.
+    /// </summary>
+    private async Task ReportAsync(RunRequest r, RunResult result)
+    {
+        var delay = TimeSpan.FromSeconds(1);
+        for (var deadline = DateTime.UtcNow.AddMinutes(10); ;
+             delay = TimeSpan.FromSeconds(Math.Min(15, delay.TotalSeconds * 2)))
+        {
+            try { await Coordinator.RunFinished(result); return; }
+            catch (Exception e) when (DateTime.UtcNow < deadline)
+            {
+                logger.LogWarning("run {RunId}: could not report to its coordinator ({Error}); retrying in {Delay} s",
+                    r.RunId, e.Message.Split('\n')[0], delay.TotalSeconds);
+                await Task.Delay(delay);
+            }
+            catch (Exception e)
+            {
+                // The coordinator re-dispatches runs it has not heard of, so this run will be asked for again.
+                logger.LogError(e, "could not report run {RunId} to its coordinator", r.RunId);
+                return;
+            }
+        }
+    }
+}
