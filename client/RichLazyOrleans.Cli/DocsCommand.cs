@@ -1,3 +1,4 @@
+using RichLazyOrleans.Engine;
 using System.CommandLine;
 using System.CommandLine.Help;
 using System.Text;

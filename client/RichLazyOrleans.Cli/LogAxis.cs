@@ -1,3 +1,4 @@
+using RichLazyOrleans.Engine;
 using System.Globalization;
 using ScottPlot;
 

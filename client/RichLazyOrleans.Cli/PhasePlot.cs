@@ -1,3 +1,4 @@
+using RichLazyOrleans.Engine;
 using ScottPlot;
 
 namespace RichLazyOrleans.Cli;

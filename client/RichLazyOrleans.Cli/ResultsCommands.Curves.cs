@@ -1,3 +1,4 @@
+using RichLazyOrleans.Engine;
 using RichLazyOrleans.Results;
 using RichLazyOrleans.Sweeps;
 using ScottPlot;

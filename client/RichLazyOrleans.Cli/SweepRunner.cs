@@ -1,3 +1,4 @@
+using RichLazyOrleans.Engine;
 using Spectre.Console;
 using System.CommandLine;
 using System.Diagnostics;

@@ -1,3 +1,4 @@
+using RichLazyOrleans.Engine;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Orleans.Configuration;

@@ -1,3 +1,4 @@
+using RichLazyOrleans.Engine;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;

@@ -1,3 +1,4 @@
+using RichLazyOrleans.Engine;
 using System.Net;
 using System.Net.Sockets;
 

@@ -3,39 +3,6 @@ using RichLazyOrleans.Engine;
 
 namespace RichLazyOrleans.GrainInterfaces;
 
-/// <summary>One run of a sweep: a grid point, a seed and the full spec for the run kind.</summary>
-[GenerateSerializer, Immutable]
-public sealed record RunRequest(
-    [property: Id(0)] string SweepId,
-    [property: Id(1)] string RunId,
-    [property: Id(2)] string Kind,
-    [property: Id(3)] string SpecJson,
-    [property: Id(4)] int LatticeI,
-    [property: Id(5)] int LatticeJ,
-    [property: Id(6)] int Depth,
-    [property: Id(7)] long Seed,
-    [property: Id(8)] string ResultsDir,
-    [property: Id(9)] string? Metric,
-    [property: Id(10)] string? TraceParent = null,
-    [property: Id(11)] string[]? Axes = null);   // the sweep's axis names: each becomes a result column
-
-/// <summary>
-/// What a finished run reports back to its coordinator: how it ended and the rows it had not sent yet
-/// (<paramref name="Tail"/>; rows sent before with <see cref="ISweepCoordinatorGrain.RunProgress"/> are not sent
-/// again). <paramref name="Rows"/> counts every row of the attempt.
-/// </summary>
-[GenerateSerializer, Immutable]
-public sealed record RunResult(
-    [property: Id(0)] string RunId,
-    [property: Id(1)] bool Succeeded,
-    [property: Id(2)] string Status,
-    [property: Id(3)] double? MetricValue,
-    [property: Id(4)] int Rows,
-    [property: Id(5)] double WallSeconds,
-    [property: Id(6)] string? Error,
-    [property: Id(7)] string Silo,
-    [property: Id(8)] RowBatch Tail);
-
 /// <summary>A sweep to start: the spec text (YAML) and where results go.</summary>
 [GenerateSerializer, Immutable]
 public sealed record SweepRequest([property: Id(0)] string SpecYaml, [property: Id(1)] string ResultsDir);

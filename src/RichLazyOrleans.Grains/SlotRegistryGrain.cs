@@ -1,3 +1,4 @@
+using RichLazyOrleans.Engine;
 using RichLazyOrleans.GrainInterfaces;
 
 namespace RichLazyOrleans.Grains;

@@ -1,3 +1,5 @@
+using RichLazyOrleans.Engine;
+
 namespace RichLazyOrleans.Grains;
 
 /// <summary>A sweep's phase; <see cref="SweepPhases.Name"/> gives the contract's lower-case word.</summary>
@@ -37,13 +39,3 @@ public sealed class SweepGrainState
     [Id(18)] public int Redispatched { get; set; }
     [Id(19)] public int RowsWritten { get; set; }
 }
-
-/// <summary>A run the planner proposed: lattice point and seed (its depth follows from the point).</summary>
-[GenerateSerializer, Immutable]
-public sealed record ProposedRun([property: Id(0)] int I, [property: Id(1)] int J, [property: Id(2)] long Seed);
-
-/// <summary>A run whose rows are all on disk: where, which seed, and what it told the planner.</summary>
-[GenerateSerializer, Immutable]
-public sealed record FinishedRun(
-    [property: Id(0)] int I, [property: Id(1)] int J, [property: Id(2)] long Seed,
-    [property: Id(3)] bool Succeeded, [property: Id(4)] double? Metric, [property: Id(5)] string? Error);

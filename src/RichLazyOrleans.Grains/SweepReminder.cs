@@ -1,3 +1,4 @@
+using RichLazyOrleans.Engine;
 using Microsoft.Extensions.Logging;
 
 namespace RichLazyOrleans.Grains;

@@ -1,3 +1,4 @@
+using RichLazyOrleans.Engine;
 using System.Text.RegularExpressions;
 using RichLazyOrleans.Results;
 using Xunit.Abstractions;

@@ -1,3 +1,4 @@
+using RichLazyOrleans.Engine;
 using RichLazyOrleans.Training;
 
 namespace RichLazyOrleans.Cli.Tests;

@@ -1,3 +1,4 @@
+using RichLazyOrleans.Engine;
 using System.Diagnostics;
 
 namespace RichLazyOrleans.Cli.Tests;

@@ -1,3 +1,4 @@
+using RichLazyOrleans.Engine;
 using RichLazyOrleans.Sweeps;
 
 namespace RichLazyOrleans.Cli.Tests;

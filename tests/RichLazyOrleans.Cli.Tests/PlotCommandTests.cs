@@ -1,3 +1,4 @@
+using RichLazyOrleans.Engine;
 using RichLazyOrleans.Results;
 
 namespace RichLazyOrleans.Cli.Tests;

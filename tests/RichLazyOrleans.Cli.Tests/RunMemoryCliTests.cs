@@ -1,3 +1,4 @@
+using RichLazyOrleans.Engine;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using RichLazyOrleans.RunKinds;

@@ -1,3 +1,4 @@
+using RichLazyOrleans.Engine;
 using RichLazyOrleans.RunKinds;
 using RichLazyOrleans.Silo;
 

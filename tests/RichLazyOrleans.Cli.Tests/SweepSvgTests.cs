@@ -1,3 +1,4 @@
+using RichLazyOrleans.Engine;
 using RichLazyOrleans.Silo;
 using RichLazyOrleans.Silo.Pages;
 using RichLazyOrleans.Sweeps;

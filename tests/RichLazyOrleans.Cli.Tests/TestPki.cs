@@ -1,3 +1,4 @@
+using RichLazyOrleans.Engine;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 

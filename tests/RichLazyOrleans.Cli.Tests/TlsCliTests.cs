@@ -1,3 +1,4 @@
+using RichLazyOrleans.Engine;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using RichLazyOrleans.Results;

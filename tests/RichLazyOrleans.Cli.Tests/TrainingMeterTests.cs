@@ -1,3 +1,4 @@
+using RichLazyOrleans.Engine;
 using System.Text.Json.Nodes;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;

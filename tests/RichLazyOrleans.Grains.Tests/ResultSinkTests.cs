@@ -1,3 +1,4 @@
+using RichLazyOrleans.Engine;
 using Microsoft.Extensions.Logging.Abstractions;
 using RichLazyOrleans.Grains;
 using RichLazyOrleans.Results;

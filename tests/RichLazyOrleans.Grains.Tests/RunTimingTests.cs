@@ -1,3 +1,4 @@
+using RichLazyOrleans.Engine;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.TestingHost;
 using RichLazyOrleans.GrainInterfaces;

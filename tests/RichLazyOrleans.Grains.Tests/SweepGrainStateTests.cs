@@ -1,3 +1,4 @@
+using RichLazyOrleans.Engine;
 using Microsoft.Extensions.DependencyInjection;
 using Orleans.Serialization;
 using RichLazyOrleans.Grains;

@@ -1,3 +1,4 @@
+using RichLazyOrleans.Engine;
 using Microsoft.Extensions.Logging.Abstractions;
 using Orleans.Storage;
 using RichLazyOrleans.Grains;

@@ -4,7 +4,7 @@ using RichLazyOrleans.Results;
 using RichLazyOrleans.RunKinds;
 using RichLazyOrleans.Sweeps;
 
-namespace RichLazyOrleans.Grains;
+namespace RichLazyOrleans.Engine;
 
 /// <summary>
 /// The sweep's machine-readable outputs beside its rows: DIR/points.parquet (one row per grid point), DIR/boundary.json

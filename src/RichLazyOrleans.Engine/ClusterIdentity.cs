@@ -1,4 +1,4 @@
-namespace RichLazyOrleans.Grains;
+namespace RichLazyOrleans.Engine;
 
 /// <summary>
 /// Which cluster this silo belongs to, for the results-directory lock: silos of one cluster may hand a sweep's

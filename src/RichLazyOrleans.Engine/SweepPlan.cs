@@ -1,8 +1,7 @@
 using RichLazyOrleans.Engine;
-using RichLazyOrleans.GrainInterfaces;
 using RichLazyOrleans.Sweeps;
 
-namespace RichLazyOrleans.Grains;
+namespace RichLazyOrleans.Engine;
 
 /// <summary>
 /// The runs of one sweep around its <see cref="ISweepPlanner"/>: every run proposed so far (appended, in the

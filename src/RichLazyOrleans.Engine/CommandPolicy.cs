@@ -1,6 +1,6 @@
 using RichLazyOrleans.RunKinds;
 
-namespace RichLazyOrleans.Grains;
+namespace RichLazyOrleans.Engine;
 
 /// <summary>
 /// Whether this silo runs `command` runs: programs of whoever can reach the gateway, executed as the silo's user.

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace RichLazyOrleans.Grains;
+namespace RichLazyOrleans.Engine;
 
 /// <summary>
 /// This silo's device slots: K long-lived threads, so at most K runs execute here at once and no

@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 using RichLazyOrleans.Engine;
 using RichLazyOrleans.Results;
 
-namespace RichLazyOrleans.Grains;
+namespace RichLazyOrleans.Engine;
 
 /// <summary>What the results directory holds of a sweep: its rows, and the unfinished runs they belong to.</summary>
 public sealed record Ledger(int Rows, IReadOnlyList<ProposedRun> Runs);

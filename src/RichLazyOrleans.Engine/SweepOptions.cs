@@ -1,4 +1,4 @@
-namespace RichLazyOrleans.Grains;
+namespace RichLazyOrleans.Engine;
 
 /// <summary>
 /// How long a sweep keeps trying to write its results before it fails with the reason (a full disk, a path that

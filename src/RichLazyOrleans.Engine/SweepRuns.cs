@@ -1,11 +1,10 @@
 using System.Text.Json.Nodes;
 using RichLazyOrleans.Engine;
-using RichLazyOrleans.GrainInterfaces;
 using RichLazyOrleans.Results;
 using RichLazyOrleans.RunKinds;
 using RichLazyOrleans.Sweeps;
 
-namespace RichLazyOrleans.Grains;
+namespace RichLazyOrleans.Engine;
 
 /// <summary>Turns a sweep's (point, seed) into the run a run grain executes: its id and full spec.</summary>
 public sealed class SweepRuns(SweepSpec spec, string resultsDir, string? traceParent = null)

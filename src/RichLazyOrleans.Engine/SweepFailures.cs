@@ -1,4 +1,4 @@
-namespace RichLazyOrleans.Grains;
+namespace RichLazyOrleans.Engine;
 
 /// <summary>Why a sweep's runs failed, for its status: the silo's log is not where a researcher looks.</summary>
 public static partial class SweepFailures

@@ -1,7 +1,7 @@
+using RichLazyOrleans.Engine;
 using Microsoft.Extensions.Logging;
-using RichLazyOrleans.GrainInterfaces;
 
-namespace RichLazyOrleans.Grains;
+namespace RichLazyOrleans.Engine;
 
 /// <summary>
 /// The runs a sweep has in flight, and the watchdog over them. The window is twice the cluster's slots: the
@@ -126,5 +126,5 @@ public sealed class RunDispatcher(
         }
     }
 
-    internal static string FirstLine(Exception e) => e.Message.Split('\n')[0];
+    public static string FirstLine(Exception e) => e.Message.Split('\n')[0];
 }

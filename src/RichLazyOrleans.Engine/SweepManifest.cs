@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace RichLazyOrleans.Grains;
+namespace RichLazyOrleans.Engine;
 
 /// <summary>
 /// DIR/manifest.json: what produced a sweep's results, so a figure can be traced to its code and machines: the
