@@ -45,9 +45,7 @@ internal static class QuickstartCommand
                 {
                     using var stream = typeof(SweepCommands).Assembly.GetManifestResourceStream($"examples/{name}.yaml")!;
                     string yaml = new StreamReader(stream).ReadToEnd();
-                    SweepSpec spec;
-                    try { spec = SweepSpec.Parse(yaml, KindCatalog.Kinds); }
-                    catch (SweepSpecException e) { throw new SpecException(e.Message); }
+                    var spec = SweepSpec.Parse(yaml, KindCatalog.Kinds);
                     string dir = Path.Combine(outDir, name);
                     var status = await SweepRunner.RunOnAsync(client, spec, yaml, dir, k, ct);
                     code = Math.Max(code, SweepRunner.ExitCode(status));

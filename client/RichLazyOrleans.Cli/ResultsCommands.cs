@@ -66,9 +66,7 @@ internal static partial class ResultsCommands
         string specPath = Path.Combine(dir, "sweep.yaml");
         if (!File.Exists(specPath))
             throw new SpecException($"'{specPath}' not found: plot needs the sweep spec that `sweep run` saves there");
-        SweepSpec spec;
-        try { spec = SweepSpec.Load(specPath, KindCatalog.Kinds); }
-        catch (SweepSpecException e) { throw new SpecException(e.Message); }
+        var spec = SweepSpec.Load(specPath, KindCatalog.Kinds);
         var metrics = SweepSchema.For(spec).MetricsRefineFirst;
         string metric = metricName ?? metrics.FirstOrDefault()
             ?? throw new SpecException($"kind '{spec.Kind}' declares no metric to plot; give --metric");

@@ -78,9 +78,7 @@ internal static class SweepCommands
             string outDir = p.GetValue(output)!.FullName;
             return await Connect(p, async client =>
             {
-                SweepStatus s;
-                try { s = await client.GetGrain<ISweepCoordinatorGrain>(sweep.Name).Start(new SweepRequest(yaml, outDir)); }
-                catch (ArgumentException e) { throw new SpecException(e.Message); }
+                var s = await client.GetGrain<ISweepCoordinatorGrain>(sweep.Name).Start(new SweepRequest(yaml, outDir));
                 if (s.Finished)
                     throw new SpecException($"sweep '{sweep.Name}' already ended ({s.State}); nothing was started: "
                         + $"`richlazy sweep resume {sweep.Name}` continues it, `richlazy sweep delete {sweep.Name}` forgets it");
@@ -175,9 +173,7 @@ internal static class SweepCommands
         {
             var g = client.GetGrain<ISweepCoordinatorGrain>(p.GetValue(name)!);
             if ((await g.GetStatus()).State == "new") throw new SpecException($"no sweep named '{p.GetValue(name)}' on this cluster");
-            string dir;
-            try { dir = await g.Delete(); }
-            catch (ArgumentException e) { throw new SpecException(e.Message); }
+            string dir = await g.Delete();
             // Results only where they are this sweep's (its sweep.yaml there names it), never an arbitrary path.
             bool own = dir.Length > 0 && File.Exists(Path.Combine(dir, "sweep.yaml"))
                 && File.ReadAllText(Path.Combine(dir, "sweep.yaml")).Contains($"name: {p.GetValue(name)}");
@@ -269,10 +265,7 @@ internal static class SweepCommands
         finally { await host.StopAsync(CancellationToken.None); }   // also after a bad spec: a clean stop, no shutdown noise
     }
 
-    internal static (SweepSpec Spec, string Yaml) LoadSpec(string specPath)
-    {
-        try { return (SweepSpec.Load(specPath, KindCatalog.Kinds), File.ReadAllText(specPath)); }
-        catch (SweepSpecException e) { throw new SpecException(e.Message); }
-    }
+    internal static (SweepSpec Spec, string Yaml) LoadSpec(string specPath) =>
+        (SweepSpec.Load(specPath, KindCatalog.Kinds), File.ReadAllText(specPath));
 
 }

@@ -26,9 +26,7 @@ internal static class SweepRunner
     internal static async Task<SweepStatus> RunOnAsync(IClusterClient client, SweepSpec spec, string yaml, string outDir, int slots, CancellationToken ct)
     {
         var coordinator = client.GetGrain<ISweepCoordinatorGrain>(spec.Name);
-        SweepStatus status;
-        try { status = await coordinator.Start(new SweepRequest(yaml, outDir)); }
-        catch (ArgumentException e) { throw new SpecException(e.Message); }
+        var status = await coordinator.Start(new SweepRequest(yaml, outDir));
         Directory.CreateDirectory(outDir);
         File.WriteAllText(Path.Combine(outDir, "sweep.yaml"), yaml);   // beside its results, for plot
 

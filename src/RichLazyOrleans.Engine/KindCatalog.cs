@@ -10,7 +10,7 @@ public static class KindCatalog
     public static IReadOnlyDictionary<string, KindInfo> Kinds { get; } = RunKindRegistry.All.ToDictionary(
         k => k.Name, k => new KindInfo(k.Name, k.Metrics, k.AxisParameters, k.Open, k.IntegerAxes));
 
-    /// <summary>Parses a sweep spec against the registered kinds (<see cref="SweepSpecException"/> on bad input).
+    /// <summary>Parses a sweep spec against the registered kinds (<see cref="SpecException"/> on bad input).
     /// </summary>
     public static SweepSpec Parse(string yaml) => SweepSpec.Parse(yaml, Kinds);
 

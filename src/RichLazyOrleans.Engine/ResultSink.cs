@@ -49,15 +49,15 @@ public sealed class ResultSink(string sweepId, string resultsDir, ILogger logger
 
     /// <summary>
     /// Takes the results directory for this sweep on <paramref name="cluster"/> (<see cref="ResultsLock"/>); an
-    /// ArgumentException with one line when another sweep or cluster holds it, or the directory is not writable.
+    /// SpecException with one line when another sweep or cluster holds it, or the directory is not writable.
     /// </summary>
     public void AcquireLock(string cluster)
     {
         try { ResultsLock.Acquire(resultsDir, sweepId, cluster); }
-        catch (ResultsLockedException e) { throw new ArgumentException(e.Message); }
+        catch (ResultsLockedException e) { throw new SpecException(e.Message); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new ArgumentException($"results directory {resultsDir} is not writable: {e.Message.Split('\n')[0]}");
+            throw new SpecException($"results directory {resultsDir} is not writable: {e.Message.Split('\n')[0]}");
         }
         _cluster = cluster;
         _renewed = System.Diagnostics.Stopwatch.StartNew();
@@ -106,7 +106,7 @@ public sealed class ResultSink(string sweepId, string resultsDir, ILogger logger
     /// Reads the rows already in DIR/runs (after finishing or undoing a compaction a crash interrupted), so a
     /// rerun's rows are accepted only where missing. Rows of <paramref name="finished"/> runs need no tracking.
     /// A fresh start passes its <paramref name="specYaml"/>: rows there of the same sweep run with another spec
-    /// (DIR/sweep.yaml differs) are refused with an ArgumentException, as old and new results would mix silently.
+    /// (DIR/sweep.yaml differs) are refused with a SpecException, as old and new results would mix silently.
     /// </summary>
     public async Task<Ledger> ReadLedgerAsync(IReadOnlyDictionary<string, FinishedRun> finished,
         string? specYaml = null)
@@ -143,7 +143,7 @@ public sealed class ResultSink(string sweepId, string resultsDir, ILogger logger
         {
             string previous = Path.Combine(resultsDir, "sweep.yaml");
             if (File.Exists(previous) && await File.ReadAllTextAsync(previous) != specYaml)
-                throw new ArgumentException($"{resultsDir} already holds {rowsOnDisk} rows of sweep '{sweepId}' run "
+                throw new SpecException($"{resultsDir} already holds {rowsOnDisk} rows of sweep '{sweepId}' run "
                     + "with a different spec (its sweep.yaml differs): use another --out, or the same spec to "
                     + "complete it");
             logger.LogWarning("sweep {Sweep}: {Rows} rows of an earlier attempt are already in {Dir}; they are kept "

@@ -113,7 +113,7 @@ public sealed class SweepPlan
             var points = proposed.Select(r => new LatticePoint(r.I, r.J)).Distinct().ToList();
             return (points.Count, points.Select(lattice.DepthOf).DefaultIfEmpty(0).Max(), lattice.MaxDepth);
         }
-        catch (SweepSpecException) { return default; }
+        catch (SpecException) { return default; }
     }
 
     /// <summary>Up to <paramref name="room"/> runs to dispatch now: waiting ones first, then new ones.</summary>

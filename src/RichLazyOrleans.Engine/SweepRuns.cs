@@ -62,7 +62,7 @@ public sealed class SweepRuns(SweepSpec spec, string resultsDir, string? tracePa
     }
 
     /// <summary>
-    /// Parses and checks a sweep to start; throws ArgumentException with a one-line message naming the key. One
+    /// Parses and checks a sweep to start; throws <see cref="SpecException"/> with one line naming the key. One
     /// run's full spec (params + axis values + seed) is checked at both ends of every axis before anything
     /// starts, so a missing or bad run key fails the whole sweep at once instead of failing every run.
     /// </summary>
@@ -70,18 +70,14 @@ public sealed class SweepRuns(SweepSpec spec, string resultsDir, string? tracePa
         string resultsDir, PathRoots? roots = null, long? memory = null, CommandPolicy? commands = null)
     {
         roots ??= PathRoots.Unconfined;
-        try { roots.Check("--out", resultsDir, PathUse.Write); }
-        catch (SpecException e) { throw new ArgumentException(e.Message.Replace("key '--out'", "--out")); }
-        SweepSpec spec;
-        try { spec = SweepSpec.Parse(yaml, kinds); }
-        catch (SweepSpecException e) { throw new ArgumentException(e.Message); }
+        roots.Check("--out", resultsDir, PathUse.Write);
+        var spec = SweepSpec.Parse(yaml, kinds);
         if (spec.Name != sweepId)
-            throw new ArgumentException($"sweep id '{sweepId}' does not match the spec's name '{spec.Name}'");
+            throw new SpecException($"sweep id '{sweepId}' does not match the spec's name '{spec.Name}'");
         var kind = RunKindRegistry.Get(spec.Kind);
-        try { (commands ?? CommandPolicy.Allow).Check(spec.Kind); }
-        catch (SpecException e) { throw new ArgumentException(e.Message); }
+        (commands ?? CommandPolicy.Allow).Check(spec.Kind);
         if (!kind.HasSeed && spec.Seeds.Count > 1)
-            throw new ArgumentException($"key 'seeds': kind '{spec.Kind}' is deterministic and takes no seed; "
+            throw new SpecException($"key 'seeds': kind '{spec.Kind}' is deterministic and takes no seed; "
                 + "give one seed or none");
         foreach (double end in new[] { 0.0, 1.0 })
         {
@@ -97,7 +93,8 @@ public sealed class SweepRuns(SweepSpec spec, string resultsDir, string? tracePa
                 // Sizes grow toward one end of an axis, so the two ends bound every run's memory.
                 RunMemory.Check(kind, new Spec(probe), memory ?? RunMemory.Available, "a silo");
             }
-            catch (SpecException e) { throw new ArgumentException($"params: {e.Message}"); }
+            // The kind names its own key; within a sweep spec that key sits under params.
+            catch (SpecException e) { throw new SpecException($"params: {e.Message}"); }
         }
         if (spec.Params["checkpoint_dir"] is JsonValue v && v.TryGetValue(out string? dir))
             ProbeWritable(dir, "params.checkpoint_dir");
@@ -120,7 +117,7 @@ public sealed class SweepRuns(SweepSpec spec, string resultsDir, string? tracePa
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException
             or NotSupportedException)
         {
-            throw new ArgumentException($"key '{key}': {dir} is not a writable directory ({e.Message.Split('\n')[0]})");
+            throw new SpecException($"key '{key}': {dir} is not a writable directory ({e.Message.Split('\n')[0]})");
         }
     }
 }

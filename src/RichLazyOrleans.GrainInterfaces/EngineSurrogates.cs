@@ -101,3 +101,19 @@ public sealed class FinishedRunConverter : IConverter<FinishedRun, FinishedRunSu
         I = r.I, J = r.J, Seed = r.Seed, Succeeded = r.Succeeded, Metric = r.Metric, Error = r.Error,
     };
 }
+
+/// <summary>Bad input crosses a grain call as itself (a client catches <see cref="SpecException"/>, whatever refused
+/// the spec and wherever).</summary>
+[GenerateSerializer]
+public struct SpecExceptionSurrogate
+{
+    [Id(0)] public string Message;
+    [Id(1)] public string? Key;
+}
+
+[RegisterConverter]
+public sealed class SpecExceptionConverter : IConverter<SpecException, SpecExceptionSurrogate>
+{
+    public SpecException ConvertFromSurrogate(in SpecExceptionSurrogate s) => SpecException.Restore(s.Message, s.Key);
+    public SpecExceptionSurrogate ConvertToSurrogate(in SpecException e) => new() { Message = e.Message, Key = e.Key };
+}

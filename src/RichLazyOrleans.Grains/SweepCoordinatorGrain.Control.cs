@@ -21,7 +21,7 @@ public sealed partial class SweepCoordinatorGrain
 
     public async Task<string> Delete()
     {
-        if (S.Phase.IsActive()) throw new ArgumentException($"sweep '{SweepId}' is {S.Phase.Name()}; cancel it first");
+        if (S.Phase.IsActive()) throw new SpecException($"sweep '{SweepId}' is {S.Phase.Name()}; cancel it first");
         string dir = S.ResultsDir;
         await _reminder.DropAsync();
         await GrainFactory.GetGrain<ISweepRegistryGrain>(0).Remove(SweepId);

@@ -115,7 +115,7 @@ public sealed partial class SweepCoordinatorGrain : Grain, ISweepCoordinatorGrai
         if (S.Phase != SweepPhase.New)
         {
             if (request.SpecYaml != S.SpecYaml || request.ResultsDir != S.ResultsDir)
-                throw new ArgumentException(
+                throw new SpecException(
                     $"sweep '{SweepId}' already exists with a different spec or results directory");
             return Status();   // the same sweep again (a client re-attaching after a restart)
         }
@@ -123,7 +123,7 @@ public sealed partial class SweepCoordinatorGrain : Grain, ISweepCoordinatorGrai
             commands: _commands);
         if (RunDevice.Of(spec.Params) == DeviceRequest.Gpu
             && await GrainFactory.GetGrain<ISlotRegistryGrain>(0).TotalGpus() == 0)
-            throw new ArgumentException($"params.device: '{spec.Params["device"]}' asks for a GPU and no silo of this "
+            throw new SpecException($"params.device: '{spec.Params["device"]}' asks for a GPU and no silo of this "
                 + "cluster has a GPU slot (start silos with --gpus)");
 
         // Rows of an earlier attempt of this sweep (its silo was embedded and is gone) count as written.

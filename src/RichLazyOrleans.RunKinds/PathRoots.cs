@@ -42,14 +42,15 @@ public sealed record PathRoots(string? Results, string? Data)
     public void Check(string key, string path, PathUse use)
     {
         if (!Confined) return;
+        string what = key.StartsWith("--") ? key : $"key '{key}'";   // a command-line option, or a spec key
         if (path.Split('/', '\\').Contains(".."))
-            throw new SpecException($"key '{key}': '..' is not allowed in paths on a shared silo, got '{path}'");
+            throw new SpecException($"{what}: '..' is not allowed in paths on a shared silo, got '{path}'");
         string real = RealPath(path);
         bool allowed = use == PathUse.Write ? Under(real, Results) : Under(real, Data) || Under(real, Results);
         if (allowed) return;
         string roots = use == PathUse.Write ? $"results root {Results ?? "(none)"} (--results-root)"
             : $"data root {Data ?? "(none)"} (--data-root) or results root {Results ?? "(none)"} (--results-root)";
-        throw new SpecException($"key '{key}': {real} is outside this silo's {roots}");
+        throw new SpecException($"{what}: {real} is outside this silo's {roots}");
     }
 
     /// <summary>Checks every path a run spec of <paramref name="kind"/> names.</summary>

@@ -5,9 +5,6 @@ using YamlDotNet.RepresentationModel;
 
 namespace RichLazyOrleans.Sweeps;
 
-/// <summary>A bad sweep spec; the message is one line naming the key. Exit code 2, nothing started.</summary>
-public sealed class SweepSpecException(string message) : Exception(message);
-
 /// <summary>
 /// One sweep axis: a run parameter varied over [From, To], linearly or logarithmically; <paramref name="Integer"/>
 /// axes take integer values only (widths, sizes).
@@ -92,7 +89,7 @@ public sealed record SweepSpec(string Name, string Kind, JsonObject Params, IRea
         try { text = File.ReadAllText(path); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
-            throw new SweepSpecException($"cannot read sweep spec '{path}': {e.Message}");
+            throw new SpecException($"cannot read sweep spec '{path}': {e.Message}");
         }
         return Parse(text, kinds, $"sweep spec '{path}'");
     }
@@ -105,68 +102,68 @@ public sealed record SweepSpec(string Name, string Kind, JsonObject Params, IRea
             var stream = new YamlStream();
             stream.Load(new StringReader(yaml));
             if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode m)
-                throw new SweepSpecException($"{what} must be a YAML mapping (name:, kind:, axes:, ...)");
+                throw new SpecException($"{what} must be a YAML mapping (name:, kind:, axes:, ...)");
             root = m;
         }
-        catch (YamlException e) { throw new SweepSpecException($"{what} is not valid YAML: {e.Message.Split('\n')[0]} (line {e.Start.Line})"); }
+        catch (YamlException e) { throw new SpecException($"{what} is not valid YAML: {e.Message.Split('\n')[0]} (line {e.Start.Line})"); }
         catch (InvalidOperationException)
         {
             // YamlDotNet's parser throws this (no position) on some unclosed flow collections, e.g. "[0.1, 2" then a
             // key.
-            throw new SweepSpecException($"{what} is not valid YAML: an unclosed '[' or '{{' (a flow list or mapping)");
+            throw new SpecException($"{what} is not valid YAML: an unclosed '[' or '{{' (a flow list or mapping)");
         }
         catch (ArgumentException e)
         {
             // ... and this on some stray tags and events (found by the fuzz test).
-            throw new SweepSpecException($"{what} is not valid YAML: {e.Message.Split('\n')[0]}");
+            throw new SpecException($"{what} is not valid YAML: {e.Message.Split('\n')[0]}");
         }
 
         var known = new[] { "name", "kind", "params", "axes", "seeds", "grid", "refine" };
         foreach (var key in root.Children.Keys.Select(Str))
-            if (!known.Contains(key)) throw new SweepSpecException($"unknown key '{key}' (known: {string.Join(", ", known)})");
+            if (!known.Contains(key)) throw new SpecException($"unknown key '{key}' (known: {string.Join(", ", known)})");
 
         string name = RequiredScalar(root, "name");
         if (name.Length == 0 || name.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')))
-            throw new SweepSpecException($"key 'name' must be letters, digits, '-', '_' or '.', got '{name}'");
+            throw new SpecException($"key 'name' must be letters, digits, '-', '_' or '.', got '{name}'");
         if (name.StartsWith('.'))
-            throw new SweepSpecException(
+            throw new SpecException(
                 $"key 'name' must not start with '.' (it names files and folders), got '{name}'");
         if (name.Length > MaxNameLength)
-            throw new SweepSpecException($"key 'name' is {name.Length} characters long; at most {MaxNameLength} "
+            throw new SpecException($"key 'name' is {name.Length} characters long; at most {MaxNameLength} "
                 + $"(it names result files)");
         string kind = RequiredScalar(root, "kind");
         if (!kinds.TryGetValue(kind, out var info))
-            throw new SweepSpecException($"key 'kind': unknown run kind '{kind}' (known: {string.Join(", ", kinds.Keys.Order())})");
+            throw new SpecException($"key 'kind': unknown run kind '{kind}' (known: {string.Join(", ", kinds.Keys.Order())})");
 
         var parameters = new JsonObject();
         if (Child(root, "params") is { } p)
         {
-            if (p is not YamlMappingNode pm) throw new SweepSpecException("key 'params' must be a mapping");
+            if (p is not YamlMappingNode pm) throw new SpecException("key 'params' must be a mapping");
             int nodes = 0;
             foreach (var (k, v) in pm.Children) parameters[Str(k)] = ToJson(v, $"params.{Str(k)}", ref nodes);
         }
 
         if (Child(root, "axes") is not YamlMappingNode axesNode || axesNode.Children.Count is < 1 or > 2)
-            throw new SweepSpecException("key 'axes' must map one or two parameter names to { from, to, scale }");
+            throw new SpecException("key 'axes' must map one or two parameter names to { from, to, scale }");
         var axes = new List<Axis>();
         foreach (var (k, v) in axesNode.Children)
         {
             string axis = Str(k);
             if (info.Open ? axis == "seed" : !info.AxisParameters.Contains(axis))
-                throw new SweepSpecException($"key 'axes.{axis}': '{axis}' is not a numeric parameter of kind '{kind}' (axes: {string.Join(", ", info.AxisParameters.Order())})");
-            if (parameters.ContainsKey(axis)) throw new SweepSpecException($"key 'axes.{axis}': also fixed in 'params'");
-            if (v is not YamlMappingNode am) throw new SweepSpecException($"key 'axes.{axis}' must be {{ from: .., to: .., scale: linear|log }}");
+                throw new SpecException($"key 'axes.{axis}': '{axis}' is not a numeric parameter of kind '{kind}' (axes: {string.Join(", ", info.AxisParameters.Order())})");
+            if (parameters.ContainsKey(axis)) throw new SpecException($"key 'axes.{axis}': also fixed in 'params'");
+            if (v is not YamlMappingNode am) throw new SpecException($"key 'axes.{axis}' must be {{ from: .., to: .., scale: linear|log }}");
             foreach (var ak in am.Children.Keys.Select(Str))
                 if (ak is not ("from" or "to" or "scale" or "integer"))
-                    throw new SweepSpecException($"unknown key 'axes.{axis}.{ak}' (known: from, to, scale, integer)");
+                    throw new SpecException($"unknown key 'axes.{axis}.{ak}' (known: from, to, scale, integer)");
             double from = RequiredNumber(am, "from", $"axes.{axis}.from"), to = RequiredNumber(am, "to", $"axes.{axis}.to");
             string scale = Child(am, "scale") is { } s ? Str(s) : "linear";
-            if (scale is not ("linear" or "log")) throw new SweepSpecException($"key 'axes.{axis}.scale' must be 'linear' or 'log', got '{scale}'");
-            if (!(to > from)) throw new SweepSpecException($"key 'axes.{axis}': 'to' ({to}) must be above 'from' ({from})");
-            if (scale == "log" && !(from > 0)) throw new SweepSpecException($"key 'axes.{axis}.from' must be > 0 on a log axis");
+            if (scale is not ("linear" or "log")) throw new SpecException($"key 'axes.{axis}.scale' must be 'linear' or 'log', got '{scale}'");
+            if (!(to > from)) throw new SpecException($"key 'axes.{axis}': 'to' ({to}) must be above 'from' ({from})");
+            if (scale == "log" && !(from > 0)) throw new SpecException($"key 'axes.{axis}.from' must be > 0 on a log axis");
             bool integer = Child(am, "integer") is { } iv && Flag(iv, $"axes.{axis}.integer");
             if (integer && (from != Math.Round(from) || to != Math.Round(to)))
-                throw new SweepSpecException($"key 'axes.{axis}': an integer axis runs from an integer to an integer, "
+                throw new SpecException($"key 'axes.{axis}': an integer axis runs from an integer to an integer, "
                     + $"got {from} to {to}");
             integer |= info.IntegerAxes?.Contains(axis) == true;   // the kind's widths and sizes
             axes.Add(new Axis(axis, from, to, scale == "log", integer));
@@ -176,52 +173,52 @@ public sealed record SweepSpec(string Name, string Kind, JsonObject Params, IRea
         var initial = Enumerable.Repeat(5, axes.Count).ToList();
         if (Child(root, "grid") is { } gridNode)
         {
-            if (gridNode is not YamlMappingNode gm) throw new SweepSpecException("key 'grid' must be { initial: [n1, n2] }");
+            if (gridNode is not YamlMappingNode gm) throw new SpecException("key 'grid' must be { initial: [n1, n2] }");
             foreach (var gk in gm.Children.Keys.Select(Str))
-                if (gk != "initial") throw new SweepSpecException($"unknown key 'grid.{gk}' (known: initial)");
+                if (gk != "initial") throw new SpecException($"unknown key 'grid.{gk}' (known: initial)");
             if (Child(gm, "initial") is not YamlSequenceNode init || init.Children.Count != axes.Count)
-                throw new SweepSpecException($"key 'grid.initial' must list {axes.Count} node count(s), one per axis");
+                throw new SpecException($"key 'grid.initial' must list {axes.Count} node count(s), one per axis");
             initial = init.Children.Select((n, i) => int.TryParse(Str(n), NumberStyles.Integer, CultureInfo.InvariantCulture, out int c) && c >= 2 && c <= 10_000
-                ? c : throw new SweepSpecException($"key 'grid.initial'[{i}] must be an integer >= 2, got '{Str(n)}'")).ToList();
+                ? c : throw new SpecException($"key 'grid.initial'[{i}] must be an integer >= 2, got '{Str(n)}'")).ToList();
         }
 
         RefineSpec? refine = null;
         if (Child(root, "refine") is { } refineNode)
         {
-            if (refineNode is not YamlMappingNode rm) throw new SweepSpecException("key 'refine' must be { metric, threshold, max_depth, budget }");
+            if (refineNode is not YamlMappingNode rm) throw new SpecException("key 'refine' must be { metric, threshold, max_depth, budget }");
             foreach (var rk in rm.Children.Keys.Select(Str))
-                if (rk is not ("metric" or "threshold" or "max_depth" or "budget")) throw new SweepSpecException($"unknown key 'refine.{rk}' (known: metric, threshold, max_depth, budget)");
+                if (rk is not ("metric" or "threshold" or "max_depth" or "budget")) throw new SpecException($"unknown key 'refine.{rk}' (known: metric, threshold, max_depth, budget)");
             string metric = RequiredScalar(rm, "metric", "refine.metric");
             var kindMetrics = info.MetricsOf(parameters);
             if (!kindMetrics.TryGetValue(metric, out var range))
-                throw new SweepSpecException(info.Open
+                throw new SpecException(info.Open
                     ? $"key 'refine.metric': '{metric}' is not among the metrics params.metrics declares "
                         + $"({string.Join(", ", kindMetrics.Keys)})"
                     : $"key 'refine.metric': '{metric}' is not a metric of kind '{kind}' "
                         + $"(metrics: {string.Join(", ", info.Metrics.Keys.Order())})");
             double threshold = RequiredNumber(rm, "threshold", "refine.threshold");
             if (!(threshold > range.Min && threshold < range.Max))
-                throw new SweepSpecException($"key 'refine.threshold': {threshold} is outside the range of '{metric}' ({range.Min}, {range.Max})");
+                throw new SpecException($"key 'refine.threshold': {threshold} is outside the range of '{metric}' ({range.Min}, {range.Max})");
             int maxDepth = (int)RequiredInteger(rm, "max_depth", "refine.max_depth", 0, 12);
             int budget = (int)RequiredInteger(rm, "budget", "refine.budget", 1, 10_000_000);
             int initialPoints = initial.Aggregate(1, (a, b) => a * b);
             if (budget < initialPoints)
-                throw new SweepSpecException($"key 'refine.budget': {budget} grid points is below the initial lattice's {initialPoints}");
+                throw new SpecException($"key 'refine.budget': {budget} grid points is below the initial lattice's {initialPoints}");
             if (budget > MaxPoints)
-                throw new SweepSpecException($"key 'refine.budget': {budget} grid points is more than a sweep may have "
+                throw new SpecException($"key 'refine.budget': {budget} grid points is more than a sweep may have "
                     + $"({MaxPoints})");
             refine = new RefineSpec(metric, threshold, maxDepth, budget);
         }
         CheckIntegerAxes(axes, initial, refine?.MaxDepth ?? 0);
         long points = refine?.Budget ?? initial.Aggregate(1L, (a, b) => a * b);
         if (refine is null && points > MaxPoints)
-            throw new SweepSpecException($"key 'grid.initial': {string.Join(" x ", initial)} = {points} grid points "
+            throw new SpecException($"key 'grid.initial': {string.Join(" x ", initial)} = {points} grid points "
                 + $"is more than a sweep may have ({MaxPoints})");
         if (points * (seedRange?.Max ?? seeds.Count) > MaxRuns)
-            throw new SweepSpecException($"key 'seeds': {points} grid points x {seedRange?.Max ?? seeds.Count} seeds "
+            throw new SpecException($"key 'seeds': {points} grid points x {seedRange?.Max ?? seeds.Count} seeds "
                 + $"is more than {MaxRuns} runs");
         if (seedRange is not null && refine is null)
-            throw new SweepSpecException("key 'seeds': { min, max } (adaptive seeds) needs 'refine' "
+            throw new SpecException("key 'seeds': { min, max } (adaptive seeds) needs 'refine' "
                 + "(a metric and threshold to be sure about)");
         return new SweepSpec(name, kind, parameters, axes, seeds, initial, refine, seedRange);
     }
@@ -237,24 +234,24 @@ public sealed record SweepSpec(string Name, string Kind, JsonObject Params, IRea
         {
             foreach (var k in m.Children.Keys.Select(Str))
                 if (k is not ("first" or "min" or "max"))
-                    throw new SweepSpecException($"unknown key 'seeds.{k}' (known: first, min, max)");
+                    throw new SpecException($"unknown key 'seeds.{k}' (known: first, min, max)");
             long first = Child(m, "first") is null
                 ? 0
                 : RequiredInteger(m, "first", "seeds.first", 0, long.MaxValue / 2);
             int max = (int)RequiredInteger(m, "max", "seeds.max", 1, 1024);
             int min = (int)RequiredInteger(m, "min", "seeds.min", 1, 1024);
-            if (min > max) throw new SweepSpecException($"key 'seeds.min' ({min}) must not exceed 'seeds.max' ({max})");
+            if (min > max) throw new SpecException($"key 'seeds.min' ({min}) must not exceed 'seeds.max' ({max})");
             var range = new AdaptiveSeeds(first, min, max);
             return (Enumerable.Range(0, max).Select(i => first + i).ToList(), range);
         }
         if (node is not YamlSequenceNode seq || seq.Children.Count == 0)
-            throw new SweepSpecException("key 'seeds' must be a non-empty list of integers or { min, max } (adaptive)");
+            throw new SpecException("key 'seeds' must be a non-empty list of integers or { min, max } (adaptive)");
         var seeds = new List<long>();
         foreach (var (n, i) in seq.Children.Select((n, i) => (n, i)))
         {
             if (!long.TryParse(Str(n), NumberStyles.Integer, CultureInfo.InvariantCulture, out long seed) || seed < 0)
-                throw new SweepSpecException($"key 'seeds'[{i}] must be an integer >= 0, got '{Str(n)}'");
-            if (seeds.Contains(seed)) throw new SweepSpecException($"key 'seeds'[{i}]: seed {seed} appears twice");
+                throw new SpecException($"key 'seeds'[{i}] must be an integer >= 0, got '{Str(n)}'");
+            if (seeds.Contains(seed)) throw new SpecException($"key 'seeds'[{i}]: seed {seed} appears twice");
             seeds.Add(seed);
         }
         return (seeds, null);
@@ -274,7 +271,7 @@ public sealed record SweepSpec(string Name, string Kind, JsonObject Params, IRea
             if (depth == maxDepth) continue;
             string what = $"key 'axes.{axes[a].Name}': an integer axis from {axes[a].From} to {axes[a].To} has too "
                 + $"few integers for {initial[a]} initial nodes";
-            throw new SweepSpecException(depth < 0
+            throw new SpecException(depth < 0
                 ? $"{what}; give fewer nodes in grid.initial"
                 : $"{what} refined to max_depth {maxDepth} (two lattice points would share a value); at most "
                     + $"max_depth {depth}");
@@ -287,22 +284,22 @@ public sealed record SweepSpec(string Name, string Kind, JsonObject Params, IRea
     {
         "true" => true,
         "false" => false,
-        var v => throw new SweepSpecException($"key '{path}' must be true or false, got '{v}'"),
+        var v => throw new SpecException($"key '{path}' must be true or false, got '{v}'"),
     };
 
-    private static string Str(YamlNode n) => n is YamlScalarNode s ? s.Value ?? "" : throw new SweepSpecException($"expected a value, got a {n.NodeType} at line {n.Start.Line}");
+    private static string Str(YamlNode n) => n is YamlScalarNode s ? s.Value ?? "" : throw new SpecException($"expected a value, got a {n.NodeType} at line {n.Start.Line}");
 
     private static YamlNode? Child(YamlMappingNode m, string key) =>
         m.Children.TryGetValue(new YamlScalarNode(key), out var v) ? v : null;
 
     private static string RequiredScalar(YamlMappingNode m, string key, string? path = null) =>
-        Child(m, key) is YamlScalarNode s && !string.IsNullOrEmpty(s.Value) ? s.Value! : throw new SweepSpecException($"missing key '{path ?? key}'");
+        Child(m, key) is YamlScalarNode s && !string.IsNullOrEmpty(s.Value) ? s.Value! : throw new SpecException($"missing key '{path ?? key}'");
 
     private static double RequiredNumber(YamlMappingNode m, string key, string path)
     {
         string s = RequiredScalar(m, key, path);
         if (!double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || !double.IsFinite(v))
-            throw new SweepSpecException($"key '{path}' must be a finite number, got '{s}'");
+            throw new SpecException($"key '{path}' must be a finite number, got '{s}'");
         return v;
     }
 
@@ -310,7 +307,7 @@ public sealed record SweepSpec(string Name, string Kind, JsonObject Params, IRea
     {
         string s = RequiredScalar(m, key, path);
         if (!long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out long v) || v < min || v > max)
-            throw new SweepSpecException($"key '{path}' must be an integer in [{min}, {max}], got '{s}'");
+            throw new SpecException($"key '{path}' must be an integer in [{min}, {max}], got '{s}'");
         return v;
     }
 
@@ -319,7 +316,7 @@ public sealed record SweepSpec(string Name, string Kind, JsonObject Params, IRea
     private static JsonNode? ToJson(YamlNode node, string path, ref int nodes)
     {
         if (++nodes > MaxParamNodes)
-            throw new SweepSpecException($"key '{path}': the params expand to more than {MaxParamNodes} YAML nodes "
+            throw new SpecException($"key '{path}': the params expand to more than {MaxParamNodes} YAML nodes "
                 + $"(aliases included)");
         switch (node)
         {
@@ -347,6 +344,6 @@ public sealed record SweepSpec(string Name, string Kind, JsonObject Params, IRea
         YamlScalarNode s when double.TryParse(s.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) =>
             long.TryParse(s.Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out long l) ? JsonValue.Create(l) : JsonValue.Create(d),
         YamlScalarNode s => JsonValue.Create(s.Value),
-        _ => throw new SweepSpecException($"key '{path}': unsupported YAML node"),
+        _ => throw new SpecException($"key '{path}': unsupported YAML node"),
     };
 }

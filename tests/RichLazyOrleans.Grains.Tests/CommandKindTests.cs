@@ -39,15 +39,15 @@ public class CommandKindTests(ClusterFixture fixture) : IClassFixture<ClusterFix
     public void A_silo_without_allow_commands_refuses_a_command_sweep_and_an_open_kind_checks_its_metric()
     {
         string program = Script("echo '{\"step\": 0, \"loss\": 1}'\n");
-        var e = Assert.Throws<ArgumentException>(() => SweepRuns.Validate(Yaml("cmd", program),
+        var e = Assert.Throws<SpecException>(() => SweepRuns.Validate(Yaml("cmd", program),
             KindCatalog.Kinds, "cmd", Path.GetTempPath(), commands: new CommandPolicy(false)));
         Assert.Contains("--allow-commands", e.Message);
         SweepRuns.Validate(Yaml("cmd", program), KindCatalog.Kinds, "cmd", Path.GetTempPath());
-        e = Assert.Throws<ArgumentException>(() => SweepRuns.Validate(
+        e = Assert.Throws<SpecException>(() => SweepRuns.Validate(
             Yaml("cmd", program).Replace("metric: loss", "metric: accuracy"), KindCatalog.Kinds, "cmd",
             Path.GetTempPath()));
         Assert.Contains("not among the metrics params.metrics declares (loss)", e.Message);
-        e = Assert.Throws<ArgumentException>(() => SweepRuns.Validate(
+        e = Assert.Throws<SpecException>(() => SweepRuns.Validate(
             Yaml("cmd", "/no/such/program"), KindCatalog.Kinds, "cmd", Path.GetTempPath()));
         Assert.Contains("key 'command'", e.Message);   // checked before the sweep starts, not by every run
     }

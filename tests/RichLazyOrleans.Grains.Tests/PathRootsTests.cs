@@ -159,14 +159,14 @@ public class PathRootsTests : IDisposable
             + "axes:\n  tau: { from: 0.1, to: 1, scale: log }\ngrid: { initial: [3] }\n";
         string ok = Path.Combine(_results, "roots");
         SweepRuns.Validate(yaml(""), KindCatalog.Kinds, "roots", ok, _roots);
-        var e = Assert.Throws<ArgumentException>(() =>
+        var e = Assert.Throws<SpecException>(() =>
             SweepRuns.Validate(yaml(""), KindCatalog.Kinds, "roots", _outside, _roots));
         Assert.StartsWith("--out:", e.Message);
-        e = Assert.Throws<ArgumentException>(() => SweepRuns.Validate(yaml($", checkpoint_dir: {_outside}"),
+        e = Assert.Throws<SpecException>(() => SweepRuns.Validate(yaml($", checkpoint_dir: {_outside}"),
             KindCatalog.Kinds, "roots", ok, _roots));
         Assert.Contains("key 'checkpoint_dir'", e.Message);
         Assert.Empty(Directory.EnumerateFileSystemEntries(_outside));   // the write probe never ran there
-        e = Assert.Throws<ArgumentException>(() => SweepRuns.Validate(yaml(", init_w: /etc/hostname"),
+        e = Assert.Throws<SpecException>(() => SweepRuns.Validate(yaml(", init_w: /etc/hostname"),
             KindCatalog.Kinds, "roots", ok, _roots));
         Assert.Contains("outside this silo's data root", e.Message);
     }

@@ -82,7 +82,7 @@ public class ResultSinkTests
         string dir = Directory.CreateTempSubdirectory("rl-sink-").FullName;
         await ResultFiles.WriteBatchAsync(dir, "s-1", [Row("a", 0)]);
         File.WriteAllText(Path.Combine(dir, "sweep.yaml"), "name: s\n");
-        var e = await Assert.ThrowsAsync<ArgumentException>(
+        var e = await Assert.ThrowsAsync<SpecException>(
             () => Sink(dir).ReadLedgerAsync(None, "name: s\nother: 1\n"));
         Assert.Contains("different spec", e.Message);
         Assert.Equal(1, (await Sink(dir).ReadLedgerAsync(None, "name: s\n")).Rows);

@@ -290,7 +290,7 @@ public class SweepClusterTests(ClusterFixture fixture) : IClassFixture<ClusterFi
     {
         string dir = Directory.CreateTempSubdirectory("rl-sweep-").FullName;
         var bad = fixture.Cluster.GrainFactory.GetGrain<ISweepCoordinatorGrain>("cluster-bad");
-        var e = await Assert.ThrowsAsync<ArgumentException>(() => bad.Start(new SweepRequest(Spec("cluster-bad", 10, 0), dir)));
+        var e = await Assert.ThrowsAsync<SpecException>(() => bad.Start(new SweepRequest(Spec("cluster-bad", 10, 0), dir)));
         Assert.Contains("refine.budget", e.Message);
         // A deterministic kind (exact theory) takes no seed, so several seeds would only repeat its runs.
         const string deterministic = """
@@ -304,7 +304,7 @@ public class SweepClusterTests(ClusterFixture fixture) : IClassFixture<ClusterFi
             grid:   { initial: [3, 3] }
             """;
         var seeded = fixture.Cluster.GrainFactory.GetGrain<ISweepCoordinatorGrain>("cluster-seeds");
-        var e2 = await Assert.ThrowsAsync<ArgumentException>(() => seeded.Start(new SweepRequest(deterministic, dir)));
+        var e2 = await Assert.ThrowsAsync<SpecException>(() => seeded.Start(new SweepRequest(deterministic, dir)));
         Assert.Contains("seeds", e2.Message);
     }
 

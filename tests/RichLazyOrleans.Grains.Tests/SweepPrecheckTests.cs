@@ -16,8 +16,8 @@ public class SweepPrecheckTests : IDisposable
 
     private string Out => Path.Combine(_tmp, "out");
 
-    private static ArgumentException Refused(string yaml, string outDir, long? memory = null) =>
-        Assert.Throws<ArgumentException>(() =>
+    private static SpecException Refused(string yaml, string outDir, long? memory = null) =>
+        Assert.Throws<SpecException>(() =>
             SweepRuns.Validate(yaml, KindCatalog.Kinds, "pre", outDir, memory: memory));
 
     [Fact]

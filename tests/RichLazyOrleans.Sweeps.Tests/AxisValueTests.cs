@@ -77,7 +77,7 @@ public class AxisValueTests
             "grid: { initial: [5] }\nrefine: { metric: loss, threshold: 0.5, max_depth: 2, budget: 17 }");
         var finest = AxisValues.Finest(ok.Axes[0], 16);
         Assert.Equal(finest.Length, finest.Distinct().Count());
-        var e = Assert.Throws<SweepSpecException>(() => Parse(
+        var e = Assert.Throws<SpecException>(() => Parse(
             "{ width: { from: 4, to: 256, scale: log, integer: true } }",
             "grid: { initial: [5] }\nrefine: { metric: loss, threshold: 0.5, max_depth: 3, budget: 30 }"));
         Assert.Contains("axes.width", e.Message);
@@ -88,11 +88,11 @@ public class AxisValueTests
     [Fact]
     public void Integer_axis_refuses_fractional_ends_and_bad_flags()
     {
-        Assert.Contains("integer axis", Assert.Throws<SweepSpecException>(() =>
+        Assert.Contains("integer axis", Assert.Throws<SpecException>(() =>
             Parse("{ width: { from: 4.5, to: 256, integer: true } }")).Message);
-        Assert.Contains("axes.width.integer", Assert.Throws<SweepSpecException>(() =>
+        Assert.Contains("axes.width.integer", Assert.Throws<SpecException>(() =>
             Parse("{ width: { from: 4, to: 256, integer: maybe } }")).Message);
-        Assert.Contains("too few integers", Assert.Throws<SweepSpecException>(() =>
+        Assert.Contains("too few integers", Assert.Throws<SpecException>(() =>
             Parse("{ width: { from: 1, to: 3, integer: true } }", "grid: { initial: [5] }")).Message);
     }
 }

@@ -4,7 +4,7 @@ namespace RichLazyOrleans.Sweeps.Tests;
 
 /// <summary>
 /// Issue 12's fuzz test, for the spec parser (the client and every silo run it): a few hundred random and mutated
-/// specs, seeded, each either parse or are refused with a SweepSpecException of one line. Anything else (another
+/// specs, seeded, each either parse or are refused with a SpecException of one line. Anything else (another
 /// exception type, a multi-line message, a parse slower than a few seconds) is a defect.
 /// </summary>
 public class SweepSpecFuzzTests
@@ -82,7 +82,7 @@ public class SweepSpecFuzzTests
                 SweepSpec.Parse(yaml, SweepSpecTests.Kinds);
                 parsed++;
             }
-            catch (SweepSpecException e)
+            catch (SpecException e)
             {
                 Assert.False(e.Message.Contains('\n'), $"a multi-line refusal for:\n{yaml}\n---\n{e.Message}");
                 Assert.False(string.IsNullOrWhiteSpace(e.Message), $"an empty refusal for:\n{yaml}");

@@ -56,7 +56,7 @@ public class SweepSpecTests
     [InlineData("max_depth: 3", "max_depth: -1", "refine.max_depth")]
     public void Bad_specs_name_the_key(string from, string to, string key)
     {
-        var e = Assert.Throws<SweepSpecException>(() => SweepSpec.Parse(Example.Replace(from, to), Kinds));
+        var e = Assert.Throws<SpecException>(() => SweepSpec.Parse(Example.Replace(from, to), Kinds));
         Assert.Contains($"'{key}", e.Message);
         Assert.DoesNotContain("\n", e.Message);
     }
@@ -64,9 +64,9 @@ public class SweepSpecTests
     [Fact]
     public void Garbage_is_refused_with_one_line()
     {
-        Assert.Contains("YAML", Assert.Throws<SweepSpecException>(() => SweepSpec.Parse("name: [unclosed", Kinds)).Message);
-        Assert.Contains("mapping", Assert.Throws<SweepSpecException>(() => SweepSpec.Parse("- just\n- a list", Kinds)).Message);
-        Assert.Contains("'name'", Assert.Throws<SweepSpecException>(() => SweepSpec.Parse("kind: synthetic\naxes: { tau: { from: 0.1, to: 1, scale: log } }", Kinds)).Message);
+        Assert.Contains("YAML", Assert.Throws<SpecException>(() => SweepSpec.Parse("name: [unclosed", Kinds)).Message);
+        Assert.Contains("mapping", Assert.Throws<SpecException>(() => SweepSpec.Parse("- just\n- a list", Kinds)).Message);
+        Assert.Contains("'name'", Assert.Throws<SpecException>(() => SweepSpec.Parse("kind: synthetic\naxes: { tau: { from: 0.1, to: 1, scale: log } }", Kinds)).Message);
     }
 
     [Fact]
@@ -84,8 +84,8 @@ public class SweepSpecTests
 /// key.</summary>
 public class SweepSpecLimitsTests
 {
-    private static SweepSpecException Refused(string yaml) =>
-        Assert.Throws<SweepSpecException>(() => SweepSpec.Parse(yaml, SweepSpecTests.Kinds));
+    private static SpecException Refused(string yaml) =>
+        Assert.Throws<SpecException>(() => SweepSpec.Parse(yaml, SweepSpecTests.Kinds));
 
     private const string Axes = "kind: synthetic\naxes: { tau: { from: 0.1, to: 2, scale: log }, "
         + "delta: { from: -1, to: 1 } }\n";
