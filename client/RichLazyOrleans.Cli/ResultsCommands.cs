@@ -90,7 +90,7 @@ internal static partial class ResultsCommands
             .ToDictionary(g => g.Key, g => g.Average(r => r.Metric(metric)!.Value));
         if (values.Count == 0) throw new SpecException($"no finite values of '{metric}' in the results");
         string path = output ?? Path.Combine(dir, $"phase-{metric}.png");
-        double? threshold = spec.Refine?.Metric == metric ? spec.Refine.Threshold : null;
+        double? threshold = spec.Refine?.Metric == metric ? spec.Threshold : null;
         if (spec.Axes.Count == 1) Line(path, spec, lattice, values, metric, threshold);
         else Map(path, spec, lattice, values, metric, threshold);
         return path;

@@ -13,24 +13,29 @@ using RichLazyOrleans.Sweeps;
 
 namespace RichLazyOrleans.Cli;
 
-/// <summary>Following a sweep from a client: start it, show progress until it ends, Ctrl+C, the summary and exit code.</summary>
+/// <summary>Following a sweep from a client: start it, show progress until it ends, Ctrl+C, the summary and exit
+/// code.</summary>
 internal static class SweepRunner
 {
-    /// <summary>How long `sweep run` waits for a cluster that stopped answering before it gives up (the sweep goes on regardless).</summary>
+    /// <summary>How long `sweep run` waits for a cluster that stopped answering before it gives up (the sweep goes on
+    /// regardless).</summary>
     internal static readonly TimeSpan LostContactLimit = TimeSpan.FromMinutes(10);
 
     internal static int ExitCode(SweepStatus status) => status.State is "cancelled" or "cancelling" ? 130
         : status.Failed > 0 || status.State == "failed" ? 1 : 0;
 
     /// <summary>Starts a sweep on a cluster, shows progress until it ends (Ctrl+C cancels), prints a summary.</summary>
-    internal static async Task<SweepStatus> RunOnAsync(IClusterClient client, SweepSpec spec, string yaml, string outDir, int slots, CancellationToken ct)
+    internal static async Task<SweepStatus> RunOnAsync(IClusterClient client, SweepSpec spec, string yaml,
+        string outDir, int slots, CancellationToken ct)
     {
         var coordinator = client.GetGrain<ISweepCoordinatorGrain>(spec.Name);
         var status = await coordinator.Start(new SweepRequest(yaml, outDir));
         Directory.CreateDirectory(outDir);
         File.WriteAllText(Path.Combine(outDir, "sweep.yaml"), yaml);   // beside its results, for plot
 
-        Console.Error.WriteLine($"richlazy: sweep '{spec.Name}' ({spec.Kind}, {spec.Seeds.Count} seed(s), {spec.InitialPoints} initial points{(spec.Refine is { } rf ? $", refining '{rf.Metric}' at {rf.Threshold} to depth {rf.MaxDepth}, budget {rf.Budget}" : "")}) on {(slots > 0 ? $"{slots} slot(s)" : "the cluster")} -> {outDir}");
+        Console.Error.WriteLine($"richlazy: sweep '{spec.Name}' ({spec.Kind}, {spec.Seeds.Count} seed(s), "
+            + $"{spec.InitialPoints} initial points{Planned(spec)}) on "
+            + $"{(slots > 0 ? $"{slots} slot(s)" : "the cluster")} -> {outDir}");
         bool cancelled = false;
         // Our own silo (slots > 0): stopping it after Ctrl+C makes running runs save their state and stop (as a
         // silo does on SIGTERM) instead of keeping the user waiting for them, possibly for hours.
@@ -39,7 +44,8 @@ internal static class SweepRunner
         DateTime? lostSince = null;
         async Task<SweepStatus> Poll(SweepStatus s)
         {
-            try { await Task.Delay(250, cancelled ? CancellationToken.None : ct); }   // after Ctrl+C, keep following until the running runs are recorded
+            // After Ctrl+C, keep following until the running runs are recorded.
+            try { await Task.Delay(250, cancelled ? CancellationToken.None : ct); }
             catch (OperationCanceledException) when (!cancelled)
             {
                 cancelled = true;
@@ -51,8 +57,8 @@ internal static class SweepRunner
                     Environment.Exit(130);
                 };
                 Console.Error.WriteLine(embedded
-                    ? "richlazy: stopping: no new runs; running ones save their state and stop (Ctrl+C again quits at once); "
-                        + "run the same command again to continue"
+                    ? "richlazy: stopping: no new runs; running ones save their state and stop (Ctrl+C again quits "
+                        + "at once); run the same command again to continue"
                     : "richlazy: stopping: no new runs; running ones save their state and stop (Ctrl+C again stops "
                         + $"watching); `richlazy sweep resume {spec.Name}` continues");
                 // Embedded, stopping our own silo does the rest (as SIGTERM); in a cluster the sweep asks its runs.
@@ -63,13 +69,26 @@ internal static class SweepRunner
             try
             {
                 var fresh = await coordinator.GetStatus();
-                if (lostSince is not null) { Console.Error.WriteLine($"richlazy: the cluster answers again after {(DateTime.UtcNow - lostSince.Value).TotalSeconds:F0} s"); lostSince = null; }
+                if (lostSince is not null)
+                {
+                    Console.Error.WriteLine("richlazy: the cluster answers again after "
+                        + $"{(DateTime.UtcNow - lostSince.Value).TotalSeconds:F0} s");
+                    lostSince = null;
+                }
                 return fresh;
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                if (lostSince is null) { lostSince = DateTime.UtcNow; Console.Error.WriteLine($"richlazy: lost contact with the cluster ({e.Message.Split('\n')[0]}); waiting for it"); }
-                else if (DateTime.UtcNow - lostSince > LostContactLimit) throw new InvalidOperationException($"no answer from the cluster for {LostContactLimit.TotalMinutes:F0} minutes; the sweep is durable: `richlazy sweep watch {spec.Name}` re-attaches");
+                if (lostSince is null)
+                {
+                    lostSince = DateTime.UtcNow;
+                    Console.Error.WriteLine(
+                        $"richlazy: lost contact with the cluster ({e.Message.Split('\n')[0]}); waiting for it");
+                }
+                else if (DateTime.UtcNow - lostSince > LostContactLimit)
+                    throw new InvalidOperationException($"no answer from the cluster for "
+                        + $"{LostContactLimit.TotalMinutes:F0} minutes; the sweep is durable: "
+                        + $"`richlazy sweep watch {spec.Name}` re-attaches");
                 await Task.Delay(1000, ct);
                 return s;
             }
@@ -78,9 +97,12 @@ internal static class SweepRunner
         if (!Console.IsErrorRedirected)
         {
             // A terminal: a live progress bar (on stderr, so stdout stays for the summary).
-            var console = Spectre.Console.AnsiConsole.Create(new Spectre.Console.AnsiConsoleSettings { Out = new Spectre.Console.AnsiConsoleOutput(Console.Error) });
+            var console = Spectre.Console.AnsiConsole.Create(
+                new Spectre.Console.AnsiConsoleSettings { Out = new Spectre.Console.AnsiConsoleOutput(Console.Error) });
             await console.Progress()
-                .Columns(new Spectre.Console.TaskDescriptionColumn(), new Spectre.Console.ProgressBarColumn(), new Spectre.Console.PercentageColumn(), new Spectre.Console.ElapsedTimeColumn(), new Spectre.Console.RemainingTimeColumn())
+                .Columns(new Spectre.Console.TaskDescriptionColumn(), new Spectre.Console.ProgressBarColumn(),
+                    new Spectre.Console.PercentageColumn(), new Spectre.Console.ElapsedTimeColumn(),
+                    new Spectre.Console.RemainingTimeColumn())
                 .StartAsync(async progress =>
                 {
                     var task = progress.AddTask(spec.Name);
@@ -109,7 +131,9 @@ internal static class SweepRunner
                 }
             }
         }
-        Console.WriteLine($"sweep {status.SweepId}: {status.State}; {status.Done} runs done, {status.Failed} failed, {status.GridPoints} grid points, depth {status.Depth}/{status.MaxDepth}, {status.RowsWritten} rows, {status.ElapsedSeconds:F1} s");
+        Console.WriteLine($"sweep {status.SweepId}: {status.State}; {status.Done} runs done, {status.Failed} failed, "
+            + $"{status.GridPoints} grid points, depth {status.Depth}/{status.MaxDepth}, {status.RowsWritten} rows, "
+            + $"{status.ElapsedSeconds:F1} s");
         Console.WriteLine(ResultsLine(status, outDir));
         if (status.Failures is not null) Console.Error.WriteLine($"richlazy: failed runs: {status.Failures}");
         // The last run failure is in the counts already; anything else (results not written, a restore) is not.
@@ -131,6 +155,16 @@ internal static class SweepRunner
             : $"results: none written to {runs} ({s.State})";
     }
 
+    /// <summary>How the points are chosen, for the start line (a grid or random sweep has no threshold to
+    /// refine at).</summary>
+    private static string Planned(SweepSpec spec) => spec.Refine switch
+    {
+        null => spec.Planner == PlannerRegistry.Default ? "" : $", planner {spec.Planner}",
+        { } rf when spec.Planner == PlannerRegistry.Default =>
+            $", refining '{rf.Metric}' at {rf.Threshold} to depth {rf.MaxDepth}, budget {rf.Budget}",
+        { } rf => $", planner {spec.Planner}: {rf.Budget} points to depth {rf.MaxDepth}",
+    };
+
     /// <summary>
     /// Runs the sweep is expected to take: the budget's points (the initial lattice without refine) times the
     /// seeds per point (adaptive: the minimum, so it can grow), or what is already known, if more. The planner
@@ -150,8 +184,10 @@ internal static class SweepRunner
         int total = expected ?? s.Done + s.Failed + s.Running + s.Waiting + s.Queued;
         double rate = s.ElapsedSeconds > 0 ? (s.Done + s.Failed) / s.ElapsedSeconds : 0;
         int left = total - s.Done - s.Failed;
-        string eta = expected is not null && rate > 0 && left > 0 && !s.Finished ? $", ETA ~{left / rate:F0} s (to the budget)" : "";
-        string recovered = s.Redispatched + s.Recoveries > 0 ? $", {s.Redispatched} run(s) moved, sweep restored {s.Recoveries}x" : "";
+        string eta = expected is not null && rate > 0 && left > 0 && !s.Finished
+            ? $", ETA ~{left / rate:F0} s (to the budget)" : "";
+        string recovered = s.Redispatched + s.Recoveries > 0
+            ? $", {s.Redispatched} run(s) moved, sweep restored {s.Recoveries}x" : "";
         string why = s.Failures is null ? "" : $" ({s.Failures})";
         return $"richlazy: [{s.State}] depth {s.Depth}/{s.MaxDepth}: {s.Done}/{total} runs done, {s.Running} running, "
             + $"{s.Waiting} waiting for a slot, {s.Queued} queued, {s.Failed} failed{why}, {s.GridPoints} points, "

@@ -38,8 +38,8 @@ public sealed class SweepOutputs(SweepRuns runs, string resultsDir, ILogger logg
                     p.Seeds, p.Proposed);
             }).ToList();
             await PointsFile.WriteAsync(resultsDir, spec.Axes.Select(a => a.Name).ToList(), rows, spec.Refine?.Metric,
-                spec.Refine?.Threshold);
-            if (spec.Refine is not null)
+                spec.Threshold);
+            if (spec.Threshold is not null)   // a grid or random sweep may have no threshold: no boundary to draw
             {
                 var means = points.Where(p => double.IsFinite(p.Mean)).ToDictionary(p => p.Point, p => p.Mean);
                 var json = BoundaryFile.Json(spec, new PhaseEstimate(runs.Lattice, means), means.Count);

@@ -58,7 +58,8 @@ public sealed class SweepPlan
     /// place) and whose runs <paramref name="finished"/> have all their rows on disk; <paramref name="onDisk"/>
     /// are runs with rows in the results directory. Finished or on-disk runs missing from the list (proposed
     /// after the last save, or by an earlier attempt into the same directory) are appended, so the planner is
-    /// never told of a run it did not propose and no row on disk is left without its run. A fresh sweep passes
+    /// never told of a run it did not propose and no row on disk is left without its run, unless the planner could
+    /// not have proposed it (a grid or random design's outside point: warned and left out). A fresh sweep passes
     /// empty collections.
     /// </summary>
     public static SweepPlan Restore(SweepRuns runs, List<ProposedRun> proposed,
@@ -81,13 +82,26 @@ public sealed class SweepPlan
             for (int i = 0; i <= k; i++)
                 if (new ProposedRun(r.I, r.J, spec.Seeds[i]) is var s && !known.Contains(s)) extra.Add(s);
         }
+        // The saved list is the planner's own history; replay it, then offer the extras one by one.
+        var planner = SweepPlanner.Restore(spec, proposed.Select(r => (new LatticePoint(r.I, r.J), r.Seed)), []);
         // Deterministic: the order of the sweep's lattice (depth, point, seed), whatever order they were found in.
-        proposed.AddRange(extra.OrderBy(r => runs.Lattice.DepthOf(new(r.I, r.J))).ThenBy(r => r.I).ThenBy(r => r.J)
-            .ThenBy(r => IndexOf(spec.Seeds, r.Seed)));
-        var results = finished.Values
-            .Where(f => OnLattice(runs.Lattice, new(f.I, f.J, f.Seed)) && IndexOf(spec.Seeds, f.Seed) >= 0)
-            .Select(f => (new LatticePoint(f.I, f.J), f.Seed, Metric(f.Succeeded, f.Metric)));
-        var planner = SweepPlanner.Restore(spec, proposed.Select(r => (new LatticePoint(r.I, r.J), r.Seed)), results);
+        foreach (var r in extra.OrderBy(r => runs.Lattice.DepthOf(new(r.I, r.J))).ThenBy(r => r.I).ThenBy(r => r.J)
+            .ThenBy(r => IndexOf(spec.Seeds, r.Seed)))
+        {
+            // A planner with a fixed design (grid, random) refuses a run outside it, e.g. rows an earlier attempt
+            // with another planner left in the directory: those rows stay on disk, the plan goes without them.
+            try { planner.MarkProposed(new(r.I, r.J), r.Seed); }
+            catch (ArgumentException)
+            {
+                warn?.Invoke($"run {runs.RunId(new(r.I, r.J), r.Seed)} is not one planner '{spec.Planner}' "
+                    + "proposes; ignored");
+                continue;
+            }
+            proposed.Add(r);
+        }
+        var accepted = proposed.ToHashSet();
+        foreach (var f in finished.Values.Where(f => accepted.Contains(new ProposedRun(f.I, f.J, f.Seed))))
+            planner.Tell(new LatticePoint(f.I, f.J), f.Seed, Metric(f.Succeeded, f.Metric));
 
         var plan = new SweepPlan(runs, proposed, planner);
         foreach (var p in planner.Proposed)

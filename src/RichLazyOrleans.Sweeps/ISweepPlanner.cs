@@ -14,8 +14,9 @@ public sealed record PointSummary(LatticePoint Point, int Depth, double Mean, do
 
 /// <summary>
 /// Decides what runs next (ask/tell, in the spirit of python-adaptive's learners). Pure: no Orleans, no clock, no
-/// randomness; <see cref="Ask"/> is a function of the runs proposed so far (in order) and the results told so far,
-/// so a planner rebuilt with <see cref="SweepPlanner.Restore"/> from the same history proposes the same runs.
+/// randomness beyond a fixed function of the spec; <see cref="Ask"/> is a function of the runs proposed so far (in
+/// order) and the results told so far, so a planner rebuilt with <see cref="SweepPlanner.Restore"/> from the same
+/// history proposes the same runs. Made by name through <see cref="PlannerRegistry"/> (the spec's `planner:`).
 /// </summary>
 public interface ISweepPlanner
 {
@@ -24,6 +25,15 @@ public interface ISweepPlanner
     /// Fewer (or none) when nothing more is worth doing until pending results come back.
     /// </summary>
     IReadOnlyList<PlannedRun> Ask(int n);
+
+    /// <summary>
+    /// Replays one proposal of a saved history, in the order it was first proposed (what
+    /// <see cref="SweepPlanner.Restore"/> does through this interface only): the run counts as proposed and pending
+    /// exactly as if <see cref="Ask"/> had returned it; a run already proposed is ignored. Throws
+    /// <see cref="ArgumentException"/> for a run this planner could not have proposed (a seed it never hands out, a
+    /// point outside its design), so a history from another planner or spec is never silently mixed in.
+    /// </summary>
+    void MarkProposed(LatticePoint point, long seed);
 
     /// <summary>A finished run: its metric (seed value at its last row), or null when it failed or has none.</summary>
     void Tell(LatticePoint point, long seed, double? metric);

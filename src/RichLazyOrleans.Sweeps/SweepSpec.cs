@@ -37,7 +37,13 @@ public sealed record Axis(string Name, double From, double To, bool Log, bool In
 public sealed record AdaptiveSeeds(long First, int Min, int Max);
 
 /// <summary>What refinement looks at and how far it may go.</summary>
-public sealed record RefineSpec(string Metric, double Threshold, int MaxDepth, int Budget);
+/// <param name="Metric">The metric refined on; null for a planner that does not refine and was given none.</param>
+/// <param name="Threshold">The level whose boundary is sought; NaN for a planner that does not refine and was given
+/// none (see <see cref="SweepSpec.Threshold"/>).</param>
+/// <param name="MaxDepth">The finest lattice: spacing initial/2^MaxDepth.</param>
+/// <param name="Budget">Most grid points; for a planner that does not refine and was given none, the points it will
+/// run.</param>
+public sealed record RefineSpec(string? Metric, double Threshold, int MaxDepth, int Budget);
 
 /// <summary>What a run kind reports that a sweep can refine on, and the range of each metric.</summary>
 /// <param name="Open">An open kind (`command`): any parameter may be an axis, and its metrics are the names listed in
@@ -58,13 +64,19 @@ public sealed record KindInfo(string Name, IReadOnlyDictionary<string, (double M
 
 /// <summary>
 /// A sweep (ENGINEERING.md contract): a run kind, fixed params, one or two axes, seeds, the initial
-/// lattice and optional refinement. Parsed from YAML with every error naming its key.
+/// lattice, optional refinement and the planner that picks the points. Parsed from YAML with every error naming its
+/// key.
 /// </summary>
+/// <param name="Planner">A name in <see cref="PlannerRegistry"/> (the spec's `planner:`).</param>
 public sealed record SweepSpec(string Name, string Kind, JsonObject Params, IReadOnlyList<Axis> Axes,
-    IReadOnlyList<long> Seeds, IReadOnlyList<int> Initial, RefineSpec? Refine, AdaptiveSeeds? SeedRange = null)
+    IReadOnlyList<long> Seeds, IReadOnlyList<int> Initial, RefineSpec? Refine, AdaptiveSeeds? SeedRange = null,
+    string Planner = PlannerRegistry.Default)
 {
     /// <summary>Grid points of the initial lattice.</summary>
     public int InitialPoints => Initial.Aggregate(1, (a, b) => a * b);
+
+    /// <summary>The refine threshold, where there is one (a grid or random sweep may have none).</summary>
+    public double? Threshold => Refine is { } r && double.IsFinite(r.Threshold) ? r.Threshold : null;
 
     /// <summary>
     /// Longest sweep name: result files are named NAME-TIMESTAMP-xxxxxxxx.parquet and written as
@@ -87,7 +99,8 @@ public sealed record SweepSpec(string Name, string Kind, JsonObject Params, IRea
     {
         string text;
         try { text = File.ReadAllText(path); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException
+            or NotSupportedException)
         {
             throw new SpecException($"cannot read sweep spec '{path}': {e.Message}");
         }
@@ -105,7 +118,11 @@ public sealed record SweepSpec(string Name, string Kind, JsonObject Params, IRea
                 throw new SpecException($"{what} must be a YAML mapping (name:, kind:, axes:, ...)");
             root = m;
         }
-        catch (YamlException e) { throw new SpecException($"{what} is not valid YAML: {e.Message.Split('\n')[0]} (line {e.Start.Line})"); }
+        catch (YamlException e)
+        {
+            throw new SpecException(
+                $"{what} is not valid YAML: {e.Message.Split('\n')[0]} (line {e.Start.Line})");
+        }
         catch (InvalidOperationException)
         {
             // YamlDotNet's parser throws this (no position) on some unclosed flow collections, e.g. "[0.1, 2" then a
@@ -118,9 +135,10 @@ public sealed record SweepSpec(string Name, string Kind, JsonObject Params, IRea
             throw new SpecException($"{what} is not valid YAML: {e.Message.Split('\n')[0]}");
         }
 
-        var known = new[] { "name", "kind", "params", "axes", "seeds", "grid", "refine" };
+        var known = new[] { "name", "kind", "params", "axes", "seeds", "grid", "refine", "planner" };
         foreach (var key in root.Children.Keys.Select(Str))
-            if (!known.Contains(key)) throw new SpecException($"unknown key '{key}' (known: {string.Join(", ", known)})");
+            if (!known.Contains(key))
+                throw new SpecException($"unknown key '{key}' (known: {string.Join(", ", known)})");
 
         string name = RequiredScalar(root, "name");
         if (name.Length == 0 || name.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')))
@@ -133,7 +151,8 @@ public sealed record SweepSpec(string Name, string Kind, JsonObject Params, IRea
                 + $"(it names result files)");
         string kind = RequiredScalar(root, "kind");
         if (!kinds.TryGetValue(kind, out var info))
-            throw new SpecException($"key 'kind': unknown run kind '{kind}' (known: {string.Join(", ", kinds.Keys.Order())})");
+            throw new SpecException(
+                $"key 'kind': unknown run kind '{kind}' (known: {string.Join(", ", kinds.Keys.Order())})");
 
         var parameters = new JsonObject();
         if (Child(root, "params") is { } p)
@@ -150,17 +169,24 @@ public sealed record SweepSpec(string Name, string Kind, JsonObject Params, IRea
         {
             string axis = Str(k);
             if (info.Open ? axis == "seed" : !info.AxisParameters.Contains(axis))
-                throw new SpecException($"key 'axes.{axis}': '{axis}' is not a numeric parameter of kind '{kind}' (axes: {string.Join(", ", info.AxisParameters.Order())})");
-            if (parameters.ContainsKey(axis)) throw new SpecException($"key 'axes.{axis}': also fixed in 'params'");
-            if (v is not YamlMappingNode am) throw new SpecException($"key 'axes.{axis}' must be {{ from: .., to: .., scale: linear|log }}");
+                throw new SpecException($"key 'axes.{axis}': '{axis}' is not a numeric parameter of kind "
+                    + $"'{kind}' (axes: {string.Join(", ", info.AxisParameters.Order())})");
+            if (parameters.ContainsKey(axis))
+                throw new SpecException($"key 'axes.{axis}': also fixed in 'params'");
+            if (v is not YamlMappingNode am)
+                throw new SpecException($"key 'axes.{axis}' must be {{ from: .., to: .., scale: linear|log }}");
             foreach (var ak in am.Children.Keys.Select(Str))
                 if (ak is not ("from" or "to" or "scale" or "integer"))
                     throw new SpecException($"unknown key 'axes.{axis}.{ak}' (known: from, to, scale, integer)");
-            double from = RequiredNumber(am, "from", $"axes.{axis}.from"), to = RequiredNumber(am, "to", $"axes.{axis}.to");
+            double from = RequiredNumber(am, "from", $"axes.{axis}.from");
+            double to = RequiredNumber(am, "to", $"axes.{axis}.to");
             string scale = Child(am, "scale") is { } s ? Str(s) : "linear";
-            if (scale is not ("linear" or "log")) throw new SpecException($"key 'axes.{axis}.scale' must be 'linear' or 'log', got '{scale}'");
-            if (!(to > from)) throw new SpecException($"key 'axes.{axis}': 'to' ({to}) must be above 'from' ({from})");
-            if (scale == "log" && !(from > 0)) throw new SpecException($"key 'axes.{axis}.from' must be > 0 on a log axis");
+            if (scale is not ("linear" or "log"))
+                throw new SpecException($"key 'axes.{axis}.scale' must be 'linear' or 'log', got '{scale}'");
+            if (!(to > from))
+                throw new SpecException($"key 'axes.{axis}': 'to' ({to}) must be above 'from' ({from})");
+            if (scale == "log" && !(from > 0))
+                throw new SpecException($"key 'axes.{axis}.from' must be > 0 on a log axis");
             bool integer = Child(am, "integer") is { } iv && Flag(iv, $"axes.{axis}.integer");
             if (integer && (from != Math.Round(from) || to != Math.Round(to)))
                 throw new SpecException($"key 'axes.{axis}': an integer axis runs from an integer to an integer, "
@@ -173,54 +199,99 @@ public sealed record SweepSpec(string Name, string Kind, JsonObject Params, IRea
         var initial = Enumerable.Repeat(5, axes.Count).ToList();
         if (Child(root, "grid") is { } gridNode)
         {
-            if (gridNode is not YamlMappingNode gm) throw new SpecException("key 'grid' must be { initial: [n1, n2] }");
+            if (gridNode is not YamlMappingNode gm)
+                throw new SpecException("key 'grid' must be { initial: [n1, n2] }");
             foreach (var gk in gm.Children.Keys.Select(Str))
                 if (gk != "initial") throw new SpecException($"unknown key 'grid.{gk}' (known: initial)");
             if (Child(gm, "initial") is not YamlSequenceNode init || init.Children.Count != axes.Count)
                 throw new SpecException($"key 'grid.initial' must list {axes.Count} node count(s), one per axis");
-            initial = init.Children.Select((n, i) => int.TryParse(Str(n), NumberStyles.Integer, CultureInfo.InvariantCulture, out int c) && c >= 2 && c <= 10_000
-                ? c : throw new SpecException($"key 'grid.initial'[{i}] must be an integer >= 2, got '{Str(n)}'")).ToList();
+            initial = init.Children.Select((n, i) =>
+                int.TryParse(Str(n), NumberStyles.Integer, CultureInfo.InvariantCulture, out int c)
+                    && c >= 2 && c <= 10_000
+                ? c
+                : throw new SpecException($"key 'grid.initial'[{i}] must be an integer >= 2, got '{Str(n)}'"))
+                .ToList();
         }
 
+        var planner = ParsePlanner(Child(root, "planner"));
         RefineSpec? refine = null;
         if (Child(root, "refine") is { } refineNode)
+            refine = ParseRefine(refineNode, info, parameters, planner);
+        if (refine is null && initial.Aggregate(1L, (a, b) => a * b) is var initialPoints && initialPoints > MaxPoints)
+            throw new SpecException($"key 'grid.initial': {string.Join(" x ", initial)} = {initialPoints} grid "
+                + $"points is more than a sweep may have ({MaxPoints})");
+        CheckIntegerAxes(axes, initial, refine?.MaxDepth ?? 0);
+        var spec = new SweepSpec(name, kind, parameters, axes, seeds, initial, refine, seedRange, planner.Name);
+        long points = planner.GridPoints(spec);
+        if (points > MaxPoints)
+            throw new SpecException($"key 'planner': {planner.Name} would run {points} grid points, more than a "
+                + $"sweep may have ({MaxPoints})");
+        // A planner that refines may add seeds up to max where the side is unsure; a fixed design gives min.
+        int seedsPerPoint = planner.Refines ? seedRange?.Max ?? seeds.Count : seedRange?.Min ?? seeds.Count;
+        if (points * seedsPerPoint > MaxRuns)
+            throw new SpecException($"key 'seeds': {points} grid points x {seedsPerPoint} seeds "
+                + $"is more than {MaxRuns} runs");
+        if (seedRange is not null && refine is null && planner.Refines)
+            throw new SpecException("key 'seeds': { min, max } (adaptive seeds) needs 'refine' "
+                + "(a metric and threshold to be sure about)");
+        return refine is { Budget: 0 } ? spec with { Refine = refine with { Budget = (int)points } } : spec;
+    }
+
+    /// <summary>`planner: NAME`, a name in <see cref="PlannerRegistry"/>; the default without the key.</summary>
+    private static PlannerEntry ParsePlanner(YamlNode? node)
+    {
+        if (node is null) return PlannerRegistry.Get(PlannerRegistry.Default);
+        string known = string.Join(", ", PlannerRegistry.Names);
+        if (node is not YamlScalarNode { Value: { Length: > 0 } name })
+            throw new SpecException($"key 'planner' must be a planner's name (known: {known})");
+        return PlannerRegistry.Find(name)
+            ?? throw new SpecException($"key 'planner': unknown planner '{name}' (known: {known})");
+    }
+
+    /// <summary>
+    /// `refine: { metric, threshold, max_depth, budget }`. A planner that refines needs all four; one that does not
+    /// (a fixed design) needs max_depth only: metric and threshold then label the outputs, and budget is 0 where
+    /// absent (the planner's own count is filled in later).
+    /// </summary>
+    private static RefineSpec ParseRefine(YamlNode node, KindInfo info, JsonObject parameters, PlannerEntry planner)
+    {
+        if (node is not YamlMappingNode rm)
+            throw new SpecException("key 'refine' must be { metric, threshold, max_depth, budget }");
+        foreach (var rk in rm.Children.Keys.Select(Str))
+            if (rk is not ("metric" or "threshold" or "max_depth" or "budget"))
+                throw new SpecException(
+                    $"unknown key 'refine.{rk}' (known: metric, threshold, max_depth, budget)");
+        string? metric = planner.Refines || Child(rm, "metric") is not null
+            ? RequiredScalar(rm, "metric", "refine.metric") : null;
+        var range = (Min: double.NegativeInfinity, Max: double.PositiveInfinity);
+        if (metric is not null)
         {
-            if (refineNode is not YamlMappingNode rm) throw new SpecException("key 'refine' must be { metric, threshold, max_depth, budget }");
-            foreach (var rk in rm.Children.Keys.Select(Str))
-                if (rk is not ("metric" or "threshold" or "max_depth" or "budget")) throw new SpecException($"unknown key 'refine.{rk}' (known: metric, threshold, max_depth, budget)");
-            string metric = RequiredScalar(rm, "metric", "refine.metric");
             var kindMetrics = info.MetricsOf(parameters);
-            if (!kindMetrics.TryGetValue(metric, out var range))
+            if (!kindMetrics.TryGetValue(metric, out range))
                 throw new SpecException(info.Open
                     ? $"key 'refine.metric': '{metric}' is not among the metrics params.metrics declares "
                         + $"({string.Join(", ", kindMetrics.Keys)})"
-                    : $"key 'refine.metric': '{metric}' is not a metric of kind '{kind}' "
+                    : $"key 'refine.metric': '{metric}' is not a metric of kind '{info.Name}' "
                         + $"(metrics: {string.Join(", ", info.Metrics.Keys.Order())})");
-            double threshold = RequiredNumber(rm, "threshold", "refine.threshold");
-            if (!(threshold > range.Min && threshold < range.Max))
-                throw new SpecException($"key 'refine.threshold': {threshold} is outside the range of '{metric}' ({range.Min}, {range.Max})");
-            int maxDepth = (int)RequiredInteger(rm, "max_depth", "refine.max_depth", 0, 12);
-            int budget = (int)RequiredInteger(rm, "budget", "refine.budget", 1, 10_000_000);
-            int initialPoints = initial.Aggregate(1, (a, b) => a * b);
-            if (budget < initialPoints)
-                throw new SpecException($"key 'refine.budget': {budget} grid points is below the initial lattice's {initialPoints}");
-            if (budget > MaxPoints)
-                throw new SpecException($"key 'refine.budget': {budget} grid points is more than a sweep may have "
-                    + $"({MaxPoints})");
-            refine = new RefineSpec(metric, threshold, maxDepth, budget);
         }
-        CheckIntegerAxes(axes, initial, refine?.MaxDepth ?? 0);
-        long points = refine?.Budget ?? initial.Aggregate(1L, (a, b) => a * b);
-        if (refine is null && points > MaxPoints)
-            throw new SpecException($"key 'grid.initial': {string.Join(" x ", initial)} = {points} grid points "
-                + $"is more than a sweep may have ({MaxPoints})");
-        if (points * (seedRange?.Max ?? seeds.Count) > MaxRuns)
-            throw new SpecException($"key 'seeds': {points} grid points x {seedRange?.Max ?? seeds.Count} seeds "
-                + $"is more than {MaxRuns} runs");
-        if (seedRange is not null && refine is null)
-            throw new SpecException("key 'seeds': { min, max } (adaptive seeds) needs 'refine' "
-                + "(a metric and threshold to be sure about)");
-        return new SweepSpec(name, kind, parameters, axes, seeds, initial, refine, seedRange);
+        double threshold = double.NaN;
+        if (planner.Refines || Child(rm, "threshold") is not null)
+        {
+            if (metric is null)
+                throw new SpecException(
+                    "key 'refine.threshold' needs 'refine.metric' (the metric it is a level of)");
+            threshold = RequiredNumber(rm, "threshold", "refine.threshold");
+            if (!(threshold > range.Min && threshold < range.Max))
+                throw new SpecException($"key 'refine.threshold': {threshold} is outside the range of '{metric}' "
+                    + $"({range.Min}, {range.Max})");
+        }
+        int maxDepth = (int)RequiredInteger(rm, "max_depth", "refine.max_depth", 0, 12);
+        int budget = planner.Refines || Child(rm, "budget") is not null
+            ? (int)RequiredInteger(rm, "budget", "refine.budget", 1, 10_000_000) : 0;
+        if (budget > MaxPoints)
+            throw new SpecException($"key 'refine.budget': {budget} grid points is more than a sweep may have "
+                + $"({MaxPoints})");
+        return new RefineSpec(metric, threshold, maxDepth, budget);
     }
 
     /// <summary>
@@ -287,13 +358,17 @@ public sealed record SweepSpec(string Name, string Kind, JsonObject Params, IRea
         var v => throw new SpecException($"key '{path}' must be true or false, got '{v}'"),
     };
 
-    private static string Str(YamlNode n) => n is YamlScalarNode s ? s.Value ?? "" : throw new SpecException($"expected a value, got a {n.NodeType} at line {n.Start.Line}");
+    private static string Str(YamlNode n) => n is YamlScalarNode s
+        ? s.Value ?? ""
+        : throw new SpecException($"expected a value, got a {n.NodeType} at line {n.Start.Line}");
 
     private static YamlNode? Child(YamlMappingNode m, string key) =>
         m.Children.TryGetValue(new YamlScalarNode(key), out var v) ? v : null;
 
     private static string RequiredScalar(YamlMappingNode m, string key, string? path = null) =>
-        Child(m, key) is YamlScalarNode s && !string.IsNullOrEmpty(s.Value) ? s.Value! : throw new SpecException($"missing key '{path ?? key}'");
+        Child(m, key) is YamlScalarNode s && !string.IsNullOrEmpty(s.Value)
+            ? s.Value!
+            : throw new SpecException($"missing key '{path ?? key}'");
 
     private static double RequiredNumber(YamlMappingNode m, string key, string path)
     {
@@ -338,11 +413,14 @@ public sealed record SweepSpec(string Name, string Kind, JsonObject Params, IRea
 
     private static JsonNode? Scalar(YamlNode node, string path) => node switch
     {
-        YamlScalarNode s when s.Style is YamlDotNet.Core.ScalarStyle.SingleQuoted or YamlDotNet.Core.ScalarStyle.DoubleQuoted => JsonValue.Create(s.Value),
+        YamlScalarNode s when s.Style is YamlDotNet.Core.ScalarStyle.SingleQuoted
+            or YamlDotNet.Core.ScalarStyle.DoubleQuoted => JsonValue.Create(s.Value),
         YamlScalarNode s when s.Value is null or "" or "null" or "~" => null,
         YamlScalarNode s when s.Value is "true" or "false" => JsonValue.Create(s.Value == "true"),
-        YamlScalarNode s when double.TryParse(s.Value, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) =>
-            long.TryParse(s.Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out long l) ? JsonValue.Create(l) : JsonValue.Create(d),
+        YamlScalarNode s when double.TryParse(s.Value, NumberStyles.Float, CultureInfo.InvariantCulture,
+            out double d) =>
+            long.TryParse(s.Value, NumberStyles.Integer, CultureInfo.InvariantCulture, out long l)
+                ? JsonValue.Create(l) : JsonValue.Create(d),
         YamlScalarNode s => JsonValue.Create(s.Value),
         _ => throw new SpecException($"key '{path}': unsupported YAML node"),
     };

@@ -151,6 +151,36 @@ public class SweepPlanTests
         Assert.Contains(runs[7].RunId, next);         // rows on disk, not finished: run again (rows not rewritten)
     }
 
+    /// <summary>
+    /// A fixed design refuses runs it could not have proposed (here: rows an earlier boundary attempt left in the
+    /// directory); the plan warns, leaves them out (the planner is never told of them) and goes on with its design.
+    /// </summary>
+    [Fact]
+    public void A_random_plan_leaves_out_runs_outside_its_design_with_a_warning()
+    {
+        var spec = SweepSpec.Parse(SpecYaml().Replace("grid:", "planner: random\ngrid:"), KindCatalog.Kinds);
+        var runs = new SweepRuns(spec, "/tmp/out");
+        var design = ((RandomPlanner)SweepPlanner.Create(spec)).Design;
+        var outside = runs.Lattice.InitialPoints().First(p => !design.Contains(p));
+        var finished = new Dictionary<string, FinishedRun>
+        {
+            [runs.RunId(outside, 0)] = new(outside.I, outside.J, 0, true, 0.7, null),
+        };
+        var inside = new ProposedRun(design[3].I, design[3].J, 0);
+        var proposed = new List<ProposedRun>();
+        var warnings = new List<string>();
+
+        var plan = SweepPlan.Restore(runs, proposed, finished, [inside], warnings.Add);
+
+        Assert.Equal(runs.RunId(outside, 0), Assert.Single(warnings).Split(' ')[1]);
+        Assert.Contains("planner 'random'", warnings[0]);
+        Assert.Equal([inside], proposed);
+        Assert.Equal((0, 0, 1), (plan.Done, plan.Failed, plan.Queued));
+        Assert.Equal(new[] { design[3], design[0], design[1] }.Select(p => runs.RunId(p, 0)),
+            plan.Take(3).Select(r => r.RunId));
+        Assert.All(plan.Points(), p => Assert.Contains(p.Point, design));
+    }
+
     [Fact]
     public void Cancelling_drops_what_waits_and_a_summary_needs_only_the_saved_proposals()
     {

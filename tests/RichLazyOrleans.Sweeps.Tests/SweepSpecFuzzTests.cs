@@ -28,6 +28,7 @@ public class SweepSpecFuzzTests
         "1e309", "-0", "NaN", ".inf", "99999999999999999999", "2147483648", "-1", "0", "null", "~", "true", "yes",
         "seeds: { min: 3, max: 2 }", "seeds: { first: -1, min: 1, max: 2 }", "budget: 0", "max_depth: 99",
         "initial: [1, 1]", "initial: [100000, 100000]", "scale: log", "from: 0", "name: ..", "kind: synthetic",
+        "planner: grid", "planner: random", "planner: [grid]", "max_depth: 12",
     ];
 
     private static string Mutate(Random r, string text)
