@@ -11,13 +11,16 @@ public static class ResultFiles
 {
     public static string RunsDirectory(string resultsDir) => Path.Combine(resultsDir, "runs");
 
-    public static string PathFor(string resultsDir, string runId) => Path.Combine(RunsDirectory(resultsDir), runId + ".parquet");
+    public static string PathFor(string resultsDir, string runId) =>
+        Path.Combine(RunsDirectory(resultsDir), runId + ".parquet");
 
     public static async Task WriteRunAsync(string resultsDir, string runId, IReadOnlyList<ResultRow> rows,
         CancellationToken ct = default, IEnumerable<string>? extras = null)
     {
-        if (rows.Any(r => r.RunId != runId)) throw new ArgumentException("every row must belong to the run being written");
-        if (rows.Select(r => r.Step).Distinct().Count() != rows.Count) throw new ArgumentException($"run {runId} has duplicate steps");
+        if (rows.Any(r => r.RunId != runId))
+            throw new ArgumentException("every row must belong to the run being written");
+        if (rows.Select(r => r.Step).Distinct().Count() != rows.Count)
+            throw new ArgumentException($"run {runId} has duplicate steps");
         await WriteAtomicallyAsync(resultsDir, runId, rows, extras ?? [], ct);
     }
 
@@ -27,7 +30,8 @@ public static class ResultFiles
     public static async Task WriteBatchAsync(string resultsDir, string name, IReadOnlyList<ResultRow> rows,
         CancellationToken ct = default, IEnumerable<string>? extras = null)
     {
-        if (rows.Select(r => (r.RunId, r.Step)).Distinct().Count() != rows.Count) throw new ArgumentException($"batch {name} has duplicate (run_id, step)");
+        if (rows.Select(r => (r.RunId, r.Step)).Distinct().Count() != rows.Count)
+            throw new ArgumentException($"batch {name} has duplicate (run_id, step)");
         await WriteAtomicallyAsync(resultsDir, name, rows, extras ?? [], ct);
     }
 

@@ -8,7 +8,8 @@ public sealed record IntegrationStats(long Steps, long Rejected, long Evaluation
 
 /// <summary>The integrator hit its step limit before the requested time.</summary>
 public sealed class StepLimitException(double reached, double target, long steps)
-    : Exception($"numerical gradient flow reached t = {reached:G6} of {target:G6} within the limit of {steps} steps (the flow is slow near a saddle or the tolerance is too tight)");
+    : Exception($"numerical gradient flow reached t = {reached:G6} of {target:G6} within the limit of {steps} steps " +
+        "(the flow is slow near a saddle or the tolerance is too tight)");
 
 /// <summary>
 /// Adaptive explicit Runge-Kutta integrator of Dormand and Prince, order 5 with an embedded order-4
@@ -45,22 +46,27 @@ public sealed class DormandPrince45
     private const double A31 = 3.0 / 40, A32 = 9.0 / 40;
     private const double A41 = 44.0 / 45, A42 = -56.0 / 15, A43 = 32.0 / 9;
     private const double A51 = 19372.0 / 6561, A52 = -25360.0 / 2187, A53 = 64448.0 / 6561, A54 = -212.0 / 729;
-    private const double A61 = 9017.0 / 3168, A62 = -355.0 / 33, A63 = 46732.0 / 5247, A64 = 49.0 / 176, A65 = -5103.0 / 18656;
+    private const double A61 = 9017.0 / 3168, A62 = -355.0 / 33, A63 = 46732.0 / 5247, A64 = 49.0 / 176,
+        A65 = -5103.0 / 18656;
     private const double B1 = 35.0 / 384, B3 = 500.0 / 1113, B4 = 125.0 / 192, B5 = -2187.0 / 6784, B6 = 11.0 / 84;
     // Error coefficients: fifth-order minus embedded fourth-order weights.
-    private const double E1 = 71.0 / 57600, E3 = -71.0 / 16695, E4 = 71.0 / 1920, E5 = -17253.0 / 339200, E6 = 22.0 / 525, E7 = -1.0 / 40;
+    private const double E1 = 71.0 / 57600, E3 = -71.0 / 16695, E4 = 71.0 / 1920, E5 = -17253.0 / 339200,
+        E6 = 22.0 / 525, E7 = -1.0 / 40;
 
     /// <summary>
     /// Integrates from (t0, y0) and returns y at each requested time (any order, each ≥ t0).
     /// </summary>
-    public (double[][] States, IntegrationStats Stats) Solve(OdeFunction f, double t0, double[] y0, IReadOnlyList<double> times)
+    public (double[][] States, IntegrationStats Stats) Solve(OdeFunction f, double t0, double[] y0,
+        IReadOnlyList<double> times)
     {
-        if (!(RelativeTolerance > 0) || !(AbsoluteTolerance >= 0)) throw new ArgumentException("tolerances must be positive");
+        if (!(RelativeTolerance > 0) || !(AbsoluteTolerance >= 0))
+            throw new ArgumentException("tolerances must be positive");
         int n = y0.Length;
         var order = Enumerable.Range(0, times.Count).OrderBy(i => times[i]).ToArray();
         var outputs = new double[times.Count][];
         foreach (var tt in times)
-            if (!(tt >= t0) || !double.IsFinite(tt)) throw new ArgumentOutOfRangeException(nameof(times), tt, "output times must be finite and >= t0");
+            if (!(tt >= t0) || !double.IsFinite(tt))
+                throw new ArgumentOutOfRangeException(nameof(times), tt, "output times must be finite and >= t0");
 
         var y = (double[])y0.Clone();
         var yNew = new double[n];
@@ -98,9 +104,11 @@ public sealed class DormandPrince45
             f(t + C4 * hStep, tmp, k4);
             for (int i = 0; i < n; i++) tmp[i] = y[i] + hStep * (A51 * k1[i] + A52 * k2[i] + A53 * k3[i] + A54 * k4[i]);
             f(t + C5 * hStep, tmp, k5);
-            for (int i = 0; i < n; i++) tmp[i] = y[i] + hStep * (A61 * k1[i] + A62 * k2[i] + A63 * k3[i] + A64 * k4[i] + A65 * k5[i]);
+            for (int i = 0; i < n; i++)
+                tmp[i] = y[i] + hStep * (A61 * k1[i] + A62 * k2[i] + A63 * k3[i] + A64 * k4[i] + A65 * k5[i]);
             f(t + hStep, tmp, k6);
-            for (int i = 0; i < n; i++) yNew[i] = y[i] + hStep * (B1 * k1[i] + B3 * k3[i] + B4 * k4[i] + B5 * k5[i] + B6 * k6[i]);
+            for (int i = 0; i < n; i++)
+                yNew[i] = y[i] + hStep * (B1 * k1[i] + B3 * k3[i] + B4 * k4[i] + B5 * k5[i] + B6 * k6[i]);
             f(t + hStep, yNew, k7);
             evals += 6;
 
@@ -144,7 +152,8 @@ public sealed class DormandPrince45
         return (outputs, new IntegrationStats(steps, rejected, evals, steadyFrom));
     }
 
-    private double InitialStep(OdeFunction f, double t, double[] y, double[] f0, double[] y1, double[] f1, ref long evals)
+    private double InitialStep(OdeFunction f, double t, double[] y, double[] f0, double[] y1, double[] f1,
+        ref long evals)
     {
         // Hairer-Wanner's starting-step heuristic.
         int n = y.Length;

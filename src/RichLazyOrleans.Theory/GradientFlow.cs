@@ -84,7 +84,8 @@ public sealed class SingleNeuronNumeric(double[] betaStar, double a0, double[] w
             double loss = 0;
             for (int i = 0; i < d; i++) loss += 0.5 * (beta[i] - betaStar[i]) * (beta[i] - betaStar[i]);
             double delta = etaW * a * a - etaA * SingleNeuronExact.Dot(w, w);
-            double kd = KernelDistance.SingleNeuron(etaW * a0 * a0, p0, etaW * a * a, w.Select(v => Math.Sqrt(etaA) * v).ToArray());
+            double kd = KernelDistance.SingleNeuron(etaW * a0 * a0, p0, etaW * a * a,
+                w.Select(v => Math.Sqrt(etaA) * v).ToArray());
             return new SingleNeuronState(times[idx], a, w, beta, delta, kd, loss);
         }).ToArray();
     }
@@ -101,8 +102,10 @@ public sealed class TwoLayerLinearNumeric
 
     public TwoLayerLinearNumeric(Matrix sigmaYx, Matrix w1, Matrix w2, double eta1 = 1.0, double eta2 = 1.0)
     {
-        if (w1.Cols != sigmaYx.Cols) throw new ArgumentException($"w1 must have d = {sigmaYx.Cols} columns, got {w1.Cols}");
-        if (w2.Rows != sigmaYx.Rows || w2.Cols != w1.Rows) throw new ArgumentException($"w2 must be c x h = {sigmaYx.Rows} x {w1.Rows}, got {w2.Rows} x {w2.Cols}");
+        if (w1.Cols != sigmaYx.Cols)
+            throw new ArgumentException($"w1 must have d = {sigmaYx.Cols} columns, got {w1.Cols}");
+        if (w2.Rows != sigmaYx.Rows || w2.Cols != w1.Rows)
+            throw new ArgumentException($"w2 must be c x h = {sigmaYx.Rows} x {w1.Rows}, got {w2.Rows} x {w2.Cols}");
         if (!(eta1 > 0) || !(eta2 > 0)) throw new ArgumentException("learning rates must be > 0");
         (_sigma, _w1, _w2, _eta1, _eta2) = (sigmaYx.Clone(), w1.Clone(), w2.Clone(), eta1, eta2);
     }

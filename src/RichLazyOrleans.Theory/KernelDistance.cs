@@ -26,17 +26,22 @@ public static class KernelDistance
         double n0 = Math.Sqrt(KroneckerSumNormSquared(w2w2t0, w1tw10, rho, 1, null, null, 0, 0));
         double nt = Math.Sqrt(KroneckerSumNormSquared(w2w2t, w1tw1, rho, 1, null, null, 0, 0));
         if (n0 == 0 || nt == 0) return n0 == nt ? 0.0 : 1.0; // a zero kernel stays zero under the flow
-        return Math.Clamp(0.5 * KroneckerSumNormSquared(w2w2t0, w1tw10, rho / n0, 1 / n0, w2w2t, w1tw1, rho / nt, 1 / nt), 0.0, 1.0);
+        return Math.Clamp(
+            0.5 * KroneckerSumNormSquared(w2w2t0, w1tw10, rho / n0, 1 / n0, w2w2t, w1tw1, rho / nt, 1 / nt), 0.0, 1.0);
     }
 
     /// <summary>
     /// ‖X ⊗ I_m + I_n ⊗ Y‖²_F as a sum of non-negative terms (no cancellation):
     /// m·Σ_{i≠j} X_ij² + n·Σ_{k≠l} Y_kl² + Σ_{i,k} (X_ii + Y_kk)².
     /// </summary>
-    public static double KroneckerSumNormSquared(Matrix x, Matrix y) => KroneckerSumNormSquared(x, y, 1, 1, null, null, 0, 0);
+    public static double KroneckerSumNormSquared(Matrix x, Matrix y) =>
+        KroneckerSumNormSquared(x, y, 1, 1, null, null, 0, 0);
 
-    /// <summary>The same for X = sx·X₀ − ux·X₁, Y = sy·Y₀ − uy·Y₁ (a normalised difference), without forming it.</summary>
-    private static double KroneckerSumNormSquared(Matrix x0, Matrix y0, double sx, double sy, Matrix? x1, Matrix? y1, double ux, double uy)
+    /// <summary>
+    /// The same for X = sx·X₀ − ux·X₁, Y = sy·Y₀ − uy·Y₁ (a normalised difference), without forming it.
+    /// </summary>
+    private static double KroneckerSumNormSquared(Matrix x0, Matrix y0, double sx, double sy, Matrix? x1, Matrix? y1,
+        double ux, double uy)
     {
         int n = x0.Rows, m = y0.Rows;
         double[] a = x0.Data, b = y0.Data, a1 = x1?.Data ?? a, b1 = y1?.Data ?? b;

@@ -103,7 +103,8 @@ public sealed class Matrix
 
     private static Matrix Combine(Matrix a, Matrix b, double sign)
     {
-        if (a.Rows != b.Rows || a.Cols != b.Cols) throw new ArgumentException($"shape mismatch {a.Rows}x{a.Cols} vs {b.Rows}x{b.Cols}");
+        if (a.Rows != b.Rows || a.Cols != b.Cols)
+            throw new ArgumentException($"shape mismatch {a.Rows}x{a.Cols} vs {b.Rows}x{b.Cols}");
         var c = new Matrix(a.Rows, a.Cols);
         for (int i = 0; i < a.Data.Length; i++) c.Data[i] = a.Data[i] + sign * b.Data[i];
         return c;
@@ -166,5 +167,6 @@ public sealed class Matrix
     }
 
     public override string ToString() =>
-        string.Join("\n", ToRows().Select(r => string.Join(" ", r.Select(v => v.ToString("G6", System.Globalization.CultureInfo.InvariantCulture)))));
+        string.Join("\n", ToRows().Select(r =>
+            string.Join(" ", r.Select(v => v.ToString("G6", System.Globalization.CultureInfo.InvariantCulture)))));
 }

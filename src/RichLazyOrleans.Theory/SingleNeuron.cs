@@ -8,7 +8,8 @@ namespace RichLazyOrleans.Theory;
 /// <param name="Delta">δ = η_w a² − η_a ‖w‖² (conserved by gradient flow)</param>
 /// <param name="KernelDistance">S(t) = 1 − ⟨K₀, K_t⟩/(‖K₀‖‖K_t‖) of the NTK K = X(η_w a² I + η_a wwᵀ)Xᵀ</param>
 /// <param name="Loss">½‖a w − β*‖² (the loss up to its constant)</param>
-public sealed record SingleNeuronState(double T, double A, double[] W, double[] Beta, double Delta, double KernelDistance, double Loss);
+public sealed record SingleNeuronState(double T, double A, double[] W, double[] Beta, double Delta,
+    double KernelDistance, double Loss);
 
 /// <summary>
 /// Exact gradient-flow dynamics of one hidden linear neuron on whitened inputs (SCIENCE.md §1):
@@ -52,8 +53,10 @@ public sealed class SingleNeuronExact
         int d = betaStar.Length;
         if (d < 1) throw new ArgumentException("beta_star must have at least one entry");
         if (w0.Length != d) throw new ArgumentException($"w0 has {w0.Length} entries but beta_star has {d}");
-        if (!(etaA > 0) || !double.IsFinite(etaA)) throw new ArgumentOutOfRangeException(nameof(etaA), etaA, "eta_a must be finite and > 0");
-        if (!(etaW > 0) || !double.IsFinite(etaW)) throw new ArgumentOutOfRangeException(nameof(etaW), etaW, "eta_w must be finite and > 0");
+        if (!(etaA > 0) || !double.IsFinite(etaA))
+            throw new ArgumentOutOfRangeException(nameof(etaA), etaA, "eta_a must be finite and > 0");
+        if (!(etaW > 0) || !double.IsFinite(etaW))
+            throw new ArgumentOutOfRangeException(nameof(etaW), etaW, "eta_w must be finite and > 0");
         if (!double.IsFinite(a0) || betaStar.Any(v => !double.IsFinite(v)) || w0.Any(v => !double.IsFinite(v)))
             throw new ArgumentException("non-finite input");
         _betaStar = (double[])betaStar.Clone();
@@ -108,7 +111,8 @@ public sealed class SingleNeuronExact
     /// <summary>The state at time t ≥ 0 (finite).</summary>
     public SingleNeuronState At(double t)
     {
-        if (!(t >= 0) || !double.IsFinite(t)) throw new ArgumentOutOfRangeException(nameof(t), t, "time must be finite and >= 0");
+        if (!(t >= 0) || !double.IsFinite(t))
+            throw new ArgumentOutOfRangeException(nameof(t), t, "time must be finite and >= 0");
         int d = Dimension;
         double a;
         var w = new double[d];

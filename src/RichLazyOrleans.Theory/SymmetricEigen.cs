@@ -18,7 +18,8 @@ public sealed class SymmetricEigen
 
     public SymmetricEigen(Matrix a)
     {
-        if (a.Rows != a.Cols) throw new ArgumentException($"eigendecomposition needs a square matrix, got {a.Rows}x{a.Cols}");
+        if (a.Rows != a.Cols)
+            throw new ArgumentException($"eigendecomposition needs a square matrix, got {a.Rows}x{a.Cols}");
         if (!a.AllFinite()) throw new ArgumentException("matrix has non-finite entries");
         int n = a.Rows;
         // Work on the symmetric part so tiny asymmetries from round-off cannot bias the result.
@@ -70,7 +71,8 @@ public sealed class SymmetricEigen
                     }
                 }
             if (!rotated) break;
-            if (sweep == 99) throw new InvalidOperationException("Jacobi eigenvalue iteration did not converge in 100 sweeps");
+            if (sweep == 99)
+                throw new InvalidOperationException("Jacobi eigenvalue iteration did not converge in 100 sweeps");
         }
 
         var order = Enumerable.Range(0, n).OrderByDescending(i => m[i, i]).ToArray();

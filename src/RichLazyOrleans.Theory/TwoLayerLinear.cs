@@ -8,7 +8,8 @@ namespace RichLazyOrleans.Theory;
 /// <param name="Factor">Y ((d+c)×h) with YYᵀ = [W₁ᵀ; W₂][W₁ᵀ; W₂]ᵀ: the weights up to an h×h rotation</param>
 /// <param name="KernelDistance">NTK kernel distance from t = 0</param>
 /// <param name="Loss">½‖β − Σ_yx‖²_F</param>
-public sealed record TwoLayerLinearState(double T, Matrix Beta, Matrix W1tW1, Matrix W2W2t, Matrix Factor, double KernelDistance, double Loss);
+public sealed record TwoLayerLinearState(double T, Matrix Beta, Matrix W1tW1, Matrix W2W2t, Matrix Factor,
+    double KernelDistance, double Loss);
 
 /// <summary>How far an init is from λ-balanced: Δ = η₁W₂ᵀW₂ − η₂W₁W₁ᵀ versus λI.</summary>
 /// <param name="Lambda">λ = tr(Δ)/h</param>
@@ -33,7 +34,9 @@ public readonly record struct Balance(double Lambda, double RelativeImbalance)
 
 /// <summary>The init is not λ-balanced, so the exact solution does not apply.</summary>
 public sealed class NotBalancedException(Balance balance, double tolerance)
-    : Exception($"init is not lambda-balanced: ||Delta - lambda*I||_F relative to its scale is {balance.RelativeImbalance:G3} > {tolerance:G3} (Delta = eta1*W2^T W2 - eta2*W1 W1^T, lambda = {balance.Lambda:G6})")
+    : Exception("init is not lambda-balanced: ||Delta - lambda*I||_F relative to its scale is " +
+        $"{balance.RelativeImbalance:G3} > {tolerance:G3} " +
+        $"(Delta = eta1*W2^T W2 - eta2*W1 W1^T, lambda = {balance.Lambda:G6})")
 {
     public Balance Balance { get; } = balance;
 }
@@ -83,9 +86,12 @@ public sealed class TwoLayerLinearExact
         _d = sigmaYx.Cols;
         _h = w1.Rows;
         if (w1.Cols != _d) throw new ArgumentException($"w1 must be h x d = {_h} x {_d}, got {w1.Rows} x {w1.Cols}");
-        if (w2.Rows != _c || w2.Cols != _h) throw new ArgumentException($"w2 must be c x h = {_c} x {_h}, got {w2.Rows} x {w2.Cols}");
-        if (!(eta1 > 0) || !double.IsFinite(eta1)) throw new ArgumentOutOfRangeException(nameof(eta1), eta1, "eta1 must be finite and > 0");
-        if (!(eta2 > 0) || !double.IsFinite(eta2)) throw new ArgumentOutOfRangeException(nameof(eta2), eta2, "eta2 must be finite and > 0");
+        if (w2.Rows != _c || w2.Cols != _h)
+            throw new ArgumentException($"w2 must be c x h = {_c} x {_h}, got {w2.Rows} x {w2.Cols}");
+        if (!(eta1 > 0) || !double.IsFinite(eta1))
+            throw new ArgumentOutOfRangeException(nameof(eta1), eta1, "eta1 must be finite and > 0");
+        if (!(eta2 > 0) || !double.IsFinite(eta2))
+            throw new ArgumentOutOfRangeException(nameof(eta2), eta2, "eta2 must be finite and > 0");
         if (!sigmaYx.AllFinite() || !w1.AllFinite() || !w2.AllFinite()) throw new ArgumentException("non-finite input");
         _eta1 = eta1;
         _eta2 = eta2;
@@ -128,7 +134,8 @@ public sealed class TwoLayerLinearExact
     /// <summary>The state at time t ≥ 0 (finite).</summary>
     public TwoLayerLinearState At(double t)
     {
-        if (!(t >= 0) || !double.IsFinite(t)) throw new ArgumentOutOfRangeException(nameof(t), t, "time must be finite and >= 0");
+        if (!(t >= 0) || !double.IsFinite(t))
+            throw new ArgumentOutOfRangeException(nameof(t), t, "time must be finite and >= 0");
         double bigT = _eta1 * _eta2 * t;
         Matrix y = bigT == 0 ? _q0.Clone() : FactorAt(bigT);
 
@@ -144,7 +151,10 @@ public sealed class TwoLayerLinearExact
                 double s = 0;
                 for (int j = 0; j < h; j++) s += yd[i * h + j] * yd[l * h + j];
                 if (i < _d) { w1tw1.Data[i * _d + l] = s; w1tw1.Data[l * _d + i] = s; }
-                else if (l >= _d) { w2w2t.Data[(i - _d) * _c + (l - _d)] = s; w2w2t.Data[(l - _d) * _c + (i - _d)] = s; }
+                else if (l >= _d)
+                {
+                    w2w2t.Data[(i - _d) * _c + (l - _d)] = s; w2w2t.Data[(l - _d) * _c + (i - _d)] = s;
+                }
                 else beta.Data[(i - _d) * _d + l] = s;
             }
         double kd = KernelDistance.TwoLayer(_w2w2t0, _w1tw10, w2w2t, w1tw1, _eta1, _eta2);
@@ -219,7 +229,8 @@ public sealed class TwoLayerLinearExact
                 if (isPivot[i]) continue;
                 double ss = 0;
                 for (int k = j; k < h; k++) { double x = rd[i * h + k]; ss += x * x; }
-                double res = ss > 0 && double.IsFinite(ss) && ss > 1e-280 ? Math.Sqrt(ss) : Matrix.Norm2(r.Data.AsSpan(i * h + j, h - j));
+                double res = ss > 0 && double.IsFinite(ss) && ss > 1e-280 ? Math.Sqrt(ss)
+                    : Matrix.Norm2(r.Data.AsSpan(i * h + j, h - j));
                 if (res == 0) continue;
                 if (rel[i] >= Normal)
                 {
@@ -232,7 +243,8 @@ public sealed class TwoLayerLinearExact
                     if (score > bestLog) { bestLog = score; p = i; pivotNorm = res; }
                 }
             }
-            if (p < 0) throw new InvalidOperationException("graded elimination lost rank; the identity block guarantees full rank, so this is a bug");
+            if (p < 0) throw new InvalidOperationException(
+                "graded elimination lost rank; the identity block guarantees full rank, so this is a bug");
 
             // Reflector H = I − 2vvᵀ/vᵀv on columns j.., mapping r[p, j..] to (σ, 0, …, 0).
             double sigma = r[p, j] >= 0 ? -pivotNorm : pivotNorm;
@@ -271,7 +283,8 @@ public sealed class TwoLayerLinearExact
                     double val = r[i, j];
                     if (val == 0) continue;
                     double ratio = rel[i] / rel[p];
-                    result[i, j] = double.IsFinite(ratio) && ratio < 1e290 ? rel[i] * val * inv : ScaledLog(logScale[i] - logScale[p], val, sigma);
+                    result[i, j] = double.IsFinite(ratio) && ratio < 1e290 ? rel[i] * val * inv
+                        : ScaledLog(logScale[i] - logScale[p], val, sigma);
                 }
             }
             else

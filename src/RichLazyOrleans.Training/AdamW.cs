@@ -24,7 +24,8 @@ public sealed class AdamW : IDisposable
     /// <summary>Updates done so far (t in the bias corrections).</summary>
     public long StepCount { get; private set; }
 
-    public AdamW(IReadOnlyList<Tensor> parameters, double lr, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8, double weightDecay = 0.01)
+    public AdamW(IReadOnlyList<Tensor> parameters, double lr, double beta1 = 0.9, double beta2 = 0.999,
+        double eps = 1e-8, double weightDecay = 0.01)
     {
         _params = parameters.ToArray();
         _m = _params.Select(p => torch.zeros_like(p).DetachFromDisposeScope()).ToArray();
@@ -32,10 +33,13 @@ public sealed class AdamW : IDisposable
         (Lr, Beta1, Beta2, Eps, WeightDecay) = (lr, beta1, beta2, eps, weightDecay);
     }
 
-    /// <summary>One update of every parameter with the given gradients (same order and shapes as the parameters).</summary>
+    /// <summary>
+    /// One update of every parameter with the given gradients (same order and shapes as the parameters).
+    /// </summary>
     public void Step(IReadOnlyList<Tensor> grads)
     {
-        if (grads.Count != _params.Length) throw new ArgumentException($"{grads.Count} gradients for {_params.Length} parameters");
+        if (grads.Count != _params.Length)
+            throw new ArgumentException($"{grads.Count} gradients for {_params.Length} parameters");
         StepCount++;
         double bc1 = 1 - Math.Pow(Beta1, StepCount), bc2 = 1 - Math.Pow(Beta2, StepCount);
         double stepSize = Lr / bc1, sqrtBc2 = Math.Sqrt(bc2);
@@ -64,12 +68,14 @@ public sealed class AdamW : IDisposable
     /// <summary>Restores moments and step count saved by <see cref="Moments"/>.</summary>
     public void Restore(double[][] m, double[][] v, long stepCount)
     {
-        if (m.Length != _params.Length || v.Length != _params.Length) throw new ArgumentException("moment count does not match the parameters");
+        if (m.Length != _params.Length || v.Length != _params.Length)
+            throw new ArgumentException("moment count does not match the parameters");
         using var noGrad = torch.no_grad();
         using var scope = torch.NewDisposeScope();
         for (int i = 0; i < _params.Length; i++)
         {
-            if (m[i].Length != _m[i].numel() || v[i].Length != _v[i].numel()) throw new ArgumentException($"moment {i} has the wrong size");
+            if (m[i].Length != _m[i].numel() || v[i].Length != _v[i].numel())
+                throw new ArgumentException($"moment {i} has the wrong size");
             _m[i].copy_(torch.tensor(m[i], _m[i].shape, ScalarType.Float64).to_type(_m[i].dtype));
             _v[i].copy_(torch.tensor(v[i], _v[i].shape, ScalarType.Float64).to_type(_v[i].dtype));
         }

@@ -1,7 +1,8 @@
 namespace RichLazyOrleans.Training;
 
 /// <summary>A saved training state: everything needed to continue bit-identically.</summary>
-public sealed record TrainingState(string Fingerprint, long Step, int M, int D, double[] W, double[] A, double[] W0, double[] A0, string RowsJson);
+public sealed record TrainingState(string Fingerprint, long Step, int M, int D, double[] W, double[] A, double[] W0,
+    double[] A0, string RowsJson);
 
 /// <summary>
 /// Saved states of one run in a directory, as files ckpt-STEP.bin. Each file is written to a
@@ -34,9 +35,12 @@ public sealed class CheckpointStore(string directory, Action<string>? log = null
         HashedFiles.Prune(Directory, "ckpt", Keep);
     }
 
-    /// <summary>The newest valid state with this fingerprint, or null. Corrupt files are reported and skipped.</summary>
+    /// <summary>
+    /// The newest valid state with this fingerprint, or null. Corrupt files are reported and skipped.
+    /// </summary>
     public TrainingState? LoadLatest(string fingerprint) =>
-        HashedFiles.LoadNewest<TrainingState>(Directory, "ckpt", TryRead, s => s.Fingerprint, fingerprint, log, "checkpoint");
+        HashedFiles.LoadNewest<TrainingState>(Directory, "ckpt", TryRead, s => s.Fingerprint, fingerprint, log,
+            "checkpoint");
 
     /// <summary>Saved files, newest first.</summary>
     public IEnumerable<(long Step, string Path)> Files() => HashedFiles.List(Directory, "ckpt");
@@ -45,10 +49,15 @@ public sealed class CheckpointStore(string directory, Action<string>? log = null
         HashedFiles.TryReadFrame<TrainingState>(path, Magic, (r, fp, step, _) =>
         {
             int m = r.ReadInt32(), d = r.ReadInt32();
-            double[] Arr() { int len = r.ReadInt32(); var a = new double[len]; for (int i = 0; i < len; i++) a[i] = r.ReadDouble(); return a; }
+            double[] Arr()
+            {
+                int len = r.ReadInt32(); var a = new double[len]; for (int i = 0; i < len; i++) a[i] = r.ReadDouble();
+                return a;
+            }
             var w = Arr(); var a = Arr(); var w0 = Arr(); var a0 = Arr();
             string rows = r.ReadString();
-            if (w.Length != m * d || a.Length != m || w0.Length != m * d || a0.Length != m) return (null, "inconsistent sizes");
+            if (w.Length != m * d || a.Length != m || w0.Length != m * d || a0.Length != m)
+                return (null, "inconsistent sizes");
             return (new TrainingState(fp, step, m, d, w, a, w0, a0, rows), null);
         }, out why);
 

@@ -16,7 +16,9 @@ public sealed record CnnMnistConfig
     public int? TestSize { get; init; }
     /// <summary>Seed of the init and of the minibatch order.</summary>
     public ulong Seed { get; init; }
-    /// <summary>The first conv layer's init is divided by α (α &gt; 1 "upstream": smaller first-layer filters).</summary>
+    /// <summary>
+    /// The first conv layer's init is divided by α (α &gt; 1 "upstream": smaller first-layer filters).
+    /// </summary>
     public double Alpha { get; init; } = 1;
     public int Channels1 { get; init; } = 16;
     public int Channels2 { get; init; } = 32;
@@ -34,7 +36,9 @@ public sealed record CnnMnistConfig
     public int EvalSize { get; init; } = 10_000;
     /// <summary>Examples (the first of the training set) whose empirical NTK is compared with step 0's.</summary>
     public int ProbeSize { get; init; } = 32;
-    /// <summary>Low band of the filter smoothness score, as a fraction of Nyquist (<see cref="FilterSmoothness"/>).</summary>
+    /// <summary>
+    /// Low band of the filter smoothness score, as a fraction of Nyquist (<see cref="FilterSmoothness"/>).
+    /// </summary>
     public double SmoothnessCutoff { get; init; } = FilterSmoothness.DefaultCutoff;
     /// <summary>Where to write a PNG of the first-layer filters at each checkpoint (null: none).</summary>
     public string? FiltersDir { get; init; }
@@ -57,15 +61,18 @@ public sealed record CnnMnistConfig
     /// directory and checkpointing are left out on purpose.
     /// </summary>
     public string Fingerprint(string dataHash) => string.Join(";",
-        "cnn-mnist/1", dataHash, Seed, Alpha.ToString("R"), Channels1, Channels2, Kernel, Classes, Lr.ToString("R"), Momentum.ToString("R"),
-        WeightDecay.ToString("R"), BatchSize, Steps, string.Join(",", Checkpoints), EvalSize, ProbeSize, SmoothnessCutoff.ToString("R"),
+        "cnn-mnist/1", dataHash, Seed, Alpha.ToString("R"), Channels1, Channels2, Kernel, Classes, Lr.ToString("R"),
+        Momentum.ToString("R"), WeightDecay.ToString("R"), BatchSize, Steps, string.Join(",", Checkpoints), EvalSize,
+        ProbeSize, SmoothnessCutoff.ToString("R"),
         Float32 ? "f32" : "f64", DivergenceLoss.ToString("R"));
 }
 
 /// <summary>One row per checkpoint (the `cnn-mnist` output contract).</summary>
-/// <param name="KernelDistance">1 − cos(K₀, K_t) of the empirical NTK (all parameters, all logits) on the probe batch.</param>
+/// <param name="KernelDistance">1 − cos(K₀, K_t) of the empirical NTK (all parameters, all logits) on the probe
+/// batch.</param>
 /// <param name="ParameterDistance">‖θ_t − θ₀‖₂ over all parameters.</param>
-/// <param name="FilterSmoothness">Mean low-frequency energy share of the first-layer filters (<see cref="Training.FilterSmoothness.LayerScore"/>).</param>
+/// <param name="FilterSmoothness">Mean low-frequency energy share of the first-layer filters
+/// (<see cref="Training.FilterSmoothness.LayerScore"/>).</param>
 public sealed record CnnMnistRow(
     long Step, double TrainLoss, double TrainAccuracy, double TestLoss, double TestAccuracy,
     double KernelDistance, double ParameterDistance, double FilterSmoothness, string Status, long ResumedFromStep)

@@ -30,7 +30,8 @@ public sealed partial class CnnMnistTrainer : ITrainingEngine<CnnMnistRow>, IDis
 
     private readonly CnnMnistConfig _c;
     private readonly ScalarType _dtype;
-    private readonly Tensor _xTrain, _yTrain, _xTest, _yTest, _xProbe;   // images [n, 1, H, W] standardised; one-hot labels [n, classes]
+    // images [n, 1, H, W] standardised; one-hot labels [n, classes]
+    private readonly Tensor _xTrain, _yTrain, _xTest, _yTest, _xProbe;
     private readonly Tensor[] _params;
     private readonly Tensor[] _velocity;
     private readonly string[] _names;
@@ -82,7 +83,8 @@ public sealed partial class CnnMnistTrainer : ITrainingEngine<CnnMnistRow>, IDis
                 $"{config.ProbeSize} probe images exceed the {_nTrain} training examples; "
                 + "lower probe_size (default 32)");
         // The NTK's Jacobian is float64 [probe·classes, parameters]: refuse what would not fit comfortably.
-        long jacobian = (long)config.ProbeSize * config.Classes * Shapes(config, _rows, _cols).Sum(s => s.Shape.Aggregate(1L, (a, b) => a * b));
+        long jacobian = (long)config.ProbeSize * config.Classes
+            * Shapes(config, _rows, _cols).Sum(s => s.Shape.Aggregate(1L, (a, b) => a * b));
         if (jacobian > MaxJacobianEntries)
             throw new SpecException("probe_size",
                 $"the NTK's Jacobian would hold {jacobian:N0} float64 entries ({jacobian * 8.0 / (1 << 30):F1} GiB), "
@@ -109,21 +111,26 @@ public sealed partial class CnnMnistTrainer : ITrainingEngine<CnnMnistRow>, IDis
         var shapes = Shapes(config, _rows, _cols);
         _names = shapes.Select(s => s.Name).ToArray();
         var init = Init(config, _rows, _cols);
-        _params = shapes.Select(s => torch.tensor(init[s.Name], s.Shape, ScalarType.Float64).to_type(_dtype).requires_grad_(true).DetachFromDisposeScope()).ToArray();
+        _params = shapes.Select(s => torch.tensor(init[s.Name], s.Shape, ScalarType.Float64).to_type(_dtype)
+            .requires_grad_(true).DetachFromDisposeScope()).ToArray();
         _velocity = shapes.Select(s => torch.zeros(s.Shape, _dtype).DetachFromDisposeScope()).ToArray();
     }
 
     /// <summary>Name of the filter PNGs before "-STEP.png" (see <see cref="CnnMnistConfig.FiltersShared"/>).</summary>
     public string FiltersPrefix => !_c.FiltersShared ? "filters" : FormattableString.Invariant(
-        $"filters-alpha{_c.Alpha:G6}-seed{_c.Seed}-{Convert.ToHexString(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(_c.Fingerprint(DataHash))), 0, 4).ToLowerInvariant()}");
+        $"filters-alpha{_c.Alpha:G6}-seed{_c.Seed}-{Convert.ToHexString(
+            SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(_c.Fingerprint(DataHash))), 0, 4).ToLowerInvariant()}");
 
     /// <summary>Float64 entries the NTK's Jacobian may hold (2 GiB).</summary>
     public const long MaxJacobianEntries = 1L << 28;
 
-    /// <summary>An images/labels pair; errors name the key of the file at fault (`train_images`, `test_labels`, …).</summary>
+    /// <summary>
+    /// An images/labels pair; errors name the key of the file at fault (`train_images`, `test_labels`, …).
+    /// </summary>
     private static MnistData Load(string set, string images, string labels, int? limit)
     {
-        string KeyOf(string message) => message.Contains(labels) && !message.Contains(images) ? $"{set}_labels" : $"{set}_images";
+        string KeyOf(string message) =>
+            message.Contains(labels) && !message.Contains(images) ? $"{set}_labels" : $"{set}_images";
         MnistData data;
         try { data = Idx.LoadMnist(images, labels, limit); }
         catch (IdxFormatException e) { throw new SpecException(KeyOf(e.Message), e.Message); }
@@ -171,9 +178,12 @@ public sealed partial class CnnMnistTrainer : ITrainingEngine<CnnMnistRow>, IDis
     }
 
     /// <summary>Features entering the head: c2 · ⌊⌊H/2⌋/2⌋ · ⌊⌊W/2⌋/2⌋.</summary>
-    public static long HeadInputs(CnnMnistConfig c, int rows, int cols) => (long)c.Channels2 * (rows / 2 / 2) * (cols / 2 / 2);
+    public static long HeadInputs(CnnMnistConfig c, int rows, int cols) =>
+        (long)c.Channels2 * (rows / 2 / 2) * (cols / 2 / 2);
 
-    /// <summary>Names and shapes: conv1 [c1, 1, k, k], b1 [c1], conv2 [c2, c1, k, k], b2 [c2], W_out [features, classes], b_out.</summary>
+    /// <summary>
+    /// Names and shapes: conv1 [c1, 1, k, k], b1 [c1], conv2 [c2, c1, k, k], b2 [c2], W_out [features, classes], b_out.
+    /// </summary>
     public static IReadOnlyList<(string Name, long[] Shape)> Shapes(CnnMnistConfig c, int rows, int cols) =>
     [
         ("conv1", [c.Channels1, 1, c.Kernel, c.Kernel]),
@@ -205,7 +215,9 @@ public sealed partial class CnnMnistTrainer : ITrainingEngine<CnnMnistRow>, IDis
         return result;
     }
 
-    /// <summary>2×2 mean pooling (odd edges dropped, as avg_pool2d does): a reshape and a mean, no index scatter.</summary>
+    /// <summary>
+    /// 2×2 mean pooling (odd edges dropped, as avg_pool2d does): a reshape and a mean, no index scatter.
+    /// </summary>
     private static Tensor MeanPool2(Tensor x)
     {
         long n = x.shape[0], ch = x.shape[1], h = x.shape[2] / 2, w = x.shape[3] / 2;
@@ -229,9 +241,12 @@ public sealed partial class CnnMnistTrainer : ITrainingEngine<CnnMnistRow>, IDis
 
     public void Load(IReadOnlyDictionary<string, double[]> values) => NamedParameters.Load(_names, _params, values);
 
-    private static Tensor CrossEntropy(Tensor logits, Tensor labels) => logits.log_softmax(1).mul(labels).sum(1).mean().neg();
+    private static Tensor CrossEntropy(Tensor logits, Tensor labels) =>
+        logits.log_softmax(1).mul(labels).sum(1).mean().neg();
 
-    /// <summary>Indices of the minibatch at a step: epoch e = ⌊s / batches per epoch⌋ is a permutation from (seed, 1000 + e).</summary>
+    /// <summary>
+    /// Indices of the minibatch at a step: epoch e = ⌊s / batches per epoch⌋ is a permutation from (seed, 1000 + e).
+    /// </summary>
     private Tensor BatchIndices(long step)
     {
         long perEpoch = _nTrain / _batch;
@@ -314,7 +329,9 @@ public sealed partial class CnnMnistTrainer : ITrainingEngine<CnnMnistRow>, IDis
         return new(loss, row);
     }
 
-    /// <summary>SGD with heavy-ball momentum and L2 weight decay: v ← μv + g + λθ; θ ← θ − lr·v (μ = 0: plain SGD).</summary>
+    /// <summary>
+    /// SGD with heavy-ball momentum and L2 weight decay: v ← μv + g + λθ; θ ← θ − lr·v (μ = 0: plain SGD).
+    /// </summary>
     private void SgdStep()
     {
         using var noGrad = torch.no_grad();

@@ -18,7 +18,9 @@ public sealed record GrokkingConfig
     public int DModel { get; init; } = 128;
     public int Heads { get; init; } = 4;
     public int DMlp { get; init; } = 512;
-    /// <summary>Pre-LN blocks (and a final LayerNorm) when true; no normalisation (Nanda et al. 2023) when false.</summary>
+    /// <summary>
+    /// Pre-LN blocks (and a final LayerNorm) when true; no normalisation (Nanda et al. 2023) when false.
+    /// </summary>
     public bool LayerNorm { get; init; }
     public double Lr { get; init; } = 1e-3;
     public double WeightDecay { get; init; } = 1.0;
@@ -30,7 +32,9 @@ public sealed record GrokkingConfig
     public long Steps { get; init; } = 10_000;
     /// <summary>Steps at which a row is reported, ascending, each in [0, Steps].</summary>
     public required long[] Checkpoints { get; init; }
-    /// <summary>Validation accuracy is also measured every this many steps, for steps_to_grok (0: at checkpoints only).</summary>
+    /// <summary>
+    /// Validation accuracy is also measured every this many steps, for steps_to_grok (0: at checkpoints only).
+    /// </summary>
     public long EvalEvery { get; init; }
     public bool Float32 { get; init; } = true;
     public string Device { get; init; } = "cpu";
@@ -51,9 +55,10 @@ public sealed record GrokkingConfig
     /// with the same fingerprint. Device and thread count are left out on purpose.
     /// </summary>
     public string Fingerprint() => string.Join(";",
-        "grokking/1", P, TrainFraction.ToString("R"), Seed, DataSeed, Alpha.ToString("R"), Layers, DModel, Heads, DMlp, LayerNorm,
-        Lr.ToString("R"), WeightDecay.ToString("R"), Beta1.ToString("R"), Beta2.ToString("R"), Eps.ToString("R"), BatchSize, Steps,
-        string.Join(",", Checkpoints), EvalEvery, GrokAccuracy.ToString("R"), Float32 ? "f32" : "f64", DivergenceLoss.ToString("R"));
+        "grokking/1", P, TrainFraction.ToString("R"), Seed, DataSeed, Alpha.ToString("R"), Layers, DModel, Heads, DMlp,
+        LayerNorm, Lr.ToString("R"), WeightDecay.ToString("R"), Beta1.ToString("R"), Beta2.ToString("R"),
+        Eps.ToString("R"), BatchSize, Steps, string.Join(",", Checkpoints), EvalEvery, GrokAccuracy.ToString("R"),
+        Float32 ? "f32" : "f64", DivergenceLoss.ToString("R"));
 }
 
 /// <summary>One row per checkpoint (the `grokking` output contract).</summary>
@@ -71,7 +76,8 @@ public sealed record GrokkingRow(
 /// </summary>
 public sealed record ModularData(int P, int[] TrainA, int[] TrainB, int[] TrainC, int[] ValA, int[] ValB, int[] ValC)
 {
-    public static int TrainSize(int p, double fraction) => (int)Math.Round(fraction * p * p, MidpointRounding.AwayFromZero);
+    public static int TrainSize(int p, double fraction) =>
+        (int)Math.Round(fraction * p * p, MidpointRounding.AwayFromZero);
 
     public static ModularData Create(int p, double fraction, ulong dataSeed)
     {
@@ -89,6 +95,7 @@ public sealed record ModularData(int P, int[] TrainA, int[] TrainB, int[] TrainC
         int[] A(int from, int to) => perm[from..to].Select(k => k / p).ToArray();
         int[] B(int from, int to) => perm[from..to].Select(k => k % p).ToArray();
         int[] C(int from, int to) => perm[from..to].Select(k => (k / p + k % p) % p).ToArray();
-        return new ModularData(p, A(0, nTrain), B(0, nTrain), C(0, nTrain), A(nTrain, total), B(nTrain, total), C(nTrain, total));
+        return new ModularData(p, A(0, nTrain), B(0, nTrain), C(0, nTrain), A(nTrain, total), B(nTrain, total),
+            C(nTrain, total));
     }
 }

@@ -39,7 +39,8 @@ public sealed class GrokkingModel : IDisposable
         var shapes = Shapes(c);
         Names = shapes.Select(s => s.Name).ToArray();
         var init = Init(c);
-        Parameters = shapes.Select(s => torch.tensor(init[s.Name], s.Shape, ScalarType.Float64, device).to_type(DType).requires_grad_(true).DetachFromDisposeScope()).ToArray();
+        Parameters = shapes.Select(s => torch.tensor(init[s.Name], s.Shape, ScalarType.Float64, device).to_type(DType)
+            .requires_grad_(true).DetachFromDisposeScope()).ToArray();
         _causal = torch.ones(3, 3, ScalarType.Bool, device).triu(1).DetachFromDisposeScope();
     }
 
@@ -51,9 +52,11 @@ public sealed class GrokkingModel : IDisposable
         for (int l = 0; l < c.Layers; l++)
         {
             if (c.LayerNorm) { list.Add(($"ln1_g.{l}", [d])); list.Add(($"ln1_b.{l}", [d])); }
-            list.Add(($"W_Q.{l}", [d, d])); list.Add(($"W_K.{l}", [d, d])); list.Add(($"W_V.{l}", [d, d])); list.Add(($"W_O.{l}", [d, d]));
+            list.Add(($"W_Q.{l}", [d, d])); list.Add(($"W_K.{l}", [d, d]));
+            list.Add(($"W_V.{l}", [d, d])); list.Add(($"W_O.{l}", [d, d]));
             if (c.LayerNorm) { list.Add(($"ln2_g.{l}", [d])); list.Add(($"ln2_b.{l}", [d])); }
-            list.Add(($"W_in.{l}", [d, m])); list.Add(($"b_in.{l}", [m])); list.Add(($"W_out.{l}", [m, d])); list.Add(($"b_out.{l}", [d]));
+            list.Add(($"W_in.{l}", [d, m])); list.Add(($"b_in.{l}", [m]));
+            list.Add(($"W_out.{l}", [m, d])); list.Add(($"b_out.{l}", [d]));
         }
         if (c.LayerNorm) { list.Add(("lnf_g", [d])); list.Add(("lnf_b", [d])); }
         list.Add(("W_U", [d, c.P]));

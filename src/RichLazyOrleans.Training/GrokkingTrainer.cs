@@ -60,7 +60,9 @@ public sealed class GrokkingTrainer : ITrainingEngine<GrokkingRow>, IDisposable
         return torch.tensor(y, [c.Length, _c.P], ScalarType.Float64, _model.Device).to_type(_model.DType);
     }
 
-    /// <summary>Mean cross-entropy of logits [n, p] against one-hot labels [n, p]: −mean Σ_c y_c log softmax(z)_c.</summary>
+    /// <summary>
+    /// Mean cross-entropy of logits [n, p] against one-hot labels [n, p]: −mean Σ_c y_c log softmax(z)_c.
+    /// </summary>
     private static Tensor CrossEntropy(Tensor logits, Tensor labels) =>
         logits.log_softmax(1).mul(labels).sum(1).mean().neg();
 
@@ -76,7 +78,9 @@ public sealed class GrokkingTrainer : ITrainingEngine<GrokkingRow>, IDisposable
         return (loss, acc);
     }
 
-    /// <summary>Indices of the minibatch at a step: epoch e = ⌊s / batches per epoch⌋ is a permutation from (seed, 1000 + e).</summary>
+    /// <summary>
+    /// Indices of the minibatch at a step: epoch e = ⌊s / batches per epoch⌋ is a permutation from (seed, 1000 + e).
+    /// </summary>
     private Tensor BatchIndices(long step)
     {
         long perEpoch = _nTrain / _batch;
@@ -84,7 +88,8 @@ public sealed class GrokkingTrainer : ITrainingEngine<GrokkingRow>, IDisposable
         if (epoch != _permEpoch)
         {
             _perm?.Dispose();
-            _perm = torch.tensor(new Rng(_c.Seed, 1000 + (ulong)epoch).Permutation(_nTrain), device: _model.Device).DetachFromDisposeScope();
+            _perm = torch.tensor(new Rng(_c.Seed, 1000 + (ulong)epoch).Permutation(_nTrain), device: _model.Device)
+                .DetachFromDisposeScope();
             _permEpoch = epoch;
         }
         return _perm!.narrow(0, k * _batch, _batch);

@@ -12,7 +12,8 @@ internal static class HashedFiles
 {
     private const int HashLength = 32;
 
-    public static string PathFor(string directory, string prefix, long step) => Path.Combine(directory, $"{prefix}-{step:D12}.bin");
+    public static string PathFor(string directory, string prefix, long step) =>
+        Path.Combine(directory, $"{prefix}-{step:D12}.bin");
 
     public static void WriteAtomically(string path, byte[] body)
     {
@@ -69,7 +70,8 @@ internal static class HashedFiles
     /// (reader, fingerprint, step, body length) to <paramref name="body"/>, which returns the record or
     /// null with a reason. A torn, corrupt or foreign file gives null and why, never an exception.
     /// </summary>
-    public static T? TryReadFrame<T>(string path, byte[] magic, Func<BinaryReader, string, long, int, (T? Value, string? Why)> body, out string? why) where T : class
+    public static T? TryReadFrame<T>(string path, byte[] magic,
+        Func<BinaryReader, string, long, int, (T? Value, string? Why)> body, out string? why) where T : class
     {
         try
         {
@@ -83,7 +85,8 @@ internal static class HashedFiles
             (var value, why) = body(r, fingerprint, step, bytes.Length);
             return value;
         }
-        catch (Exception e) when (e is IOException or EndOfStreamException or UnauthorizedAccessException or FormatException)
+        catch (Exception e) when (e is IOException or EndOfStreamException or UnauthorizedAccessException
+            or FormatException)
         {
             why = e.Message;
             return null;
@@ -97,7 +100,10 @@ internal static class HashedFiles
         var bytes = File.ReadAllBytes(path);
         if (bytes.Length < minimumBody + HashLength) { why = "too short"; return null; }
         var body = bytes.AsSpan(0, bytes.Length - HashLength);
-        if (!SHA256.HashData(body).AsSpan().SequenceEqual(bytes.AsSpan(bytes.Length - HashLength))) { why = "checksum mismatch"; return null; }
+        if (!SHA256.HashData(body).AsSpan().SequenceEqual(bytes.AsSpan(bytes.Length - HashLength)))
+        {
+            why = "checksum mismatch"; return null;
+        }
         return body.ToArray();
     }
 
@@ -106,7 +112,8 @@ internal static class HashedFiles
     {
         if (!Directory.Exists(directory)) return [];
         return Directory.EnumerateFiles(directory, prefix + "-*.bin")
-            .Select(p => (Ok: long.TryParse(Path.GetFileNameWithoutExtension(p)[(prefix.Length + 1)..], out long st), Step: st, Path: p))
+            .Select(p => (Ok: long.TryParse(Path.GetFileNameWithoutExtension(p)[(prefix.Length + 1)..], out long st),
+                Step: st, Path: p))
             .Where(x => x.Ok)
             .OrderByDescending(x => x.Step)
             .Select(x => (x.Step, x.Path))
@@ -119,13 +126,18 @@ internal static class HashedFiles
     /// The newest file that reads back whole and belongs to this run configuration, or null.
     /// Unusable or foreign files are reported (as "NOUN PATH is unusable (WHY)") and skipped.
     /// </summary>
-    public static T? LoadNewest<T>(string directory, string prefix, Reader<T> read, Func<T, string> fingerprintOf, string fingerprint, Action<string>? log, string noun) where T : class
+    public static T? LoadNewest<T>(string directory, string prefix, Reader<T> read, Func<T, string> fingerprintOf,
+        string fingerprint, Action<string>? log, string noun) where T : class
     {
         foreach (var (_, path) in List(directory, prefix))
         {
             var s = read(path, out string? why);
             if (s is null) { log?.Invoke($"{noun} {path} is unusable ({why}); trying an older one"); continue; }
-            if (fingerprintOf(s) != fingerprint) { log?.Invoke($"{noun} {path} belongs to a different run configuration; ignored"); continue; }
+            if (fingerprintOf(s) != fingerprint)
+            {
+                log?.Invoke($"{noun} {path} belongs to a different run configuration; ignored");
+                continue;
+            }
             return s;
         }
         return null;

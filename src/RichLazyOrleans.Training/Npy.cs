@@ -30,7 +30,8 @@ public static partial class Npy
     {
         byte[] bytes;
         try { bytes = File.ReadAllBytes(path); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException
+            or NotSupportedException)
         {
             throw new NpyFormatException($"cannot read '{path}': {e.Message}");
         }
@@ -39,11 +40,15 @@ public static partial class Npy
 
     public static NpyArray Parse(byte[] bytes, string name = "array")
     {
-        if (bytes.Length < 10 || !bytes.AsSpan(0, 6).SequenceEqual(Magic)) throw new NpyFormatException($"'{name}' is not a .npy file (bad magic)");
+        if (bytes.Length < 10 || !bytes.AsSpan(0, 6).SequenceEqual(Magic))
+            throw new NpyFormatException($"'{name}' is not a .npy file (bad magic)");
         int major = bytes[6];
         int headerLen, offset;
         if (major == 1) { headerLen = BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(8)); offset = 10; }
-        else if (major is 2 or 3) { headerLen = checked((int)BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(8))); offset = 12; }
+        else if (major is 2 or 3)
+        {
+            headerLen = checked((int)BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(8))); offset = 12;
+        }
         else throw new NpyFormatException($"'{name}': unsupported .npy version {major}.{bytes[7]}");
         if (offset + headerLen > bytes.Length) throw new NpyFormatException($"'{name}': truncated header");
         string header = (major == 3 ? Encoding.UTF8 : Encoding.Latin1).GetString(bytes, offset, headerLen);
@@ -51,9 +56,12 @@ public static partial class Npy
         var descr = DescrRegex().Match(header);
         var fortran = FortranRegex().Match(header);
         var shapeMatch = ShapeRegex().Match(header);
-        if (!descr.Success || !fortran.Success || !shapeMatch.Success) throw new NpyFormatException($"'{name}': malformed header {header.Trim()}");
-        if (fortran.Groups[1].Value == "True") throw new NpyFormatException($"'{name}' is in Fortran order; save it with numpy.ascontiguousarray first");
-        var shape = shapeMatch.Groups[1].Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+        if (!descr.Success || !fortran.Success || !shapeMatch.Success)
+            throw new NpyFormatException($"'{name}': malformed header {header.Trim()}");
+        if (fortran.Groups[1].Value == "True")
+            throw new NpyFormatException($"'{name}' is in Fortran order; save it with numpy.ascontiguousarray first");
+        var shape = shapeMatch.Groups[1].Value
+            .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(s => long.Parse(s, CultureInfo.InvariantCulture)).ToArray();
         long count = shape.Aggregate(1L, (a, b) => a * b);
 
@@ -61,10 +69,13 @@ public static partial class Npy
         char order = d[0];
         string kind = d[1..];
         bool little = order is '<' or '|' or '=';
-        int size = kind switch { "f8" or "i8" or "u8" => 8, "f4" or "i4" or "u4" => 4, "i2" or "u2" => 2, "i1" or "u1" or "b1" => 1, _ => 0 };
-        if (size == 0) throw new NpyFormatException($"'{name}': unsupported dtype '{d}' (float64, float32 or integers expected)");
+        int size = kind switch { "f8" or "i8" or "u8" => 8, "f4" or "i4" or "u4" => 4, "i2" or "u2" => 2,
+            "i1" or "u1" or "b1" => 1, _ => 0 };
+        if (size == 0)
+            throw new NpyFormatException($"'{name}': unsupported dtype '{d}' (float64, float32 or integers expected)");
         int dataStart = offset + headerLen;
-        if ((long)bytes.Length - dataStart < count * size) throw new NpyFormatException($"'{name}': truncated data ({bytes.Length - dataStart} bytes for {count} x {size})");
+        if ((long)bytes.Length - dataStart < count * size) throw new NpyFormatException(
+            $"'{name}': truncated data ({bytes.Length - dataStart} bytes for {count} x {size})");
 
         var data = new double[count];
         var span = bytes.AsSpan(dataStart);
@@ -92,7 +103,8 @@ public static partial class Npy
     public static void Write(string path, long[] shape, ReadOnlySpan<double> data)
     {
         long count = shape.Aggregate(1L, (a, b) => a * b);
-        if (count != data.Length) throw new ArgumentException($"shape ({string.Join(", ", shape)}) needs {count} values, got {data.Length}");
+        if (count != data.Length)
+            throw new ArgumentException($"shape ({string.Join(", ", shape)}) needs {count} values, got {data.Length}");
         string shapeText = shape.Length == 1 ? $"({shape[0]},)" : $"({string.Join(", ", shape)})";
         string dict = $"{{'descr': '<f8', 'fortran_order': False, 'shape': {shapeText}, }}";
         int version = dict.Length + 11 < 65536 ? 1 : 2;

@@ -14,18 +14,24 @@ public static class Png
 {
     private static readonly byte[] Signature = [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A];
 
-    /// <summary>Writes an RGB image: <paramref name="rgb"/> holds width·height·3 bytes, rows top to bottom, R, G, B per pixel.</summary>
+    /// <summary>
+    /// Writes an RGB image: <paramref name="rgb"/> holds width·height·3 bytes, rows top to bottom, R, G, B per pixel.
+    /// </summary>
     public static void WriteRgb(string path, int width, int height, ReadOnlySpan<byte> rgb) =>
         Write(path, width, height, rgb, channels: 3);
 
-    /// <summary>Writes a greyscale image: <paramref name="gray"/> holds width·height bytes, rows top to bottom (0 black, 255 white).</summary>
+    /// <summary>
+    /// Writes a greyscale image: <paramref name="gray"/> holds width·height bytes, rows top to bottom (0 black, 255
+    /// white).
+    /// </summary>
     public static void WriteGray(string path, int width, int height, ReadOnlySpan<byte> gray) =>
         Write(path, width, height, gray, channels: 1);
 
     /// <summary>The PNG file's bytes (what <see cref="WriteRgb"/>/<see cref="WriteGray"/> write).</summary>
     public static byte[] Encode(int width, int height, ReadOnlySpan<byte> pixels, int channels)
     {
-        if (channels is not (1 or 3)) throw new ArgumentException($"channels must be 1 (grey) or 3 (RGB), got {channels}", nameof(channels));
+        if (channels is not (1 or 3))
+            throw new ArgumentException($"channels must be 1 (grey) or 3 (RGB), got {channels}", nameof(channels));
         CheckSize(width, height, pixels.Length, channels, channels == 1 ? "gray" : "rgb");
         int stride = width * channels;
 
@@ -84,7 +90,8 @@ public static class Png
         ArgumentException.ThrowIfNullOrEmpty(path);
         byte[] bytes = Encode(width, height, pixels, channels);
         string full = Path.GetFullPath(path);
-        string tmp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        string tmp = Path.Combine(Path.GetDirectoryName(full)!,
+            $".{Path.GetFileName(full)}.tmp-{Environment.ProcessId}-{Guid.NewGuid():N}");
         try
         {
             File.WriteAllBytes(tmp, bytes);
@@ -105,7 +112,8 @@ public static class Png
         if ((long)width * channels + 1 > int.MaxValue || (long)height * ((long)width * channels + 1) > Array.MaxLength)
             throw new ArgumentException($"PNG of {width}×{height} is too large to encode in memory");
         if (length != need)
-            throw new ArgumentException($"{width}×{height} {(channels == 1 ? "grey" : "RGB")} image needs {need} bytes, got {length}", name);
+            throw new ArgumentException(
+                $"{width}×{height} {(channels == 1 ? "grey" : "RGB")} image needs {need} bytes, got {length}", name);
     }
 
     private static void WriteChunk(Stream s, string type, ReadOnlySpan<byte> data)

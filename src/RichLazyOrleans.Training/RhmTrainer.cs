@@ -34,7 +34,10 @@ public sealed class RhmTrainer : IDisposable
 
     public Action<string>? Log { get; init; }
     public Action<RhmRow>? RowReady { get; init; }
-    /// <summary>Called about every <see cref="ProgressSeconds"/> with (size index, steps done within the size, training loss of the last step).</summary>
+    /// <summary>
+    /// Called about every <see cref="ProgressSeconds"/> with (size index, steps done within the size, training loss of
+    /// the last step).
+    /// </summary>
     public Action<int, long, double>? Progress { get; init; }
     /// <summary>Seconds between <see cref="Progress"/> calls (0: after every step).</summary>
     public double ProgressSeconds { get; init; } = 5;
@@ -58,13 +61,15 @@ public sealed class RhmTrainer : IDisposable
         var shapes = Shapes(config, InputSize);
         _names = shapes.Select(s => s.Name).ToArray();
         var init = Init(config, InputSize);
-        _params = shapes.Select(s => torch.tensor(init[s.Name], s.Shape, ScalarType.Float64).to_type(_dtype).requires_grad_(true).DetachFromDisposeScope()).ToArray();
+        _params = shapes.Select(s => torch.tensor(init[s.Name], s.Shape, ScalarType.Float64).to_type(_dtype)
+            .requires_grad_(true).DetachFromDisposeScope()).ToArray();
         _adam = new AdamW(_params, config.Lr, config.Beta1, config.Beta2, config.Eps, config.WeightDecay);
     }
 
     /// <summary>One-hot inputs [n, s^L·v], position-major (entry p·v + token), in this run's dtype.</summary>
     public Tensor Inputs(RhmData d) =>
-        torch.tensor(d.OneHot(channelsFirst: false), [d.Count, (long)d.InputLength * d.Vocabulary], ScalarType.Float64).to_type(_dtype);
+        torch.tensor(d.OneHot(channelsFirst: false), [d.Count, (long)d.InputLength * d.Vocabulary], ScalarType.Float64)
+            .to_type(_dtype);
 
     private Tensor Labels(int[] labels)
     {
@@ -97,7 +102,10 @@ public sealed class RhmTrainer : IDisposable
         return list;
     }
 
-    /// <summary>The initial parameters (float64, row-major) from init_seed alone: weights N(0, 1/fan_in), W0 (the first dense or conv layer) also ÷ α; biases 0.</summary>
+    /// <summary>
+    /// The initial parameters (float64, row-major) from init_seed alone: weights N(0, 1/fan_in), W0 (the first dense or
+    /// conv layer) also ÷ α; biases 0.
+    /// </summary>
     public static Dictionary<string, double[]> Init(RhmConfig c, int inputSize)
     {
         var rng = new Rng(c.InitSeed, 2);
@@ -116,7 +124,9 @@ public sealed class RhmTrainer : IDisposable
         return result;
     }
 
-    /// <summary>Logits [n, n_classes] for flattened one-hot inputs [n, s^L·v] (position-major, <see cref="Inputs"/>).</summary>
+    /// <summary>
+    /// Logits [n, n_classes] for flattened one-hot inputs [n, s^L·v] (position-major, <see cref="Inputs"/>).
+    /// </summary>
     public Tensor Forward(Tensor x) => _c.Learner == RhmLearner.Cnn ? ForwardCnn(x) : ForwardMlp(x);
 
     private Tensor ForwardMlp(Tensor x)
@@ -150,7 +160,9 @@ public sealed class RhmTrainer : IDisposable
 
     /// <summary>Parameter names, in the order of <see cref="Shapes"/>.</summary>
     public IReadOnlyList<string> Names => _names;
-    /// <summary>The parameter tensors (with gradients after a backward pass), in the order of <see cref="Names"/>.</summary>
+    /// <summary>
+    /// The parameter tensors (with gradients after a backward pass), in the order of <see cref="Names"/>.
+    /// </summary>
     public IReadOnlyList<Tensor> Parameters => _params;
 
     /// <summary>The current parameters by name, float64 (exact for float32 too).</summary>
@@ -159,7 +171,8 @@ public sealed class RhmTrainer : IDisposable
     /// <summary>Sets every parameter from float64 values by name (as <see cref="Export"/> gives them).</summary>
     public void Load(IReadOnlyDictionary<string, double[]> values) => NamedParameters.Load(_names, _params, values);
 
-    private static Tensor CrossEntropy(Tensor logits, Tensor labels) => logits.log_softmax(1).mul(labels).sum(1).mean().neg();
+    private static Tensor CrossEntropy(Tensor logits, Tensor labels) =>
+        logits.log_softmax(1).mul(labels).sum(1).mean().neg();
 
     private (double Loss, double Accuracy) Evaluate(Tensor x, Tensor y)
     {
@@ -167,16 +180,22 @@ public sealed class RhmTrainer : IDisposable
         using var scope = torch.NewDisposeScope();
         var logits = Forward(x).to_type(ScalarType.Float64);
         var y64 = y.to_type(ScalarType.Float64);
-        return (CrossEntropy(logits, y64).item<double>(), logits.argmax(1).eq(y64.argmax(1)).to_type(ScalarType.Float64).mean().item<double>());
+        return (CrossEntropy(logits, y64).item<double>(),
+            logits.argmax(1).eq(y64.argmax(1)).to_type(ScalarType.Float64).mean().item<double>());
     }
 
-    /// <summary>Minibatch indices at a step of size k: epoch e uses a permutation from (init_seed, 1000 + 2^32·k + e).</summary>
+    /// <summary>
+    /// Minibatch indices at a step of size k: epoch e uses a permutation from (init_seed, 1000 + 2^32·k + e).
+    /// </summary>
     private static long[] Permutation(ulong seed, int sizeIndex, long epoch, int n) =>
         new Rng(seed, 1000 + ((ulong)sizeIndex << 32) + (ulong)epoch).Permutation(n);
 
     private long GlobalStep(int sizeIndex, long inner) => sizeIndex * (_c.Steps + 1) + inner;
 
-    /// <summary>Runs every size from the latest saved state (or the start); one row per size, including those reported before a resume.</summary>
+    /// <summary>
+    /// Runs every size from the latest saved state (or the start); one row per size, including those reported before a
+    /// resume.
+    /// </summary>
     public IReadOnlyList<RhmRow> Run(CancellationToken cancellationToken = default)
     {
         var store = _c.CheckpointDir is { } dir ? new StateStore(dir, Log) : null;
@@ -187,14 +206,16 @@ public sealed class RhmTrainer : IDisposable
         bool haveParams = false;
         if (store?.LoadLatest(fingerprint) is { } saved)
         {
-            double[] Get(string name) => saved.Arrays.TryGetValue(name, out var a) ? a : throw new InvalidOperationException($"saved state lacks '{name}'");
+            double[] Get(string name) => saved.Arrays.TryGetValue(name, out var a) ? a
+                : throw new InvalidOperationException($"saved state lacks '{name}'");
             rows.AddRange(JsonSerializer.Deserialize<List<RhmRow>>(saved.RowsJson, TrainingJson.Rows) ?? []);
             sizeIndex = (int)Get("size_index")[0];
             inner = (long)Get("inner_step")[0];
             if (inner > 0)
             {
                 Load(_names.ToDictionary(n => n, n => Get("param/" + n)));
-                _adam.Restore(_names.Select(n => Get("adam_m/" + n)).ToArray(), _names.Select(n => Get("adam_v/" + n)).ToArray(), (long)Get("adam_t")[0]);
+                _adam.Restore(_names.Select(n => Get("adam_m/" + n)).ToArray(),
+                    _names.Select(n => Get("adam_v/" + n)).ToArray(), (long)Get("adam_t")[0]);
                 haveParams = true;
             }
             resumedFrom = saved.Step;
@@ -221,8 +242,10 @@ public sealed class RhmTrainer : IDisposable
                     if (cancellationToken.IsCancellationRequested)
                     {
                         // Save this exact state so the run goes on from here, bit-identically.
-                        if (store is not null && GlobalStep(sizeIndex, inner) > resumedFrom) Save(store, fingerprint, sizeIndex, inner, rows);
-                        Log?.Invoke($"interrupted at size {sizeIndex}, step {inner}{(store is not null ? "; state saved" : "")}");
+                        if (store is not null && GlobalStep(sizeIndex, inner) > resumedFrom)
+                            Save(store, fingerprint, sizeIndex, inner, rows);
+                        Log?.Invoke($"interrupted at size {sizeIndex}, step " +
+                            $"{inner}{(store is not null ? "; state saved" : "")}");
                         cancellationToken.ThrowIfCancellationRequested();
                     }
                     double loss;
@@ -235,7 +258,8 @@ public sealed class RhmTrainer : IDisposable
                             if (epoch != permEpoch)
                             {
                                 perm?.Dispose();
-                                perm = torch.tensor(Permutation(_c.InitSeed, sizeIndex, epoch, n)).DetachFromDisposeScope();
+                                perm = torch.tensor(Permutation(_c.InitSeed, sizeIndex, epoch, n))
+                                    .DetachFromDisposeScope();
                                 permEpoch = epoch;
                             }
                             var idx = perm!.narrow(0, inner % perEpoch * batch, batch);
@@ -251,12 +275,14 @@ public sealed class RhmTrainer : IDisposable
                             break;
                         }
                         l.backward();
-                        var grads = _params.Select(p => p.grad ?? throw new InvalidOperationException("no gradient")).ToArray();
+                        var grads = _params.Select(p => p.grad ?? throw new InvalidOperationException("no gradient"))
+                            .ToArray();
                         _adam.Step(grads);
                         using (torch.no_grad()) foreach (var g in grads) g.zero_();
                     }
                     if (((inner + 1) & 1023) == 0) TrainingMeter.Add("rhm", 1024);
-                    if (store is not null && _c.CheckpointEvery > 0 && inner + 1 < _c.Steps && (inner + 1) % _c.CheckpointEvery == 0)
+                    if (store is not null && _c.CheckpointEvery > 0 && inner + 1 < _c.Steps
+                        && (inner + 1) % _c.CheckpointEvery == 0)
                         Save(store, fingerprint, sizeIndex, inner + 1, rows);
                     if (Progress is not null && clock.Elapsed.TotalSeconds - lastReport >= ProgressSeconds)
                     {
@@ -271,7 +297,8 @@ public sealed class RhmTrainer : IDisposable
             var te = Evaluate(_xTest, _yTest);
             var curve = rows.Select(r => ((double)r.TrainSize, r.TestAccuracy)).Append((n, te.Accuracy)).ToList();
             var sc = SampleComplexity.Find(curve, _c.TargetAccuracy);
-            rows.Add(new RhmRow(sizeIndex, n, tr.Loss, tr.Accuracy, te.Loss, te.Accuracy, sc.Smallest, sc.Interpolated, status, resumedFrom));
+            rows.Add(new RhmRow(sizeIndex, n, tr.Loss, tr.Accuracy, te.Loss, te.Accuracy, sc.Smallest, sc.Interpolated,
+                status, resumedFrom));
             RowReady?.Invoke(rows[^1]);
             // After each finished size: the next one starts from the (seeded) init, so no parameters are needed.
             if (store is not null) Save(store, fingerprint, sizeIndex + 1, 0, rows);

@@ -5,7 +5,8 @@ namespace RichLazyOrleans.Training;
 /// scalars as one-element arrays) plus the rows reported so far, as JSON. A state is resumed only
 /// by a run whose fingerprint matches.
 /// </summary>
-public sealed record SavedState(string Fingerprint, long Step, IReadOnlyDictionary<string, double[]> Arrays, string RowsJson);
+public sealed record SavedState(string Fingerprint, long Step, IReadOnlyDictionary<string, double[]> Arrays,
+    string RowsJson);
 
 /// <summary>
 /// Saved <see cref="SavedState"/>s of one run in a directory, as files state-STEP.bin, with the
@@ -40,9 +41,12 @@ public sealed class StateStore(string directory, Action<string>? log = null)
         HashedFiles.Prune(Directory, "state", Keep);
     }
 
-    /// <summary>The newest valid state with this fingerprint, or null. Corrupt files are reported and skipped.</summary>
+    /// <summary>
+    /// The newest valid state with this fingerprint, or null. Corrupt files are reported and skipped.
+    /// </summary>
     public SavedState? LoadLatest(string fingerprint) =>
-        HashedFiles.LoadNewest<SavedState>(Directory, "state", TryRead, s => s.Fingerprint, fingerprint, log, "saved state");
+        HashedFiles.LoadNewest<SavedState>(Directory, "state", TryRead, s => s.Fingerprint, fingerprint, log,
+            "saved state");
 
     /// <summary>Saved files, newest first.</summary>
     public IEnumerable<(long Step, string Path)> Files() => HashedFiles.List(Directory, "state");

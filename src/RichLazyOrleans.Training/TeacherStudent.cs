@@ -53,8 +53,8 @@ public sealed record TeacherStudentConfig
     /// with the same fingerprint. Device and thread count are left out on purpose.
     /// </summary>
     public string Fingerprint() => string.Join(";",
-        "teacher-student/1", Tau.ToString("R"), Alpha.ToString("R"), Seed, TestSeed, N, D, M, M0, NTest, Lr.ToString("R"), Steps,
-        string.Join(",", Checkpoints), Float32 ? "f32" : "f64", DivergenceLoss.ToString("R"),
+        "teacher-student/1", Tau.ToString("R"), Alpha.ToString("R"), Seed, TestSeed, N, D, M, M0, NTest,
+        Lr.ToString("R"), Steps, string.Join(",", Checkpoints), Float32 ? "f32" : "f64", DivergenceLoss.ToString("R"),
         Inputs ?? "", Targets ?? "", TestInputs ?? "", TestTargets ?? "", InitW ?? "", InitA ?? "")
         + (Stop is null ? "" : ";" + Stop.Fingerprint());   // runs without early stopping keep their old states
 }
@@ -68,7 +68,8 @@ public sealed record TeacherStudentRow(
 }
 
 /// <summary>Data, teacher and student init of one run, row-major float64 arrays.</summary>
-public sealed record TeacherStudentData(int N, int D, int M, int NTest, double[] X, double[] Y, double[] XTest, double[] YTest, double[] W0, double[] A0)
+public sealed record TeacherStudentData(int N, int D, int M, int NTest, double[] X, double[] Y, double[] XTest,
+    double[] YTest, double[] W0, double[] A0)
 {
     /// <summary>
     /// Generates the protocol's data, or reads the .npy files the config names instead.
@@ -88,15 +89,25 @@ public sealed record TeacherStudentData(int N, int D, int M, int NTest, double[]
         var a0 = LoadOrNull(c.InitA, "init_a", 1);
         // Shapes given by files win over the spec's sizes, but must agree with each other.
         if (x is not null) { n = (int)x.Shape[0]; d = (int)x.Shape[1]; }
-        if (xt is not null) { nt = (int)xt.Shape[0]; Check(xt.Shape[1] == d, "test_inputs", $"has {xt.Shape[1]} columns but inputs have d = {d}"); }
-        if (w0 is not null) { m = (int)w0.Shape[0]; Check(w0.Shape[1] == d, "init_w", $"has {w0.Shape[1]} columns but d = {d}"); }
+        if (xt is not null)
+        {
+            nt = (int)xt.Shape[0];
+            Check(xt.Shape[1] == d, "test_inputs", $"has {xt.Shape[1]} columns but inputs have d = {d}");
+        }
+        if (w0 is not null)
+        {
+            m = (int)w0.Shape[0];
+            Check(w0.Shape[1] == d, "init_w", $"has {w0.Shape[1]} columns but d = {d}");
+        }
         if (y is not null) Check(y.Shape[0] == n, "targets", $"has {y.Shape[0]} entries but there are n = {n} inputs");
-        if (yt is not null) Check(yt.Shape[0] == nt, "test_targets", $"has {yt.Shape[0]} entries but there are {nt} test inputs");
+        if (yt is not null)
+            Check(yt.Shape[0] == nt, "test_targets", $"has {yt.Shape[0]} entries but there are {nt} test inputs");
         if (a0 is not null) Check(a0.Shape[0] == m, "init_a", $"has {a0.Shape[0]} entries but m = {m}");
         if ((w0 is null) != (a0 is null))
             throw new SpecException(w0 is null ? "init_w" : "init_a", "init_w and init_a must be given together");
         if (w0 is null && m % 2 != 0) throw new SpecException("m", $"the symmetrised init needs an even m, got {m}");
-        foreach (var (arr, key) in new[] { (x, "inputs"), (y, "targets"), (xt, "test_inputs"), (yt, "test_targets"), (w0, "init_w"), (a0, "init_a") })
+        foreach (var (arr, key) in new[] { (x, "inputs"), (y, "targets"), (xt, "test_inputs"), (yt, "test_targets"),
+            (w0, "init_w"), (a0, "init_a") })
             if (arr is not null && arr.Data.Any(v => !double.IsFinite(v)))
                 throw new SpecException(key, "contains NaN or infinite values");
 

@@ -196,7 +196,8 @@ public sealed class TeacherStudentTrainer : ITrainingEngine<TeacherStudentRow>, 
     public (double[] W, double[] A) Parameters()
     {
         using var scope = torch.NewDisposeScope();
-        return (_w.to_type(ScalarType.Float64).cpu().data<double>().ToArray(), _a.to_type(ScalarType.Float64).cpu().data<double>().ToArray());
+        return (_w.to_type(ScalarType.Float64).cpu().data<double>().ToArray(),
+            _a.to_type(ScalarType.Float64).cpu().data<double>().ToArray());
     }
 
     private void SetParameters(double[] w, double[] a)
@@ -231,13 +232,16 @@ public sealed class TeacherStudentTrainer : ITrainingEngine<TeacherStudentRow>, 
         double dist = k.div_(knorm).sub_(_k0).norm().item<double>();
         double kernel = Math.Clamp(0.5 * dist * dist, 0, 1);
         double hamming = z.ge(0).ne(_z0Positive).to_type(ScalarType.Float64).sum().item<double>() / _data.N;
-        double paramDist = Math.Sqrt((w - _w064).square().sum().item<double>() + (a - _a064).square().sum().item<double>());
+        double paramDist =
+            Math.Sqrt((w - _w064).square().sum().item<double>() + (a - _a064).square().sum().item<double>());
         double drift = (a.square() - w.square().sum(1) - _delta0).abs().max().item<double>();
         return new TeacherStudentRow(step, trainLoss, testLoss, kernel, hamming, paramDist, drift, "ok", resumedFrom);
     }
 
     public void Dispose()
     {
-        foreach (var t in new[] { _x, _y, _x64, _y64, _xt64, _yt64, _gram, _w064, _a064, _z0Positive, _delta0, _k0, _w, _a }) t.Dispose();
+        foreach (var t in new[] { _x, _y, _x64, _y64, _xt64, _yt64, _gram, _w064, _a064, _z0Positive, _delta0, _k0,
+            _w, _a })
+            t.Dispose();
     }
 }

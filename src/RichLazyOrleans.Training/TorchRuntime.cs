@@ -4,7 +4,8 @@ using static TorchSharp.torch;
 namespace RichLazyOrleans.Training;
 
 /// <summary>What the TorchSharp backend on this machine offers.</summary>
-public sealed record TorchInfo(string TorchSharpVersion, bool CudaAvailable, int CudaDevices, int Threads, double[] AutogradCheck);
+public sealed record TorchInfo(string TorchSharpVersion, bool CudaAvailable, int CudaDevices, int Threads,
+    double[] AutogradCheck);
 
 /// <summary>TorchSharp's native library could not be loaded; the message says why and what to do.</summary>
 public sealed class TorchUnavailableException(string message, Exception inner) : Exception(message, inner);
@@ -29,7 +30,8 @@ public static partial class TorchRuntime
         }
     }
 
-    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "setenv", StringMarshalling = System.Runtime.InteropServices.StringMarshalling.Utf8)]
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "setenv",
+        StringMarshalling = System.Runtime.InteropServices.StringMarshalling.Utf8)]
     private static partial int SetEnv(string name, string value, int overwrite);
 
     /// <summary>
@@ -72,16 +74,17 @@ public static partial class TorchRuntime
             var grad = x.grad ?? throw new InvalidOperationException("autograd produced no gradient");
             var version = typeof(torch).Assembly.GetName().Version?.ToString() ?? "unknown";
             bool cuda = torch.cuda.is_available();
-            return new TorchInfo(version, cuda, cuda ? torch.cuda.device_count() : 0, torch.get_num_threads(), grad.data<double>().ToArray());
+            return new TorchInfo(version, cuda, cuda ? torch.cuda.device_count() : 0, torch.get_num_threads(),
+                grad.data<double>().ToArray());
         }
         catch (Exception e) when (e is TypeInitializationException or DllNotFoundException or NotSupportedException)
         {
             var root = e;
             while (root.InnerException is not null) root = root.InnerException;
             throw new TorchUnavailableException(
-                "TorchSharp's native library failed to load (" + root.Message.Split('\n')[0] + "). On Debian 12, libLibTorchSharp.so needs "
-                + "GLIBCXX_3.4.32; the build marks that requirement weak after copying the library, so rebuild with 'dotnet build' "
-                + "rather than copying binaries from another machine.", e);
+                "TorchSharp's native library failed to load (" + root.Message.Split('\n')[0] + "). On Debian 12, "
+                + "libLibTorchSharp.so needs GLIBCXX_3.4.32; the build marks that requirement weak after copying the "
+                + "library, so rebuild with 'dotnet build' rather than copying binaries from another machine.", e);
         }
     }
 }

@@ -21,7 +21,8 @@ public static class Problems
     {
         var r = new Random(12);
         int d = 10, c = 10, h = 5;
-        Matrix Rand(int m, int n, double s) => new(m, n, Enumerable.Range(0, m * n).Select(_ => s * (r.NextDouble() - 0.5)).ToArray());
+        Matrix Rand(int m, int n, double s) =>
+            new(m, n, Enumerable.Range(0, m * n).Select(_ => s * (r.NextDouble() - 0.5)).ToArray());
         var sigma = Rand(c, d, 1.0);
         var w1 = Rand(h, d, 0.02);
         var m = 0.5 * Matrix.Identity(h) + w1.TimesTranspose();
@@ -49,16 +50,24 @@ public class SingleNeuronBenchmarks
     public double Exact() => _exact.At(Problems.Time).Loss;
 
     [Benchmark(Description = "numeric DP45 rtol 1e-14: 0 -> t")]
-    public double NumericTightest() => new SingleNeuronNumeric(_beta, _a0, _w0) { Integrator = new DormandPrince45 { RelativeTolerance = 1e-14, AbsoluteTolerance = 1e-22 } }.Solve([Problems.Time])[0].Loss;
+    public double NumericTightest() => new SingleNeuronNumeric(_beta, _a0, _w0)
+        { Integrator = new DormandPrince45 { RelativeTolerance = 1e-14, AbsoluteTolerance = 1e-22 } }
+        .Solve([Problems.Time])[0].Loss;
 
     [Benchmark(Description = "numeric DP45 rtol 1e-13: 0 -> t")]
-    public double NumericEqual() => new SingleNeuronNumeric(_beta, _a0, _w0) { Integrator = new DormandPrince45 { RelativeTolerance = 1e-13, AbsoluteTolerance = 1e-21 } }.Solve([Problems.Time])[0].Loss;
+    public double NumericEqual() => new SingleNeuronNumeric(_beta, _a0, _w0)
+        { Integrator = new DormandPrince45 { RelativeTolerance = 1e-13, AbsoluteTolerance = 1e-21 } }
+        .Solve([Problems.Time])[0].Loss;
 
     [Benchmark(Description = "numeric DP45 rtol 1e-12: 0 -> t")]
-    public double NumericTight() => new SingleNeuronNumeric(_beta, _a0, _w0) { Integrator = new DormandPrince45 { RelativeTolerance = 1e-12, AbsoluteTolerance = 1e-20 } }.Solve([Problems.Time])[0].Loss;
+    public double NumericTight() => new SingleNeuronNumeric(_beta, _a0, _w0)
+        { Integrator = new DormandPrince45 { RelativeTolerance = 1e-12, AbsoluteTolerance = 1e-20 } }
+        .Solve([Problems.Time])[0].Loss;
 
     [Benchmark(Description = "numeric DP45 rtol 1e-8: 0 -> t")]
-    public double NumericLoose() => new SingleNeuronNumeric(_beta, _a0, _w0) { Integrator = new DormandPrince45 { RelativeTolerance = 1e-8, AbsoluteTolerance = 1e-16 } }.Solve([Problems.Time])[0].Loss;
+    public double NumericLoose() => new SingleNeuronNumeric(_beta, _a0, _w0)
+        { Integrator = new DormandPrince45 { RelativeTolerance = 1e-8, AbsoluteTolerance = 1e-16 } }
+        .Solve([Problems.Time])[0].Loss;
 }
 
 [MemoryDiagnoser]
@@ -81,11 +90,17 @@ public class TwoLayerLinearBenchmarks
     public double ExactSetup() => new TwoLayerLinearExact(_sigma, _w1, _w2).Lambda;
 
     [Benchmark(Description = "numeric DP45 rtol 1e-13: 0 -> t")]
-    public double NumericEqual() => new TwoLayerLinearNumeric(_sigma, _w1, _w2) { Integrator = new DormandPrince45 { RelativeTolerance = 1e-13, AbsoluteTolerance = 1e-21 } }.Solve([Problems.Time])[0].Loss;
+    public double NumericEqual() => new TwoLayerLinearNumeric(_sigma, _w1, _w2)
+        { Integrator = new DormandPrince45 { RelativeTolerance = 1e-13, AbsoluteTolerance = 1e-21 } }
+        .Solve([Problems.Time])[0].Loss;
 
     [Benchmark(Description = "numeric DP45 rtol 1e-12: 0 -> t")]
-    public double NumericTight() => new TwoLayerLinearNumeric(_sigma, _w1, _w2) { Integrator = new DormandPrince45 { RelativeTolerance = 1e-12, AbsoluteTolerance = 1e-20 } }.Solve([Problems.Time])[0].Loss;
+    public double NumericTight() => new TwoLayerLinearNumeric(_sigma, _w1, _w2)
+        { Integrator = new DormandPrince45 { RelativeTolerance = 1e-12, AbsoluteTolerance = 1e-20 } }
+        .Solve([Problems.Time])[0].Loss;
 
     [Benchmark(Description = "numeric DP45 rtol 1e-8: 0 -> t")]
-    public double NumericLoose() => new TwoLayerLinearNumeric(_sigma, _w1, _w2) { Integrator = new DormandPrince45 { RelativeTolerance = 1e-8, AbsoluteTolerance = 1e-16 } }.Solve([Problems.Time])[0].Loss;
+    public double NumericLoose() => new TwoLayerLinearNumeric(_sigma, _w1, _w2)
+        { Integrator = new DormandPrince45 { RelativeTolerance = 1e-8, AbsoluteTolerance = 1e-16 } }
+        .Solve([Problems.Time])[0].Loss;
 }

@@ -12,12 +12,14 @@ public partial class ComposeTests
     private static Dictionary<object, object> Services => Repo.Map(ComposeLazy.Value["services"], "services");
 
     private static Dictionary<object, object> Service(string name) =>
-        Services.TryGetValue(name, out var s) ? Repo.Map(s, name) : throw new Xunit.Sdk.XunitException($"compose.yaml has no service {name}");
+        Services.TryGetValue(name, out var s) ? Repo.Map(s, name)
+            : throw new Xunit.Sdk.XunitException($"compose.yaml has no service {name}");
 
     /// <summary>Silos: the services whose command is `silo` (the image's default command).</summary>
     private static List<string> Silos() =>
         Services.Keys.Select(k => k.ToString()!)
-            .Where(n => Service(n).TryGetValue("image", out var img) && img.ToString()!.StartsWith("richlazy", StringComparison.Ordinal)
+            .Where(n => Service(n).TryGetValue("image", out var img)
+                        && img.ToString()!.StartsWith("richlazy", StringComparison.Ordinal)
                         && (!Service(n).TryGetValue("command", out var cmd) || Command(cmd).FirstOrDefault() == "silo"))
             .Order(StringComparer.Ordinal).ToList();
 
@@ -34,8 +36,10 @@ public partial class ComposeTests
         var s = Service(service);
         if (!s.TryGetValue("environment", out var env) || env is null) return [];
         if (env is List<object> list)
-            return list.Select(x => x.ToString()!.Split('=', 2)).ToDictionary(kv => kv[0], kv => kv.Length > 1 ? kv[1] : "");
-        return Repo.Map(env, $"{service} environment").ToDictionary(kv => kv.Key.ToString()!, kv => kv.Value?.ToString() ?? "");
+            return list.Select(x => x.ToString()!.Split('=', 2))
+                .ToDictionary(kv => kv[0], kv => kv.Length > 1 ? kv[1] : "");
+        return Repo.Map(env, $"{service} environment")
+            .ToDictionary(kv => kv.Key.ToString()!, kv => kv.Value?.ToString() ?? "");
     }
 
     private static List<(string Source, string Target)> Volumes(string service)
@@ -66,20 +70,26 @@ public partial class ComposeTests
         {
             var env = Environment(s);
             foreach (var name in env.Keys.Where(k => k.StartsWith("RICHLAZY_", StringComparison.Ordinal)))
-                Assert.True(SiloEnvironment.Variables.ContainsKey(name), $"{s}: {name} is not a variable the silo reads");
+                Assert.True(SiloEnvironment.Variables.ContainsKey(name),
+                    $"{s}: {name} is not a variable the silo reads");
             Assert.Equal("true", env.GetValueOrDefault(SiloEnvironment.ListenAny));
             Assert.Equal("0.0.0.0", env.GetValueOrDefault(SiloEnvironment.HttpBind));
             Assert.Equal(SiloEnvironment.DefaultHttpPort.ToString(), env.GetValueOrDefault(SiloEnvironment.HttpPort));
-            Assert.True(int.TryParse(env.GetValueOrDefault(SiloEnvironment.Slots), out int slots) && slots >= 1, $"{s}: {SiloEnvironment.Slots}");
+            Assert.True(int.TryParse(env.GetValueOrDefault(SiloEnvironment.Slots), out int slots) && slots >= 1,
+                $"{s}: {SiloEnvironment.Slots}");
             Assert.False(env.ContainsKey(SiloEnvironment.Kubernetes), $"{s}: no Kubernetes hosting outside Kubernetes");
 
-            var redis = env.GetValueOrDefault(SiloEnvironment.Redis) ?? throw new Xunit.Sdk.XunitException($"{s}: no {SiloEnvironment.Redis}");
+            var redis = env.GetValueOrDefault(SiloEnvironment.Redis)
+                ?? throw new Xunit.Sdk.XunitException($"{s}: no {SiloEnvironment.Redis}");
             var endpoint = redis.Split(',')[0].Split(':');
-            Assert.True(Services.ContainsKey(endpoint[0]), $"{s}: {SiloEnvironment.Redis} names {endpoint[0]}, which is no service");
+            Assert.True(Services.ContainsKey(endpoint[0]),
+                $"{s}: {SiloEnvironment.Redis} names {endpoint[0]}, which is no service");
             Assert.StartsWith("redis:", Service(endpoint[0])["image"].ToString());
             Assert.Equal("6379", endpoint.ElementAtOrDefault(1));
-            if (env.TryGetValue(SiloEnvironment.SiloPort, out var sp)) Assert.Equal(SiloEnvironment.DefaultSiloPort.ToString(), sp);
-            if (env.TryGetValue(SiloEnvironment.GatewayPort, out var gp)) Assert.Equal(SiloEnvironment.DefaultGatewayPort.ToString(), gp);
+            if (env.TryGetValue(SiloEnvironment.SiloPort, out var sp))
+                Assert.Equal(SiloEnvironment.DefaultSiloPort.ToString(), sp);
+            if (env.TryGetValue(SiloEnvironment.GatewayPort, out var gp))
+                Assert.Equal(SiloEnvironment.DefaultGatewayPort.ToString(), gp);
         }
         var redisCommand = Command(Service("redis").GetValueOrDefault("command"));
         Assert.Equal("yes", redisCommand.SkipWhile(a => a != "--appendonly").Skip(1).FirstOrDefault());
@@ -90,10 +100,12 @@ public partial class ComposeTests
     {
         foreach (var s in Silos())
         {
-            int shutdown = Environment(s).TryGetValue(SiloEnvironment.ShutdownSeconds, out var v) ? int.Parse(v) : SiloEnvironment.DefaultShutdownSeconds;
+            int shutdown = Environment(s).TryGetValue(SiloEnvironment.ShutdownSeconds, out var v) ? int.Parse(v)
+                : SiloEnvironment.DefaultShutdownSeconds;
             var grace = Repo.Str(Service(s), "stop_grace_period");
             double seconds = grace is null ? 10 : Duration(grace);   // compose's default is 10 s
-            Assert.True(seconds > shutdown, $"{s}: stop_grace_period {grace ?? "(default 10s)"} must exceed {SiloEnvironment.ShutdownSeconds} {shutdown}");
+            Assert.True(seconds > shutdown, $"{s}: stop_grace_period {grace ?? "(default 10s)"} must exceed " +
+                $"{SiloEnvironment.ShutdownSeconds} {shutdown}");
         }
     }
 
@@ -122,7 +134,8 @@ public partial class ComposeTests
             || silo1.GetValueOrDefault(SiloEnvironment.InsecureHttp) == "true", "silo1 would refuse to start");
         foreach (var (name, _) in Services.Select(kv => (kv.Key.ToString()!, kv.Value)))
         {
-            var ports = Service(name).TryGetValue("ports", out var p) ? Repo.List(p, $"{name} ports").Select(x => x.ToString()!).ToList() : [];
+            var ports = Service(name).TryGetValue("ports", out var p)
+                ? Repo.List(p, $"{name} ports").Select(x => x.ToString()!).ToList() : [];
             if (name == "silo1")
                 Assert.Equal([$"127.0.0.1:{SiloEnvironment.DefaultHttpPort}:{SiloEnvironment.DefaultHttpPort}"], ports);
             else
@@ -152,7 +165,8 @@ public partial class ComposeTests
         Assert.Equal(["sweep", "run"], args.Take(2));
 
         var specs = Assert.Single(Volumes("submit"), v => args[2].StartsWith(v.Target + "/", StringComparison.Ordinal));
-        var specFile = Path.GetFullPath(Path.Combine(Repo.PathOf("deploy"), specs.Source, args[2][(specs.Target.Length + 1)..]));
+        var specFile =
+            Path.GetFullPath(Path.Combine(Repo.PathOf("deploy"), specs.Source, args[2][(specs.Target.Length + 1)..]));
         Assert.True(File.Exists(specFile), $"{args[2]} is {specFile}, which does not exist");
         Assert.StartsWith(Repo.PathOf("deploy", "examples"), specFile);
 
@@ -166,8 +180,10 @@ public partial class ComposeTests
     internal static double Duration(string text)
     {
         var matches = DurationPart().Matches(text);
-        Assert.True(matches.Count > 0 && string.Concat(matches.Select(m => m.Value)) == text, $"`{text}` is not a duration");
-        return matches.Sum(m => double.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) * m.Groups[2].Value switch
+        Assert.True(matches.Count > 0 && string.Concat(matches.Select(m => m.Value)) == text,
+            $"`{text}` is not a duration");
+        return matches.Sum(m => double.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)
+            * m.Groups[2].Value switch
         {
             "h" => 3600, "m" => 60, "s" => 1, "ms" => 1e-3, "us" => 1e-6, _ => throw new FormatException(text),
         });

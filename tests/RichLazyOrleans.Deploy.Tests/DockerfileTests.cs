@@ -34,8 +34,11 @@ public class DockerfileTests
             var args = space < 0 ? "" : l[(space + 1)..].Trim();
             if (keyword == "FROM")
             {
-                var words = args.Split(' ', StringSplitOptions.RemoveEmptyEntries).Where(w => !w.StartsWith("--", StringComparison.Ordinal)).ToList();
-                stages.Add(new Stage(words[0], words.Count >= 3 && words[1].Equals("AS", StringComparison.OrdinalIgnoreCase) ? words[2] : null, []));
+                var words = args.Split(' ', StringSplitOptions.RemoveEmptyEntries)
+                    .Where(w => !w.StartsWith("--", StringComparison.Ordinal)).ToList();
+                stages.Add(new Stage(words[0],
+                    words.Count >= 3 && words[1].Equals("AS", StringComparison.OrdinalIgnoreCase) ? words[2] : null,
+                    []));
             }
             else if (stages.Count > 0) stages[^1].Instructions.Add(new Instruction(keyword, args));
             else Assert.Fail($"`{keyword}` before the first FROM");
@@ -69,18 +72,21 @@ public class DockerfileTests
         int lastUser = Runtime.Instructions.LastIndexOf(users[^1]);
         Assert.DoesNotContain(Runtime.Instructions.Skip(lastUser + 1), i => i.Keyword == "RUN");
 
-        var entrypoint = JsonArray(Assert.Single(Runtime.Instructions, i => i.Keyword == "ENTRYPOINT").Arguments, "ENTRYPOINT");
+        var entrypoint =
+            JsonArray(Assert.Single(Runtime.Instructions, i => i.Keyword == "ENTRYPOINT").Arguments, "ENTRYPOINT");
         Assert.Equal(["dotnet", "/app/richlazy.dll"], entrypoint);
         var cmd = JsonArray(Assert.Single(Runtime.Instructions, i => i.Keyword == "CMD").Arguments, "CMD");
         Assert.Equal(["silo"], cmd);
 
         // libtorch needs libgomp1; apt lists are removed in the same layer.
-        var install = Assert.Single(Runtime.Instructions, i => i.Keyword == "RUN" && i.Arguments.Contains("apt-get install"));
+        var install =
+            Assert.Single(Runtime.Instructions, i => i.Keyword == "RUN" && i.Arguments.Contains("apt-get install"));
         Assert.Contains("libgomp1", install.Arguments);
         Assert.Contains("rm -rf /var/lib/apt/lists", install.Arguments);
 
         // The runtime copies the published app from the build stage into /app.
-        var copy = Assert.Single(Runtime.Instructions, i => i.Keyword == "COPY" && i.Arguments.StartsWith("--from=", StringComparison.Ordinal));
+        var copy = Assert.Single(Runtime.Instructions, i =>
+            i.Keyword == "COPY" && i.Arguments.StartsWith("--from=", StringComparison.Ordinal));
         Assert.EndsWith("/app", copy.Arguments.Split(' ', StringSplitOptions.RemoveEmptyEntries)[^1]);
     }
 
@@ -89,32 +95,38 @@ public class DockerfileTests
     {
         var build = StagesLazy.Value[0];
         Assert.StartsWith("mcr.microsoft.com/dotnet/sdk:10.0", build.Image);
-        var publish = Assert.Single(build.Instructions, i => i.Keyword == "RUN" && i.Arguments.Contains("dotnet publish"));
+        var publish =
+            Assert.Single(build.Instructions, i => i.Keyword == "RUN" && i.Arguments.Contains("dotnet publish"));
         const string project = "client/RichLazyOrleans.Cli/RichLazyOrleans.Cli.csproj";
         Assert.Contains($"dotnet publish {project} -c Release -o /app", publish.Arguments);
         Assert.DoesNotContain(".sln", publish.Arguments);
 
         var csproj = XDocument.Load(Repo.PathOf(project.Split('/')));
-        Assert.Equal("richlazy", csproj.Descendants("AssemblyName").Single().Value);   // so the output is /app/richlazy.dll
+        // so the output is /app/richlazy.dll
+        Assert.Equal("richlazy", csproj.Descendants("AssemblyName").Single().Value);
 
         // Every path the build copies from the context exists (and no test project is needed).
         foreach (var copy in build.Instructions.Where(i => i.Keyword == "COPY"))
         {
-            var words = copy.Arguments.Split(' ', StringSplitOptions.RemoveEmptyEntries).Where(w => !w.StartsWith("--", StringComparison.Ordinal)).ToList();
+            var words = copy.Arguments.Split(' ', StringSplitOptions.RemoveEmptyEntries)
+                .Where(w => !w.StartsWith("--", StringComparison.Ordinal)).ToList();
             foreach (var src in words.Take(words.Count - 1))
             {
-                Assert.True(File.Exists(Repo.PathOf(src.TrimEnd('/'))) || Directory.Exists(Repo.PathOf(src.TrimEnd('/'))), $"COPY {src}: not in the repository");
+                Assert.True(File.Exists(Repo.PathOf(src.TrimEnd('/')))
+                    || Directory.Exists(Repo.PathOf(src.TrimEnd('/'))), $"COPY {src}: not in the repository");
                 Assert.False(src.StartsWith("tests", StringComparison.Ordinal), "the image does not need the tests");
             }
         }
         // What the CLI's project graph needs is copied: every directory its projects live in.
         var copied = string.Join(" ", build.Instructions.Where(i => i.Keyword == "COPY").Select(i => i.Arguments));
-        foreach (var needed in new[] { "Directory.Build.props", "Directory.Build.targets", "Directory.Packages.props", "src/", "silo/", "client/" })
+        foreach (var needed in new[] { "Directory.Build.props", "Directory.Build.targets", "Directory.Packages.props",
+            "src/", "silo/", "client/" })
             Assert.Contains(needed, copied);
         foreach (var reference in ProjectClosure(Repo.PathOf(project.Split('/'))))
         {
             var relative = Path.GetRelativePath(Repo.Root, reference).Replace('\\', '/');
-            Assert.True(new[] { "src/", "silo/", "client/" }.Any(d => relative.StartsWith(d, StringComparison.Ordinal)), $"{relative} is referenced by the CLI but not copied");
+            Assert.True(new[] { "src/", "silo/", "client/" }.Any(d => relative.StartsWith(d, StringComparison.Ordinal)),
+                $"{relative} is referenced by the CLI but not copied");
         }
     }
 
@@ -124,14 +136,16 @@ public class DockerfileTests
         var exposed = Runtime.Instructions.Where(i => i.Keyword == "EXPOSE")
             .SelectMany(i => i.Arguments.Split(' ', StringSplitOptions.RemoveEmptyEntries))
             .Select(p => int.Parse(p.Split('/')[0])).Order().ToArray();
-        Assert.Equal(new[] { SiloEnvironment.DefaultSiloPort, SiloEnvironment.DefaultGatewayPort, SiloEnvironment.DefaultHttpPort }.Order(), exposed);
+        Assert.Equal(new[] { SiloEnvironment.DefaultSiloPort, SiloEnvironment.DefaultGatewayPort,
+            SiloEnvironment.DefaultHttpPort }.Order(), exposed);
     }
 
     [Fact]
     public void Docker_ignore_beside_the_dockerfile_keeps_build_outputs_out()
     {
         // BuildKit reads deploy/Dockerfile.dockerignore for `docker build -f deploy/Dockerfile .`.
-        var lines = Repo.Read("deploy", "Dockerfile.dockerignore").Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#')).ToList();
+        var lines = Repo.Read("deploy", "Dockerfile.dockerignore").Split('\n').Select(l => l.Trim())
+            .Where(l => l.Length > 0 && !l.StartsWith('#')).ToList();
         foreach (var pattern in new[] { "**/bin/", "**/obj/", ".git/" })
             Assert.Contains(pattern, lines);
     }
@@ -157,7 +171,8 @@ public class DockerfileTests
             var p = queue.Dequeue();
             if (!seen.Add(p)) continue;
             foreach (var r in XDocument.Load(p).Descendants("ProjectReference"))
-                queue.Enqueue(Path.GetFullPath(Path.Combine(Path.GetDirectoryName(p)!, r.Attribute("Include")!.Value.Replace('\\', '/'))));
+                queue.Enqueue(Path.GetFullPath(
+                    Path.Combine(Path.GetDirectoryName(p)!, r.Attribute("Include")!.Value.Replace('\\', '/'))));
         }
         return seen;
     }

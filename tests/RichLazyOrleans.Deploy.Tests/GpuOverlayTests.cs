@@ -17,7 +17,8 @@ public class GpuOverlayTests
         var path = Repo.Str(patch, "path")!;
         Assert.True(File.Exists(Repo.PathOf("k8s", "overlays", "gpu", path)), $"patch {path} does not exist");
 
-        var sts = Assert.IsType<V1StatefulSet>(Assert.Single(Manifests.Load(Repo.Read("k8s", "overlays", "gpu", path), path)));
+        var sts = Assert.IsType<V1StatefulSet>(
+            Assert.Single(Manifests.Load(Repo.Read("k8s", "overlays", "gpu", path), path)));
         Assert.Equal("richlazy-silo", sts.Metadata.Name);
         var target = Repo.MapOrNull(patch, "target");
         if (target is not null) Assert.Equal("richlazy-silo", Repo.Str(target, "name"));
@@ -44,13 +45,15 @@ public class GpuOverlayTests
     private static void AssertOneSlotPerGpu(V1PodSpec pod)
     {
         var silo = Assert.Single(pod.Containers, c => c.Name == "silo");
-        Assert.True(silo.Resources?.Limits is { } limits && limits.ContainsKey("nvidia.com/gpu"), "no nvidia.com/gpu limit");
+        Assert.True(silo.Resources?.Limits is { } limits && limits.ContainsKey("nvidia.com/gpu"),
+            "no nvidia.com/gpu limit");
         int gpus = silo.Resources!.Limits["nvidia.com/gpu"].ToInt32();
         Assert.Equal(1, gpus);
         // A slot per GPU the driver lists in the pod (the limit), and no CPU slots beside them.
         Assert.Equal("0", Assert.Single(silo.Env, e => e.Name == SiloEnvironment.Slots).Value);
         Assert.Equal("all", Assert.Single(silo.Env, e => e.Name == SiloEnvironment.Gpus).Value);
         Assert.True(pod.NodeSelector is { Count: > 0 }, "no nodeSelector for GPU nodes");
-        Assert.Contains(pod.Tolerations ?? [], t => t.Key == "nvidia.com/gpu" && t.Effect is null or "NoSchedule" && t.OperatorProperty is "Exists" or "Equal");
+        Assert.Contains(pod.Tolerations ?? [], t =>
+            t.Key == "nvidia.com/gpu" && t.Effect is null or "NoSchedule" && t.OperatorProperty is "Exists" or "Equal");
     }
 }

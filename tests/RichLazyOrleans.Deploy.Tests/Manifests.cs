@@ -9,7 +9,8 @@ internal sealed record Workload(string Kind, string Name, V1LabelSelector? Selec
 {
     public IDictionary<string, string> Labels => Template.Metadata?.Labels ?? new Dictionary<string, string>();
     public string? Component => Labels.TryGetValue("app.kubernetes.io/component", out var c) ? c : null;
-    public IEnumerable<V1Container> AllContainers => (Template.Spec.InitContainers ?? []).Concat(Template.Spec.Containers ?? []);
+    public IEnumerable<V1Container> AllContainers =>
+        (Template.Spec.InitContainers ?? []).Concat(Template.Spec.Containers ?? []);
     public override string ToString() => $"{Kind}/{Name}";
 }
 
@@ -30,15 +31,18 @@ internal sealed class ManifestSet
 
     public IReadOnlyList<Workload> Workloads =>
     [
-        .. All<V1StatefulSet>().Select(s => new Workload("StatefulSet", s.Metadata.Name, s.Spec.Selector, s.Spec.Template)),
-        .. All<V1Deployment>().Select(d => new Workload("Deployment", d.Metadata.Name, d.Spec.Selector, d.Spec.Template)),
+        .. All<V1StatefulSet>()
+            .Select(s => new Workload("StatefulSet", s.Metadata.Name, s.Spec.Selector, s.Spec.Template)),
+        .. All<V1Deployment>()
+            .Select(d => new Workload("Deployment", d.Metadata.Name, d.Spec.Selector, d.Spec.Template)),
         .. All<V1DaemonSet>().Select(d => new Workload("DaemonSet", d.Metadata.Name, d.Spec.Selector, d.Spec.Template)),
         .. All<V1Job>().Select(j => new Workload("Job", j.Metadata.Name, j.Spec.Selector, j.Spec.Template)),
     ];
 
     public Workload Component(string component) =>
         Workloads.SingleOrDefault(w => w.Component == component)
-        ?? throw new Xunit.Sdk.XunitException($"{Name}: expected exactly one workload with app.kubernetes.io/component={component}, found {Workloads.Count(w => w.Component == component)}");
+        ?? throw new Xunit.Sdk.XunitException($"{Name}: expected exactly one workload with " +
+            $"app.kubernetes.io/component={component}, found {Workloads.Count(w => w.Component == component)}");
 
     public Workload SiloWorkload => Component("silo");
 
@@ -62,7 +66,8 @@ internal sealed class ManifestSet
     public IReadOnlyDictionary<string, string>? ConfigMapKeys(string name)
     {
         var cm = All<V1ConfigMap>().SingleOrDefault(x => x.Metadata.Name == name);
-        if (cm is not null) return (cm.Data ?? new Dictionary<string, string>()).ToDictionary(kv => kv.Key, kv => kv.Value);
+        if (cm is not null)
+            return (cm.Data ?? new Dictionary<string, string>()).ToDictionary(kv => kv.Key, kv => kv.Value);
         return Generated.TryGetValue(name, out var keys) ? keys : null;
     }
 
@@ -121,7 +126,11 @@ internal static class Manifests
     public static List<object> Load(string yaml, string what)
     {
         try { return KubernetesYaml.LoadAllFromString(yaml, null, strict: true).Where(o => o is not null).ToList(); }
-        catch (Exception e) { throw new Xunit.Sdk.XunitException($"{what}: does not load as Kubernetes objects: {e.GetType().Name}: {e.Message}"); }
+        catch (Exception e)
+        {
+            throw new Xunit.Sdk.XunitException(
+                $"{what}: does not load as Kubernetes objects: {e.GetType().Name}: {e.Message}");
+        }
     }
 
     private static ManifestSet LoadBaseFiles()
@@ -129,14 +138,16 @@ internal static class Manifests
         var objects = new List<object>();
         foreach (var file in BaseResourceFiles())
             objects.AddRange(Load(Repo.Read("k8s", "base", file), $"k8s/base/{file}"));
-        return new ManifestSet { Name = BaseFiles, Rendered = false, Objects = objects, Generated = BaseKustomization.Generators() };
+        return new ManifestSet { Name = BaseFiles, Rendered = false, Objects = objects,
+            Generated = BaseKustomization.Generators() };
     }
 
     private static ManifestSet? Render(string name, string dir)
     {
         var yaml = Repo.Kustomize(dir);
         if (yaml is null) return null;
-        return new ManifestSet { Name = name, Rendered = true, Objects = Load(yaml, name), Generated = BaseKustomization.Generators() };
+        return new ManifestSet { Name = name, Rendered = true, Objects = Load(yaml, name),
+            Generated = BaseKustomization.Generators() };
     }
 
     // ---- selectors -------------------------------------------------------------------------------
@@ -167,7 +178,8 @@ internal static class Manifests
     public static bool Matches(IDictionary<string, string>? serviceSelector, IDictionary<string, string>? labels) =>
         serviceSelector is { Count: > 0 } && Matches(new V1LabelSelector { MatchLabels = serviceSelector }, labels);
 
-    public static bool IsEmpty(V1LabelSelector? s) => s is not null && (s.MatchLabels?.Count ?? 0) == 0 && (s.MatchExpressions?.Count ?? 0) == 0;
+    public static bool IsEmpty(V1LabelSelector? s) =>
+        s is not null && (s.MatchLabels?.Count ?? 0) == 0 && (s.MatchExpressions?.Count ?? 0) == 0;
 
     // ---- ports ------------------------------------------------------------------------------------
 
@@ -205,7 +217,8 @@ internal static class BaseKustomization
         foreach (var g in Repo.List(gens, "configMapGenerator"))
         {
             var map = Repo.Map(g, "configMapGenerator entry");
-            var name = Repo.Str(map, "name") ?? throw new Xunit.Sdk.XunitException("configMapGenerator entry without a name");
+            var name = Repo.Str(map, "name")
+                ?? throw new Xunit.Sdk.XunitException("configMapGenerator entry without a name");
             var files = new Dictionary<string, string>();
             if (map.TryGetValue("files", out var f))
                 foreach (var entry in Repo.List(f, $"configMapGenerator {name} files").Select(x => x.ToString()!))

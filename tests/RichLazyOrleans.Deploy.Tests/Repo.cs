@@ -28,13 +28,15 @@ internal static class Repo
     }
 
     public static Dictionary<object, object> Map(object? node, string what) =>
-        node as Dictionary<object, object> ?? throw new Xunit.Sdk.XunitException($"{what}: expected a mapping, got {node?.GetType().Name ?? "nothing"}");
+        node as Dictionary<object, object> ?? throw new Xunit.Sdk.XunitException(
+            $"{what}: expected a mapping, got {node?.GetType().Name ?? "nothing"}");
 
     public static Dictionary<object, object>? MapOrNull(Dictionary<object, object> map, string key) =>
         map.TryGetValue(key, out var v) ? v as Dictionary<object, object> : null;
 
     public static List<object> List(object? node, string what) =>
-        node as List<object> ?? throw new Xunit.Sdk.XunitException($"{what}: expected a list, got {node?.GetType().Name ?? "nothing"}");
+        node as List<object>
+            ?? throw new Xunit.Sdk.XunitException($"{what}: expected a list, got {node?.GetType().Name ?? "nothing"}");
 
     public static string? Str(Dictionary<object, object> map, string key) =>
         map.TryGetValue(key, out var v) ? v?.ToString() : null;
@@ -43,7 +45,8 @@ internal static class Repo
 
     private static readonly Lazy<string?> KubectlLazy = new(() =>
     {
-        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "")
+            .Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
         {
             var candidate = Path.Combine(dir, OperatingSystem.IsWindows() ? "kubectl.exe" : "kubectl");
             if (File.Exists(candidate)) return candidate;
@@ -76,7 +79,8 @@ internal static class Repo
             throw new Xunit.Sdk.XunitException($"kubectl kustomize {relativeDir} took over 60 s");
         }
         if (p.ExitCode != 0)
-            throw new Xunit.Sdk.XunitException($"kubectl kustomize {relativeDir} failed ({p.ExitCode}): {stderr.Result.Trim()}");
+            throw new Xunit.Sdk.XunitException(
+                $"kubectl kustomize {relativeDir} failed ({p.ExitCode}): {stderr.Result.Trim()}");
         return stdout.Result;
     }
 }

@@ -7,7 +7,8 @@ public class SweepSpecTests
     {
         var data = new TheoryData<string>();
         foreach (var dir in new[] { "deploy/examples", "k8s/base/specs" })
-            foreach (var f in Directory.EnumerateFiles(Repo.PathOf(dir.Split('/')), "*.yaml").Order(StringComparer.Ordinal))
+            foreach (var f in Directory.EnumerateFiles(Repo.PathOf(dir.Split('/')), "*.yaml")
+                .Order(StringComparer.Ordinal))
                 data.Add($"{dir}/{Path.GetFileName(f)}");
         return data;
     }
@@ -26,7 +27,8 @@ public class SweepSpecTests
         {
             var a = Repo.Map(value, $"{path} axis {axis}");
             Assert.True(double.Parse(Repo.Str(a, "from")!, System.Globalization.CultureInfo.InvariantCulture)
-                      < double.Parse(Repo.Str(a, "to")!, System.Globalization.CultureInfo.InvariantCulture), $"{path}: axis {axis} from >= to");
+                      < double.Parse(Repo.Str(a, "to")!, System.Globalization.CultureInfo.InvariantCulture),
+                        $"{path}: axis {axis} from >= to");
         }
         var grid = Repo.List(Repo.Map(spec["grid"], "grid")["initial"], "grid.initial");
         Assert.Equal(axes.Count, grid.Count);

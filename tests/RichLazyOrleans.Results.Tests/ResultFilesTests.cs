@@ -24,12 +24,15 @@ public class ResultFilesTests
         await using var fs = File.OpenRead(ResultFiles.PathFor(dir, "run-a"));
         await using var reader = await ParquetReader.CreateAsync(fs);
         var fields = reader.Schema.GetDataFields().ToDictionary(f => f.Name);
-        foreach (var name in new[] { "sweep_id", "run_id", "kind", "tau", "delta", "alpha", "seed", "step", "depth", "status", "wall_seconds", "resumed_from_step", "kernel_distance", "train_loss", "test_loss", "hamming_distance", "parameter_distance", "delta_drift" })
+        foreach (var name in new[] { "sweep_id", "run_id", "kind", "tau", "delta", "alpha", "seed", "step", "depth",
+            "status", "wall_seconds", "resumed_from_step", "kernel_distance", "train_loss", "test_loss",
+            "hamming_distance", "parameter_distance", "delta_drift" })
             Assert.True(fields.ContainsKey(name), $"missing column {name}");
         Assert.Equal(typeof(long), fields["step"].ClrType);
         Assert.Equal(typeof(long), fields["resumed_from_step"].ClrType);
         Assert.Equal(typeof(double), fields["kernel_distance"].ClrType);
-        Assert.Contains(fields["run_id"].ClrType, new[] { typeof(string), typeof(ReadOnlyMemory<char>) });   // UTF-8 string column
+        // UTF-8 string column
+        Assert.Contains(fields["run_id"].ClrType, new[] { typeof(string), typeof(ReadOnlyMemory<char>) });
         var back = await ResultFiles.ReadRunAsync(ResultFiles.PathFor(dir, "run-a"));
         Assert.Equal([0L, 10L], back.Select(r => r.Step));
         Assert.Equal(0.25, back[1].KernelDistance);
@@ -93,8 +96,10 @@ public class ResultFilesTests
         var all = await ResultFiles.ReadAllAsync(dir);
         Assert.Equal(2, all.Count);
         Assert.Equal(0.2, all.Single(r => r.RunId == "r1").KernelDistance);
-        Assert.Equal(["r1.parquet", "r2.parquet"], Directory.GetFiles(ResultFiles.RunsDirectory(dir)).Select(Path.GetFileName).Order());
-        await Assert.ThrowsAsync<ArgumentException>(() => ResultFiles.WriteRunAsync(dir, "r3", [Row("r3", 0, 0.1), Row("r3", 0, 0.2)]));
+        Assert.Equal(["r1.parquet", "r2.parquet"],
+            Directory.GetFiles(ResultFiles.RunsDirectory(dir)).Select(Path.GetFileName).Order());
+        await Assert.ThrowsAsync<ArgumentException>(() =>
+            ResultFiles.WriteRunAsync(dir, "r3", [Row("r3", 0, 0.1), Row("r3", 0, 0.2)]));
     }
 
     /// <summary>A row as files written before the timing columns existed held it (a subset of the columns).</summary>

@@ -5,7 +5,8 @@ namespace RichLazyOrleans.Theory.Tests;
 /// <summary>Random problem instances for property tests, reproducible from a seed.</summary>
 internal static class Cases
 {
-    public static double LogUniform(Random r, double lo, double hi) => Math.Exp(Math.Log(lo) + r.NextDouble() * (Math.Log(hi) - Math.Log(lo)));
+    public static double LogUniform(Random r, double lo, double hi) =>
+        Math.Exp(Math.Log(lo) + r.NextDouble() * (Math.Log(hi) - Math.Log(lo)));
     public static double Uniform(Random r, double lo, double hi) => lo + r.NextDouble() * (hi - lo);
 
     public static double Gaussian(Random r)
@@ -16,7 +17,8 @@ internal static class Cases
 
     public static double[] GaussianVector(Random r, int n) => Enumerable.Range(0, n).Select(_ => Gaussian(r)).ToArray();
 
-    public static Matrix GaussianMatrix(Random r, int rows, int cols) => new(rows, cols, GaussianVector(r, rows * cols));
+    public static Matrix GaussianMatrix(Random r, int rows, int cols) =>
+        new(rows, cols, GaussianVector(r, rows * cols));
 
     public static double[] Scale(double[] v, double s) => v.Select(x => x * s).ToArray();
 
@@ -41,13 +43,17 @@ internal static class Cases
         return q;
     }
 
-    public sealed record SingleNeuronCase(int Seed, double[] BetaStar, double A0, double[] W0, double EtaA, double EtaW, double Tau, double DeltaParam)
+    public sealed record SingleNeuronCase(int Seed, double[] BetaStar, double A0, double[] W0, double EtaA, double EtaW,
+        double Tau, double DeltaParam)
     {
         public override string ToString() =>
-            $"seed={Seed} d={BetaStar.Length} tau={Tau:G4} delta={DeltaParam:G4} eta_a={EtaA:G4} eta_w={EtaW:G4} |beta*|={Matrix.Norm2(BetaStar):G4} a0={A0:G4} |w0|={Matrix.Norm2(W0):G4}";
+            $"seed={Seed} d={BetaStar.Length} tau={Tau:G4} delta={DeltaParam:G4} eta_a={EtaA:G4} eta_w={EtaW:G4} " +
+            $"|beta*|={Matrix.Norm2(BetaStar):G4} a0={A0:G4} |w0|={Matrix.Norm2(W0):G4}";
     }
 
-    /// <summary>d ∈ [1, 10], δ ∈ [−10, 10], τ ∈ [1e-3, 10] (log), η ∈ [0.1, 10] (log), ‖β*‖ ∈ [0.1, 10] (log).</summary>
+    /// <summary>
+    /// d ∈ [1, 10], δ ∈ [−10, 10], τ ∈ [1e-3, 10] (log), η ∈ [0.1, 10] (log), ‖β*‖ ∈ [0.1, 10] (log).
+    /// </summary>
     public static SingleNeuronCase SingleNeuron(int seed)
     {
         var r = new Random(seed);
@@ -59,13 +65,16 @@ internal static class Cases
         var dir = GaussianVector(r, d);
         double alpha = Initialisation.Alpha(tau, delta);
         double sign = r.NextDouble() < 0.5 ? -1 : 1;
-        return new SingleNeuronCase(seed, beta, sign * tau / alpha, Scale(dir, tau * alpha / Matrix.Norm2(dir)), etaA, etaW, tau, delta);
+        return new SingleNeuronCase(seed, beta, sign * tau / alpha, Scale(dir, tau * alpha / Matrix.Norm2(dir)), etaA,
+            etaW, tau, delta);
     }
 
-    public sealed record TwoLayerCase(int Seed, Matrix Sigma, Matrix W1, Matrix W2, double Eta1, double Eta2, double Lambda, double Tau)
+    public sealed record TwoLayerCase(int Seed, Matrix Sigma, Matrix W1, Matrix W2, double Eta1, double Eta2,
+        double Lambda, double Tau)
     {
         public override string ToString() =>
-            $"seed={Seed} d={Sigma.Cols} c={Sigma.Rows} h={W1.Rows} lambda={Lambda:G4} tau={Tau:G4} eta1={Eta1:G4} eta2={Eta2:G4}";
+            $"seed={Seed} d={Sigma.Cols} c={Sigma.Rows} h={W1.Rows} lambda={Lambda:G4} tau={Tau:G4} " +
+            $"eta1={Eta1:G4} eta2={Eta2:G4}";
     }
 
     /// <summary>
@@ -73,7 +82,8 @@ internal static class Cases
     /// (Wᵢ = √ηᵢ W̃ᵢ, λ̃ = λ/(η₁η₂)): for λ̃ ≥ 0 pick W̃₁ and set W̃₂ = O·(λ̃I + W̃₁W̃₁ᵀ)^{1/2} with O
     /// (c×h) orthonormal columns; for λ̃ &lt; 0 the mirror image.
     /// </summary>
-    public static TwoLayerCase TwoLayer(int seed, int? dFixed = null, int? cFixed = null, int? hFixed = null, double? lambdaFixed = null)
+    public static TwoLayerCase TwoLayer(int seed, int? dFixed = null, int? cFixed = null, int? hFixed = null,
+        double? lambdaFixed = null)
     {
         var r = new Random(seed);
         int d = dFixed ?? r.Next(1, 11), c = cFixed ?? r.Next(1, 11);

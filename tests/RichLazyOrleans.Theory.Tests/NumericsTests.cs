@@ -28,7 +28,8 @@ public class NumericsTests
         }
         else expected = Math.Exp(x) - 1;
         double got = RiccatiModes.ExpM1(x);
-        Assert.True(Math.Abs(got - expected) <= 1e-15 * Math.Abs(expected), $"expm1({x:R}) = {got:R}, expected {expected:R}");
+        Assert.True(Math.Abs(got - expected) <= 1e-15 * Math.Abs(expected),
+            $"expm1({x:R}) = {got:R}, expected {expected:R}");
     }
 
     [Fact]
@@ -41,7 +42,8 @@ public class NumericsTests
                 double g = mu == 0 ? t : (Math.Exp(2 * mu * t) - 1) / (2 * mu);
                 // The direct g cancels for small μt; compare there against its series t(1 + μt + …).
                 if (Math.Abs(mu * t) < 1e-3) g = t * (1 + mu * t + 2 * mu * mu * t * t / 3);
-                Assert.True(Math.Abs(logG - Math.Log(g)) <= 1e-13 * Math.Max(1, Math.Abs(Math.Log(g))), $"log g(mu={mu}, t={t})");
+                Assert.True(Math.Abs(logG - Math.Log(g)) <= 1e-13 * Math.Max(1, Math.Abs(Math.Log(g))),
+                    $"log g(mu={mu}, t={t})");
                 Assert.True(Math.Abs(f2 - Math.Exp(2 * mu * t) / g) <= 1e-12 * f2, $"f^2(mu={mu}, t={t})");
             }
         // Far beyond overflow: f² tends to 2μ for μ > 0 and to 0 for μ < 0; log g grows like 2μt.
@@ -111,7 +113,8 @@ public class NumericsTests
         for (int i = 0; i < times.Length; i++)
         {
             double t = times[i], exact = 2.5 * Math.Exp(-t) + 0.5 * (Math.Sin(t) - Math.Cos(t));
-            Assert.True(Math.Abs(ys[i][0] - exact) <= 1e-10 * Math.Max(1, Math.Abs(exact)), $"t={t}: {ys[i][0]:R} vs {exact:R}");
+            Assert.True(Math.Abs(ys[i][0] - exact) <= 1e-10 * Math.Max(1, Math.Abs(exact)),
+                $"t={t}: {ys[i][0]:R} vs {exact:R}");
         }
         Assert.True(stats.Steps > 10);
 

@@ -23,7 +23,8 @@ public class SingleNeuronTests(ITestOutputHelper output)
     internal static double[] TimesFor(double growthRate, double slowRate)
     {
         double fast = 1 / growthRate, slow = 1 / Math.Max(slowRate, 1e-3 * growthRate);
-        return [0, 1e-6 * fast, 0.01 * fast, 0.3 * fast, fast, 3 * fast, 10 * fast, 30 * fast, 3 * slow, 10 * slow, 30 * slow];
+        return [0, 1e-6 * fast, 0.01 * fast, 0.3 * fast, fast, 3 * fast, 10 * fast, 30 * fast, 3 * slow, 10 * slow,
+            30 * slow];
     }
 
     private static double[] TimesFor(Cases.SingleNeuronCase cs)
@@ -51,7 +52,8 @@ public class SingleNeuronTests(ITestOutputHelper output)
         // L = ½‖β − β*‖², so |√(2L_e) − √(2L_n)| ≤ ‖β_e − β_n‖ (triangle inequality): the loss is checked
         // as the residual norm, to 1e-8 relative plus what β's tolerance allows.
         double re = Math.Sqrt(2 * e.Loss), rn = Math.Sqrt(2 * n.Loss);
-        Assert.True(Math.Abs(re - rn) <= Agreement * re + betaTol, $"loss {e.Loss:R} vs {n.Loss:R} at t={e.T:G6}; {context}");
+        Assert.True(Math.Abs(re - rn) <= Agreement * re + betaTol,
+            $"loss {e.Loss:R} vs {n.Loss:R} at t={e.T:G6}; {context}");
     }
 
     [Fact]
@@ -63,13 +65,15 @@ public class SingleNeuronTests(ITestOutputHelper output)
             var cs = Cases.SingleNeuron(seed);
             var exact = new SingleNeuronExact(cs.BetaStar, cs.A0, cs.W0, cs.EtaA, cs.EtaW);
             var times = TimesFor(cs);
-            var numeric = new SingleNeuronNumeric(cs.BetaStar, cs.A0, cs.W0, cs.EtaA, cs.EtaW) { Integrator = TightIntegrator }.Solve(times);
+            var numeric = new SingleNeuronNumeric(cs.BetaStar, cs.A0, cs.W0, cs.EtaA, cs.EtaW)
+                { Integrator = TightIntegrator }.Solve(times);
             for (int i = 0; i < times.Length; i++)
             {
                 var e = exact.At(times[i]);
                 AssertAgree(e, numeric[i], cs.ToString());
                 double q = Math.Sqrt(e.A * e.A + e.W.Sum(v => v * v));
-                worst = Math.Max(worst, Math.Max(Math.Abs(e.A - numeric[i].A), Cases.RelDiff(e.W, numeric[i].W, 1)) / q);
+                worst = Math.Max(worst,
+                    Math.Max(Math.Abs(e.A - numeric[i].A), Cases.RelDiff(e.W, numeric[i].W, 1)) / q);
             }
         }
         output.WriteLine($"worst relative state difference over 150 cases x 11 times: {worst:G3}");
@@ -87,7 +91,8 @@ public class SingleNeuronTests(ITestOutputHelper output)
             {
                 var s = exact.At(t);
                 // δ is a difference of two squares; its natural scale is their sum.
-                double scale = Math.Max(cs.EtaW * s.A * s.A + cs.EtaA * s.W.Sum(v => v * v), cs.EtaW * cs.A0 * cs.A0 + cs.EtaA * cs.W0.Sum(v => v * v));
+                double scale = Math.Max(cs.EtaW * s.A * s.A + cs.EtaA * s.W.Sum(v => v * v),
+                    cs.EtaW * cs.A0 * cs.A0 + cs.EtaA * cs.W0.Sum(v => v * v));
                 double drift = Math.Abs(s.Delta - exact.Delta) / scale;
                 worst = Math.Max(worst, drift);
                 Assert.True(drift <= 1e-12, $"delta drift {drift:G3} at t={t:G6}; {cs}");
@@ -253,7 +258,8 @@ public class SingleNeuronTests(ITestOutputHelper output)
             foreach (double t in Enumerable.Range(0, 200).Select(i => Math.Pow(10, -4 + i * 0.07)))
             {
                 double loss = exact.At(t).Loss;
-                Assert.True(loss <= prev * (1 + 1e-12) + 1e-30, $"loss rose from {prev:R} to {loss:R} at t={t:G6}; {cs}");
+                Assert.True(loss <= prev * (1 + 1e-12) + 1e-30,
+                    $"loss rose from {prev:R} to {loss:R} at t={t:G6}; {cs}");
                 prev = loss;
             }
         }
@@ -271,13 +277,16 @@ public class SingleNeuronTests(ITestOutputHelper output)
             Assert.Equal(0.0, exact.At(0).KernelDistance);
             return exact.At(1e9).KernelDistance;
         }
-        double lazy = KernelDistanceAtConvergence(1.0, 50), rich = KernelDistanceAtConvergence(0.01, 0), downstream = KernelDistanceAtConvergence(0.01, -0.1);
-        output.WriteLine($"S(inf): lazy (tau 1, delta 50) {lazy:G4}; balanced (tau 0.01, delta 0) {rich:G4}; downstream (tau 0.01, delta -0.1) {downstream:G4}");
+        double lazy = KernelDistanceAtConvergence(1.0, 50), rich = KernelDistanceAtConvergence(0.01, 0),
+            downstream = KernelDistanceAtConvergence(0.01, -0.1);
+        output.WriteLine($"S(inf): lazy (tau 1, delta 50) {lazy:G4}; balanced (tau 0.01, delta 0) {rich:G4}; " +
+            $"downstream (tau 0.01, delta -0.1) {downstream:G4}");
         Assert.True(lazy < 1e-3, $"lazy {lazy}");
         // δ = 0 keeps M = ‖β‖(I + β̂β̂ᵀ) at all times, so only the direction moves:
         // S = 1 − (d + 2 + c²)/(d + 3) with c = ŵ₀·β̂* (hand-derived, d = 3, c = 0.6).
         double expected = 1 - (3 + 2 + 0.36) / 6;
         Assert.True(Math.Abs(rich - expected) <= 1e-12, $"balanced {rich:R} vs {expected:R}");
-        Assert.True(downstream > rich, $"downstream {downstream} should move the kernel more than balanced {rich} here");
+        Assert.True(downstream > rich,
+            $"downstream {downstream} should move the kernel more than balanced {rich} here");
     }
 }

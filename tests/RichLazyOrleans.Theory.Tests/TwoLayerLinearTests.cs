@@ -68,12 +68,14 @@ public class TwoLayerLinearTests(ITestOutputHelper output)
             var exact = new TwoLayerLinearExact(cs.Sigma, cs.W1, cs.W2, cs.Eta1, cs.Eta2);
             var (fast, slow) = Rates(cs);
             var times = SingleNeuronTests.TimesFor(fast, slow);
-            var numeric = new TwoLayerLinearNumeric(cs.Sigma, cs.W1, cs.W2, cs.Eta1, cs.Eta2) { Integrator = SingleNeuronTests.TightIntegrator }.Solve(times);
+            var numeric = new TwoLayerLinearNumeric(cs.Sigma, cs.W1, cs.W2, cs.Eta1, cs.Eta2)
+                { Integrator = SingleNeuronTests.TightIntegrator }.Solve(times);
             for (int i = 0; i < times.Length; i++)
             {
                 var e = exact.At(times[i]);
                 AssertAgree(e, numeric[i], cs.ToString());
-                worst = Math.Max(worst, (e.Beta - numeric[i].Beta).FrobeniusNorm() / Math.Max(e.Beta.FrobeniusNorm(), 1e-300));
+                worst = Math.Max(worst,
+                    (e.Beta - numeric[i].Beta).FrobeniusNorm() / Math.Max(e.Beta.FrobeniusNorm(), 1e-300));
                 points++;
             }
         }
@@ -92,7 +94,8 @@ public class TwoLayerLinearTests(ITestOutputHelper output)
             var exact = new TwoLayerLinearExact(cs.Sigma, cs.W1, cs.W2, cs.Eta1, cs.Eta2);
             var (fast, slow) = Rates(cs);
             var times = SingleNeuronTests.TimesFor(fast, slow);
-            var numeric = new TwoLayerLinearNumeric(cs.Sigma, cs.W1, cs.W2, cs.Eta1, cs.Eta2) { Integrator = SingleNeuronTests.TightIntegrator }.Solve(times);
+            var numeric = new TwoLayerLinearNumeric(cs.Sigma, cs.W1, cs.W2, cs.Eta1, cs.Eta2)
+                { Integrator = SingleNeuronTests.TightIntegrator }.Solve(times);
             for (int i = 0; i < times.Length; i++) AssertAgree(exact.At(times[i]), numeric[i], cs.ToString());
         }
     }
@@ -141,7 +144,9 @@ public class TwoLayerLinearTests(ITestOutputHelper output)
         output.WriteLine($"worst relative distance to the Eckart-Young solution at t = 1e9: {worst:G3} ({worstCase})");
     }
 
-    /// <summary>Eckart-Young: top-h singular triples of Σ, from the eigenvectors (v; ±u)/√2 of [[0, Σᵀ],[Σ, 0]].</summary>
+    /// <summary>
+    /// Eckart-Young: top-h singular triples of Σ, from the eigenvectors (v; ±u)/√2 of [[0, Σᵀ],[Σ, 0]].
+    /// </summary>
     private static Matrix BestRankApproximation(Matrix sigma, int h)
     {
         int c = sigma.Rows, d = sigma.Cols;
@@ -170,7 +175,8 @@ public class TwoLayerLinearTests(ITestOutputHelper output)
             int d = 4, n = 7;
             var x = SingleNeuronTests.WhitenedDesign(new Random(seed), n, d);
             var exact = new TwoLayerLinearExact(cs.Sigma, cs.W1, cs.W2, cs.Eta1, cs.Eta2);
-            var numeric = new TwoLayerLinearNumeric(cs.Sigma, cs.W1, cs.W2, cs.Eta1, cs.Eta2) { Integrator = SingleNeuronTests.TightIntegrator };
+            var numeric = new TwoLayerLinearNumeric(cs.Sigma, cs.W1, cs.W2, cs.Eta1, cs.Eta2)
+                { Integrator = SingleNeuronTests.TightIntegrator };
             var (fast, slow) = Rates(cs);
             var times = SingleNeuronTests.TimesFor(fast, slow);
             var states = numeric.Solve(times);
@@ -184,7 +190,8 @@ public class TwoLayerLinearTests(ITestOutputHelper output)
                 var w2 = f.Block(d, 0, cs.Sigma.Rows, cs.W1.Rows);
                 double brute = KernelDistance.Dense(k0, BruteForceNtk(x, w1, w2, cs.Eta1, cs.Eta2));
                 double formula = exact.At(times[i]).KernelDistance;
-                Assert.True(Math.Abs(brute - formula) <= 1e-8 * brute + 1e-14, $"kernel distance {formula:R} vs brute force {brute:R} at t={times[i]:G6}; {cs}");
+                Assert.True(Math.Abs(brute - formula) <= 1e-8 * brute + 1e-14,
+                    $"kernel distance {formula:R} vs brute force {brute:R} at t={times[i]:G6}; {cs}");
             }
         }
     }
@@ -223,7 +230,8 @@ public class TwoLayerLinearTests(ITestOutputHelper output)
         {
             var cs = Cases.SingleNeuron(seed);
             int d = cs.BetaStar.Length;
-            var two = new TwoLayerLinearExact(new Matrix(1, d, cs.BetaStar), new Matrix(1, d, cs.W0), new Matrix(1, 1, [cs.A0]), cs.EtaW, cs.EtaA);
+            var two = new TwoLayerLinearExact(new Matrix(1, d, cs.BetaStar), new Matrix(1, d, cs.W0),
+                new Matrix(1, 1, [cs.A0]), cs.EtaW, cs.EtaA);
             var one = new SingleNeuronExact(cs.BetaStar, cs.A0, cs.W0, cs.EtaA, cs.EtaW);
             foreach (double t in new[] { 0, 1e-3, 0.1, 1, 10, 100, 1e4, 1e9 })
             {
@@ -232,7 +240,8 @@ public class TwoLayerLinearTests(ITestOutputHelper output)
                 double scale = b.A * b.A + b.W.Sum(v => v * v);
                 Assert.True(Cases.RelDiff(a.Beta.Data, b.Beta, 1) <= 1e-12 * scale, $"beta at t={t}; {cs}");
                 Assert.True(Math.Abs(a.W2W2t[0, 0] - b.A * b.A) <= 1e-12 * scale, $"a^2 at t={t}; {cs}");
-                Assert.True(Math.Abs(a.KernelDistance - b.KernelDistance) <= 1e-10 * b.KernelDistance + 1e-15, $"S at t={t}: {a.KernelDistance:R} vs {b.KernelDistance:R}; {cs}");
+                Assert.True(Math.Abs(a.KernelDistance - b.KernelDistance) <= 1e-10 * b.KernelDistance + 1e-15,
+                    $"S at t={t}: {a.KernelDistance:R} vs {b.KernelDistance:R}; {cs}");
             }
         }
     }
@@ -248,8 +257,10 @@ public class TwoLayerLinearTests(ITestOutputHelper output)
             foreach (double t in Enumerable.Range(0, 131).Select(i => Math.Pow(10, -4 + i * 0.1)))
             {
                 var s = exact.At(t);
-                Assert.True(s.Beta.AllFinite() && double.IsFinite(s.KernelDistance), $"non-finite output at t={t:G6}; {cs}");
-                Assert.True(s.Loss <= prev * (1 + 1e-12) + 1e-28, $"loss rose from {prev:R} to {s.Loss:R} at t={t:G6}; {cs}");
+                Assert.True(s.Beta.AllFinite() && double.IsFinite(s.KernelDistance),
+                    $"non-finite output at t={t:G6}; {cs}");
+                Assert.True(s.Loss <= prev * (1 + 1e-12) + 1e-28,
+                    $"loss rose from {prev:R} to {s.Loss:R} at t={t:G6}; {cs}");
                 prev = s.Loss;
             }
         }

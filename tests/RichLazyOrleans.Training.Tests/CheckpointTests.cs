@@ -63,14 +63,16 @@ public class CheckpointTests
         return t.Run().ToList();
     }
 
-    private static List<TeacherStudentRow> WithoutResume(IEnumerable<TeacherStudentRow> rows) => rows.Select(r => r with { ResumedFromStep = 0 }).ToList();
+    private static List<TeacherStudentRow> WithoutResume(IEnumerable<TeacherStudentRow> rows) =>
+        rows.Select(r => r with { ResumedFromStep = 0 }).ToList();
 
     [Fact]
     public void Resuming_from_any_saved_state_reproduces_the_uninterrupted_run_bit_for_bit()
     {
         var baseline = Run(TeacherStudentTests.Small(steps: 300, checkpoints: [0, 5, 50, 120, 300]));
         string dir = TempDir();
-        var c = TeacherStudentTests.Small(steps: 300, checkpoints: [0, 5, 50, 120, 300]) with { CheckpointDir = dir, CheckpointEvery = 37 };
+        var c = TeacherStudentTests.Small(steps: 300, checkpoints: [0, 5, 50, 120, 300])
+            with { CheckpointDir = dir, CheckpointEvery = 37 };
         Assert.Equal(baseline, Run(c));                       // saving states changes nothing
         var store = new StateStore(dir);
         Assert.Equal([300L, 296L, 259L], store.Files().Select(f => f.Step));
@@ -95,7 +97,8 @@ public class CheckpointTests
     public void A_state_saved_mid_way_resumes_rows_reported_before_it()
     {
         string dir = TempDir();
-        var c = TeacherStudentTests.Small(steps: 100, checkpoints: [0, 10, 100]) with { CheckpointDir = dir, CheckpointEvery = 25 };
+        var c = TeacherStudentTests.Small(steps: 100, checkpoints: [0, 10, 100])
+            with { CheckpointDir = dir, CheckpointEvery = 25 };
         var full = Run(c);
         var store = new StateStore(dir);
         File.Delete(store.PathFor(100));

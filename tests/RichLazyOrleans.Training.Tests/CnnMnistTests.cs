@@ -22,7 +22,8 @@ public class CnnMnistTests(ITestOutputHelper output) : IDisposable
     /// n images of size×size: class c (of `classes`) is a bright 2×2 blob at a class-specific place
     /// plus byte noise, so a CNN can learn it; written as IDX (gzipped when asked).
     /// </summary>
-    public static (string Images, string Labels) WriteData(string dir, string prefix, int n, int size, int classes, ulong seed, bool gzip = false)
+    public static (string Images, string Labels) WriteData(string dir, string prefix, int n, int size, int classes,
+        ulong seed, bool gzip = false)
     {
         var rng = new Rng(seed, 77);
         var images = new double[n * size * size];
@@ -35,10 +36,12 @@ public class CnnMnistTests(ITestOutputHelper output) : IDisposable
             int r0 = 1 + c * (size - 3) / Math.Max(1, classes - 1), c0 = 1 + (c * 3) % (size - 2);
             r0 = Math.Min(r0, size - 2); c0 = Math.Min(c0, size - 2);
             for (int dr = 0; dr < 2; dr++)
-            for (int dc = 0; dc < 2; dc++) images[i * size * size + (r0 + dr) * size + c0 + dc] = 200 + Math.Floor(rng.NextDouble() * 55);
+            for (int dc = 0; dc < 2; dc++)
+                images[i * size * size + (r0 + dr) * size + c0 + dc] = 200 + Math.Floor(rng.NextDouble() * 55);
         }
         string suffix = gzip ? ".gz" : "";
-        string img = Path.Combine(dir, $"{prefix}-images-idx3-ubyte{suffix}"), lab = Path.Combine(dir, $"{prefix}-labels-idx1-ubyte{suffix}");
+        string img = Path.Combine(dir, $"{prefix}-images-idx3-ubyte{suffix}"),
+            lab = Path.Combine(dir, $"{prefix}-labels-idx1-ubyte{suffix}");
         Idx.Write(img, IdxType.UByte, [n, size, size], images, gzip);
         Idx.Write(lab, IdxType.UByte, [n], labels, gzip);
         return (img, lab);
@@ -88,11 +91,13 @@ public class CnnMnistTests(ITestOutputHelper output) : IDisposable
         for (int o = 0; o < ch; o++)
         for (int r = 0; r < h2; r++)
         for (int c = 0; c < w2; c++)
-            y[(o * h2 + r) * w2 + c] = 0.25 * (x[(o * h + 2 * r) * w + 2 * c] + x[(o * h + 2 * r) * w + 2 * c + 1] + x[(o * h + 2 * r + 1) * w + 2 * c] + x[(o * h + 2 * r + 1) * w + 2 * c + 1]);
+            y[(o * h2 + r) * w2 + c] = 0.25 * (x[(o * h + 2 * r) * w + 2 * c] + x[(o * h + 2 * r) * w + 2 * c + 1]
+                + x[(o * h + 2 * r + 1) * w + 2 * c] + x[(o * h + 2 * r + 1) * w + 2 * c + 1]);
         return y;
     }
 
-    private static double[] ReferenceLogits(double[] image, int size, CnnMnistConfig c, IReadOnlyDictionary<string, double[]> p)
+    private static double[] ReferenceLogits(double[] image, int size, CnnMnistConfig c,
+        IReadOnlyDictionary<string, double[]> p)
     {
         var h1 = Pool(Conv(image, 1, size, size, p["conv1"], p["b1"], c.Channels1, c.Kernel), c.Channels1, size, size);
         int s1 = size / 2;
@@ -127,7 +132,9 @@ public class CnnMnistTests(ITestOutputHelper output) : IDisposable
         for (int i = 0; i < 5; i++)
         {
             var reference = ReferenceLogits(Image(t, i), 9, c, p);
-            for (int k = 0; k < c.Classes; k++) worst = Math.Max(worst, Math.Abs(logits[i * c.Classes + k] - reference[k]) / Math.Max(1, Math.Abs(reference[k])));
+            for (int k = 0; k < c.Classes; k++)
+                worst = Math.Max(worst,
+                    Math.Abs(logits[i * c.Classes + k] - reference[k]) / Math.Max(1, Math.Abs(reference[k])));
         }
         output.WriteLine($"worst relative difference {worst:E2}");
         Assert.True(worst < 1e-12, $"forward differs from plain loops by {worst:E2}");
@@ -142,7 +149,8 @@ public class CnnMnistTests(ITestOutputHelper output) : IDisposable
         var p = t.Export();
         using var scope = torch.NewDisposeScope();
         var k = t.EmpiricalNtk().data<double>().ToArray();
-        // Jacobian by central differences on the plain-loop logits (h = 1e-6: error O(h²) ≈ 1e-12 against rounding ≈ 1e-10).
+        // Jacobian by central differences on the plain-loop logits (h = 1e-6: error O(h²) ≈ 1e-12 against
+        // rounding ≈ 1e-10).
         int rows = c.ProbeSize * c.Classes;
         var jac = new List<double[]>();
         foreach (var name in new[] { "conv1", "b1", "conv2", "b2", "W_out", "b_out" })
@@ -173,7 +181,8 @@ public class CnnMnistTests(ITestOutputHelper output) : IDisposable
         Assert.True(worst < 1e-6, $"NTK differs from finite differences by {worst:E2} of its largest entry");
     }
 
-    private static double MeanCrossEntropy(CnnMnistTrainer t, CnnMnistConfig c, IReadOnlyDictionary<string, double[]> p, int[] labels)
+    private static double MeanCrossEntropy(CnnMnistTrainer t, CnnMnistConfig c, IReadOnlyDictionary<string, double[]> p,
+        int[] labels)
     {
         double sum = 0;
         for (int i = 0; i < labels.Length; i++)
@@ -186,7 +195,8 @@ public class CnnMnistTests(ITestOutputHelper output) : IDisposable
     }
 
     /// <summary>∇ of the plain-loop mean cross-entropy by central differences (h = 1e-6).</summary>
-    private static Dictionary<string, double[]> Gradient(CnnMnistTrainer t, CnnMnistConfig c, Dictionary<string, double[]> p, int[] labels)
+    private static Dictionary<string, double[]> Gradient(CnnMnistTrainer t, CnnMnistConfig c,
+        Dictionary<string, double[]> p, int[] labels)
     {
         var g = new Dictionary<string, double[]>();
         foreach (var (name, a) in p)
@@ -255,7 +265,8 @@ public class CnnMnistTests(ITestOutputHelper output) : IDisposable
         using var scope = torch.NewDisposeScope();
         var a = torch.tensor(new double[] { 1, 0, 0, 1 }, [2, 2]);
         Assert.Equal(0, CnnMnistTrainer.KernelDistance(a, a.mul(7.5)), 12);           // scale-free
-        Assert.Equal(1, CnnMnistTrainer.KernelDistance(a, torch.tensor(new double[] { 0, 1, 1, 0 }, [2, 2])), 12);   // orthogonal
+        // orthogonal
+        Assert.Equal(1, CnnMnistTrainer.KernelDistance(a, torch.tensor(new double[] { 0, 1, 1, 0 }, [2, 2])), 12);
         // ⟨I, [[1,1],[1,1]]⟩ = 2, norms √2 and 2: 1 − 2/(2√2) = 1 − 1/√2.
         Assert.Equal(1 - 1 / Math.Sqrt(2), CnnMnistTrainer.KernelDistance(a, torch.ones(2, 2, ScalarType.Float64)), 12);
     }
@@ -289,7 +300,8 @@ public class CnnMnistTests(ITestOutputHelper output) : IDisposable
         Assert.True(rows[1].TestAccuracy > 0.8, $"test accuracy {rows[1].TestAccuracy} on a task of 3 blobs");
         Assert.InRange(rows[1].FilterSmoothness, 0, 1);
         // The row's smoothness is the pure metric applied to the exported filters.
-        Assert.Equal(FilterSmoothness.LayerScore(t.Export()["conv1"], 2, 3, 3, c.SmoothnessCutoff), rows[1].FilterSmoothness, 6);
+        Assert.Equal(FilterSmoothness.LayerScore(t.Export()["conv1"], 2, 3, 3, c.SmoothnessCutoff),
+            rows[1].FilterSmoothness, 6);
     }
 
     private static string Json(IEnumerable<CnnMnistRow> rows) =>
@@ -333,7 +345,8 @@ public class CnnMnistTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public void Changed_data_is_not_resumed_from_a_state_of_other_data()
     {
-        var c = Tiny(f64: false) with { Steps = 10, Checkpoints = [0, 10], CheckpointDir = Path.Combine(_dir, "s2"), CheckpointEvery = 5 };
+        var c = Tiny(f64: false)
+            with { Steps = 10, Checkpoints = [0, 10], CheckpointDir = Path.Combine(_dir, "s2"), CheckpointEvery = 5 };
         using (var t = new CnnMnistTrainer(c)) t.Run();
         // Same paths, other contents: the fingerprint (data hash) differs, so the run starts over.
         WriteData(_dir, "train", 96, 8, 3, 99);
@@ -359,16 +372,19 @@ public class CnnMnistTests(ITestOutputHelper output) : IDisposable
         File.WriteAllBytes(garbage, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
         e = Assert.Throws<SpecException>(() => new CnnMnistTrainer(c with { TestLabels = garbage }));
         Assert.Equal("test_labels", e.Key);
-        e = Assert.Throws<SpecException>(() => new CnnMnistTrainer(c with { TrainLabels = Path.Combine(_dir, "nope") }));
+        e = Assert.Throws<SpecException>(() =>
+            new CnnMnistTrainer(c with { TrainLabels = Path.Combine(_dir, "nope") }));
         Assert.Equal("train_labels", e.Key);
         e = Assert.Throws<SpecException>(() => new CnnMnistTrainer(c with { TrainSize = 500 }));
         Assert.Equal("train_size", e.Key);
         Assert.Contains("96", e.Message);
-        e = Assert.Throws<SpecException>(() => new CnnMnistTrainer(c with { TrainImages = Path.Combine(_dir, "missing") }));
+        e = Assert.Throws<SpecException>(() =>
+            new CnnMnistTrainer(c with { TrainImages = Path.Combine(_dir, "missing") }));
         Assert.Equal("train_images", e.Key);
         e = Assert.Throws<SpecException>(() => new CnnMnistTrainer(c with { ProbeSize = 500 }));
         Assert.Equal("probe_size", e.Key);
-        e = Assert.Throws<SpecException>(() => new CnnMnistTrainer(c with { Channels1 = 4000, Channels2 = 4000, ProbeSize = 96 }));
+        e = Assert.Throws<SpecException>(() =>
+            new CnnMnistTrainer(c with { Channels1 = 4000, Channels2 = 4000, ProbeSize = 96 }));
         Assert.Contains("GiB", e.Message);
         Assert.DoesNotContain('\n', e.Message);
     }

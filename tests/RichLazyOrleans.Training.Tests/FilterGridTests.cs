@@ -19,7 +19,8 @@ public sealed class FilterGridTests : IDisposable
     [InlineData(32, 5, 5, 8, 6, 6, 2, 250, 250)]
     [InlineData(64, 5, 5, 12, 8, 8, 3, 501, 501)]
     [InlineData(17, 1, 1, 3, 5, 4, 1, 19, 15)]
-    public void Size_is_a_near_square_grid_with_gaps_between_filters(int filters, int h, int w, int scale, int cols, int rows, int gap, int width, int height)
+    public void Size_is_a_near_square_grid_with_gaps_between_filters(int filters, int h, int w, int scale, int cols,
+        int rows, int gap, int width, int height)
     {
         Assert.Equal((cols, rows), FilterGrid.Layout(filters));
         Assert.Equal(gap, FilterGrid.Gap(scale));
@@ -43,12 +44,14 @@ public sealed class FilterGridTests : IDisposable
         (rgb[(y * width + x) * 3], rgb[(y * width + x) * 3 + 1], rgb[(y * width + x) * 3 + 2]);
 
     /// <summary>The centre pixel of weight (i, j) of filter f.</summary>
-    private static (byte R, byte G, byte B) Weight(byte[] rgb, int filters, int h, int w, int scale, int f, int i, int j)
+    private static (byte R, byte G, byte B) Weight(byte[] rgb, int filters, int h, int w, int scale, int f, int i,
+        int j)
     {
         var (width, _) = FilterGrid.Size(filters, h, w, scale);
         var (cols, _) = FilterGrid.Layout(filters);
         int gap = FilterGrid.Gap(scale);
-        int x = f % cols * (w * scale + gap) + j * scale + scale / 2, y = f / cols * (h * scale + gap) + i * scale + scale / 2;
+        int x = f % cols * (w * scale + gap) + j * scale + scale / 2,
+            y = f / cols * (h * scale + gap) + i * scale + scale / 2;
         return Pixel(rgb, width, x, y);
     }
 
@@ -100,12 +103,15 @@ public sealed class FilterGridTests : IDisposable
         for (int y = 0; y < height; y++)
             for (int x = 0; x < width; x++)
             {
-                int cx = x / (w * scale + 2), cy = y / (h * scale + 2), ox = x % (w * scale + 2), oy = y % (h * scale + 2);
+                int cx = x / (w * scale + 2), cy = y / (h * scale + 2), ox = x % (w * scale + 2),
+                    oy = y % (h * scale + 2);
                 int f = cy * 2 + cx;
                 bool inGap = ox >= w * scale || oy >= h * scale;
                 var expected = inGap || f >= filters
                     ? FilterGrid.GapColour
-                    : weights[f * h * w + oy / scale * w + ox / scale] > 0 ? ((byte)255, (byte)0, (byte)0) : ((byte)0, (byte)0, (byte)255);
+                    : weights[f * h * w + oy / scale * w + ox / scale] > 0
+                        ? ((byte)255, (byte)0, (byte)0)
+                        : ((byte)0, (byte)0, (byte)255);
                 Assert.Equal(expected, Pixel(rgb, width, x, y));
             }
     }
@@ -137,7 +143,8 @@ public sealed class FilterGridTests : IDisposable
         Assert.ThrowsAny<ArgumentException>(() => FilterGrid.Size(2, 3, 3, 0));
         var e = Assert.ThrowsAny<ArgumentException>(() => FilterGrid.Render(new double[17], 2, 3, 3));
         Assert.Contains("18", e.Message);
-        Assert.ThrowsAny<ArgumentException>(() => FilterGrid.WritePng(Path.Combine(_dir, "x.png"), new double[9], 1, 3, 3, scale: -1));
+        Assert.ThrowsAny<ArgumentException>(() =>
+            FilterGrid.WritePng(Path.Combine(_dir, "x.png"), new double[9], 1, 3, 3, scale: -1));
         Assert.Empty(Directory.GetFiles(_dir));
     }
 }

@@ -138,9 +138,11 @@ public class FilterSmoothnessTests
         // 3×3 at cutoff ½: the smallest non-DC radius is 2/3, so the score would always be 0.
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => FilterSmoothness.Score(new double[9], 3, 3));
         Assert.Contains("use at least 0.667", e.Message);
-        Assert.Equal(1.0, FilterSmoothness.Score(Filter(3, 3, (i, _) => Math.Cos(2 * Math.PI * i / 3)), 3, 3, cutoff: 0.7), 14);
+        Assert.Equal(1.0,
+            FilterSmoothness.Score(Filter(3, 3, (i, _) => Math.Cos(2 * Math.PI * i / 3)), 3, 3, cutoff: 0.7), 14);
         Assert.Throws<ArgumentOutOfRangeException>(() => FilterSmoothness.Score(new double[25], 5, 5, cutoff: 2));
-        Assert.Throws<ArgumentOutOfRangeException>(() => FilterSmoothness.Score(new double[25], 5, 5, cutoff: double.NaN));
+        Assert.Throws<ArgumentOutOfRangeException>(() =>
+            FilterSmoothness.Score(new double[25], 5, 5, cutoff: double.NaN));
         Assert.Throws<ArgumentException>(() => FilterSmoothness.Score(new double[24], 5, 5));
     }
 
@@ -152,7 +154,8 @@ public class FilterSmoothnessTests
         const int trials = 4000;
         Assert.Equal(1.0 / 6, FilterSmoothness.WhiteNoiseBaseline(5, 5), 15);
         var rng = new Rng(3);
-        var scores = Enumerable.Range(0, trials).Select(_ => FilterSmoothness.Score(RandomFilter(rng, 5, 5), 5, 5)).ToArray();
+        var scores = Enumerable.Range(0, trials).Select(_ => FilterSmoothness.Score(RandomFilter(rng, 5, 5), 5, 5))
+            .ToArray();
         double mean = scores.Average();
         double var = scores.Select(s => (s - mean) * (s - mean)).Sum() / (trials - 1);
         double sigmaOfMean = Math.Sqrt(5.0 / 36 / 13 / trials);

@@ -8,7 +8,8 @@ namespace RichLazyOrleans.Training.Tests;
 
 public class GrokkingTests(ITestOutputHelper output)
 {
-    internal static GrokkingConfig Tiny(long steps = 300, long[]? checkpoints = null, int layers = 1, bool layerNorm = false, double alpha = 1, int batch = 0) => new()
+    internal static GrokkingConfig Tiny(long steps = 300, long[]? checkpoints = null, int layers = 1,
+        bool layerNorm = false, double alpha = 1, int batch = 0) => new()
     {
         P = 7,
         TrainFraction = 0.6,
@@ -30,7 +31,8 @@ public class GrokkingTests(ITestOutputHelper output)
 
     private static string TempDir() => Directory.CreateTempSubdirectory("richlazy-grok-").FullName;
 
-    private static List<GrokkingRow> Run(GrokkingConfig c, CancellationToken ct = default, Action<GrokkingRow>? rowReady = null)
+    private static List<GrokkingRow> Run(GrokkingConfig c, CancellationToken ct = default,
+        Action<GrokkingRow>? rowReady = null)
     {
         using var t = new GrokkingTrainer(c) { RowReady = rowReady };
         return t.Run(ct).ToList();
@@ -101,7 +103,8 @@ public class GrokkingTests(ITestOutputHelper output)
                 double mHat = m / (1 - Math.Pow(0.9, t)), vHat = v / (1 - Math.Pow(0.98, t));
                 th -= 0.1 * mHat / (Math.Sqrt(vHat) + 1e-8);
             }
-            Assert.True(Math.Abs(th - theta.data<double>()[i]) <= 1e-14, $"entry {i}: {theta.data<double>()[i]:R} vs hand {th:R}");
+            Assert.True(Math.Abs(th - theta.data<double>()[i]) <= 1e-14,
+                $"entry {i}: {theta.data<double>()[i]:R} vs hand {th:R}");
         }
         Assert.Equal(2, adam.StepCount);
     }
@@ -111,7 +114,8 @@ public class GrokkingTests(ITestOutputHelper output)
     {
         var rng = new Rng(seed, 77);
         return GrokkingModel.Shapes(c).ToDictionary(s => s.Name, s =>
-            Enumerable.Range(0, (int)s.Shape.Aggregate(1L, (a, b) => a * b)).Select(_ => 0.5 * rng.NextGaussian()).ToArray());
+            Enumerable.Range(0, (int)s.Shape.Aggregate(1L, (a, b) => a * b)).Select(_ => 0.5 * rng.NextGaussian())
+                .ToArray());
     }
 
     [Theory]
@@ -127,7 +131,8 @@ public class GrokkingTests(ITestOutputHelper output)
         model.Load(w);
         var pairs = Enumerable.Range(0, c.P * c.P).Select(k => (A: k / c.P, B: k % c.P)).ToArray();
         using var scope = torch.NewDisposeScope();
-        var logits = model.Forward(model.OneHot(pairs.Select(x => x.A).ToArray(), pairs.Select(x => x.B).ToArray())).detach().data<double>().ToArray();
+        var logits = model.Forward(model.OneHot(pairs.Select(x => x.A).ToArray(), pairs.Select(x => x.B).ToArray()))
+            .detach().data<double>().ToArray();
         double worst = 0, scale = 0;
         for (int i = 0; i < pairs.Length; i++)
         {
@@ -183,7 +188,8 @@ public class GrokkingTests(ITestOutputHelper output)
                 plus[model.Names[k]][idx] += h;
                 minus[model.Names[k]][idx] -= h;
                 double fd = (Loss(plus) - Loss(minus)) / (2 * h);
-                Assert.True(Math.Abs(fd - grad[idx]) <= 1e-6 * Math.Max(1, Math.Abs(fd)), $"{model.Names[k]}[{idx}]: autograd {grad[idx]:R}, finite difference {fd:R}");
+                Assert.True(Math.Abs(fd - grad[idx]) <= 1e-6 * Math.Max(1, Math.Abs(fd)),
+                    $"{model.Names[k]}[{idx}]: autograd {grad[idx]:R}, finite difference {fd:R}");
                 checkedEntries++;
             }
         }
@@ -214,7 +220,8 @@ public class GrokkingTests(ITestOutputHelper output)
         Assert.True(rows[^1].TrainLoss < 0.1 * rows[0].TrainLoss, "training loss should fall by 10x");
         Assert.Equal(1.0, rows[^1].TrainAccuracy);
         Assert.InRange(rows[0].ValAccuracy, 0, 1);
-        Assert.All(rows, r => Assert.Null(r.StepsToGrok));   // this tiny run memorises: val accuracy stays far below 0.99
+        // this tiny run memorises: val accuracy stays far below 0.99
+        Assert.All(rows, r => Assert.Null(r.StepsToGrok));
     }
 
     [Fact]
@@ -224,7 +231,8 @@ public class GrokkingTests(ITestOutputHelper output)
         // trajectory (evaluation does not change training). Take as threshold the best accuracy it
         // reaches after step 0, so the threshold is crossed at a known step.
         var c = Tiny(steps: 150, checkpoints: [0, 150]);
-        var dense = Run(c with { Checkpoints = Enumerable.Range(0, 151).Select(i => (long)i).ToArray(), GrokAccuracy = 1 });
+        var dense =
+            Run(c with { Checkpoints = Enumerable.Range(0, 151).Select(i => (long)i).ToArray(), GrokAccuracy = 1 });
         double threshold = dense.Skip(1).Max(r => r.ValAccuracy);
         Assert.True(threshold > dense[0].ValAccuracy, "the accuracy should rise above its initial value");
         long first = dense.First(r => r.ValAccuracy >= threshold).Step;
@@ -234,7 +242,8 @@ public class GrokkingTests(ITestOutputHelper output)
             var rows = Run(c with { EvalEvery = every, GrokAccuracy = threshold });
             Assert.Equal(dense[^1].TrainLoss, rows[^1].TrainLoss);
             long? expected = dense.FirstOrDefault(r => r.Step % every == 0 && r.ValAccuracy >= threshold)?.Step;
-            output.WriteLine($"threshold {threshold}: first reached at {first}; eval_every {every}: steps_to_grok {rows[^1].StepsToGrok}");
+            output.WriteLine($"threshold {threshold}: first reached at {first}; " +
+                $"eval_every {every}: steps_to_grok {rows[^1].StepsToGrok}");
             Assert.Equal(expected, rows[^1].StepsToGrok);
             Assert.Null(rows[0].StepsToGrok);
         }
@@ -256,7 +265,8 @@ public class GrokkingTests(ITestOutputHelper output)
         // Cancel right after the row at step 60: the state is saved at step 61, then the run throws.
         using (var cts = new CancellationTokenSource())
         {
-            Assert.Throws<OperationCanceledException>(() => Run(cp, cts.Token, r => { if (r.Step == 60) cts.Cancel(); }));
+            Assert.Throws<OperationCanceledException>(() =>
+                Run(cp, cts.Token, r => { if (r.Step == 60) cts.Cancel(); }));
         }
         var store = new StateStore(dir);
         Assert.Equal(61, store.Files().First().Step);
@@ -308,7 +318,9 @@ public class GrokkingTests(ITestOutputHelper output)
     }
 }
 
-/// <summary>The grokking transformer in plain double loops (an independent implementation of GrokkingModel's maths).</summary>
+/// <summary>
+/// The grokking transformer in plain double loops (an independent implementation of GrokkingModel's maths).
+/// </summary>
 internal static class GrokkingReference
 {
     public static double[] Logits(GrokkingConfig c, IReadOnlyDictionary<string, double[]> w, int a, int b)

@@ -37,9 +37,11 @@ public class NpyTests
     [Fact]
     public void Reads_float32_int64_and_version_2_files()
     {
-        var f32 = Npy.Parse(NumpyFile("<f4", "(3,)", [.. BitConverter.GetBytes(1.5f), .. BitConverter.GetBytes(-2f), .. BitConverter.GetBytes(0.25f)]));
+        var f32 = Npy.Parse(NumpyFile("<f4", "(3,)",
+            [.. BitConverter.GetBytes(1.5f), .. BitConverter.GetBytes(-2f), .. BitConverter.GetBytes(0.25f)]));
         Assert.Equal([1.5, -2, 0.25], f32.Data);
-        var i8 = Npy.Parse(NumpyFile("<i8", "(2, 1)", [.. BitConverter.GetBytes(7L), .. BitConverter.GetBytes(-3L)], version: 2));
+        var i8 = Npy.Parse(
+            NumpyFile("<i8", "(2, 1)", [.. BitConverter.GetBytes(7L), .. BitConverter.GetBytes(-3L)], version: 2));
         Assert.Equal([2L, 1L], i8.Shape);
         Assert.Equal([7.0, -3.0], i8.Data);
         var be = Npy.Parse(NumpyFile(">f8", "(1,)", BitConverter.GetBytes(2.5).Reverse().ToArray()));
@@ -51,9 +53,12 @@ public class NpyTests
     {
         var fortran = NumpyFile("<f8", "(1, 1)", BitConverter.GetBytes(1.0), fortran: true);
         Assert.Contains("Fortran", Assert.Throws<NpyFormatException>(() => Npy.Parse(fortran, "x.npy")).Message);
-        Assert.Contains("truncated", Assert.Throws<NpyFormatException>(() => Npy.Parse(NumpyFile("<f8", "(4,)", new byte[8]), "x.npy")).Message);
-        Assert.Contains("x.npy", Assert.Throws<NpyFormatException>(() => Npy.Parse("hello world"u8.ToArray(), "x.npy")).Message);
-        Assert.Contains("unsupported dtype", Assert.Throws<NpyFormatException>(() => Npy.Parse(NumpyFile("<c16", "(1,)", new byte[16]), "x.npy")).Message);
+        Assert.Contains("truncated",
+            Assert.Throws<NpyFormatException>(() => Npy.Parse(NumpyFile("<f8", "(4,)", new byte[8]), "x.npy")).Message);
+        Assert.Contains("x.npy",
+            Assert.Throws<NpyFormatException>(() => Npy.Parse("hello world"u8.ToArray(), "x.npy")).Message);
+        Assert.Contains("unsupported dtype", Assert.Throws<NpyFormatException>(() =>
+            Npy.Parse(NumpyFile("<c16", "(1,)", new byte[16]), "x.npy")).Message);
     }
 
     [Fact]
@@ -69,7 +74,8 @@ public class NpyTests
         Npy.Write(P("yt.npy"), [generated.NTest], generated.YTest);
         Npy.Write(P("w.npy"), [generated.M, generated.D], generated.W0);
         Npy.Write(P("a.npy"), [generated.M], generated.A0);
-        var fromFiles = c with { Seed = 999, Inputs = P("x.npy"), Targets = P("y.npy"), TestInputs = P("xt.npy"), TestTargets = P("yt.npy"), InitW = P("w.npy"), InitA = P("a.npy") };
+        var fromFiles = c with { Seed = 999, Inputs = P("x.npy"), Targets = P("y.npy"), TestInputs = P("xt.npy"),
+            TestTargets = P("yt.npy"), InitW = P("w.npy"), InitA = P("a.npy") };
         var loaded = TeacherStudentData.Create(fromFiles);
         Assert.Equal(generated.X, loaded.X);
         Assert.Equal(generated.W0, loaded.W0);

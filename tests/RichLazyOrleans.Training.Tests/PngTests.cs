@@ -48,7 +48,10 @@ internal static class PngReader
                     width = BinaryPrimitives.ReadInt32BigEndian(data);
                     height = BinaryPrimitives.ReadInt32BigEndian(data[4..]);
                     Assert.Equal(8, data[8]);                      // bit depth
-                    channels = data[9] switch { 0 => 1, 2 => 3, var t => throw new Xunit.Sdk.XunitException($"colour type {t}") };
+                    channels = data[9] switch
+                    {
+                        0 => 1, 2 => 3, var t => throw new Xunit.Sdk.XunitException($"colour type {t}")
+                    };
                     Assert.Equal(0, data[10]);
                     Assert.Equal(0, data[11]);
                     Assert.Equal(0, data[12]);

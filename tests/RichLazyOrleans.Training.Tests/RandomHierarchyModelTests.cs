@@ -34,7 +34,9 @@ public class RandomHierarchyModelTests
         return level.Single();
     }
 
-    /// <summary>Every input the grammar can produce, by recursive expansion over all rule choices (with multiplicity).</summary>
+    /// <summary>
+    /// Every input the grammar can produce, by recursive expansion over all rule choices (with multiplicity).
+    /// </summary>
     private static List<(string Input, int Label)> EnumerateAll(RandomHierarchyModel rhm)
     {
         IEnumerable<int[]> Expand(int depth, int symbol)
@@ -46,7 +48,8 @@ public class RandomHierarchyModelTests
                 foreach (int child in rhm.Rule(depth, symbol, r))
                 {
                     var c = child;
-                    acc = acc.SelectMany(prefix => Expand(depth + 1, c).Select(tail => prefix.Concat(tail).ToArray())).ToList();
+                    acc = acc.SelectMany(prefix => Expand(depth + 1, c).Select(tail => prefix.Concat(tail).ToArray()))
+                        .ToList();
                 }
                 foreach (var x in acc) yield return x;
             }
@@ -62,7 +65,8 @@ public class RandomHierarchyModelTests
     [InlineData(4, 2, 3, 2, 2)]
     [InlineData(8, 3, 2, 4, 8)]
     [InlineData(5, 2, 1, 5, 5)]    // L = 1: m·n_c = v^s = 25, every tuple used
-    public void Rules_have_m_distinct_tuples_per_symbol_and_an_unambiguous_inverse(int v, int s, int depth, int m, int classes)
+    public void Rules_have_m_distinct_tuples_per_symbol_and_an_unambiguous_inverse(int v, int s, int depth, int m,
+        int classes)
     {
         var rhm = new RandomHierarchyModel(v, s, depth, m, seed: 5, classes: classes);
         Assert.Equal((int)Math.Pow(s, depth), rhm.InputLength);
@@ -87,7 +91,8 @@ public class RandomHierarchyModelTests
     public void Max_dataset_size_matches_brute_force_enumeration()
     {
         // v = 3, s = 2, L = 2, m = 2: 3 internal nodes, P_max = 3·2³ = 24.
-        foreach (var (v, s, depth, m, nc, pmax) in new[] { (3, 2, 2, 2, 3, 24), (4, 2, 3, 2, 2, 256), (3, 3, 2, 3, 2, 162), (2, 2, 2, 2, 2, 16) })
+        foreach (var (v, s, depth, m, nc, pmax) in new[] { (3, 2, 2, 2, 3, 24), (4, 2, 3, 2, 2, 256),
+            (3, 3, 2, 3, 2, 162), (2, 2, 2, 2, 2, 16) })
         {
             var rhm = new RandomHierarchyModel(v, s, depth, m, seed: 1, classes: nc);
             Assert.Equal(new BigInteger(pmax), rhm.MaxDatasetSize);
@@ -96,7 +101,8 @@ public class RandomHierarchyModelTests
             Assert.Equal(pmax, all.Select(e => e.Input).Distinct().Count()); // ... all distinct inputs
             // The index ↔ datum bijection covers exactly these inputs, with the right labels.
             var byIndex = Enumerable.Range(0, pmax).Select(i => rhm.Datum(i)).ToList();
-            Assert.Equal(all.Select(e => e.Input + ":" + e.Label).Order(), byIndex.Select(d => Key(d.Input) + ":" + d.Label).Order());
+            Assert.Equal(all.Select(e => e.Input + ":" + e.Label).Order(),
+                byIndex.Select(d => Key(d.Input) + ":" + d.Label).Order());
             for (int i = 0; i < pmax; i++) Assert.Equal(new BigInteger(i), rhm.IndexOf(byIndex[i].Input));
         }
         // Paper sizes: exact big numbers (v = 32, m = 8, s = 2, L = 5: 31 internal nodes).
@@ -120,7 +126,8 @@ public class RandomHierarchyModelTests
         // Labels are roughly uniform over the 8 classes (500/8 = 62.5 each, sd ≈ 7.4).
         Assert.All(data.Labels.GroupBy(y => y), g => Assert.InRange(g.Count(), 30, 95));
         // A string no tree produces is rejected by both decoders: find a bottom pair that is not a rule.
-        var used = Enumerable.Range(0, 8).SelectMany(a => Enumerable.Range(0, 4).Select(r => Key(rhm.Rule(2, a, r)))).ToHashSet();
+        var used = Enumerable.Range(0, 8).SelectMany(a => Enumerable.Range(0, 4).Select(r => Key(rhm.Rule(2, a, r))))
+            .ToHashSet();
         var unused = Enumerable.Range(0, 64).Select(k => new[] { k / 8, k % 8 }).First(t => !used.Contains(Key(t)));
         var bad = data.Input(0).ToArray();
         bad[0] = unused[0]; bad[1] = unused[1];
@@ -134,7 +141,8 @@ public class RandomHierarchyModelTests
         // 24 data; 24 000 draws: each expected 1000 times (sd ≈ 31).
         var rhm = new RandomHierarchyModel(3, 2, 2, 2, seed: 4);
         var data = rhm.Sample(24_000, seed: 8);
-        var counts = Enumerable.Range(0, data.Count).GroupBy(n => Key(data.Input(n))).ToDictionary(g => g.Key, g => g.Count());
+        var counts = Enumerable.Range(0, data.Count).GroupBy(n => Key(data.Input(n)))
+            .ToDictionary(g => g.Key, g => g.Count());
         Assert.Equal(24, counts.Count);
         Assert.All(counts.Values, c => Assert.InRange(c, 850, 1150));
     }
@@ -183,7 +191,8 @@ public class RandomHierarchyModelTests
         // On a huge P_max (rejection-free Floyd over BigInteger indices) still distinct and decodable.
         var big = new RandomHierarchyModel(16, 2, 4, 4, seed: 2);
         var (btr, bte) = big.TrainTest(300, 100, seed: 3);
-        var keys = Enumerable.Range(0, 300).Select(n => Key(btr.Input(n))).Concat(Enumerable.Range(0, 100).Select(n => Key(bte.Input(n))));
+        var keys = Enumerable.Range(0, 300).Select(n => Key(btr.Input(n)))
+            .Concat(Enumerable.Range(0, 100).Select(n => Key(bte.Input(n))));
         Assert.Equal(400, keys.Distinct().Count());
         for (int n = 0; n < bte.Count; n++) Assert.Equal(bte.Labels[n], Decode(big, bte.Input(n)));
     }

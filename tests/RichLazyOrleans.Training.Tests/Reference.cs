@@ -118,9 +118,14 @@ internal sealed class Reference
         for (int q = 0; q < _data.M; q++)
         {
             double w2 = 0, w02 = 0;
-            for (int j = 0; j < _data.D; j++) { w2 += _w[q * _data.D + j] * _w[q * _data.D + j]; w02 += _data.W0[q * _data.D + j] * _data.W0[q * _data.D + j]; }
+            for (int j = 0; j < _data.D; j++)
+            {
+                w2 += _w[q * _data.D + j] * _w[q * _data.D + j];
+                w02 += _data.W0[q * _data.D + j] * _data.W0[q * _data.D + j];
+            }
             drift = Math.Max(drift, Math.Abs(_a[q] * _a[q] - w2 - (_data.A0[q] * _data.A0[q] - w02)));
         }
-        return new TeacherStudentRow(step, Loss(_data.X, _data.Y), Loss(_data.XTest, _data.YTest), 0.5 * kd, hamming, Math.Sqrt(pd), drift, "ok", 0);
+        return new TeacherStudentRow(step, Loss(_data.X, _data.Y), Loss(_data.XTest, _data.YTest), 0.5 * kd, hamming,
+            Math.Sqrt(pd), drift, "ok", 0);
     }
 }

@@ -30,7 +30,8 @@ public class RhmCnnTests(ITestOutputHelper output)
     {
         var rng = new Rng(seed, 77);
         return RhmTrainer.Shapes(c, 0).ToDictionary(s => s.Name, s =>
-            Enumerable.Range(0, (int)s.Shape.Aggregate(1L, (a, b) => a * b)).Select(_ => 0.7 * rng.NextGaussian()).ToArray());
+            Enumerable.Range(0, (int)s.Shape.Aggregate(1L, (a, b) => a * b)).Select(_ => 0.7 * rng.NextGaussian())
+                .ToArray());
     }
 
     /// <summary>
@@ -39,7 +40,8 @@ public class RhmCnnTests(ITestOutputHelper output)
     /// Σ_c Σ_j K_l[o, c, j]·h_l[c, q·s + j]) with K_l[o, c, j] = W_l[j·C_l + c, o]; then
     /// logits[k] = b_out[k] + Σ_o h_L[o, 0]·W_out[o, k].
     /// </summary>
-    private static double[] ReferenceLogits(RhmConfig c, Dictionary<string, double[]> w, double[] xChannelsFirst, int datum, int length)
+    private static double[] ReferenceLogits(RhmConfig c, Dictionary<string, double[]> w, double[] xChannelsFirst,
+        int datum, int length)
     {
         int channels = c.V;
         var h = new double[channels, length];
@@ -141,7 +143,8 @@ public class RhmCnnTests(ITestOutputHelper output)
                 minus[t.Names[k]][idx] -= h;
                 double fd = (Loss(plus) - Loss(minus)) / (2 * h);
                 output.WriteLine($"{t.Names[k]}[{idx}]: autograd {grad[idx]:G10}, finite difference {fd:G10}");
-                Assert.True(Math.Abs(fd - grad[idx]) <= 1e-6 * Math.Max(1, Math.Abs(fd)), $"{t.Names[k]}[{idx}]: autograd {grad[idx]:R}, finite difference {fd:R}");
+                Assert.True(Math.Abs(fd - grad[idx]) <= 1e-6 * Math.Max(1, Math.Abs(fd)),
+                    $"{t.Names[k]}[{idx}]: autograd {grad[idx]:R}, finite difference {fd:R}");
                 checkedEntries++;
                 if (grad[idx] != 0) nonzero++;
             }
@@ -167,7 +170,8 @@ public class RhmCnnTests(ITestOutputHelper output)
         {
             double scale = name == "W0" ? 4.0 : 1.0;
             Assert.Equal(a[name].Length, b[name].Length);
-            for (int i = 0; i < a[name].Length; i++) Assert.Equal(a[name][i], b[name][i] * scale);   // exact: ÷ 4 is exact in binary
+            // exact: ÷ 4 is exact in binary
+            for (int i = 0; i < a[name].Length; i++) Assert.Equal(a[name][i], b[name][i] * scale);
         }
         Assert.Contains(a["W0"], x => x != 0);
         Assert.All(a["b0"].Concat(a["b1"]).Concat(a["b_out"]), x => Assert.Equal(0.0, x));
@@ -180,7 +184,8 @@ public class RhmCnnTests(ITestOutputHelper output)
     {
         var mlp = RhmTrainerTests.Tiny();
         // The MLP's fingerprint as before the learner existed (saved states stay valid).
-        Assert.Equal("rhm/1;4;2;2;2;4;3;3;1;32;2;0.01;0;0.9;0.999;1E-08;100;0;4,8,16;16;0.5;f64;10000000000", mlp.Fingerprint());
+        Assert.Equal("rhm/1;4;2;2;2;4;3;3;1;32;2;0.01;0;0.9;0.999;1E-08;100;0;4,8,16;16;0.5;f64;10000000000",
+            mlp.Fingerprint());
         Assert.Equal(mlp.Fingerprint() + ";cnn", (mlp with { Learner = RhmLearner.Cnn }).Fingerprint());
     }
 
@@ -192,7 +197,8 @@ public class RhmCnnTests(ITestOutputHelper output)
         using var some = new RhmTrainer(c);
         var r0 = none.Run()[0];
         var r1 = some.Run()[0];
-        output.WriteLine($"train accuracy at 0 steps {r0.TrainAccuracy}, at 200 steps {r1.TrainAccuracy}; loss {r0.TrainLoss} -> {r1.TrainLoss}");
+        output.WriteLine($"train accuracy at 0 steps {r0.TrainAccuracy}, at 200 steps {r1.TrainAccuracy}; " +
+            $"loss {r0.TrainLoss} -> {r1.TrainLoss}");
         Assert.Equal(1.0, r1.TrainAccuracy);
         Assert.True(r1.TrainLoss < r0.TrainLoss);
     }
@@ -220,7 +226,8 @@ public class RhmCnnTests(ITestOutputHelper output)
             // Cancel as soon as the first size's row exists: the run stops early in the second size.
             using (var cts = new CancellationTokenSource())
             {
-                Assert.Throws<OperationCanceledException>(() => Run(cp, cts.Token, r => { if (r.Step == 0) cts.Cancel(); }));
+                Assert.Throws<OperationCanceledException>(() =>
+                    Run(cp, cts.Token, r => { if (r.Step == 0) cts.Cancel(); }));
             }
             Assert.Equal(61, new StateStore(dir).Files().First().Step);   // size 1, no step done
             var resumed = Run(cp);
@@ -231,7 +238,8 @@ public class RhmCnnTests(ITestOutputHelper output)
             // parameters and AdamW moments included.
             var cp2 = cp with { CheckpointDir = dir2 };
             using (var cts = new CancellationTokenSource())
-            using (var t = new RhmTrainer(cp2) { ProgressSeconds = 0, Progress = (k, step, _) => { if (k == 1 && step == 30) cts.Cancel(); } })
+            using (var t = new RhmTrainer(cp2)
+                { ProgressSeconds = 0, Progress = (k, step, _) => { if (k == 1 && step == 30) cts.Cancel(); } })
             {
                 Assert.Throws<OperationCanceledException>(() => t.Run(cts.Token));
             }

@@ -8,7 +8,8 @@ namespace RichLazyOrleans.Training.Tests;
 public class RhmTrainerTests(ITestOutputHelper output)
 {
     // v = 4, s = 2, L = 2, m = 2: P_max = 4·2³ = 32 distinct inputs of length 4.
-    internal static RhmConfig Tiny(long steps = 100, int[]? sizes = null, double alpha = 1, int batch = 0, string? dir = null, long every = 0) => new()
+    internal static RhmConfig Tiny(long steps = 100, int[]? sizes = null, double alpha = 1, int batch = 0,
+        string? dir = null, long every = 0) => new()
     {
         V = 4, S = 2, L = 2, M = 2, Classes = 4,
         Seed = 3,
@@ -53,7 +54,8 @@ public class RhmTrainerTests(ITestOutputHelper output)
         // sample_complexity is SampleComplexity.Find over the sizes done so far.
         for (int k = 0; k < rows.Count; k++)
         {
-            var sc = SampleComplexity.Find(rows.Take(k + 1).Select(r => ((double)r.TrainSize, r.TestAccuracy)).ToList(), 0.5);
+            var sc = SampleComplexity.Find(
+                rows.Take(k + 1).Select(r => ((double)r.TrainSize, r.TestAccuracy)).ToList(), 0.5);
             Assert.Equal(sc.Smallest, rows[k].SampleComplexity);
             Assert.Equal(sc.Interpolated, rows[k].SampleComplexityInterpolated);
         }
@@ -66,7 +68,8 @@ public class RhmTrainerTests(ITestOutputHelper output)
     {
         var none = Run(Tiny(steps: 0, sizes: [16]))[0];
         var some = Run(Tiny(steps: 200, sizes: [16]))[0];
-        output.WriteLine($"train accuracy at 0 steps {none.TrainAccuracy}, at 200 steps {some.TrainAccuracy}; loss {none.TrainLoss} -> {some.TrainLoss}");
+        output.WriteLine($"train accuracy at 0 steps {none.TrainAccuracy}, at 200 steps {some.TrainAccuracy}; " +
+            $"loss {none.TrainLoss} -> {some.TrainLoss}");
         Assert.True(some.TrainAccuracy > none.TrainAccuracy);
         Assert.Equal(1.0, some.TrainAccuracy);
         Assert.True(some.TrainLoss < none.TrainLoss);
@@ -105,7 +108,8 @@ public class RhmTrainerTests(ITestOutputHelper output)
             // Cancel as soon as the first size's row exists: the run stops early in the second size.
             using (var cts = new CancellationTokenSource())
             {
-                Assert.Throws<OperationCanceledException>(() => Run(cp, cts.Token, r => { if (r.Step == 0) cts.Cancel(); }));
+                Assert.Throws<OperationCanceledException>(() =>
+                    Run(cp, cts.Token, r => { if (r.Step == 0) cts.Cancel(); }));
             }
             var store = new StateStore(dir);
             Assert.Equal(61, store.Files().First().Step);   // size 1, no step done: the state after size 0
@@ -117,7 +121,8 @@ public class RhmTrainerTests(ITestOutputHelper output)
             string dir2 = Directory.CreateTempSubdirectory("richlazy-rhm-").FullName;
             var cp2 = cp with { CheckpointDir = dir2 };
             using (var cts = new CancellationTokenSource())
-            using (var t = new RhmTrainer(cp2) { ProgressSeconds = 0, Progress = (k, step, _) => { if (k == 1 && step == 30) cts.Cancel(); } })
+            using (var t = new RhmTrainer(cp2)
+                { ProgressSeconds = 0, Progress = (k, step, _) => { if (k == 1 && step == 30) cts.Cancel(); } })
             {
                 Assert.Throws<OperationCanceledException>(() => t.Run(cts.Token));
             }

@@ -8,7 +8,8 @@ public sealed class SyntheticDigitsTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static double[] Image(MnistData d, int i) => d.Images.AsSpan(i * d.PixelsPerImage, d.PixelsPerImage).ToArray();
+    private static double[] Image(MnistData d, int i) =>
+        d.Images.AsSpan(i * d.PixelsPerImage, d.PixelsPerImage).ToArray();
 
     [Fact]
     public void Same_count_and_seed_give_the_same_set_other_seeds_differ()
@@ -160,7 +161,8 @@ public sealed class SyntheticDigitsTests : IDisposable
         // Measured 0.776 with these seeds (0.75-0.79 for seeds 1-5; MNIST itself: about 0.82): far above
         // chance (0.1) but not trivial.
         Assert.True(accuracy > 0.70, $"nearest-class-mean accuracy {accuracy:F3}");
-        Assert.True(accuracy < 0.98, $"nearest-class-mean accuracy {accuracy:F3}: the digits are too easy (no variation?)");
+        Assert.True(accuracy < 0.98,
+            $"nearest-class-mean accuracy {accuracy:F3}: the digits are too easy (no variation?)");
     }
 
     [Theory]
@@ -172,7 +174,8 @@ public sealed class SyntheticDigitsTests : IDisposable
         var paths = SyntheticDigits.Paths(_dir, gzip);
         string ext = gzip ? ".gz" : "";
         Assert.Equal(
-            new[] { "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", "train-images-idx3-ubyte", "train-labels-idx1-ubyte" }.Select(n => n + ext),
+            new[] { "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte", "train-images-idx3-ubyte",
+                "train-labels-idx1-ubyte" }.Select(n => n + ext),
             Directory.GetFiles(_dir).Select(Path.GetFileName).Order(StringComparer.Ordinal));
         if (gzip) Assert.Equal([0x1f, 0x8b], File.ReadAllBytes(paths.TrainImages).Take(2));
         else Assert.Equal(16 + 120 * 784, new FileInfo(paths.TrainImages).Length);
@@ -194,9 +197,11 @@ public sealed class SyntheticDigitsTests : IDisposable
     {
         var train = SyntheticDigits.Generate(500, 6);
         var test = SyntheticDigits.GenerateTest(500, 6);
-        var seen = Enumerable.Range(0, train.Count).Select(i => Convert.ToBase64String(Image(train, i).Select(v => (byte)Math.Round(v * 255)).ToArray())).ToHashSet();
+        var seen = Enumerable.Range(0, train.Count).Select(i =>
+            Convert.ToBase64String(Image(train, i).Select(v => (byte)Math.Round(v * 255)).ToArray())).ToHashSet();
         for (int i = 0; i < test.Count; i++)
-            Assert.DoesNotContain(Convert.ToBase64String(Image(test, i).Select(v => (byte)Math.Round(v * 255)).ToArray()), seen);
+            Assert.DoesNotContain(
+                Convert.ToBase64String(Image(test, i).Select(v => (byte)Math.Round(v * 255)).ToArray()), seen);
         Assert.NotEqual(train.Labels.Take(100), test.Labels.Take(100));
     }
 
@@ -207,7 +212,8 @@ public sealed class SyntheticDigitsTests : IDisposable
         var (px, width, height) = SyntheticDigits.Tile(d, columns: 5, rows: 5);
         Assert.Equal((5 * 29 + 1, 3 * 29 + 1), (width, height));
         // Image 7 sits in row 1, column 2; its pixel (10, 20) is at (1 + 2·29 + 20, 1 + 29 + 10).
-        Assert.Equal((byte)Math.Round(255 * d.Images[7 * 784 + 10 * 28 + 20]), px[(1 + 29 + 10) * width + 1 + 2 * 29 + 20]);
+        Assert.Equal((byte)Math.Round(255 * d.Images[7 * 784 + 10 * 28 + 20]),
+            px[(1 + 29 + 10) * width + 1 + 2 * 29 + 20]);
         var (_, w1, h1) = SyntheticDigits.Tile(SyntheticDigits.Generate(3, 1));
         Assert.Equal((3 * 29 + 1, 29 + 1), (w1, h1));
     }

@@ -5,7 +5,8 @@ namespace RichLazyOrleans.Training.Tests;
 
 public class TeacherStudentTests(ITestOutputHelper output)
 {
-    internal static TeacherStudentConfig Small(double tau = 0.5, double alpha = 1.2, long steps = 200, long[]? checkpoints = null, ulong seed = 7) => new()
+    internal static TeacherStudentConfig Small(double tau = 0.5, double alpha = 1.2, long steps = 200,
+        long[]? checkpoints = null, ulong seed = 7) => new()
     {
         Tau = tau,
         Alpha = alpha,
@@ -21,7 +22,8 @@ public class TeacherStudentTests(ITestOutputHelper output)
     };
 
     private static void AssertClose(double expected, double actual, double rel, double abs, string what)
-        => Assert.True(Math.Abs(expected - actual) <= rel * Math.Abs(expected) + abs, $"{what}: engine {actual:R}, reference {expected:R}");
+        => Assert.True(Math.Abs(expected - actual) <= rel * Math.Abs(expected) + abs,
+            $"{what}: engine {actual:R}, reference {expected:R}");
 
     [Theory]
     [InlineData(0.5, 1.2)]
@@ -96,7 +98,8 @@ public class TeacherStudentTests(ITestOutputHelper output)
             using var trainer = new TeacherStudentTrainer(c, TeacherStudentData.Create(c));
             drifts.Add(trainer.Run()[0].DeltaDrift);
         }
-        output.WriteLine($"delta drift at t = 40 for lr = 0.4, 0.1, 0.025: {string.Join(", ", drifts.Select(x => x.ToString("G3")))}");
+        output.WriteLine("delta drift at t = 40 for lr = 0.4, 0.1, 0.025: " +
+            $"{string.Join(", ", drifts.Select(x => x.ToString("G3")))}");
         Assert.True(drifts[1] < drifts[0] / 2 && drifts[2] < drifts[1] / 2, string.Join(", ", drifts));
     }
 
@@ -120,12 +123,14 @@ public class TeacherStudentTests(ITestOutputHelper output)
         foreach (double tau in new[] { 0.1, 0.3, 2.0 })
         {
             // The paper's lr = base_lr/τ² (base_lr = 5e-3): the same number of steps covers the same rescaled time.
-            var c = new TeacherStudentConfig { Tau = tau, Alpha = 1, Seed = 1, N = 100, D = 10, M = 20, M0 = 3, NTest = 500, Lr = 5e-3 / (tau * tau), Steps = 20000, Checkpoints = [20000] };
+            var c = new TeacherStudentConfig { Tau = tau, Alpha = 1, Seed = 1, N = 100, D = 10, M = 20, M0 = 3,
+                NTest = 500, Lr = 5e-3 / (tau * tau), Steps = 20000, Checkpoints = [20000] };
             using var t = new TeacherStudentTrainer(c, TeacherStudentData.Create(c));
             var row = t.Run()[0];
             results.Add((tau, row.KernelDistance, row.TestLoss));
         }
-        output.WriteLine(string.Join("; ", results.Select(r => $"tau={r.Tau}: kernel distance {r.Kernel:G3}, test loss {r.Test:G3}")));
+        output.WriteLine(string.Join("; ",
+            results.Select(r => $"tau={r.Tau}: kernel distance {r.Kernel:G3}, test loss {r.Test:G3}")));
         Assert.True(results[0].Kernel > results[2].Kernel, "small tau should move the kernel more");
         Assert.True(results[1].Kernel > results[2].Kernel);
     }

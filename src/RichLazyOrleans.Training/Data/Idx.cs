@@ -53,7 +53,9 @@ public static class Idx
         return new IdxArray(type, shape, Convert(type, payload, offset, count));
     }
 
-    /// <summary>Parses IDX bytes (already decompressed, or gzipped); <paramref name="name"/> appears in errors.</summary>
+    /// <summary>
+    /// Parses IDX bytes (already decompressed, or gzipped); <paramref name="name"/> appears in errors.
+    /// </summary>
     public static IdxArray Parse(byte[] bytes, string name = "array")
     {
         bytes = Decompress(bytes, name);
@@ -69,7 +71,8 @@ public static class Idx
     {
         var (type, shape, payload, offset) = Open(path);
         if (type != IdxType.UByte || shape.Length != 3)
-            throw new IdxFormatException($"'{path}' is not an IDX image file (magic 0x{ImagesMagic:x8} expected, found {Describe(type, shape)})");
+            throw new IdxFormatException($"'{path}' is not an IDX image file (magic 0x{ImagesMagic:x8} expected, " +
+                $"found {Describe(type, shape)})");
         int n = Take(shape[0], limit);
         int pixels = checked(shape[1] * shape[2]);
         var data = new double[checked(n * pixels)];
@@ -78,12 +81,15 @@ public static class Idx
         return (data, [n, shape[1], shape[2]]);
     }
 
-    /// <summary>Labels (magic 0x00000801) as ints; at most <paramref name="limit"/>, the first ones in the file.</summary>
+    /// <summary>
+    /// Labels (magic 0x00000801) as ints; at most <paramref name="limit"/>, the first ones in the file.
+    /// </summary>
     public static int[] ReadLabels(string path, int? limit = null)
     {
         var (type, shape, payload, offset) = Open(path);
         if (type != IdxType.UByte || shape.Length != 1)
-            throw new IdxFormatException($"'{path}' is not an IDX label file (magic 0x{LabelsMagic:x8} expected, found {Describe(type, shape)})");
+            throw new IdxFormatException($"'{path}' is not an IDX label file (magic 0x{LabelsMagic:x8} expected, " +
+                $"found {Describe(type, shape)})");
         int n = Take(shape[0], limit);
         var labels = new int[n];
         for (int i = 0; i < n; i++) labels[i] = payload[offset + i];
@@ -102,7 +108,8 @@ public static class Idx
         // even when the limit would hide it.
         int nImages = HeaderCount(imagesPath), nLabels = HeaderCount(labelsPath);
         if (nImages != nLabels)
-            throw new IdxFormatException($"'{imagesPath}' holds {nImages} images but '{labelsPath}' holds {nLabels} labels");
+            throw new IdxFormatException(
+                $"'{imagesPath}' holds {nImages} images but '{labelsPath}' holds {nLabels} labels");
         var (data, shape) = ReadImages(imagesPath, limit);
         var labels = ReadLabels(labelsPath, limit);
         return new MnistData(data, shape[0], shape[1], shape[2], labels);
@@ -115,10 +122,13 @@ public static class Idx
     /// </summary>
     public static void Write(string path, IdxType type, int[] shape, ReadOnlySpan<double> data, bool gzip = false)
     {
-        if (shape.Length is 0 or > 255) throw new ArgumentException($"IDX needs 1 to 255 dims, got {shape.Length}", nameof(shape));
-        if (shape.Any(d => d < 0)) throw new ArgumentException($"negative dim in ({string.Join(", ", shape)})", nameof(shape));
+        if (shape.Length is 0 or > 255)
+            throw new ArgumentException($"IDX needs 1 to 255 dims, got {shape.Length}", nameof(shape));
+        if (shape.Any(d => d < 0))
+            throw new ArgumentException($"negative dim in ({string.Join(", ", shape)})", nameof(shape));
         long count = Product(shape);
-        if (count != data.Length) throw new ArgumentException($"shape ({string.Join(", ", shape)}) needs {count} values, got {data.Length}", nameof(data));
+        if (count != data.Length) throw new ArgumentException(
+            $"shape ({string.Join(", ", shape)}) needs {count} values, got {data.Length}", nameof(data));
         int size = ElementSize(type);
         var bytes = new byte[checked(4 + 4 * shape.Length + (int)count * size)];
         bytes[2] = (byte)type;
@@ -177,7 +187,8 @@ public static class Idx
     {
         byte[] bytes;
         try { bytes = File.ReadAllBytes(path); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException
+            or NotSupportedException)
         {
             throw new IdxFormatException($"cannot read '{path}': {OneLine(e.Message)}");
         }
@@ -240,14 +251,17 @@ public static class Idx
     /// shape; -1 when unknown.</summary>
     private static (IdxType Type, int[] Shape, int Offset) Header(byte[] bytes, string name, long fileLength)
     {
-        if (bytes.Length < 4) throw new IdxFormatException($"'{name}': truncated IDX file ({bytes.Length} bytes, the magic number alone needs 4)");
+        if (bytes.Length < 4) throw new IdxFormatException(
+            $"'{name}': truncated IDX file ({bytes.Length} bytes, the magic number alone needs 4)");
         var type = (IdxType)bytes[2];
         int dims = bytes[3];
         if (bytes[0] != 0 || bytes[1] != 0 || !Enum.IsDefined(type) || dims == 0)
-            throw new IdxFormatException($"'{name}' is not an IDX file (bad magic 0x{BinaryPrimitives.ReadUInt32BigEndian(bytes):x8})");
+            throw new IdxFormatException(
+                $"'{name}' is not an IDX file (bad magic 0x{BinaryPrimitives.ReadUInt32BigEndian(bytes):x8})");
         int offset = 4 + 4 * dims;
         if (bytes.Length < offset)
-            throw new IdxFormatException($"'{name}': truncated IDX header ({bytes.Length} bytes, {dims} dims need {offset})");
+            throw new IdxFormatException(
+                $"'{name}': truncated IDX header ({bytes.Length} bytes, {dims} dims need {offset})");
         var shape = new int[dims];
         for (int d = 0; d < dims; d++)
         {
@@ -261,7 +275,8 @@ public static class Idx
         long have = fileLength - offset;
         if (fileLength >= 0 && need != have)
             throw new IdxFormatException(
-                $"'{name}': dims {string.Join('x', shape)} of {type} need {need} payload bytes but the file has {have}" +
+                $"'{name}': dims {string.Join('x', shape)} of {type} need {need} payload bytes " +
+                $"but the file has {have}" +
                 (have < need ? " (truncated file?)" : " (wrong dims or trailing data)"));
         return (type, shape, offset);
     }
@@ -274,10 +289,18 @@ public static class Idx
         {
             case IdxType.UByte: for (int i = 0; i < count; i++) data[i] = span[i]; break;
             case IdxType.SByte: for (int i = 0; i < count; i++) data[i] = (sbyte)span[i]; break;
-            case IdxType.Int16: for (int i = 0; i < count; i++) data[i] = BinaryPrimitives.ReadInt16BigEndian(span[(2 * i)..]); break;
-            case IdxType.Int32: for (int i = 0; i < count; i++) data[i] = BinaryPrimitives.ReadInt32BigEndian(span[(4 * i)..]); break;
-            case IdxType.Single: for (int i = 0; i < count; i++) data[i] = BinaryPrimitives.ReadSingleBigEndian(span[(4 * i)..]); break;
-            default: for (int i = 0; i < count; i++) data[i] = BinaryPrimitives.ReadDoubleBigEndian(span[(8 * i)..]); break;
+            case IdxType.Int16:
+                for (int i = 0; i < count; i++) data[i] = BinaryPrimitives.ReadInt16BigEndian(span[(2 * i)..]);
+                break;
+            case IdxType.Int32:
+                for (int i = 0; i < count; i++) data[i] = BinaryPrimitives.ReadInt32BigEndian(span[(4 * i)..]);
+                break;
+            case IdxType.Single:
+                for (int i = 0; i < count; i++) data[i] = BinaryPrimitives.ReadSingleBigEndian(span[(4 * i)..]);
+                break;
+            default:
+                for (int i = 0; i < count; i++) data[i] = BinaryPrimitives.ReadDoubleBigEndian(span[(8 * i)..]);
+                break;
         }
         return data;
     }

@@ -73,7 +73,9 @@ public sealed class RandomHierarchyModel
     /// <summary>Internal nodes of the tree, (s^L − 1)/(s − 1): one rule choice each.</summary>
     public int InternalNodes { get; }
 
-    /// <summary>Number of distinct inputs, n_c·m^((s^L−1)/(s−1)) (exact; it is astronomically large for paper sizes).</summary>
+    /// <summary>
+    /// Number of distinct inputs, n_c·m^((s^L−1)/(s−1)) (exact; it is astronomically large for paper sizes).
+    /// </summary>
     public BigInteger MaxDatasetSize { get; }
 
     /// <param name="v">vocabulary size at every level below the root</param>
@@ -92,9 +94,11 @@ public sealed class RandomHierarchyModel
         if (nc < 1) throw new ArgumentOutOfRangeException(nameof(classes), nc, "RHM classes n_c must be ≥ 1");
         BigInteger tuples = BigInteger.Pow(v, s);
         if ((BigInteger)m * nc > tuples)
-            throw new ArgumentException($"RHM: m·n_c = {(long)m * nc} rules exceed the v^s = {tuples} distinct {s}-tuples; rules could not be unambiguous");
+            throw new ArgumentException($"RHM: m·n_c = {(long)m * nc} rules exceed the v^s = {tuples} distinct " +
+                $"{s}-tuples; rules could not be unambiguous");
         if (depth >= 2 && (BigInteger)m * v > tuples)
-            throw new ArgumentException($"RHM: m·v = {(long)m * v} rules exceed the v^s = {tuples} distinct {s}-tuples; rules could not be unambiguous (need m ≤ v^(s−1))");
+            throw new ArgumentException($"RHM: m·v = {(long)m * v} rules exceed the v^s = {tuples} distinct " +
+                $"{s}-tuples; rules could not be unambiguous (need m ≤ v^(s−1))");
         BigInteger len = BigInteger.Pow(s, depth);
         if (len > 1 << 24) throw new ArgumentException($"RHM: input length s^L = {len} is too long (at most 2^24)");
 
@@ -121,13 +125,17 @@ public sealed class RandomHierarchyModel
     /// <summary>Number of symbols that are rewritten at depth d: n_c at the root, v below.</summary>
     public int SymbolsAt(int depth) => depth == 0 ? Classes : Vocabulary;
 
-    /// <summary>The s-tuple that rule <paramref name="rule"/> of <paramref name="symbol"/> at <paramref name="depth"/> produces (a copy).</summary>
+    /// <summary>
+    /// The s-tuple that rule <paramref name="rule"/> of <paramref name="symbol"/> at <paramref name="depth"/> produces
+    /// (a copy).
+    /// </summary>
     public int[] Rule(int depth, int symbol, int rule) => (int[])_rules[depth][symbol][rule].Clone();
 
     /// <summary>The datum with the given index in [0, P_max) (see the class remarks).</summary>
     public (int[] Input, int Label) Datum(BigInteger index)
     {
-        if (index < 0 || index >= MaxDatasetSize) throw new ArgumentOutOfRangeException(nameof(index), index, $"index must lie in [0, {MaxDatasetSize})");
+        if (index < 0 || index >= MaxDatasetSize)
+            throw new ArgumentOutOfRangeException(nameof(index), index, $"index must lie in [0, {MaxDatasetSize})");
         var input = new int[InputLength];
         int label = (int)(index % Classes);
         BigInteger rest = index / Classes;
@@ -161,16 +169,20 @@ public sealed class RandomHierarchyModel
     /// </summary>
     public (RhmData Train, RhmData Test) TrainTest(int trainSize, int testSize, ulong seed)
     {
-        if (trainSize < 0 || testSize < 0) throw new ArgumentOutOfRangeException(nameof(trainSize), "sizes must be ≥ 0");
+        if (trainSize < 0 || testSize < 0)
+            throw new ArgumentOutOfRangeException(nameof(trainSize), "sizes must be ≥ 0");
         long total = (long)trainSize + testSize;
         if (total > MaxDatasetSize)
-            throw new ArgumentException($"RHM: train + test = {total} exceeds the {MaxDatasetSize} distinct inputs (P_max)");
+            throw new ArgumentException(
+                $"RHM: train + test = {total} exceeds the {MaxDatasetSize} distinct inputs (P_max)");
         var rng = new Rng(seed, SplitStream);
         var indices = DistinctIndices(rng, MaxDatasetSize, (int)total);
         return (Build(indices.AsSpan(0, trainSize)), Build(indices.AsSpan(trainSize)));
     }
 
-    /// <summary>The datum index of an input (inverse of <see cref="Datum"/>), or null when no tree produces it.</summary>
+    /// <summary>
+    /// The datum index of an input (inverse of <see cref="Datum"/>), or null when no tree produces it.
+    /// </summary>
     public BigInteger? IndexOf(ReadOnlySpan<int> input)
     {
         if (input.Length != InputLength) return null;
@@ -265,7 +277,8 @@ public sealed class RandomHierarchyModel
     /// </summary>
     internal static BigInteger[] DistinctIndices(Rng rng, BigInteger n, int k)
     {
-        if (k < 0 || k > n) throw new ArgumentOutOfRangeException(nameof(k), k, $"cannot draw {k} distinct integers below {n}");
+        if (k < 0 || k > n)
+            throw new ArgumentOutOfRangeException(nameof(k), k, $"cannot draw {k} distinct integers below {n}");
         var seen = new HashSet<BigInteger>(k);
         var list = new List<BigInteger>(k);
         for (BigInteger j = n - k; j < n; j++)
@@ -301,7 +314,9 @@ public sealed class RandomHierarchyModel
         return (ulong)(prod >> 64);
     }
 
-    /// <summary>Unbiased uniform integer in [0, n) for any n: 64-bit path when it fits, else masked rejection.</summary>
+    /// <summary>
+    /// Unbiased uniform integer in [0, n) for any n: 64-bit path when it fits, else masked rejection.
+    /// </summary>
     internal static BigInteger Uniform(Rng rng, BigInteger n)
     {
         if (n <= 0) throw new ArgumentOutOfRangeException(nameof(n));
@@ -313,7 +328,8 @@ public sealed class RandomHierarchyModel
         var bytes = new byte[words * 8];
         while (true)
         {
-            for (int w = 0; w < words; w++) BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(w * 8, 8), rng.NextUInt64());
+            for (int w = 0; w < words; w++)
+                BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(w * 8, 8), rng.NextUInt64());
             var x = new BigInteger(bytes, isUnsigned: true) & mask;
             if (x < n) return x;
         }

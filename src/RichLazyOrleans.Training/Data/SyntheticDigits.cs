@@ -55,7 +55,8 @@ public static class SyntheticDigits
     /// </summary>
     public static void WriteIdx(string directory, int trainCount, int testCount, ulong seed, bool gzip = false)
     {
-        if (trainCount < 0) throw new ArgumentOutOfRangeException(nameof(trainCount), trainCount, "trainCount must be ≥ 0");
+        if (trainCount < 0)
+            throw new ArgumentOutOfRangeException(nameof(trainCount), trainCount, "trainCount must be ≥ 0");
         if (testCount < 0) throw new ArgumentOutOfRangeException(nameof(testCount), testCount, "testCount must be ≥ 0");
         Directory.CreateDirectory(directory);
         var paths = Paths(directory, gzip);
@@ -64,7 +65,8 @@ public static class SyntheticDigits
     }
 
     /// <summary>The four file paths <see cref="WriteIdx"/> writes in <paramref name="directory"/>.</summary>
-    public static (string TrainImages, string TrainLabels, string TestImages, string TestLabels) Paths(string directory, bool gzip = false)
+    public static (string TrainImages, string TrainLabels, string TestImages, string TestLabels) Paths(string directory,
+        bool gzip = false)
     {
         string ext = gzip ? ".gz" : "";
         return (Path.Combine(directory, TrainImagesFile + ext), Path.Combine(directory, TrainLabelsFile + ext),
@@ -78,7 +80,8 @@ public static class SyntheticDigits
     /// </summary>
     public static (byte[] Pixels, int Width, int Height) Tile(MnistData data, int columns = 10, int rows = 10)
     {
-        if (columns < 1 || rows < 1) throw new ArgumentException($"tile needs ≥ 1 column and row, got {columns}×{rows}");
+        if (columns < 1 || rows < 1)
+            throw new ArgumentException($"tile needs ≥ 1 column and row, got {columns}×{rows}");
         int n = Math.Min(data.Count, columns * rows);
         if (n == 0) throw new ArgumentException("no images to tile", nameof(data));
         rows = (n + columns - 1) / columns;
@@ -91,7 +94,8 @@ public static class SyntheticDigits
             int x0 = 1 + k % columns * (data.Cols + 1), y0 = 1 + k / columns * (data.Rows + 1);
             for (int i = 0; i < data.Rows; i++)
                 for (int j = 0; j < data.Cols; j++)
-                    px[(y0 + i) * width + x0 + j] = (byte)Math.Round(255 * data.Images[(long)k * data.PixelsPerImage + i * data.Cols + j]);
+                    px[(y0 + i) * width + x0 + j] =
+                        (byte)Math.Round(255 * data.Images[(long)k * data.PixelsPerImage + i * data.Cols + j]);
         }
         return (px, width, height);
     }
@@ -101,7 +105,8 @@ public static class SyntheticDigits
     private static MnistData Generate(int count, ulong seed, int size, ulong set)
     {
         if (count < 0) throw new ArgumentOutOfRangeException(nameof(count), count, "count must be ≥ 0");
-        if (size is < MinSize or > MaxSize) throw new ArgumentOutOfRangeException(nameof(size), size, $"size must be between {MinSize} and {MaxSize}");
+        if (size is < MinSize or > MaxSize)
+            throw new ArgumentOutOfRangeException(nameof(size), size, $"size must be between {MinSize} and {MaxSize}");
         int pixels = size * size;
         var images = new double[checked(count * pixels)];
         var labels = new int[count];
@@ -117,7 +122,9 @@ public static class SyntheticDigits
         return new MnistData(images, count, size, size, labels);
     }
 
-    /// <summary>A well-mixed stream id per (set, example), so neighbouring examples' generators share no structure.</summary>
+    /// <summary>
+    /// A well-mixed stream id per (set, example), so neighbouring examples' generators share no structure.
+    /// </summary>
     private static ulong StreamOf(ulong set, ulong i)
     {
         ulong z = i + set * 0xD1B54A32D192ED03UL + 0x632BE59BD9B4E019UL;
@@ -126,7 +133,9 @@ public static class SyntheticDigits
         return z ^ (z >> 31);
     }
 
-    /// <summary>Writes a freshly generated set; its images are turned into bytes 0-255 in place (no second copy).</summary>
+    /// <summary>
+    /// Writes a freshly generated set; its images are turned into bytes 0-255 in place (no second copy).
+    /// </summary>
     private static void WriteSet(MnistData d, string imagesPath, string labelsPath, bool gzip)
     {
         var bytes = d.Images;
@@ -144,7 +153,9 @@ public static class SyntheticDigits
         public readonly double[] Buffer = new double[size * size];
     }
 
-    /// <summary>Draws one example from <paramref name="rng"/> into <paramref name="image"/>; returns its label.</summary>
+    /// <summary>
+    /// Draws one example from <paramref name="rng"/> into <paramref name="image"/>; returns its label.
+    /// </summary>
     private static int Draw(Rng rng, Canvas c, Span<double> image)
     {
         int label = (int)(rng.NextDouble() * 10);
@@ -217,7 +228,8 @@ public static class SyntheticDigits
                 minX = Math.Min(minX, x); maxX = Math.Max(maxX, x);
                 minY = Math.Min(minY, y); maxY = Math.Max(maxY, y);
             }
-        double fixX = Inside(minX - radius, maxX + radius, c.Size * 1.0, unit), fixY = Inside(minY - radius, maxY + radius, c.Size * 1.0, unit);
+        double fixX = Inside(minX - radius, maxX + radius, c.Size * 1.0, unit),
+            fixY = Inside(minY - radius, maxY + radius, c.Size * 1.0, unit);
         if (fixX != 0 || fixY != 0)
             foreach (var s in c.Strokes)
                 for (int p = 0; p < s.Count; p++) s[p] = (s[p].X + fixX, s[p].Y + fixY);
@@ -239,7 +251,9 @@ public static class SyntheticDigits
         return lo < min ? min - lo : hi > max ? max - hi : 0;
     }
 
-    /// <summary>Pen coverage: 1 within the stroke's half-width, falling linearly to 0 over one pixel at its edge.</summary>
+    /// <summary>
+    /// Pen coverage: 1 within the stroke's half-width, falling linearly to 0 over one pixel at its edge.
+    /// </summary>
     private static void Rasterise(Canvas c, double radius)
     {
         int n = c.Size;
@@ -273,7 +287,10 @@ public static class SyntheticDigits
             dist[k] = double.IsPositiveInfinity(dist[k]) ? 0 : Math.Clamp(radius + 0.5 - Math.Sqrt(dist[k]), 0, 1);
     }
 
-    /// <summary>Separable Gaussian blur of the coverage (in <see cref="Canvas.Distance"/>) into <paramref name="image"/>, zero outside.</summary>
+    /// <summary>
+    /// Separable Gaussian blur of the coverage (in <see cref="Canvas.Distance"/>) into <paramref name="image"/>, zero
+    /// outside.
+    /// </summary>
     private static void Blur(Canvas c, double sigma, Span<double> image)
     {
         int n = c.Size, r = Math.Max(1, (int)Math.Ceiling(2.5 * sigma));
@@ -287,14 +304,16 @@ public static class SyntheticDigits
             for (int j = 0; j < n; j++)
             {
                 double v = 0;
-                for (int k = Math.Max(-r, -j); k <= Math.Min(r, n - 1 - j); k++) v += kernel[k + r] * src[i * n + j + k];
+                for (int k = Math.Max(-r, -j); k <= Math.Min(r, n - 1 - j); k++)
+                    v += kernel[k + r] * src[i * n + j + k];
                 tmp[i * n + j] = v;
             }
         for (int i = 0; i < n; i++)
             for (int j = 0; j < n; j++)
             {
                 double v = 0;
-                for (int k = Math.Max(-r, -i); k <= Math.Min(r, n - 1 - i); k++) v += kernel[k + r] * tmp[(i + k) * n + j];
+                for (int k = Math.Max(-r, -i); k <= Math.Min(r, n - 1 - i); k++)
+                    v += kernel[k + r] * tmp[(i + k) * n + j];
                 image[i * n + j] = v;
             }
     }
@@ -328,11 +347,12 @@ public static class SyntheticDigits
                 {
                     double tail = 0.72 + 0.12 * u();
                     if (u() < 0.25)   // with a little loop at the bottom left
-                        strokes.Add(Spline((0.2, 0.22), (0.36, 0.04), (0.58, 0.02), (0.75, 0.16), (0.72, 0.38), (0.5, 0.64),
-                                           (0.26, 0.9), (0.2, 0.98), (0.3, 0.95), (0.38, 0.86), (0.36, 0.95), (0.5, 0.98), (tail, 0.96)));
+                        strokes.Add(Spline((0.2, 0.22), (0.36, 0.04), (0.58, 0.02), (0.75, 0.16), (0.72, 0.38),
+                                           (0.5, 0.64), (0.26, 0.9), (0.2, 0.98), (0.3, 0.95), (0.38, 0.86),
+                                           (0.36, 0.95), (0.5, 0.98), (tail, 0.96)));
                     else
-                        strokes.Add(Spline((0.2, 0.22), (0.36, 0.04), (0.58, 0.02), (0.75, 0.16), (0.72, 0.38), (0.5, 0.64),
-                                           (0.28, 0.86), (0.18, 0.98), (0.45, 0.97), (tail, 0.96)));
+                        strokes.Add(Spline((0.2, 0.22), (0.36, 0.04), (0.58, 0.02), (0.75, 0.16), (0.72, 0.38),
+                                           (0.5, 0.64), (0.28, 0.86), (0.18, 0.98), (0.45, 0.97), (tail, 0.96)));
                     break;
                 }
             case 3:
@@ -353,7 +373,8 @@ public static class SyntheticDigits
                 break;
             case 5:
                 strokes.Add(Line((0.3, 0.03), (0.78, 0.0)));
-                strokes.Add(Spline((0.3, 0.03), (0.27, 0.44), (0.48, 0.38), (0.7, 0.48), (0.76, 0.72), (0.58, 0.95), (0.36, 0.98), (0.2, 0.88)));
+                strokes.Add(Spline((0.3, 0.03), (0.27, 0.44), (0.48, 0.38), (0.7, 0.48), (0.76, 0.72), (0.58, 0.95),
+                                   (0.36, 0.98), (0.2, 0.88)));
                 break;
             case 6:
                 strokes.Add(Spline((0.7, 0.02), (0.46, 0.16), (0.28, 0.42), (0.22, 0.7), (0.34, 0.94), (0.56, 0.98),
@@ -368,7 +389,8 @@ public static class SyntheticDigits
                 }
             case 8:
                 strokes.Add(Spline((0.68, 0.12), (0.5, 0.02), (0.3, 0.12), (0.32, 0.32), (0.5, 0.46), (0.72, 0.62),
-                                   (0.72, 0.88), (0.5, 0.98), (0.28, 0.88), (0.28, 0.62), (0.5, 0.46), (0.68, 0.32), (0.68, 0.12)));
+                                   (0.72, 0.88), (0.5, 0.98), (0.28, 0.88), (0.28, 0.62), (0.5, 0.46), (0.68, 0.32),
+                                   (0.68, 0.12)));
                 break;
             default:
                 strokes.Add(Arc(0.48, 0.27, 0.24 + 0.04 * u(), 0.25, -10, 350 + 10 * u()));
@@ -378,7 +400,8 @@ public static class SyntheticDigits
         }
     }
 
-    private static List<(double X, double Y)> Arc(double cx, double cy, double rx, double ry, double fromDeg, double toDeg)
+    private static List<(double X, double Y)> Arc(double cx, double cy, double rx, double ry, double fromDeg,
+        double toDeg)
     {
         int n = Math.Max(2, (int)Math.Ceiling(Math.Abs(toDeg - fromDeg) / 8));
         var pts = new List<(double, double)>(n + 1);
@@ -390,7 +413,9 @@ public static class SyntheticDigits
         return pts;
     }
 
-    /// <summary>A polyline, each segment cut into pieces of at most 0.12 so the displacement field can bend it.</summary>
+    /// <summary>
+    /// A polyline, each segment cut into pieces of at most 0.12 so the displacement field can bend it.
+    /// </summary>
     private static List<(double X, double Y)> Line(params (double X, double Y)[] pts)
     {
         var res = new List<(double, double)> { pts[0] };
@@ -399,7 +424,8 @@ public static class SyntheticDigits
             double len = Math.Sqrt(Sq(pts[p].X - pts[p - 1].X) + Sq(pts[p].Y - pts[p - 1].Y));
             int n = Math.Max(1, (int)Math.Ceiling(len / 0.12));
             for (int k = 1; k <= n; k++)
-                res.Add((pts[p - 1].X + (pts[p].X - pts[p - 1].X) * k / n, pts[p - 1].Y + (pts[p].Y - pts[p - 1].Y) * k / n));
+                res.Add((pts[p - 1].X + (pts[p].X - pts[p - 1].X) * k / n,
+                    pts[p - 1].Y + (pts[p].Y - pts[p - 1].Y) * k / n));
         }
         return res;
     }
@@ -418,8 +444,10 @@ public static class SyntheticDigits
             for (int k = 1; k <= per; k++)
             {
                 double t = (double)k / per, t2 = t * t, t3 = t2 * t;
-                double x = 0.5 * (2 * p1.X + (-p0.X + p2.X) * t + (2 * p0.X - 5 * p1.X + 4 * p2.X - p3.X) * t2 + (-p0.X + 3 * p1.X - 3 * p2.X + p3.X) * t3);
-                double y = 0.5 * (2 * p1.Y + (-p0.Y + p2.Y) * t + (2 * p0.Y - 5 * p1.Y + 4 * p2.Y - p3.Y) * t2 + (-p0.Y + 3 * p1.Y - 3 * p2.Y + p3.Y) * t3);
+                double x = 0.5 * (2 * p1.X + (-p0.X + p2.X) * t + (2 * p0.X - 5 * p1.X + 4 * p2.X - p3.X) * t2
+                    + (-p0.X + 3 * p1.X - 3 * p2.X + p3.X) * t3);
+                double y = 0.5 * (2 * p1.Y + (-p0.Y + p2.Y) * t + (2 * p0.Y - 5 * p1.Y + 4 * p2.Y - p3.Y) * t2
+                    + (-p0.Y + 3 * p1.Y - 3 * p2.Y + p3.Y) * t3);
                 res.Add((x, y));
             }
         }

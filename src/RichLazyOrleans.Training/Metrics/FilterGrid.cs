@@ -41,7 +41,8 @@ public static class FilterGrid
         long width = (long)cols * w * scale + (long)(cols - 1) * gap;
         long height = (long)rows * h * scale + (long)(rows - 1) * gap;
         if (width > 65_535 || height > 65_535)
-            throw new ArgumentException($"filter grid of {width}×{height} pixels is too large (at most 65535 a side); use a smaller scale");
+            throw new ArgumentException(
+                $"filter grid of {width}×{height} pixels is too large (at most 65535 a side); use a smaller scale");
         return ((int)width, (int)height);
     }
 
@@ -51,11 +52,15 @@ public static class FilterGrid
         var (width, height) = Size(filters, h, w, scale);
         long need = (long)filters * h * w;
         if (weights.Length != need)
-            throw new ArgumentException($"{filters} filters of {h}×{w} need {need} weights, got {weights.Length}", nameof(weights));
+            throw new ArgumentException($"{filters} filters of {h}×{w} need {need} weights, got {weights.Length}",
+                nameof(weights));
         var (cols, _) = Layout(filters);
         int gap = Gap(scale);
         var rgb = new byte[checked(width * height * 3)];
-        for (int i = 0; i < rgb.Length; i += 3) { rgb[i] = GapColour.R; rgb[i + 1] = GapColour.G; rgb[i + 2] = GapColour.B; }
+        for (int i = 0; i < rgb.Length; i += 3)
+        {
+            rgb[i] = GapColour.R; rgb[i + 1] = GapColour.G; rgb[i + 2] = GapColour.B;
+        }
 
         for (int f = 0; f < filters; f++)
         {
@@ -88,7 +93,9 @@ public static class FilterGrid
         Png.WriteRgb(path, width, height, Render(weights, filters, h, w, scale));
     }
 
-    /// <summary>The diverging colour of <paramref name="x"/> on the range ±<paramref name="max"/> (max ≥ 0, finite).</summary>
+    /// <summary>
+    /// The diverging colour of <paramref name="x"/> on the range ±<paramref name="max"/> (max ≥ 0, finite).
+    /// </summary>
     public static (byte R, byte G, byte B) Colour(double x, double max)
     {
         if (double.IsNaN(x)) return NaNColour;

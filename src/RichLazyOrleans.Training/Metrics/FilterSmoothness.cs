@@ -105,7 +105,9 @@ public static class FilterSmoothness
         return LowFrequencyCount(h, w, cutoff) / (double)(h * w - 1);
     }
 
-    /// <summary>The smoothness score of one h × w filter (row-major); NaN for a constant filter or one holding NaN/∞.</summary>
+    /// <summary>
+    /// The smoothness score of one h × w filter (row-major); NaN for a constant filter or one holding NaN/∞.
+    /// </summary>
     public static double Score(ReadOnlySpan<double> filter, int h, int w, double cutoff = DefaultCutoff)
     {
         CheckShape(filter.Length, h, w);
@@ -145,11 +147,13 @@ public static class FilterSmoothness
     /// [out, in, h, w] has out·in of them), each filter weighted equally; constant filters are
     /// skipped; NaN when every filter is constant.
     /// </summary>
-    public static double LayerScore(ReadOnlySpan<double> weights, int filters, int h, int w, double cutoff = DefaultCutoff)
+    public static double LayerScore(ReadOnlySpan<double> weights, int filters, int h, int w,
+        double cutoff = DefaultCutoff)
     {
         if (filters <= 0) throw new ArgumentOutOfRangeException(nameof(filters), filters, "need at least one filter");
         if (weights.Length != (long)filters * h * w)
-            throw new ArgumentException($"{filters} filters of {h}x{w} need {(long)filters * h * w} values, got {weights.Length}");
+            throw new ArgumentException(
+                $"{filters} filters of {h}x{w} need {(long)filters * h * w} values, got {weights.Length}");
         var sum = new Neumaier();
         int counted = 0;
         for (int f = 0; f < filters; f++)
@@ -170,10 +174,13 @@ public static class FilterSmoothness
         if (length != h * w) throw new ArgumentException($"filter of shape {h}x{w} needs {h * w} values, got {length}");
     }
 
-    /// <summary>A cutoff that puts no non-DC bin, or every one, in the low band makes the score constant: refuse it.</summary>
+    /// <summary>
+    /// A cutoff that puts no non-DC bin, or every one, in the low band makes the score constant: refuse it.
+    /// </summary>
     private static void CheckCutoff(int h, int w, double cutoff)
     {
-        if (!(cutoff > 0) || double.IsInfinity(cutoff)) throw new ArgumentOutOfRangeException(nameof(cutoff), cutoff, "cutoff must be a positive fraction of Nyquist");
+        if (!(cutoff > 0) || double.IsInfinity(cutoff)) throw new ArgumentOutOfRangeException(nameof(cutoff), cutoff,
+            "cutoff must be a positive fraction of Nyquist");
         if (h * w == 1) throw new ArgumentException("a 1x1 filter has no spatial frequencies besides DC");
         int low = LowFrequencyCount(h, w, cutoff);
         double smallest = double.PositiveInfinity, largest = 0;
@@ -187,10 +194,12 @@ public static class FilterSmoothness
         }
         if (low == 0)
             throw new ArgumentOutOfRangeException(nameof(cutoff), cutoff,
-                $"cutoff {cutoff} of Nyquist puts no frequency of a {h}x{w} filter in the low band (score always 0); use at least {smallest:0.###}");
+                $"cutoff {cutoff} of Nyquist puts no frequency of a {h}x{w} filter in the low band " +
+                $"(score always 0); use at least {smallest:0.###}");
         if (low == h * w - 1)
             throw new ArgumentOutOfRangeException(nameof(cutoff), cutoff,
-                $"cutoff {cutoff} of Nyquist puts every frequency of a {h}x{w} filter in the low band (score always 1); use less than {largest:0.###}");
+                $"cutoff {cutoff} of Nyquist puts every frequency of a {h}x{w} filter in the low band " +
+                $"(score always 1); use less than {largest:0.###}");
     }
 }
 

@@ -13,19 +13,24 @@ public sealed record SampleComplexityResult(double? Smallest, double? Interpolat
 
 public static class SampleComplexity
 {
-    /// <summary>Finds the sample complexity; sizes need not be sorted but must be distinct, positive and finite.</summary>
+    /// <summary>
+    /// Finds the sample complexity; sizes need not be sorted but must be distinct, positive and finite.
+    /// </summary>
     public static SampleComplexityResult Find(IReadOnlyList<(double Size, double Accuracy)> curve, double target)
     {
         if (curve.Count == 0) throw new ArgumentException("no (size, accuracy) points");
-        if (!double.IsFinite(target)) throw new ArgumentOutOfRangeException(nameof(target), target, "target accuracy must be finite");
+        if (!double.IsFinite(target))
+            throw new ArgumentOutOfRangeException(nameof(target), target, "target accuracy must be finite");
         foreach (var (size, acc) in curve)
         {
-            if (!(size > 0) || !double.IsFinite(size)) throw new ArgumentException($"training size {size} must be positive and finite");
+            if (!(size > 0) || !double.IsFinite(size))
+                throw new ArgumentException($"training size {size} must be positive and finite");
             if (!double.IsFinite(acc)) throw new ArgumentException($"accuracy at size {size} is {acc}");
         }
         var sorted = curve.OrderBy(p => p.Size).ToArray();
         for (int i = 1; i < sorted.Length; i++)
-            if (sorted[i].Size == sorted[i - 1].Size) throw new ArgumentException($"training size {sorted[i].Size} appears twice");
+            if (sorted[i].Size == sorted[i - 1].Size)
+                throw new ArgumentException($"training size {sorted[i].Size} appears twice");
 
         int k = Array.FindIndex(sorted, p => p.Accuracy >= target);
         if (k < 0) return new SampleComplexityResult(null, null);
@@ -47,7 +52,8 @@ public static class SampleComplexity
     public static long[] GeometricGrid(long min, long max, int count)
     {
         if (min <= 0 || max < min) throw new ArgumentException($"grid needs 0 < min ≤ max, got {min}..{max}");
-        if (count < 1 || (count == 1 && min != max)) throw new ArgumentException($"a grid from {min} to {max} needs at least 2 points, got {count}");
+        if (count < 1 || (count == 1 && min != max))
+            throw new ArgumentException($"a grid from {min} to {max} needs at least 2 points, got {count}");
         if (count == 1) return [min];
         var sizes = new SortedSet<long>();
         double ratio = Math.Log((double)max / min);
