@@ -8,6 +8,13 @@ namespace RichLazyOrleans.Cli;
 /// <summary>`richlazy run KIND --spec FILE.json`: one run, in-process; a JSON array on stdout, nothing else.</summary>
 internal static class RunCommand
 {
+    /// <summary>A `command` program's NaN or Infinity (kept, as in Parquet) printed as the strings "NaN", "Infinity":
+    /// JSON has no literal for them.</summary>
+    private static readonly System.Text.Json.JsonSerializerOptions NamedFloats = new()
+    {
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
     public static Command Create()
     {
         var kind = new Argument<string>("kind")
@@ -35,7 +42,7 @@ internal static class RunCommand
             // Build the whole document first: a failure mid-way must not leave half an array on stdout.
             var sb = new StringBuilder("[\n");
             for (int i = 0; i < rows.Count; i++)
-                sb.Append("  ").Append(rows[i].ToJsonString()).Append(i + 1 < rows.Count ? ",\n" : "\n");
+                sb.Append("  ").Append(rows[i].ToJsonString(NamedFloats)).Append(i + 1 < rows.Count ? ",\n" : "\n");
             sb.Append("]\n");
             using var stdout = Console.OpenStandardOutput();
             stdout.Write(Encoding.UTF8.GetBytes(sb.ToString()));

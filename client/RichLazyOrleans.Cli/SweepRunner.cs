@@ -136,6 +136,9 @@ internal static class SweepRunner
             + $"{status.ElapsedSeconds:F1} s");
         Console.WriteLine(ResultsLine(status, outDir));
         if (status.Failures is not null) Console.Error.WriteLine($"richlazy: failed runs: {status.Failures}");
+        if (status.IgnoredLines > 0)
+            Console.Error.WriteLine($"richlazy: {status.IgnoredLines} stdout line(s) of the programs were not rows and "
+                + $"were ignored (each is in {Path.Combine(outDir, "logs")}/RUN_ID.log)");
         // The last run failure is in the counts already; anything else (results not written, a restore) is not.
         if (status.Message is { } m && !(status.Failures is not null && m.StartsWith("run ", StringComparison.Ordinal)))
             Console.Error.WriteLine($"richlazy: {m}");
@@ -189,8 +192,9 @@ internal static class SweepRunner
         string recovered = s.Redispatched + s.Recoveries > 0
             ? $", {s.Redispatched} run(s) moved, sweep restored {s.Recoveries}x" : "";
         string why = s.Failures is null ? "" : $" ({s.Failures})";
+        string ignored = s.IgnoredLines > 0 ? $", {s.IgnoredLines} stdout line(s) ignored" : "";
         return $"richlazy: [{s.State}] depth {s.Depth}/{s.MaxDepth}: {s.Done}/{total} runs done, {s.Running} running, "
             + $"{s.Waiting} waiting for a slot, {s.Queued} queued, {s.Failed} failed{why}, {s.GridPoints} points, "
-            + $"{s.ElapsedSeconds:F1} s{eta}{recovered}";
+            + $"{s.ElapsedSeconds:F1} s{eta}{recovered}{ignored}";
     }
 }

@@ -28,6 +28,7 @@ internal static class SweepStatusJson
         ["redispatched"] = s.Redispatched,
         ["recoveries"] = s.Recoveries,
         ["failures"] = s.Failures,
+        ["ignored_lines"] = s.IgnoredLines,
         ["message"] = s.Message,
     };
 

@@ -12,8 +12,9 @@ public sealed record RunRequest(string SweepId, string RunId, string Kind, strin
 /// What a finished run reports back to its coordinator: how it ended and the rows it had not sent yet
 /// (<paramref name="Tail"/>; rows sent before as progress are not sent again). <paramref name="Rows"/> counts every row of the attempt.
 /// </summary>
+/// <paramref name="IgnoredLines"/> counts lines a `command` program printed that were not rows.
 public sealed record RunResult(string RunId, bool Succeeded, string Status, double? MetricValue, int Rows,
-    double WallSeconds, string? Error, string Silo, RowBatch Tail);
+    double WallSeconds, string? Error, string Silo, RowBatch Tail, int IgnoredLines = 0);
 
 /// <summary>A run the planner proposed: lattice point and seed (its depth follows from the point).</summary>
 public sealed record ProposedRun(int I, int J, long Seed);

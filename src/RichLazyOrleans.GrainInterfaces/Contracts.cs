@@ -27,7 +27,8 @@ public sealed record SweepStatus(
     [property: Id(14)] string? Failures = null, // failed runs counted by reason, most frequent first
                                                 // ("2x reason; 1x other")
     [property: Id(15)] int Waiting = 0,         // dispatched to a silo, waiting there for a free slot
-    [property: Id(16)] string? ResultsDir = null)
+    [property: Id(16)] string? ResultsDir = null,
+    [property: Id(17)] int IgnoredLines = 0)    // stdout lines of `command` programs that were not rows
 {
     public bool Finished => State is "complete" or "cancelled" or "failed";
 }

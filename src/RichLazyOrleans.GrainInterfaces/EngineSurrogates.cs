@@ -49,18 +49,20 @@ public struct RunResultSurrogate
     [Id(6)] public string? Error;
     [Id(7)] public string Silo;
     [Id(8)] public RowBatch Tail;
+    [Id(9)] public int IgnoredLines;
 }
 
 [RegisterConverter]
 public sealed class RunResultConverter : IConverter<RunResult, RunResultSurrogate>
 {
     public RunResult ConvertFromSurrogate(in RunResultSurrogate s) =>
-        new(s.RunId, s.Succeeded, s.Status, s.MetricValue, s.Rows, s.WallSeconds, s.Error, s.Silo, s.Tail);
+        new(s.RunId, s.Succeeded, s.Status, s.MetricValue, s.Rows, s.WallSeconds, s.Error, s.Silo, s.Tail,
+            s.IgnoredLines);
 
     public RunResultSurrogate ConvertToSurrogate(in RunResult r) => new()
     {
         RunId = r.RunId, Succeeded = r.Succeeded, Status = r.Status, MetricValue = r.MetricValue, Rows = r.Rows,
-        WallSeconds = r.WallSeconds, Error = r.Error, Silo = r.Silo, Tail = r.Tail,
+        WallSeconds = r.WallSeconds, Error = r.Error, Silo = r.Silo, Tail = r.Tail, IgnoredLines = r.IgnoredLines,
     };
 }
 

@@ -18,6 +18,7 @@ public sealed partial class RunGrain
         if (_durable)
             logger.LogInformation("run {RunId} started on {Silo} (attempt {Attempt})", r.RunId, silo, State.Attempts);
         RunResult result;
+        var counts = new RunCounts();
         try
         {
             var kind = RunKindRegistry.Get(r.Kind);
@@ -38,7 +39,8 @@ public sealed partial class RunGrain
                 using var either = CancellationTokenSource.CreateLinkedTokenSource(stopping, _stop.Token);
                 if (!either.IsCancellationRequested) _began.TrySetResult();
                 run.Execute(new RunContext(r.SweepId, r.RunId, attempt, SlotPool.CurrentSlot, SlotPool.CurrentGpu,
-                    Path.Combine(r.ResultsDir, "logs", r.RunId + ".log")), SlotPool.CurrentGpu, either.Token);
+                    Path.Combine(r.ResultsDir, "logs", r.RunId + ".log")) { Counts = counts }, SlotPool.CurrentGpu,
+                    either.Token);
                 return 0;
             }, gpu);
             _status = "reporting";
@@ -46,7 +48,7 @@ public sealed partial class RunGrain
             var last = run.Rows.Last;
             string status = last?.Status ?? "ok";
             result = new RunResult(r.RunId, true, status, run.Rows.Factory.Metric(last, r.Metric), run.Rows.Count,
-                run.Clock.Finished.WallSeconds, null, silo, tail);
+                run.Clock.Finished.WallSeconds, null, silo, tail, counts.IgnoredLines);
             await SaveStateAsync("done", resumedFrom: last?.ResumedFromStep);
             Telemetry.RunsCompleted.Add(1, new KeyValuePair<string, object?>("status", status));
         }
@@ -60,7 +62,7 @@ public sealed partial class RunGrain
             logger.LogWarning(e, "run {RunId} failed", r.RunId);
             _progressTimer?.Dispose();
             result = new RunResult(r.RunId, false, "failed", null, 0, run.Clock.Finished.WallSeconds,
-                $"{e.GetType().Name}: {e.Message.Split('\n')[0]}", silo, RowBatch.Empty(r.RunId));
+                $"{e.GetType().Name}: {e.Message.Split('\n')[0]}", silo, RowBatch.Empty(r.RunId), counts.IgnoredLines);
             await SaveStateAsync("failed", result.Error);
             Telemetry.RunsCompleted.Add(1, new KeyValuePair<string, object?>("status", "failed"));
         }

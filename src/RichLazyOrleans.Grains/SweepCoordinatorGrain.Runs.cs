@@ -17,6 +17,7 @@ public sealed partial class SweepCoordinatorGrain
         // Recorded while runs are wanted; a report to a sweep already finishing (restored as cancelled) is not.
         if (Dispatching && _plan!.Tell(result) is { } finished)
         {
+            S.IgnoredLines += result.IgnoredLines;
             if (result.Succeeded && columns is not null) _sink!.Accept(columns, result.Tail);
             else
             {
@@ -72,6 +73,6 @@ public sealed partial class SweepCoordinatorGrain
             _plan?.Depth ?? _ended.Depth, _plan?.MaxDepth ?? _ended.MaxDepth, _plan?.GridPoints ?? _ended.Points,
             _sink?.Rows ?? S.RowsWritten, ElapsedSeconds, S.Message, S.Redispatched, S.Recoveries,
             SweepFailures.Count(S.Finished.Values.Concat(_sink?.Unflushed ?? [])),
-            inFlight - _executing.Count, S.ResultsDir);
+            inFlight - _executing.Count, S.ResultsDir, S.IgnoredLines);
     }
 }

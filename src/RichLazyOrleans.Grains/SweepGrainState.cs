@@ -38,4 +38,6 @@ public sealed class SweepGrainState
     [Id(17)] public int Recoveries { get; set; }
     [Id(18)] public int Redispatched { get; set; }
     [Id(19)] public int RowsWritten { get; set; }
+    /// <summary>Lines `command` programs printed that were not rows, over the runs told so far.</summary>
+    [Id(20)] public int IgnoredLines { get; set; }
 }

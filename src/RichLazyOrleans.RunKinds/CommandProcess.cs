@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace RichLazyOrleans.RunKinds;
@@ -14,8 +13,8 @@ public sealed class CommandFailedException(string message) : Exception(message);
 ///   RICHLAZY_ATTEMPT, RICHLAZY_SLOT, RICHLAZY_CHECKPOINT_DIR (the same for every attempt), RICHLAZY_THREADS and
 ///   OMP/MKL/OPENBLAS_NUM_THREADS, CUDA_VISIBLE_DEVICES (the slot's GPU, or empty on a CPU slot);
 /// - out: JSON Lines on stdout, one object per checkpoint: `step` (integer), the declared metrics (number or null),
-///   optional `status` and `resumed_from_step`. Rows go on as they come; a step printed twice counts once. Other
-///   lines are logged with a warning. stderr is appended to the run's log file.
+///   optional `status` and `resumed_from_step` (<see cref="CommandOutput"/>). Rows go on as they come; a step printed
+///   twice counts once. Other lines are logged with a warning and counted. stderr is appended to the run's log.
 /// - end: exit 0 is success; another code fails the run with the last stderr lines; past `timeout_s` the program
 ///   is killed and the run fails; cancellation (silo stopping, sweep stopped) sends SIGTERM, waits `grace_s`, then
 ///   SIGKILL, and the run counts as interrupted (it resumes from the program's own checkpoints).
@@ -28,6 +27,8 @@ public sealed class CommandFailedException(string message) : Exception(message);
 public static class CommandProcess
 {
     private const int StderrTail = 20;
+    /// <summary>Most characters of stderr a failure reason quotes (the run's log keeps all of it).</summary>
+    private const int TailChars = 4096;
     private static readonly string[] Launcher = File.Exists("/usr/bin/setpriv") && File.Exists("/usr/bin/setsid")
         ? ["/usr/bin/setpriv", "--pdeathsig", "KILL", "--", "/usr/bin/setsid"] : [];
     /// <summary>How long the output may stay open after the program exited (a child of it still holding it).</summary>
@@ -42,16 +43,18 @@ public static class CommandProcess
         Action<JsonObject>? rowReady, CancellationToken ct)
     {
         ct.ThrowIfCancellationRequested();
-        string specFile = Path.Combine(Path.GetTempPath(), $"richlazy-spec-{Guid.NewGuid():N}.json");
         string specJson = c.Spec.ToJsonString();
-        File.WriteAllText(specFile, specJson);
+        string specFile = CommandSpecFiles.Write(specJson);
+        // A program that had no saved state to resume from must print its rows: if it prints none, it is broken.
+        bool fresh = c.CheckpointDir is not { } cd || !Directory.Exists(cd)
+            || !Directory.EnumerateFileSystemEntries(cd).Any();
         using var logFile = OpenLog(context, c);
         var tail = new Queue<string>();
         void Stderr(string line)
         {
             lock (tail)
             {
-                tail.Enqueue(line);
+                tail.Enqueue(line.Length > TailChars ? line[^TailChars..] : line);   // the log keeps it whole
                 if (tail.Count > StderrTail) tail.Dequeue();
                 if (logFile is not null) logFile.WriteLine(line);
                 else log?.Invoke(line);
@@ -74,7 +77,8 @@ public static class CommandProcess
             using var timer = c.TimeoutSeconds is { } t
                 ? new Timer(_ => stop.Terminate("timeout"), null, TimeSpan.FromSeconds(t), Timeout.InfiniteTimeSpan)
                 : null;
-            var reading = Task.Run(() => ReadRows(p.StandardOutput, c.Metrics, rowReady, Warn));
+            var output = new CommandOutput(c.Metrics, rowReady, Warn);
+            var reading = Task.Run(() => output.Read(p.StandardOutput));
             while (!p.WaitForExit(100)) { }   // the program itself (not yet the end of its output)
             if (!reading.Wait(DrainAfterExit))
                 Warn("the program exited but its output stayed open (a process it started?); stopping its group");
@@ -83,57 +87,22 @@ public static class CommandProcess
             var rows = reading.GetAwaiter().GetResult();
             p.WaitForExit();   // the stderr events too
             stop.Done();
+            context.Counts.IgnoredLines += output.Ignored;
             if (stop.Reason == "cancelled") throw new OperationCanceledException(ct);
             if (stop.Reason == "timeout")
                 throw new CommandFailedException($"killed after timeout_s = {c.TimeoutSeconds} s{Tail(tail)}");
             if (p.ExitCode != 0)
                 throw new CommandFailedException($"exit code {p.ExitCode}{Tail(tail)}");
+            if (rows.Count == 0 && fresh)
+                throw new CommandFailedException("the program exited 0 but printed no rows (one JSON object per line "
+                    + $"on stdout, with an integer 'step'){(output.Ignored > 0 ? $"; {output.Ignored} line(s) were "
+                    + "not rows" : "")}{Tail(tail)}");
             return rows;
         }
         finally
         {
-            try { File.Delete(specFile); } catch (IOException) { }
+            CommandSpecFiles.Remove(specFile);
         }
-    }
-
-    /// <summary>The program's rows from its stdout, one JSON object per line; a step printed again is dropped.
-    /// </summary>
-    internal static List<JsonObject> ReadRows(TextReader stdout, IReadOnlyList<string> metrics,
-        Action<JsonObject>? rowReady, Action<string> warn)
-    {
-        var rows = new List<JsonObject>();
-        var seen = new HashSet<long>();
-        for (string? line; (line = stdout.ReadLine()) is not null;)
-        {
-            if (line.Trim().Length == 0) continue;
-            if (Row(line, metrics, warn) is not { } row) continue;
-            if (!seen.Add(row["step"]!.GetValue<long>())) continue;   // a resumed program repeating a row
-            rows.Add(row);
-            rowReady?.Invoke(row);
-        }
-        return rows;
-    }
-
-    private static JsonObject? Row(string line, IReadOnlyList<string> metrics, Action<string> warn)
-    {
-        JsonObject? o;
-        try { o = JsonNode.Parse(line) as JsonObject; }
-        catch (JsonException) { o = null; }
-        string shown = line.Length > 200 ? line[..200] + "…" : line;
-        if (o is null) { warn($"stdout line is not a JSON object, ignored: {shown}"); return null; }
-        if (o["step"] is not JsonValue sv || !sv.TryGetValue(out double step) || step < 0 || step != Math.Floor(step))
-        {
-            warn($"stdout row without an integer 'step' >= 0, ignored: {shown}");
-            return null;
-        }
-        var row = new JsonObject { ["step"] = (long)step };
-        foreach (var m in metrics)
-            row[m] = o[m] is JsonValue v && v.TryGetValue(out double x) && double.IsFinite(x) ? x : null;
-        if (o["status"] is JsonValue st && st.TryGetValue(out string? s) && s is "ok" or "diverged" or "converged")
-            row["status"] = s;
-        if (o["resumed_from_step"] is JsonValue rv && rv.TryGetValue(out double r) && r >= 0)
-            row["resumed_from_step"] = (long)r;
-        return row;
     }
 
     private static Process Start(CommandConfig c, RunContext context, string specFile)
@@ -206,7 +175,7 @@ public static class CommandProcess
 
     private static string Tail(Queue<string> tail)
     {
-        lock (tail) return tail.Count == 0 ? "" : "; stderr: " + string.Join(" | ", tail.TakeLast(5));
+        lock (tail) return tail.Count == 0 ? "" : "; stderr: " + CommandOutput.Tail(tail.TakeLast(5), TailChars);
     }
 
     /// <summary>SIGTERM, then SIGKILL after the grace period, to the program's process group (or, without

@@ -104,8 +104,41 @@ public sealed partial class CommandRun : IRunKind
         int threads = spec.Has("threads") ? (int)spec.Integer("threads", null, 1, 1024) : 1;
         string? checkpointDir = json["checkpoint_dir"] is JsonValue cv && cv.TryGetValue(out string? cd) ? cd : null;
         CommandProcess.Resolve(command[0], workdir);   // exists and may be executed: refused before the start
+        CheckScript(command, workdir);
         return new CommandConfig(command, metrics, workdir, env, timeout, grace, resumable, threads,
             resumable ? checkpointDir : null, json);
+    }
+
+    /// <summary>Interpreters whose first argument that is not an option names the script they run.</summary>
+    private static readonly string[] Interpreters =
+        ["python", "python3", "python2", "bash", "sh", "zsh", "Rscript", "julia", "node", "perl", "ruby", "lua"];
+
+    /// <summary>Options after which an interpreter runs inline code or a module, not a script file.</summary>
+    private static readonly string[] InlineOptions = ["-c", "-m", "-e", "--eval", "-E"];
+
+    /// <summary>
+    /// `[python3, train.py]`: the script must exist (relative to `workdir`), or every run of the sweep would start
+    /// and fail alike. Refused before the start, with the path it looked for.
+    /// </summary>
+    private static void CheckScript(IReadOnlyList<string> command, string? workdir)
+    {
+        string name = Path.GetFileName(command[0]);
+        if (!Interpreters.Any(i => name == i || name.StartsWith(i + ".", StringComparison.Ordinal)
+            || (i == "python3" && name.StartsWith("python3", StringComparison.Ordinal)))) return;
+        for (int k = 1; k < command.Count; k++)
+        {
+            string arg = command[k];
+            // -c CODE, -m MODULE, -e CODE, also clustered (bash -lc, perl -ne): no script file to check.
+            if (InlineOptions.Contains(arg) || arg.Length > 1 && arg[0] == '-' && arg[1] != '-'
+                && arg.IndexOfAny(['c', 'm', 'e', 'E']) > 0) return;
+            if (arg is "-W" or "-X") { k++; continue; }   // python options that take a value
+            if (arg.StartsWith('-')) continue;
+            string path = Path.GetFullPath(arg, workdir ?? Environment.CurrentDirectory);
+            if (!File.Exists(path))
+                throw new SpecException($"key 'command'[{k}]: {name}'s script {path} does not exist"
+                    + (workdir is null ? " (relative to the silo's directory; set workdir)" : $" (workdir {workdir})"));
+            return;
+        }
     }
 
     private static List<string> Strings(JsonObject json, string key, string what)

@@ -10,5 +10,15 @@ public sealed record RunContext(string SweepId, string RunId, int Attempt = 1, i
     string? LogPath = null)
 {
     /// <summary>A run outside any sweep (`richlazy run`).</summary>
-    public static RunContext Standalone { get; } = new("", "run");
+    public static RunContext Standalone => new("", "run");
+
+    /// <summary>What the kind noticed along the way, for the run's report (shared by copies of this context).</summary>
+    public RunCounts Counts { get; init; } = new();
+}
+
+/// <summary>Counts a run's kind keeps for its report: <see cref="IgnoredLines"/>, lines of a `command` program's
+/// stdout that were not rows.</summary>
+public sealed class RunCounts
+{
+    public int IgnoredLines { get; set; }
 }

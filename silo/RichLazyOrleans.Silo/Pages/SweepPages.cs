@@ -71,7 +71,8 @@ public static class SweepPages
         return Http.Json(new
         {
             sweep = s.SweepId, state = s.State, done = s.Done, running = s.Running, waiting = s.Waiting,
-            queued = s.Queued, failed = s.Failed, failures = s.Failures, grid_points = s.GridPoints,
+            queued = s.Queued, failed = s.Failed, failures = s.Failures, ignored_lines = s.IgnoredLines,
+            grid_points = s.GridPoints,
             points_on_disk = view?.Points.Count ?? 0, boundary_polylines = view?.Boundary.Count ?? 0,
         });
     }
@@ -106,6 +107,8 @@ public static class SweepPages
             .Append(CultureInfo.InvariantCulture, $"slot, {s.Queued} queued, {s.Failed} failed; {s.GridPoints} grid ")
             .Append(CultureInfo.InvariantCulture, $"points, depth {s.Depth}/{s.MaxDepth}, {s.ElapsedSeconds:F0} s");
         if (s.Failures is { } why) html.Append("<br/>failed runs: ").Append(Esc(why));
+        if (s.IgnoredLines > 0)
+            html.Append(CultureInfo.InvariantCulture, $"<br/>{s.IgnoredLines} stdout line(s) were not rows (ignored)");
         if (s.Message is { } m) html.Append("<br/>").Append(Esc(m));
         html.Append("</div>");
         if (s.ResultsDir is not { } dir || await SweepView.LoadAsync(dir) is not { } view)
