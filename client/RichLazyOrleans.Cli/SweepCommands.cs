@@ -174,9 +174,7 @@ internal static class SweepCommands
             var g = client.GetGrain<ISweepCoordinatorGrain>(p.GetValue(name)!);
             if ((await g.GetStatus()).State == "new") throw new SpecException($"no sweep named '{p.GetValue(name)}' on this cluster");
             string dir = await g.Delete();
-            // Results only where they are this sweep's (its sweep.yaml there names it), never an arbitrary path.
-            bool own = dir.Length > 0 && File.Exists(Path.Combine(dir, "sweep.yaml"))
-                && File.ReadAllText(Path.Combine(dir, "sweep.yaml")).Contains($"name: {p.GetValue(name)}");
+            bool own = OwnResults(dir, p.GetValue(name)!);
             if (p.GetValue(withResults) && own) Directory.Delete(dir, recursive: true);
             Console.WriteLine($"deleted sweep {p.GetValue(name)}{(p.GetValue(withResults) ? own ? $" and {dir}" : $"; {dir} kept (not this sweep's results)" : $"; its results stay in {dir}")}");
             return 0;
@@ -184,6 +182,27 @@ internal static class SweepCommands
         foreach (var c in new[] { submit, statusCmd, watch, cancel, resume, delete, list }) cmd.Subcommands.Add(c);
         tls.AddTo(submit, statusCmd, watch, cancel, resume, delete, list);
         return cmd;
+    }
+
+    /// <summary>What a sweep writes in its results folder; a folder holding anything else is not only its own.</summary>
+    private static readonly string[] ResultEntries = ["runs", "logs", "checkpoints", "journal", "points.parquet",
+        "boundary.json", "manifest.json", "sweep.yaml", ".richlazy.lock", "results.csv"];
+
+    /// <summary>
+    /// Whether `delete --results` may remove <paramref name="dir"/>: its sweep.yaml names this sweep (the whole
+    /// line, not a prefix of another name) and it holds only what a sweep writes (no other sweep's folder: a
+    /// results root given as --out once held 25 other sweeps, and delete removed them all).
+    /// </summary>
+    internal static bool OwnResults(string dir, string sweep)
+    {
+        string yaml = Path.Combine(dir, "sweep.yaml");
+        if (dir.Length == 0 || !File.Exists(yaml)) return false;
+        if (!File.ReadLines(yaml).Any(l => System.Text.RegularExpressions.Regex.IsMatch(l,
+                $@"^name:\s*['""]?{System.Text.RegularExpressions.Regex.Escape(sweep)}['""]?\s*(#.*)?$")))
+            return false;
+        return Directory.EnumerateFileSystemEntries(dir).Select(Path.GetFileName).All(e => e is not null
+            && (ResultEntries.Contains(e) || e.EndsWith(".png", StringComparison.Ordinal)
+                || e.EndsWith(".csv", StringComparison.Ordinal)));
     }
 
     /// <summary>

@@ -115,6 +115,7 @@ public sealed class ResultSink(string sweepId, string resultsDir, ILogger logger
             logger.LogWarning("sweep {Sweep}: {What} in {Dir}", sweepId, recovered, resultsDir);
         string runsDir = ResultFiles.RunsDirectory(resultsDir);
         var runs = new Dictionary<string, ProposedRun>();
+        var foreign = new SortedSet<string>(StringComparer.Ordinal);   // other sweeps' rows in the folder
         int rowsOnDisk = 0;
         var files = Directory.Exists(runsDir) ? Directory.EnumerateFiles(runsDir, "*.parquet").Order().ToList() : [];
         foreach (var file in files)
@@ -130,6 +131,7 @@ public sealed class ResultSink(string sweepId, string resultsDir, ILogger logger
                 continue;
             }
             if (rows.Count > 0 && rows.All(r => r.SweepId == sweepId)) _files.Add(Path.GetFileName(file));
+            foreach (var r in rows) if (r.SweepId != sweepId) foreign.Add(r.SweepId);
             foreach (var row in rows.Where(r => r.SweepId == sweepId))
             {
                 rowsOnDisk++;
@@ -139,6 +141,9 @@ public sealed class ResultSink(string sweepId, string resultsDir, ILogger logger
                 steps.Add(row.Step);
             }
         }
+        if (specYaml is not null && (ForeignSweep(foreign) ?? ForeignSpec()) is { } other)
+            throw new SpecException($"{resultsDir} holds the results of sweep '{other}'; give this sweep another --out "
+                + "(a results folder belongs to one sweep)");
         if (specYaml is not null && rowsOnDisk > 0)
         {
             string previous = Path.Combine(resultsDir, "sweep.yaml");
@@ -151,6 +156,22 @@ public sealed class ResultSink(string sweepId, string resultsDir, ILogger logger
         }
         RowsOnDisk = Rows = rowsOnDisk;
         return new Ledger(rowsOnDisk, runs.Values.ToList());
+    }
+
+    private static string? ForeignSweep(SortedSet<string> foreign) => foreign.Count > 0 ? foreign.Min : null;
+
+    /// <summary>The name in DIR/sweep.yaml when it is another sweep's (`sweep run` writes it beside the results).
+    /// </summary>
+    private string? ForeignSpec()
+    {
+        string path = Path.Combine(resultsDir, "sweep.yaml");
+        if (!File.Exists(path)) return null;
+        foreach (var line in File.ReadLines(path))
+        {
+            var m = System.Text.RegularExpressions.Regex.Match(line, @"^name:\s*['""]?([^'""#\s]+)");
+            if (m.Success) return m.Groups[1].Value == sweepId ? null : m.Groups[1].Value;
+        }
+        return null;
     }
 
     /// <summary>Takes a batch of a run's typed rows, each (run_id, step) once, joined to the run's columns.</summary>

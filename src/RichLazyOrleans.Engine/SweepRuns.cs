@@ -71,6 +71,9 @@ public sealed class SweepRuns(SweepSpec spec, string resultsDir, string? tracePa
     {
         roots ??= PathRoots.Unconfined;
         roots.Check("--out", resultsDir, PathUse.Write);
+        if (roots.Results is { } root && PathRoots.RealPath(resultsDir) == root)
+            throw new SpecException($"--out: {resultsDir} is the results root itself; give a folder inside it (e.g. "
+                + $"{Path.Combine(root, "NAME")}): the root holds every sweep's results");
         var spec = SweepSpec.Parse(yaml, kinds);
         if (spec.Name != sweepId)
             throw new SpecException($"sweep id '{sweepId}' does not match the spec's name '{spec.Name}'");

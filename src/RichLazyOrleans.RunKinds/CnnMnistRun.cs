@@ -36,7 +36,8 @@ public sealed class CnnMnistRun : IRunKind
     [
         .. TrainingKeys.PathKeys,
         new("data_dir", PathUse.Read),
-        .. StandardFiles.Select(f => new PathKey(f.Key, PathUse.Read, RelativeTo: "data_dir")),
+        .. StandardFiles.Select(f => new PathKey(f.Key, PathUse.Read, RelativeTo: "data_dir",
+            Implicit: [f.File, f.File + ".gz"])),
         new("filters_dir", PathUse.Write),
     ];
     public string Summary => "two-conv-layer CNN by SGD on MNIST IDX files, first conv init / alpha; kernel_distance "

@@ -7,7 +7,9 @@ public enum PathUse { Read, Write }
 
 /// <summary>A spec key that names a file or directory. <see cref="RelativeTo"/>: a relative value is taken
 /// inside the directory another key names (an IDX file inside `data_dir`).</summary>
-public sealed record PathKey(string Key, PathUse Use, string? RelativeTo = null);
+/// <param name="Implicit">File names looked for under <paramref name="RelativeTo"/> when the key is not given (a
+/// kind's standard names): they are checked too, so a link planted under that name cannot lead outside.</param>
+public sealed record PathKey(string Key, PathUse Use, string? RelativeTo = null, IReadOnlyList<string>? Implicit = null);
 
 /// <summary>A path a spec names, resolved as the run will use it.</summary>
 public sealed record SpecPath(string Key, string Path, PathUse Use);
@@ -65,7 +67,15 @@ public sealed record PathRoots(string? Results, string? Data)
     {
         foreach (var key in kind.PathKeys)
         {
-            if (!TryString(spec, key.Key, out string? path)) continue;
+            if (!TryString(spec, key.Key, out string? path))
+            {
+                // The file the kind will open under its standard name (the first that exists, a link included).
+                if (key is { RelativeTo: { } dirKey, Implicit: { } names } && TryString(spec, dirKey, out string? dir)
+                    && names.Select(n => System.IO.Path.Combine(dir!, n))
+                        .FirstOrDefault(f => File.Exists(f) || new FileInfo(f).LinkTarget is not null) is { } file)
+                    yield return new SpecPath(key.Key, file, key.Use);
+                continue;
+            }
             if (key.RelativeTo is { } baseKey && !System.IO.Path.IsPathRooted(path)
                 && TryString(spec, baseKey, out string? baseDir))
                 path = System.IO.Path.Combine(baseDir!, path!);
