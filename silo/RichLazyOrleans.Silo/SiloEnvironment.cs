@@ -29,6 +29,7 @@ public static class SiloEnvironment
     public const string TlsKey = "RICHLAZY_TLS_KEY";              // --tls-key: PEM private key of a PEM certificate
     public const string TlsPassword = "RICHLAZY_TLS_PASSWORD";    // --tls-password: PKCS#12 or PEM key password
     public const string TlsCa = "RICHLAZY_TLS_CA";                // --tls-ca: PEM CA bundle peers must chain to
+    public const string HttpHosts = "RICHLAZY_HTTP_HOSTS";        // Host names the HTTP listener answers besides its own
 
     /// <summary>Every variable above, with what it means.</summary>
     public static IReadOnlyDictionary<string, string> Variables { get; } = new Dictionary<string, string>
@@ -63,6 +64,8 @@ public static class SiloEnvironment
         [TlsPassword] = "password of the PKCS#12 file (or of an encrypted PEM key)",
         [TlsCa] = "path of a PEM bundle of the CA certificate(s) peers must chain to "
             + "(default: the system's trusted roots); host names are not checked",
+        [HttpHosts] = "comma-separated host names the HTTP listener answers to besides localhost, 127.0.0.1, ::1 "
+            + "and its bind address (a listener on loopback refuses any other Host header: DNS rebinding)",
     };
 
     /// <summary>Variables Orleans' Kubernetes hosting reads (set from the downward API).</summary>

@@ -35,7 +35,7 @@ public static class SiloHttp
         if (port is null) return null;
         if (config.HttpToken is { Length: < 16 })
             throw new SpecException("--http-token must be at least 16 characters (e.g. `openssl rand -hex 32`)");
-        bool loopback = IPAddress.TryParse(config.HttpBind, out var ip) && IPAddress.IsLoopback(ip);
+        bool loopback = IPAddress.IsLoopback(BindAddress(config.HttpBind));
         string at = $"http://{config.HttpBind}:{port}";
         if (!config.Dashboard) return $"{at}: {SiloEnvironment.LivenessPath} and {SiloEnvironment.ReadinessPath} only";
         if (config.HttpToken is not null)
@@ -51,10 +51,11 @@ public static class SiloHttp
     public static void Add(IHostBuilder builder, SiloConfig config, int port)
     {
         builder.ConfigureWebHost(web => web
-            .UseKestrel(k => k.Listen(IPAddress.Parse(config.HttpBind), port))
+            .UseKestrel(k => k.Listen(BindAddress(config.HttpBind), port))
             .ConfigureServices(s => s.AddRouting())
             .Configure(app =>
             {
+                if (AllowedHosts(config) is { } hosts) app.Use((context, next) => CheckHost(context, next, hosts));
                 if ((config.Dashboard || PagesServed(config)) && config.HttpToken is { } token)
                     app.Use((context, next) => RequireToken(context, next, token));
                 app.UseRouting();
@@ -74,7 +75,38 @@ public static class SiloHttp
     /// </summary>
     public static bool PagesServed(SiloConfig config) =>
         config.HttpToken is not null || config.InsecureHttp
-        || (IPAddress.TryParse(config.HttpBind, out var ip) && IPAddress.IsLoopback(ip));
+        || IPAddress.IsLoopback(BindAddress(config.HttpBind));
+
+    /// <summary>`--http-bind`: an IP address, or `localhost` (127.0.0.1); anything else is one line.</summary>
+    public static IPAddress BindAddress(string bind) =>
+        bind.Equals("localhost", StringComparison.OrdinalIgnoreCase) ? IPAddress.Loopback
+        : IPAddress.TryParse(bind, out var ip) ? ip
+        : throw new SpecException($"--http-bind must be an IP address (127.0.0.1, 0.0.0.0, ::) or localhost, "
+            + $"got '{bind}'");
+
+    /// <summary>
+    /// The Host names a listener answers: on loopback, its own names and the configured ones (a page elsewhere whose
+    /// name was made to resolve to 127.0.0.1, DNS rebinding, would otherwise read the sweep pages and sweep.yaml's
+    /// env values); beyond loopback only the configured ones when some are, else any (the token guards it).
+    /// </summary>
+    public static IReadOnlySet<string>? AllowedHosts(SiloConfig config, string? configured = null)
+    {
+        var extra = (configured ?? Environment.GetEnvironmentVariable(SiloEnvironment.HttpHosts) ?? "")
+            .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(h => h.ToLowerInvariant()).ToList();
+        bool loopback = IPAddress.IsLoopback(BindAddress(config.HttpBind));
+        if (!loopback && extra.Count == 0) return null;
+        return new HashSet<string>(extra.Concat(["localhost", "127.0.0.1", "::1", "[::1]",
+            config.HttpBind.ToLowerInvariant()]), StringComparer.Ordinal);
+    }
+
+    private static Task CheckHost(HttpContext context, Func<Task> next, IReadOnlySet<string> hosts)
+    {
+        if (hosts.Contains(context.Request.Host.Host.ToLowerInvariant())) return next();
+        context.Response.StatusCode = StatusCodes.Status421MisdirectedRequest;
+        return context.Response.WriteAsync($"richlazy: this listener does not answer to Host "
+            + $"'{context.Request.Host.Host}' (add it to {SiloEnvironment.HttpHosts})\n");
+    }
 
     /// <summary>The paths behind the token: the dashboard and the sweep pages.</summary>
     private static bool Protected(PathString path) =>

@@ -24,7 +24,7 @@ public static class SiloPorts
         Probe(address, config.SiloPort, "--port (silo-to-silo)");
         Probe(address, config.GatewayPort, "--gateway (clients)");
         int? http = config.HttpPort ?? (config.Dashboard ? SiloEnvironment.DefaultHttpPort : null);
-        if (http is { } h) Probe(IPAddress.Parse(config.HttpBind), h, "--http-port");
+        if (http is { } h) Probe(SiloHttp.BindAddress(config.HttpBind), h, "--http-port");
     }
 
     public static void Probe(IPAddress address, int port, string what)
