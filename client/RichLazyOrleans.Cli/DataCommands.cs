@@ -9,7 +9,8 @@ namespace RichLazyOrleans.Cli;
 /// <summary>`richlazy data ...`: local datasets (nothing is downloaded).</summary>
 internal static class DataCommands
 {
-    /// <summary>Most examples per set: a set is held in memory as float64 (784 × 8 bytes per image) before it is written.</summary>
+    /// <summary>Most examples per set: a set is held in memory as float64 (784 × 8 bytes per image) before it is
+    /// written.</summary>
     public const int MaxExamples = 1_000_000;
 
     public static Command Create()
@@ -51,20 +52,24 @@ internal static class DataCommands
         cmd.SetAction(parse =>
         {
             int nTrain = parse.GetValue(train), nTest = parse.GetValue(test);
-            if (nTrain is < 0 or > MaxExamples) throw new SpecException($"--train must be between 0 and {MaxExamples}, got {nTrain}");
-            if (nTest is < 0 or > MaxExamples) throw new SpecException($"--test must be between 0 and {MaxExamples}, got {nTest}");
+            if (nTrain is < 0 or > MaxExamples)
+                throw new SpecException($"--train must be between 0 and {MaxExamples}, got {nTrain}");
+            if (nTest is < 0 or > MaxExamples)
+                throw new SpecException($"--test must be between 0 and {MaxExamples}, got {nTest}");
             string dir = parse.GetValue(outDir)!.FullName;
             string? previewPath = parse.GetValue(preview)?.FullName;
             ulong s = parse.GetValue(seed);
             bool gz = parse.GetValue(gzip);
-            if (previewPath is not null && nTrain + nTest == 0) throw new SpecException("--preview needs at least one image (--train or --test > 0)");
+            if (previewPath is not null && nTrain + nTest == 0)
+                throw new SpecException("--preview needs at least one image (--train or --test > 0)");
             if (File.Exists(dir)) throw new SpecException($"--out: '{dir}' is a file, not a directory");
 
             var sw = Stopwatch.StartNew();
             SyntheticDigits.WriteIdx(dir, nTrain, nTest, s, gz);
             double seconds = sw.Elapsed.TotalSeconds;
             var paths = SyntheticDigits.Paths(dir, gz);
-            Console.WriteLine($"synthetic digits, seed {s}: {nTrain} training + {nTest} test images (28x28) in {seconds:F1} s");
+            Console.WriteLine(
+                $"synthetic digits, seed {s}: {nTrain} training + {nTest} test images (28x28) in {seconds:F1} s");
             Console.WriteLine($"wrote {paths.TrainImages} ({nTrain} images)");
             Console.WriteLine($"wrote {paths.TrainLabels} ({nTrain} labels)");
             Console.WriteLine($"wrote {paths.TestImages} ({nTest} images)");
@@ -73,14 +78,19 @@ internal static class DataCommands
             if (previewPath is not null)
             {
                 // Example i depends only on (seed, i), so these are exactly the first images in the files.
-                var first = nTrain > 0 ? SyntheticDigits.Generate(Math.Min(100, nTrain), s) : SyntheticDigits.GenerateTest(Math.Min(100, nTest), s);
+                var first = nTrain > 0
+                    ? SyntheticDigits.Generate(Math.Min(100, nTrain), s)
+                    : SyntheticDigits.GenerateTest(Math.Min(100, nTest), s);
                 var (pixels, width, height) = SyntheticDigits.Tile(first);
-                if (Path.GetDirectoryName(previewPath) is { Length: > 0 } previewDir) Directory.CreateDirectory(previewDir);
+                if (Path.GetDirectoryName(previewPath) is { Length: > 0 } previewDir)
+                    Directory.CreateDirectory(previewDir);
                 Png.WriteGray(previewPath, width, height, pixels);
-                Console.WriteLine($"wrote {previewPath} (the first {first.Count} {(nTrain > 0 ? "training" : "test")} images, {width}x{height})");
+                Console.WriteLine($"wrote {previewPath} (the first {first.Count} "
+                    + $"{(nTrain > 0 ? "training" : "test")} images, {width}x{height})");
             }
             Console.WriteLine("note: these are synthetic stand-ins with MNIST's file format, not MNIST; "
-                + "numbers measured on them are not MNIST results. Real MNIST files are read from the paths you give a run.");
+                + "numbers measured on them are not MNIST results. "
+                + "Real MNIST files are read from the paths you give a run.");
             return 0;
         });
         return cmd;

@@ -29,6 +29,7 @@ catch (SpecException e)
 }
 catch (Exception e) when (Environment.GetEnvironmentVariable("RICHLAZY_DEBUG") != "1")
 {
-    Console.Error.WriteLine($"richlazy: {e.GetType().Name}: {e.Message.Split('\n')[0]} (set RICHLAZY_DEBUG=1 for the stack trace)");
+    Console.Error.WriteLine($"richlazy: {e.GetType().Name}: {e.Message.Split('\n')[0]} "
+        + "(set RICHLAZY_DEBUG=1 for the stack trace)");
     return 1;
 }

@@ -21,7 +21,11 @@ internal static class RunCommand
         {
             Description = "run kind: " + string.Join(", ", RunKindRegistry.All.Select(k => k.Name)),
         };
-        var spec = new Option<FileInfo>("--spec") { Description = "JSON spec file with the run's keys", Required = true };
+        var spec = new Option<FileInfo>("--spec")
+        {
+            Description = "JSON spec file with the run's keys",
+            Required = true,
+        };
         // The key lists come from the kinds' declarations (IRunKind.Keys), the same ones docs/spec-keys.md is made of.
         var cmd = new Command("run", "Run one configuration in-process and print one JSON object per checkpoint/time "
             + "point.\nKeys: KEY* required, KEY (DEFAULT), bare KEY optional; docs/spec-keys.md explains each.\n"

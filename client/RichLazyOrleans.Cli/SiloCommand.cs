@@ -27,7 +27,8 @@ internal static class SiloCommand
         static int EnvInt(string name, int fallback) => Env(name) is { } v
             ? int.TryParse(v, out int n) ? n : throw new SpecException($"{name} must be an integer, got '{v}'")
             : fallback;
-        static bool EnvBool(string name) => Env(name) is { } v && (v.Equals("true", StringComparison.OrdinalIgnoreCase) || v == "1");
+        static bool EnvBool(string name) =>
+            Env(name) is { } v && (v.Equals("true", StringComparison.OrdinalIgnoreCase) || v == "1");
         var port = new Option<int>("--port")
         {
             Description = $"silo-to-silo port (${SiloEnvironment.SiloPort})",
@@ -66,7 +67,8 @@ internal static class SiloCommand
         {
             Description = $"serve {SiloEnvironment.LivenessPath} and {SiloEnvironment.ReadinessPath} (and the "
                 + $"dashboard) on this port (${SiloEnvironment.HttpPort})",
-            DefaultValueFactory = _ => Env(SiloEnvironment.HttpPort) is { } v ? EnvInt(SiloEnvironment.HttpPort, 0) : null,
+            DefaultValueFactory = _ =>
+                Env(SiloEnvironment.HttpPort) is { } v ? EnvInt(SiloEnvironment.HttpPort, 0) : null,
         };
         var httpBind = new Option<string>("--http-bind")
         {
@@ -125,7 +127,8 @@ internal static class SiloCommand
             Description = "RichLazyOrleans log level on stderr (Orleans' own: errors only)",
             DefaultValueFactory = _ => LogLevel.Warning,
         };
-        var cmd = new Command("silo", "Run a silo until Ctrl+C/SIGTERM: alone (local) or joining the cluster registered in Redis (--redis). Binds to loopback unless told otherwise.")
+        var cmd = new Command("silo", "Run a silo until Ctrl+C/SIGTERM: alone (local) or joining the cluster "
+            + "registered in Redis (--redis). Binds to loopback unless told otherwise.")
         {
             port, gateway, slots, redis, advertise, listenAny, kubernetes, httpPort, httpBind, dashboard, shutdown,
             httpToken, insecureHttp, gpus, allowCommands, resultsRoot, dataRoot, logLevel,
@@ -155,7 +158,9 @@ internal static class SiloCommand
                 AllowCommands = p.GetValue(allowCommands),
                 Tls = tls.Read(p),
             };
-            if (config.Kubernetes && config.Redis is null) throw new SpecException("--kubernetes needs --redis (or RICHLAZY_REDIS): the cluster's membership, state and reminders live in Redis");
+            if (config.Kubernetes && config.Redis is null)
+                throw new SpecException("--kubernetes needs --redis (or RICHLAZY_REDIS): the cluster's membership, "
+                    + "state and reminders live in Redis");
             int? http = config.HttpPort ?? (config.Dashboard ? SiloEnvironment.DefaultHttpPort : null);
             string? exposure = SiloHttp.Exposure(config, http);   // refuses an open dashboard beyond loopback
             try { SiloPorts.EnsureFree(config); }
@@ -165,7 +170,9 @@ internal static class SiloCommand
             catch (TlsConfigException e) { throw new SpecException(e.Message); }
             using var _ = host;
             await host.StartAsync(ct);
-            string where = config.Kubernetes ? $"pod {Environment.GetEnvironmentVariable("POD_NAME")}" : $"{config.Advertise ?? "127.0.0.1"}:{config.SiloPort} (gateway {config.GatewayPort})";
+            string where = config.Kubernetes
+                ? $"pod {Environment.GetEnvironmentVariable("POD_NAME")}"
+                : $"{config.Advertise ?? "127.0.0.1"}:{config.SiloPort} (gateway {config.GatewayPort})";
             if (exposure is not null) Console.Error.WriteLine($"richlazy: HTTP on {exposure}");
             string gpuSlots = config.Gpus.Count > 0 ? $" + GPU slots {string.Join(",", config.Gpus)}" : "";
             Console.Error.WriteLine($"richlazy: silo up on {where}, {config.Slots} slot(s){gpuSlots}"
@@ -196,5 +203,6 @@ internal static class SiloCommand
     }
 
     /// <summary>A Redis configuration string fit for a log line.</summary>
-    internal static string RedactPassword(string redis) => System.Text.RegularExpressions.Regex.Replace(redis, "password=[^,]*", "password=***", System.Text.RegularExpressions.RegexOptions.IgnoreCase);
+    internal static string RedactPassword(string redis) => System.Text.RegularExpressions.Regex.Replace(
+        redis, "password=[^,]*", "password=***", System.Text.RegularExpressions.RegexOptions.IgnoreCase);
 }

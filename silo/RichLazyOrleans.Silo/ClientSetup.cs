@@ -23,7 +23,8 @@ public static class ClientSetup
             .Build();
     }
 
-    /// <summary>A client of a Redis cluster: it finds the gateways in Redis (and refreshes the list often, so restarted silos are found).</summary>
+    /// <summary>A client of a Redis cluster: it finds the gateways in Redis (and refreshes the list often, so
+    /// restarted silos are found).</summary>
     public static IHost BuildRedisClient(string redis, TlsConfig? tls = null)
     {
         var loaded = tls is null ? null : SiloTls.Load(tls);
@@ -35,7 +36,11 @@ public static class ClientSetup
                 var options = StackExchange.Redis.ConfigurationOptions.Parse(redis);
                 options.AbortOnConnectFail = false;
                 c.UseRedisClustering(o => o.ConfigurationOptions = options)
-                    .Configure<ClusterOptions>(o => { o.ClusterId = SiloSetup.ClusterId; o.ServiceId = SiloSetup.ClusterId; })
+                    .Configure<ClusterOptions>(o =>
+                    {
+                        o.ClusterId = SiloSetup.ClusterId;
+                        o.ServiceId = SiloSetup.ClusterId;
+                    })
                     .Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(5));
             })
             .Build();

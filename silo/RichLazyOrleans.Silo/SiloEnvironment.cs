@@ -11,13 +11,19 @@ public static class SiloEnvironment
     public const string Slots = "RICHLAZY_SLOTS";                 // --slots: runs this silo may hold at once
     public const string SiloPort = "RICHLAZY_SILO_PORT";          // --port: silo-to-silo port
     public const string GatewayPort = "RICHLAZY_GATEWAY_PORT";    // --gateway: client gateway port
-    public const string Advertise = "RICHLAZY_ADVERTISE";         // --advertise: IP or host name other silos and clients reach this silo at
-    public const string ListenAny = "RICHLAZY_LISTEN_ANY";        // --listen-any: bind 0.0.0.0 instead of the advertised address
-    public const string Kubernetes = "RICHLAZY_KUBERNETES";       // --kubernetes: Orleans Kubernetes hosting (POD_NAME, POD_NAMESPACE, POD_IP)
+    public const string Advertise = "RICHLAZY_ADVERTISE";         // --advertise: IP or host name other silos and
+                                                                  // clients reach this silo at
+    public const string ListenAny = "RICHLAZY_LISTEN_ANY";        // --listen-any: bind 0.0.0.0 instead of the
+                                                                  // advertised address
+    public const string Kubernetes = "RICHLAZY_KUBERNETES";       // --kubernetes: Orleans Kubernetes hosting (POD_NAME,
+                                                                  // POD_NAMESPACE, POD_IP)
     public const string HttpPort = "RICHLAZY_HTTP_PORT";          // --http-port: /healthz, /readyz (and /dashboard)
-    public const string HttpBind = "RICHLAZY_HTTP_BIND";          // --http-bind: address of the HTTP listener (default 127.0.0.1)
-    public const string Dashboard = "RICHLAZY_DASHBOARD";         // --dashboard: Orleans Dashboard at /dashboard on the HTTP port
-    public const string ShutdownSeconds = "RICHLAZY_SHUTDOWN_SECONDS";   // --shutdown-seconds: time to checkpoint running runs on SIGTERM
+    public const string HttpBind = "RICHLAZY_HTTP_BIND";          // --http-bind: address of the HTTP listener (default
+                                                                  // 127.0.0.1)
+    public const string Dashboard = "RICHLAZY_DASHBOARD";         // --dashboard: Orleans Dashboard at /dashboard on the
+                                                                  // HTTP port
+    public const string ShutdownSeconds = "RICHLAZY_SHUTDOWN_SECONDS";   // --shutdown-seconds: time to checkpoint
+                                                                         // running runs on SIGTERM
     public const string HttpToken = "RICHLAZY_HTTP_TOKEN";        // --http-token: the dashboard's token
     public const string InsecureHttp = "RICHLAZY_INSECURE_HTTP";  // --insecure-http: no token beyond loopback
     public const string Gpus = "RICHLAZY_GPUS";                   // --gpus: a slot per GPU (0,1,… or all)
@@ -40,13 +46,15 @@ public static class SiloEnvironment
         [GatewayPort] = $"client gateway port (default {DefaultGatewayPort})",
         [Advertise] = "IP address or host name this silo is reached at (default 127.0.0.1)",
         [ListenAny] = "true: listen on all interfaces (containers), advertising RICHLAZY_ADVERTISE",
-        [Kubernetes] = "true: Orleans Kubernetes hosting; reads POD_NAME, POD_NAMESPACE, POD_IP, ORLEANS_CLUSTER_ID, ORLEANS_SERVICE_ID",
+        [Kubernetes] = "true: Orleans Kubernetes hosting; reads POD_NAME, POD_NAMESPACE, POD_IP, ORLEANS_CLUSTER_ID, "
+            + "ORLEANS_SERVICE_ID",
         [HttpPort] = "HTTP port for /healthz (liveness), /readyz (readiness), the live sweep pages /sweeps "
-            + $"(loopback, or with a token) and, with the dashboard, /dashboard (default {DefaultHttpPort} when the dashboard is on; "
-            + "off otherwise)",
+            + $"(loopback, or with a token) and, with the dashboard, /dashboard (default {DefaultHttpPort} "
+            + "when the dashboard is on; off otherwise)",
         [HttpBind] = "address the HTTP listener binds (default 127.0.0.1; 0.0.0.0 in pods so probes reach it)",
         [Dashboard] = "true: serve the Orleans Dashboard at /dashboard on the HTTP port",
-        [ShutdownSeconds] = $"seconds a SIGTERM may take to checkpoint running runs and leave (default {DefaultShutdownSeconds}); keep the pod's grace period above it",
+        [ShutdownSeconds] = "seconds a SIGTERM may take to checkpoint running runs and leave "
+            + $"(default {DefaultShutdownSeconds}); keep the pod's grace period above it",
         [HttpToken] = "token (16+ characters) the dashboard asks for: `Authorization: Bearer TOKEN`, or open "
             + "/dashboard?token=TOKEN once in a browser; needed when the dashboard is served beyond loopback",
         [InsecureHttp] = "true: serve the dashboard beyond loopback without a token (a network you trust)",
@@ -69,7 +77,8 @@ public static class SiloEnvironment
     };
 
     /// <summary>Variables Orleans' Kubernetes hosting reads (set from the downward API).</summary>
-    public static IReadOnlyList<string> KubernetesVariables { get; } = ["POD_NAME", "POD_NAMESPACE", "POD_IP", "ORLEANS_CLUSTER_ID", "ORLEANS_SERVICE_ID"];
+    public static IReadOnlyList<string> KubernetesVariables { get; } =
+        ["POD_NAME", "POD_NAMESPACE", "POD_IP", "ORLEANS_CLUSTER_ID", "ORLEANS_SERVICE_ID"];
 
     public const int DefaultSiloPort = 11111;
     public const int DefaultGatewayPort = 30000;

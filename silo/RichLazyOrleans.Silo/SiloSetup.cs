@@ -20,11 +20,13 @@ using RichLazyOrleans.RunKinds;
 
 namespace RichLazyOrleans.Silo;
 
-/// <summary>How one silo process is set up (`richlazy silo` flags, each with an environment fallback in <see cref="SiloEnvironment"/>).</summary>
+/// <summary>How one silo process is set up (`richlazy silo` flags, each with an environment fallback in
+/// <see cref="SiloEnvironment"/>).</summary>
 public sealed record SiloConfig
 {
     public int Slots { get; init; } = SlotPool.DefaultSlots();
-    /// <summary>Redis configuration string; null: a single local silo (membership, state and reminders in memory).</summary>
+    /// <summary>Redis configuration string; null: a single local silo (membership, state and reminders in
+    /// memory).</summary>
     public string? Redis { get; init; }
     public int SiloPort { get; init; } = SiloEnvironment.DefaultSiloPort;
     public int GatewayPort { get; init; } = SiloEnvironment.DefaultGatewayPort;
@@ -79,7 +81,9 @@ public static class SiloSetup
         // Grain state in Orleans' binary format (its generated serializers) instead of the default
         // JSON: a sweep's state grows with its runs, and JSON made each write of a 2 000-run sweep
         // cost ~0.1 s of CPU (6% of a 10 ms-per-run sweep on 2 cores; measured, bench orchestration).
-        silo.Services.AddSingleton<Orleans.Storage.IGrainStorageSerializer>(sp => new Orleans.Storage.OrleansGrainStorageSerializer(sp.GetRequiredService<Orleans.Serialization.Serializer>()));
+        silo.Services.AddSingleton<Orleans.Storage.IGrainStorageSerializer>(sp =>
+            new Orleans.Storage.OrleansGrainStorageSerializer(
+                sp.GetRequiredService<Orleans.Serialization.Serializer>()));
         silo.Services.Configure<ReminderOptions>(o => o.MinimumReminderPeriod = TimeSpan.FromSeconds(5));
         silo.AddStartupTask(async (services, cancellation) =>
         {
@@ -87,7 +91,8 @@ public static class SiloSetup
             // the middle of the first sweep.
             var warm = new[] { new Results.ResultRow { RunId = "warm-up" } };
             await Results.ResultParquet.WriteAsync(new MemoryStream(), warm, ["warm_up"]);
-            System.Text.Json.JsonSerializer.Deserialize<List<Results.ResultRow>>(System.Text.Json.JsonSerializer.Serialize(warm));
+            System.Text.Json.JsonSerializer.Deserialize<List<Results.ResultRow>>(
+                System.Text.Json.JsonSerializer.Serialize(warm));
             await Results.ResultCompaction.WarmUpAsync();   // and of merging a sweep's files when it ends
             // Register the slots now (sweeps size their in-flight window from them), without waiting:
             // a grain call at start-up can wait 30 s on a silo that died and is not yet declared dead,
@@ -95,7 +100,8 @@ public static class SiloSetup
             var self = services.GetRequiredService<ILocalSiloDetails>().SiloAddress.ToString();
             _ = services.GetRequiredService<IGrainFactory>().GetGrain<ISlotRegistryGrain>(0)
                 .Register(self, pool.Slots, pool.Gpus.Count)
-                .ContinueWith(t => t.Exception, TaskContinuationOptions.OnlyOnFaulted);   // observed; the heartbeat retries
+                // observed; the heartbeat retries
+                .ContinueWith(t => t.Exception, TaskContinuationOptions.OnlyOnFaulted);
         });
         silo.Services.AddSingleton(new DrainOptions(TimeSpan.FromSeconds(shutdownSeconds)));
         silo.Services.AddHostedService<SlotLifecycle>();
@@ -118,14 +124,16 @@ public static class SiloSetup
             Gpus = gpus ?? [], HttpPort = httpPort,   // loopback only: the live sweep page and the probes
         });
 
-    /// <summary>A single local silo on loopback with fixed ports (`richlazy silo`): clients reach its gateway.</summary>
+    /// <summary>A single local silo on loopback with fixed ports (`richlazy silo`): clients reach its
+    /// gateway.</summary>
     public static IHost BuildLocal(int slots, int siloPort, int gatewayPort, LogLevel logLevel = LogLevel.Warning) =>
         Build(new SiloConfig { Slots = slots, SiloPort = siloPort, GatewayPort = gatewayPort, LogLevel = logLevel });
 
     /// <summary>Cluster and service id shared by every silo and client of a RichLazyOrleans cluster.</summary>
     public const string ClusterId = "richlazy";
 
-    /// <summary>A silo: local (no Redis) or a member of the cluster registered in Redis, on Kubernetes or not.</summary>
+    /// <summary>A silo: local (no Redis) or a member of the cluster registered in Redis, on Kubernetes or
+    /// not.</summary>
     public static IHost Build(SiloConfig config)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(config.Slots + config.Gpus.Count, 1);
@@ -140,12 +148,16 @@ public static class SiloSetup
                 // Orleans' own start-up notes (ServerGC advice, watchdog on a busy 2-core machine) are noise
                 // for a one-process sweep; its errors still show.
                 l.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; })
-                    .AddFilter((category, level) => level >= (category?.StartsWith("Orleans", StringComparison.Ordinal) == true ? LogLevel.Error
-                        : category?.StartsWith("Microsoft", StringComparison.Ordinal) == true ? LogLevel.Warning : config.LogLevel));
-                l.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+                    .AddFilter((category, level) => level >= (
+                        category?.StartsWith("Orleans", StringComparison.Ordinal) == true ? LogLevel.Error
+                        : category?.StartsWith("Microsoft", StringComparison.Ordinal) == true ? LogLevel.Warning
+                        : config.LogLevel));
+                l.Services.Configure<Microsoft.Extensions.Logging.Console.ConsoleLoggerOptions>(
+                    o => o.LogToStandardErrorThreshold = LogLevel.Trace);
             })
             // Long enough for running runs to checkpoint and hand over, then for Orleans to leave cleanly.
-            .ConfigureServices(s => s.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(config.ShutdownSeconds + 30)))
+            .ConfigureServices(s => s.Configure<HostOptions>(
+                o => o.ShutdownTimeout = TimeSpan.FromSeconds(config.ShutdownSeconds + 30)))
             .UseOrleans(silo =>
             {
                 if (config.Redis is null)
@@ -174,11 +186,16 @@ public static class SiloSetup
                         });
                     if (config.Kubernetes)
                         silo.UseKubernetesHosting()   // pod name, IP, namespace and cluster ids from the downward API
-                            .Configure<EndpointOptions>(o => { o.SiloPort = config.SiloPort; o.GatewayPort = config.GatewayPort; });
+                            .Configure<EndpointOptions>(o =>
+                            {
+                                o.SiloPort = config.SiloPort;
+                                o.GatewayPort = config.GatewayPort;
+                            });
                     else
                     {
                         var address = ResolveAdvertised(config.Advertise);
-                        silo.ConfigureEndpoints(address, config.SiloPort, config.GatewayPort, listenOnAnyHostAddress: config.ListenAny);
+                        silo.ConfigureEndpoints(address, config.SiloPort, config.GatewayPort,
+                            listenOnAnyHostAddress: config.ListenAny);
                     }
                 }
                 silo.Services.AddSingleton(config.Roots);
@@ -187,7 +204,8 @@ public static class SiloSetup
                 silo.AddActivityPropagation().AddRichLazy(config.Slots, config.ShutdownSeconds, config.Gpus);
                 if (config.Dashboard) silo.AddDashboard();
             })
-            .ConfigureServices((context, services) => AddTelemetry(services, context.Configuration["Telemetry:Exporter"]));
+            .ConfigureServices((context, services) =>
+                AddTelemetry(services, context.Configuration["Telemetry:Exporter"]));
         if (httpPort is { } port) SiloHttp.Add(builder, config, port);
         return builder.Build();
     }
@@ -198,8 +216,10 @@ public static class SiloSetup
         if (IPAddress.TryParse(advertise, out var ip)) return ip;
         // A host name (a compose service): the address it resolves to here.
         var addresses = Dns.GetHostAddresses(advertise);
-        return addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork) ?? addresses.FirstOrDefault()
-            ?? throw new InvalidOperationException($"{SiloEnvironment.Advertise}: '{advertise}' resolves to no address");
+        return addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork)
+            ?? addresses.FirstOrDefault()
+            ?? throw new InvalidOperationException(
+                $"{SiloEnvironment.Advertise}: '{advertise}' resolves to no address");
     }
 
     /// <summary>
@@ -215,7 +235,9 @@ public static class SiloSetup
     public static void AddTelemetry(IServiceCollection services, string? exporter)
     {
         if (string.IsNullOrWhiteSpace(exporter) || exporter == "none") return;
-        if (exporter is not ("console" or "otlp")) throw new InvalidOperationException($"Telemetry:Exporter must be 'console', 'otlp' or 'none', got '{exporter}'");
+        if (exporter is not ("console" or "otlp"))
+            throw new InvalidOperationException(
+                $"Telemetry:Exporter must be 'console', 'otlp' or 'none', got '{exporter}'");
         services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService("richlazy"))
             .WithTracing(t =>

@@ -22,13 +22,18 @@ public sealed class CnnMnistRun : IRunKind
     ];
 
     public string Name => KindName;
-    public IReadOnlyDictionary<string, (double Min, double Max)> Metrics { get; } = new Dictionary<string, (double, double)>
+    public IReadOnlyDictionary<string, (double Min, double Max)> Metrics { get; } =
+        new Dictionary<string, (double, double)>
+        {
+            ["train_loss"] = (0, double.PositiveInfinity), ["test_loss"] = (0, double.PositiveInfinity),
+            ["train_accuracy"] = (0, 1), ["test_accuracy"] = (0, 1),
+            ["kernel_distance"] = (0, 1), ["parameter_distance"] = (0, double.PositiveInfinity),
+            ["filter_smoothness"] = (0, 1),
+        };
+    public IReadOnlySet<string> AxisParameters { get; } = new HashSet<string>
     {
-        ["train_loss"] = (0, double.PositiveInfinity), ["test_loss"] = (0, double.PositiveInfinity),
-        ["train_accuracy"] = (0, 1), ["test_accuracy"] = (0, 1),
-        ["kernel_distance"] = (0, 1), ["parameter_distance"] = (0, double.PositiveInfinity), ["filter_smoothness"] = (0, 1),
+        "alpha", "lr", "momentum", "weight_decay", "channels1", "channels2", "train_size",
     };
-    public IReadOnlySet<string> AxisParameters { get; } = new HashSet<string> { "alpha", "lr", "momentum", "weight_decay", "channels1", "channels2", "train_size" };
     public IReadOnlySet<string> IntegerAxes { get; } = new HashSet<string> { "channels1", "channels2", "train_size" };
     public bool HasSeed => true;
     public bool Resumable => true;
@@ -124,14 +129,19 @@ public sealed class CnnMnistRun : IRunKind
         string? dataDir = spec.OptionalString("data_dir");
         string File(string key)
         {
-            if (spec.OptionalString(key) is { } path) return dataDir is not null && !Path.IsPathRooted(path) ? Path.Combine(dataDir, path) : path;
-            if (dataDir is null) throw new SpecException($"key '{key}' is required (a path to an IDX file), or give 'data_dir' holding the standard MNIST file names");
+            if (spec.OptionalString(key) is { } path)
+                return dataDir is not null && !Path.IsPathRooted(path) ? Path.Combine(dataDir, path) : path;
+            if (dataDir is null)
+                throw new SpecException($"key '{key}' is required (a path to an IDX file), "
+                    + "or give 'data_dir' holding the standard MNIST file names");
             string name = StandardFiles.First(f => f.Key == key).File;
             foreach (var candidate in new[] { name, name + ".gz" })
                 if (System.IO.File.Exists(Path.Combine(dataDir, candidate))) return Path.Combine(dataDir, candidate);
-            throw new SpecException($"key 'data_dir': '{dataDir}' holds neither {name} nor {name}.gz (give '{key}' to name the file)");
+            throw new SpecException(
+                $"key 'data_dir': '{dataDir}' holds neither {name} nor {name}.gz (give '{key}' to name the file)");
         }
-        string trainImages = File("train_images"), trainLabels = File("train_labels"), testImages = File("test_images"), testLabels = File("test_labels");
+        string trainImages = File("train_images"), trainLabels = File("train_labels"),
+            testImages = File("test_images"), testLabels = File("test_labels");
         int? trainSize = spec.Has("train_size") ? (int)spec.Integer("train_size", null, 1, int.MaxValue) : null;
         int? testSize = spec.Has("test_size") ? (int)spec.Integer("test_size", null, 1, int.MaxValue) : null;
         long seed = spec.Integer("seed", 0, 0);
@@ -139,11 +149,15 @@ public sealed class CnnMnistRun : IRunKind
         int c1 = (int)spec.Integer("channels1", 16, 1, 4096);
         int c2 = (int)spec.Integer("channels2", 32, 1, 4096);
         int kernel = (int)spec.Integer("kernel", 5, 1, 31);
-        if (kernel % 2 == 0) throw new SpecException($"key 'kernel' must be odd (\"same\" padding keeps the image size), got {kernel}");
-        if (kernel == 1) throw new SpecException("key 'kernel': a 1x1 filter has no spatial frequencies (filter smoothness undefined); use 3 or more");
+        if (kernel % 2 == 0)
+            throw new SpecException($"key 'kernel' must be odd (\"same\" padding keeps the image size), got {kernel}");
+        if (kernel == 1)
+            throw new SpecException(
+                "key 'kernel': a 1x1 filter has no spatial frequencies (filter smoothness undefined); use 3 or more");
         double lr = spec.PositiveNumber("lr", 0.05);
         double momentum = spec.Number("momentum", 0);
-        if (!(momentum >= 0 && momentum < 1)) throw new SpecException($"key 'momentum' must be in [0, 1), got {momentum:R}");
+        if (!(momentum >= 0 && momentum < 1))
+            throw new SpecException($"key 'momentum' must be in [0, 1), got {momentum:R}");
         double wd = spec.Number("weight_decay", 0);
         if (!(wd >= 0)) throw new SpecException($"key 'weight_decay' must be >= 0, got {wd:R}");
         int batch = (int)spec.Integer("batch_size", 64, 0, int.MaxValue);
@@ -153,13 +167,19 @@ public sealed class CnnMnistRun : IRunKind
         int probe = (int)spec.Integer("probe_size", 32, 1, 512);
         double cutoff = spec.PositiveNumber("smoothness_cutoff", FilterSmoothness.DefaultCutoff);
         try { FilterSmoothness.WhiteNoiseBaseline(kernel, kernel, cutoff); }
-        catch (ArgumentException e) { throw new SpecException($"key 'smoothness_cutoff': {e.Message.Split(" (Parameter")[0]}"); }
+        catch (ArgumentException e)
+        {
+            throw new SpecException($"key 'smoothness_cutoff': {e.Message.Split(" (Parameter")[0]}");
+        }
         string? filtersDir = spec.OptionalString("filters_dir");
         bool images = spec.Bool("filter_images", filtersDir is not null);   // naming a directory asks for the PNGs
-        if (!images && filtersDir is not null) throw new SpecException("key 'filters_dir' is given but 'filter_images' is false");
+        if (!images && filtersDir is not null)
+            throw new SpecException("key 'filters_dir' is given but 'filter_images' is false");
         var common = spec.Common(KindName, RunsOnCuda, steps, "float32", 1000);
         string? dir = common.CheckpointDir;
-        if (images && filtersDir is null && dir is null) throw new SpecException("key 'filter_images' needs 'filters_dir' or 'checkpoint_dir' (where to write the PNGs)");
+        if (images && filtersDir is null && dir is null)
+            throw new SpecException(
+                "key 'filter_images' needs 'filters_dir' or 'checkpoint_dir' (where to write the PNGs)");
         var config = new CnnMnistConfig
         {
             TrainImages = trainImages,
@@ -194,7 +214,8 @@ public sealed class CnnMnistRun : IRunKind
         return config;
     }
 
-    public IReadOnlyList<JsonObject> Run(Spec spec, Action<string>? log = null, Action<JsonObject>? rowReady = null, CancellationToken cancellationToken = default)
+    public IReadOnlyList<JsonObject> Run(Spec spec, Action<string>? log = null, Action<JsonObject>? rowReady = null,
+        CancellationToken cancellationToken = default)
     {
         var config = Parse(spec);
         using var trainer = new CnnMnistTrainer(config)

@@ -12,12 +12,14 @@ public sealed class GrokkingRun : IRunKind
     private const string KindName = "grokking";
     private const bool RunsOnCuda = true;
     public string Name => KindName;
-    public IReadOnlyDictionary<string, (double Min, double Max)> Metrics { get; } = new Dictionary<string, (double, double)>
-    {
-        ["train_loss"] = (0, double.PositiveInfinity), ["val_loss"] = (0, double.PositiveInfinity),
-        ["train_accuracy"] = (0, 1), ["val_accuracy"] = (0, 1), ["steps_to_grok"] = (0, double.PositiveInfinity),
-    };
-    public IReadOnlySet<string> AxisParameters { get; } = new HashSet<string> { "alpha", "lr", "weight_decay", "train_fraction", "beta1", "beta2" };
+    public IReadOnlyDictionary<string, (double Min, double Max)> Metrics { get; } =
+        new Dictionary<string, (double, double)>
+        {
+            ["train_loss"] = (0, double.PositiveInfinity), ["val_loss"] = (0, double.PositiveInfinity),
+            ["train_accuracy"] = (0, 1), ["val_accuracy"] = (0, 1), ["steps_to_grok"] = (0, double.PositiveInfinity),
+        };
+    public IReadOnlySet<string> AxisParameters { get; } =
+        new HashSet<string> { "alpha", "lr", "weight_decay", "train_fraction", "beta1", "beta2" };
     public bool HasSeed => true;
     public bool Resumable => true;
     public bool Cuda => RunsOnCuda;
@@ -59,7 +61,9 @@ public sealed class GrokkingRun : IRunKind
         double fraction = spec.PositiveNumber("train_fraction", 0.3);
         if (fraction >= 1) throw new SpecException($"key 'train_fraction' must be in (0, 1), got {fraction:R}");
         int nTrain = ModularData.TrainSize(p, fraction);
-        if (nTrain < 1 || nTrain >= p * p) throw new SpecException($"key 'train_fraction': {fraction:R} of p² = {p * p} gives {nTrain} training pairs; need at least 1 and fewer than {p * p}");
+        if (nTrain < 1 || nTrain >= p * p)
+            throw new SpecException($"key 'train_fraction': {fraction:R} of p² = {p * p} gives {nTrain} "
+                + $"training pairs; need at least 1 and fewer than {p * p}");
         long seed = spec.Integer("seed", 0, 0);
         long dataSeed = spec.Integer("data_seed", seed, 0);
         double alpha = spec.PositiveNumber("alpha", 1);
@@ -116,7 +120,8 @@ public sealed class GrokkingRun : IRunKind
         return config;
     }
 
-    public IReadOnlyList<JsonObject> Run(Spec spec, Action<string>? log = null, Action<JsonObject>? rowReady = null, CancellationToken cancellationToken = default)
+    public IReadOnlyList<JsonObject> Run(Spec spec, Action<string>? log = null, Action<JsonObject>? rowReady = null,
+        CancellationToken cancellationToken = default)
     {
         var config = Parse(spec);
         using var trainer = new GrokkingTrainer(config)

@@ -14,15 +14,18 @@ public sealed class RhmRun : IRunKind
     private const string KindName = "rhm";
     private const bool RunsOnCuda = false;
     public string Name => KindName;
-    public IReadOnlyDictionary<string, (double Min, double Max)> Metrics { get; } = new Dictionary<string, (double, double)>
-    {
-        ["train_loss"] = (0, double.PositiveInfinity), ["test_loss"] = (0, double.PositiveInfinity),
-        ["train_accuracy"] = (0, 1), ["test_accuracy"] = (0, 1),
-        ["sample_complexity"] = (0, double.PositiveInfinity), ["sample_complexity_interpolated"] = (0, double.PositiveInfinity),
-    };
+    public IReadOnlyDictionary<string, (double Min, double Max)> Metrics { get; } =
+        new Dictionary<string, (double, double)>
+        {
+            ["train_loss"] = (0, double.PositiveInfinity), ["test_loss"] = (0, double.PositiveInfinity),
+            ["train_accuracy"] = (0, 1), ["test_accuracy"] = (0, 1),
+            ["sample_complexity"] = (0, double.PositiveInfinity),
+            ["sample_complexity_interpolated"] = (0, double.PositiveInfinity),
+        };
     /// <summary>The metrics, and the training size each row is for.</summary>
     public IReadOnlyCollection<string> OutputColumns => [.. Metrics.Keys, "train_size"];
-    public IReadOnlySet<string> AxisParameters { get; } = new HashSet<string> { "alpha", "lr", "width", "m", "weight_decay" };
+    public IReadOnlySet<string> AxisParameters { get; } =
+        new HashSet<string> { "alpha", "lr", "width", "m", "weight_decay" };
     public IReadOnlySet<string> IntegerAxes { get; } = new HashSet<string> { "width", "m" };
     public bool HasSeed => true;
     public bool Resumable => true;
@@ -65,9 +68,14 @@ public sealed class RhmRun : IRunKind
         int m = (int)spec.Integer("m", 4, 1, 1 << 20);
         int nc = (int)spec.Integer("n_classes", v, 1, 1 << 20);
         BigInteger tuples = BigInteger.Pow(v, s);
-        if ((BigInteger)m * nc > tuples) throw new SpecException($"key 'm': m·n_classes = {(long)m * nc} exceeds v^s = {tuples} distinct {s}-tuples (rules would be ambiguous)");
-        if (depth >= 2 && (BigInteger)m * v > tuples) throw new SpecException($"key 'm': m·v = {(long)m * v} exceeds v^s = {tuples} (need m <= v^(s-1))");
-        if (BigInteger.Pow(s, depth) > 1 << 16) throw new SpecException($"key 'L': input length s^L = {BigInteger.Pow(s, depth)} is too long (at most 65536)");
+        if ((BigInteger)m * nc > tuples)
+            throw new SpecException($"key 'm': m·n_classes = {(long)m * nc} exceeds v^s = {tuples} "
+                + $"distinct {s}-tuples (rules would be ambiguous)");
+        if (depth >= 2 && (BigInteger)m * v > tuples)
+            throw new SpecException($"key 'm': m·v = {(long)m * v} exceeds v^s = {tuples} (need m <= v^(s-1))");
+        if (BigInteger.Pow(s, depth) > 1 << 16)
+            throw new SpecException(
+                $"key 'L': input length s^L = {BigInteger.Pow(s, depth)} is too long (at most 65536)");
         long seed = spec.Integer("seed", 0, 0);
         long initSeed = spec.Integer("init_seed", seed, 0);
         double alpha = spec.PositiveNumber("alpha", 1);
@@ -76,7 +84,8 @@ public sealed class RhmRun : IRunKind
         // The CNN's depth is fixed by the grammar (one conv layer per level, L), so a `depth` key
         // with it would be silently ignored: refuse it instead.
         if (learner == RhmLearner.Cnn && spec.Has("depth"))
-            throw new SpecException("key 'depth' is for learner mlp only; learner cnn has L conv layers (one per level of the hierarchy): remove 'depth'");
+            throw new SpecException("key 'depth' is for learner mlp only; learner cnn has L conv layers "
+                + "(one per level of the hierarchy): remove 'depth'");
         int hidden = learner == RhmLearner.Cnn ? 2 : (int)spec.Integer("depth", 2, 1, 64);
         double lr = spec.PositiveNumber("lr", 1e-3);
         double wd = spec.Number("weight_decay", 0);
@@ -92,13 +101,16 @@ public sealed class RhmRun : IRunKind
         {
             var raw = spec.Vector("train_sizes");
             sizes = raw.Select((x, i) => x == Math.Floor(x) && x >= 1 && x < (double)pMax && x <= 1 << 24 ? (int)x
-                : throw new SpecException($"key 'train_sizes'[{i}] must be an integer in [1, min(P_max - 1, 2^24)] (P_max = {pMax}), got {x}")).Distinct().Order().ToArray();
+                : throw new SpecException($"key 'train_sizes'[{i}] must be an integer in [1, min(P_max - 1, 2^24)] "
+                    + $"(P_max = {pMax}), got {x}")).Distinct().Order().ToArray();
         }
         else
         {
             long lo = 2L * nc;
             long hi = (long)BigInteger.Min(pMax / 2, 4096);
-            if (hi < lo) throw new SpecException($"key 'train_sizes': the default grid 2·n_classes = {lo} .. min(P_max/2, 4096) = {hi} is empty (P_max = {pMax}); give train_sizes");
+            if (hi < lo)
+                throw new SpecException($"key 'train_sizes': the default grid 2·n_classes = {lo} .. "
+                    + $"min(P_max/2, 4096) = {hi} is empty (P_max = {pMax}); give train_sizes");
             sizes = SampleComplexity.GeometricGrid(lo, hi, 6).Select(x => (int)x).ToArray();
         }
         int testSize = (int)spec.Integer("test_size", 1000, 1, 1 << 24);
@@ -133,14 +145,17 @@ public sealed class RhmRun : IRunKind
         return config;
     }
 
-    public IReadOnlyList<JsonObject> Run(Spec spec, Action<string>? log = null, Action<JsonObject>? rowReady = null, CancellationToken cancellationToken = default)
+    public IReadOnlyList<JsonObject> Run(Spec spec, Action<string>? log = null, Action<JsonObject>? rowReady = null,
+        CancellationToken cancellationToken = default)
     {
         var config = Parse(spec);
         using var trainer = new RhmTrainer(config)
         {
             Log = log,
             RowReady = rowReady is null ? null : row => rowReady(ToJson(row)),
-            Progress = log is null ? null : (k, step, loss) => log($"rhm: size {config.TrainSizes[k]} ({k + 1}/{config.TrainSizes.Length}), step {step}/{config.Steps}, train loss {loss:G4}"),
+            Progress = log is null ? null : (k, step, loss) => log(
+                $"rhm: size {config.TrainSizes[k]} ({k + 1}/{config.TrainSizes.Length}), "
+                + $"step {step}/{config.Steps}, train loss {loss:G4}"),
         };
         return trainer.Run(cancellationToken).Select(ToJson).ToList();
     }

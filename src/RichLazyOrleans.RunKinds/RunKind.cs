@@ -26,7 +26,8 @@ public interface IRunKind
     IReadOnlyCollection<string> OutputColumns => Metrics.Keys.ToArray();
     /// <summary>Numeric spec keys a sweep may use as an axis.</summary>
     IReadOnlySet<string> AxisParameters { get; }
-    /// <summary>Axis parameters that take integers (widths, sizes): a sweep rounds their grid values to the nearest integer.</summary>
+    /// <summary>Axis parameters that take integers (widths, sizes): a sweep rounds their grid values to the nearest
+    /// integer.</summary>
     IReadOnlySet<string> IntegerAxes => NoIntegerAxes;
     private static readonly IReadOnlySet<string> NoIntegerAxes = new HashSet<string>();
     /// <summary>Whether runs of this kind take a `seed` key (theory kinds are deterministic and do not).</summary>
@@ -41,14 +42,16 @@ public interface IRunKind
     /// <summary>Bytes one run of this spec holds at its peak, estimated (<see cref="RunMemory"/>); 0: negligible.
     /// </summary>
     double MemoryBytes(Spec spec) => 0;
-    /// <summary>Checks a spec without running it: the same one-line <see cref="SpecException"/> as <see cref="Run"/>.</summary>
+    /// <summary>Checks a spec without running it: the same one-line <see cref="SpecException"/> as
+    /// <see cref="Run"/>.</summary>
     void Validate(Spec spec);
     /// <summary>
     /// Runs the spec; throws <see cref="SpecException"/> on bad input before any work.
     /// <paramref name="log"/> receives progress and diagnostics, one line each;
     /// <paramref name="rowReady"/> receives each row as soon as it exists (long runs stream them).
     /// </summary>
-    IReadOnlyList<JsonObject> Run(Spec spec, Action<string>? log = null, Action<JsonObject>? rowReady = null, CancellationToken cancellationToken = default);
+    IReadOnlyList<JsonObject> Run(Spec spec, Action<string>? log = null, Action<JsonObject>? rowReady = null,
+        CancellationToken cancellationToken = default);
 
     /// <summary>Runs the spec knowing where it executes (<see cref="RunContext"/>); kinds that do not need it run as
     /// above.</summary>
@@ -90,8 +93,10 @@ internal static class Json
     /// <summary>A number, or null where JSON has no literal (NaN, ±∞ from a diverged run).</summary>
     public static JsonNode? Number(double v) => double.IsFinite(v) ? JsonValue.Create(v) : null;
 
-    public static JsonArray Array(IEnumerable<double> values) => new(values.Select(v => (JsonNode?)JsonValue.Create(v)).ToArray());
+    public static JsonArray Array(IEnumerable<double> values) =>
+        new(values.Select(v => (JsonNode?)JsonValue.Create(v)).ToArray());
 
     public static JsonArray Rows(Theory.Matrix m) =>
-        new(Enumerable.Range(0, m.Rows).Select(i => (JsonNode?)Array(Enumerable.Range(0, m.Cols).Select(j => m[i, j]))).ToArray());
+        new(Enumerable.Range(0, m.Rows)
+            .Select(i => (JsonNode?)Array(Enumerable.Range(0, m.Cols).Select(j => m[i, j]))).ToArray());
 }

@@ -30,7 +30,8 @@ public sealed class Spec
     {
         string text;
         try { text = File.ReadAllText(path); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        catch (Exception e)
+            when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
             throw new SpecException($"cannot read spec file '{path}': {e.Message}");
         }
@@ -40,7 +41,14 @@ public sealed class Spec
     public static Spec Parse(string text, string what = "spec")
     {
         JsonNode? node;
-        try { node = JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true }); }
+        try
+        {
+            node = JsonNode.Parse(text, documentOptions: new JsonDocumentOptions
+            {
+                CommentHandling = JsonCommentHandling.Skip,
+                AllowTrailingCommas = true,
+            });
+        }
         catch (JsonException e) { throw new SpecException($"{what} is not valid JSON: {e.Message.Split('\n')[0]}"); }
         if (node is not JsonObject obj) throw new SpecException($"{what} must be a JSON object {{...}}");
         return new Spec(obj);
@@ -62,7 +70,9 @@ public sealed class Spec
     public double PositiveNumber(string key, double? fallback = null)
     {
         double v = Number(key, fallback);
-        if (!(v > 0)) throw new SpecException($"key '{key}' must be > 0, got {v.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}");
+        if (!(v > 0))
+            throw new SpecException(
+                $"key '{key}' must be > 0, got {v.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}");
         return v;
     }
 
@@ -71,7 +81,9 @@ public sealed class Spec
     {
         double v = Number(key, fallback);
         if (v != Math.Floor(v) || v < min || v > max || Math.Abs(v) > 9.007199254740992e15)
-            throw new SpecException($"key '{key}' must be an integer{(min > long.MinValue ? $" >= {min}" : "")}{(max < long.MaxValue ? $" and <= {max}" : "")}, got {v.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}");
+            throw new SpecException($"key '{key}' must be an integer{(min > long.MinValue ? $" >= {min}" : "")}"
+                + $"{(max < long.MaxValue ? $" and <= {max}" : "")}, "
+                + $"got {v.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}");
         return (long)v;
     }
 
@@ -92,7 +104,8 @@ public sealed class Spec
         if (_json[key] is not JsonValue v || !v.TryGetValue(out string? s))
             throw new SpecException($"key '{key}' must be a string");
         if (allowed.Length > 0 && !allowed.Contains(s))
-            throw new SpecException($"key '{key}' must be one of {string.Join(", ", allowed.Select(a => $"'{a}'"))}, got '{s}'");
+            throw new SpecException(
+                $"key '{key}' must be one of {string.Join(", ", allowed.Select(a => $"'{a}'"))}, got '{s}'");
         return s;
     }
 
@@ -134,9 +147,12 @@ public sealed class Spec
         _read.Add(key);
         if (!Has(key)) throw new SpecException($"missing key '{key}'");
         if (_json[key] is not JsonArray arr) throw new SpecException($"key '{key}' must be an array of numbers");
-        var v = arr.Select((x, i) => x is null ? throw new SpecException($"key '{key}'[{i}] is null") : ToNumber(x, $"{key}[{i}]")).ToArray();
+        var v = arr.Select((x, i) => x is null
+            ? throw new SpecException($"key '{key}'[{i}] is null")
+            : ToNumber(x, $"{key}[{i}]")).ToArray();
         if (v.Length == 0) throw new SpecException($"key '{key}' must not be empty");
-        if (length is { } n && v.Length != n) throw new SpecException($"key '{key}' must have {n} entries, got {v.Length}");
+        if (length is { } n && v.Length != n)
+            throw new SpecException($"key '{key}' must have {n} entries, got {v.Length}");
         return v;
     }
 
@@ -147,13 +163,17 @@ public sealed class Spec
         if (!Has(key)) throw new SpecException($"missing key '{key}'");
         if (_json[key] is not JsonArray arr || arr.Any(r => r is not JsonArray))
             throw new SpecException($"key '{key}' must be a matrix given as an array of rows, e.g. [[1, 0], [0, 1]]");
-        var data = arr.Select((r, i) => ((JsonArray)r!).Select((x, j) => x is null ? throw new SpecException($"key '{key}'[{i}][{j}] is null") : ToNumber(x, $"{key}[{i}][{j}]")).ToArray()).ToArray();
+        var data = arr.Select((r, i) => ((JsonArray)r!).Select((x, j) => x is null
+            ? throw new SpecException($"key '{key}'[{i}][{j}] is null")
+            : ToNumber(x, $"{key}[{i}][{j}]")).ToArray()).ToArray();
         int r0 = data.Length, c0 = r0 == 0 ? 0 : data[0].Length;
         if (r0 == 0 || c0 == 0) throw new SpecException($"key '{key}' must not be empty");
         for (int i = 0; i < r0; i++)
-            if (data[i].Length != c0) throw new SpecException($"key '{key}': row {i} has {data[i].Length} entries, row 0 has {c0}");
+            if (data[i].Length != c0)
+                throw new SpecException($"key '{key}': row {i} has {data[i].Length} entries, row 0 has {c0}");
         if ((rows is { } rr && rr != r0) || (cols is { } cc && cc != c0))
-            throw new SpecException($"key '{key}' must be {shape} = {rows?.ToString() ?? "?"} x {cols?.ToString() ?? "?"}, got {r0} x {c0}");
+            throw new SpecException($"key '{key}' must be {shape} = {rows?.ToString() ?? "?"} x "
+                + $"{cols?.ToString() ?? "?"}, got {r0} x {c0}");
         return Theory.Matrix.FromRows(data);
     }
 
@@ -162,7 +182,9 @@ public sealed class Spec
     {
         var t = Vector(key);
         for (int i = 0; i < t.Length; i++)
-            if (t[i] < 0) throw new SpecException($"key '{key}'[{i}] must be >= 0, got {t[i].ToString("R", System.Globalization.CultureInfo.InvariantCulture)}");
+            if (t[i] < 0)
+                throw new SpecException($"key '{key}'[{i}] must be >= 0, "
+                    + $"got {t[i].ToString("R", System.Globalization.CultureInfo.InvariantCulture)}");
         return t;
     }
 
@@ -171,7 +193,8 @@ public sealed class Spec
     {
         foreach (var key in _json.Select(kv => kv.Key))
             if (!_read.Contains(key) && !alsoAllowed.Contains(key))
-                throw new SpecException($"unknown key '{key}' (known keys: {string.Join(", ", _read.Concat(alsoAllowed).Order())})");
+                throw new SpecException(
+                    $"unknown key '{key}' (known keys: {string.Join(", ", _read.Concat(alsoAllowed).Order())})");
     }
 
     private static double ToNumber(JsonNode node, string key)

@@ -18,7 +18,8 @@ public sealed class SyntheticRun : IRunKind
     private static double _sink; // keeps the busy loop observable so it is not optimised away
 
     public string Name => "synthetic";
-    public IReadOnlyDictionary<string, (double Min, double Max)> Metrics { get; } = new Dictionary<string, (double, double)> { ["value"] = (0, 1) };
+    public IReadOnlyDictionary<string, (double Min, double Max)> Metrics { get; } =
+        new Dictionary<string, (double, double)> { ["value"] = (0, 1) };
     public IReadOnlySet<string> AxisParameters { get; } = new HashSet<string>
     {
         "tau", "delta", "c0", "c1", "c2", "cx2", "cxd", "width", "noise", "duration_ms", "duration_spread",
@@ -67,7 +68,8 @@ public sealed class SyntheticRun : IRunKind
         return new Parsed(tau, delta, c0, c1, c2, cx2, cxd, width, noise, seed, durationMs, spread);
     }
 
-    public IReadOnlyList<JsonObject> Run(Spec spec, Action<string>? log = null, Action<JsonObject>? rowReady = null, CancellationToken cancellationToken = default)
+    public IReadOnlyList<JsonObject> Run(Spec spec, Action<string>? log = null, Action<JsonObject>? rowReady = null,
+        CancellationToken cancellationToken = default)
     {
         var p = Parse(spec);
         double busyMs = p.DurationSpread == 1

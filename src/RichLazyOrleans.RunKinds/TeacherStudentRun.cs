@@ -13,8 +13,15 @@ public sealed class TeacherStudentRun : IRunKind
     private const string KindName = "teacher-student";
     private const bool RunsOnCuda = true;
     public string Name => KindName;
-    public IReadOnlyDictionary<string, (double Min, double Max)> Metrics { get; } = new Dictionary<string, (double, double)> { ["train_loss"] = (0, double.PositiveInfinity), ["test_loss"] = (0, double.PositiveInfinity), ["kernel_distance"] = (0, 1), ["hamming_distance"] = (0, double.PositiveInfinity), ["parameter_distance"] = (0, double.PositiveInfinity), ["delta_drift"] = (0, double.PositiveInfinity) };
-    public IReadOnlySet<string> AxisParameters { get; } = new HashSet<string> { "tau", "delta", "alpha", "lr", "base_lr", "divergence_loss" };
+    public IReadOnlyDictionary<string, (double Min, double Max)> Metrics { get; } =
+        new Dictionary<string, (double, double)>
+        {
+            ["train_loss"] = (0, double.PositiveInfinity), ["test_loss"] = (0, double.PositiveInfinity),
+            ["kernel_distance"] = (0, 1), ["hamming_distance"] = (0, double.PositiveInfinity),
+            ["parameter_distance"] = (0, double.PositiveInfinity), ["delta_drift"] = (0, double.PositiveInfinity),
+        };
+    public IReadOnlySet<string> AxisParameters { get; } =
+        new HashSet<string> { "tau", "delta", "alpha", "lr", "base_lr", "divergence_loss" };
     public bool HasSeed => true;
     public bool Resumable => true;
     public bool Cuda => RunsOnCuda;
@@ -99,7 +106,8 @@ public sealed class TeacherStudentRun : IRunKind
         return config;
     }
 
-    public IReadOnlyList<JsonObject> Run(Spec spec, Action<string>? log = null, Action<JsonObject>? rowReady = null, CancellationToken cancellationToken = default)
+    public IReadOnlyList<JsonObject> Run(Spec spec, Action<string>? log = null, Action<JsonObject>? rowReady = null,
+        CancellationToken cancellationToken = default)
     {
         var config = Parse(spec);
         var data = TeacherStudentData.Create(config);

@@ -74,20 +74,25 @@ internal static class TrainingKeys
     /// <summary>Paths every training kind takes: where its states are saved.</summary>
     public static IReadOnlyList<PathKey> PathKeys { get; } = [new("checkpoint_dir", PathUse.Write)];
 
-    /// <summary>The `checkpoints` key (integer steps in [0, steps], sorted, distinct), or 0, 10, 100, …, steps.</summary>
+    /// <summary>The `checkpoints` key (integer steps in [0, steps], sorted, distinct), or 0, 10, 100, …,
+    /// steps.</summary>
     public static long[] Checkpoints(this Spec spec, long steps)
     {
         if (!spec.Has("checkpoints")) return TeacherStudentConfig.DecadeCheckpoints(steps);
         return spec.Vector("checkpoints").Select((v, i) => v == Math.Floor(v) && v >= 0 && v <= steps ? (long)v
-            : throw new SpecException($"key 'checkpoints'[{i}] must be an integer step in [0, steps = {steps}], got {v}")).Distinct().Order().ToArray();
+            : throw new SpecException(
+                $"key 'checkpoints'[{i}] must be an integer step in [0, steps = {steps}], got {v}"))
+            .Distinct().Order().ToArray();
     }
 
-    /// <summary>`checkpoint_every` (0: none) and `checkpoint_dir` (where states are saved; needed by a nonzero `checkpoint_every`).</summary>
+    /// <summary>`checkpoint_every` (0: none) and `checkpoint_dir` (where states are saved; needed by a nonzero
+    /// `checkpoint_every`).</summary>
     public static (long Every, string? Dir) SavedStates(this Spec spec)
     {
         long every = spec.Integer("checkpoint_every", 0, 0);
         string? dir = spec.OptionalString("checkpoint_dir");
-        if (every > 0 && dir is null) throw new SpecException("key 'checkpoint_every' needs 'checkpoint_dir' (where to save the states)");
+        if (every > 0 && dir is null)
+            throw new SpecException("key 'checkpoint_every' needs 'checkpoint_dir' (where to save the states)");
         return (every, dir);
     }
 
@@ -114,6 +119,8 @@ internal static class TrainingKeys
     }
 
     /// <summary>Progress lines "KIND: step S/N (P%), LOSS-NAME L" into a log, or null without one.</summary>
-    public static Action<long, double>? StepProgress(Action<string>? log, string kind, long steps, string lossName = "train loss") =>
-        log is null ? null : (step, loss) => log($"{kind}: step {step}/{steps} ({100.0 * step / Math.Max(1, steps):F1}%), {lossName} {loss:G4}");
+    public static Action<long, double>? StepProgress(Action<string>? log, string kind, long steps,
+        string lossName = "train loss") =>
+        log is null ? null : (step, loss) => log(
+            $"{kind}: step {step}/{steps} ({100.0 * step / Math.Max(1, steps):F1}%), {lossName} {loss:G4}");
 }

@@ -15,7 +15,10 @@ internal static class CliProcess
     {
         string dll = Path.Combine(AppContext.BaseDirectory, "richlazy.dll");
         Assert.True(File.Exists(dll), $"richlazy.dll not found next to the tests ({dll})");
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
         psi.ArgumentList.Add(dll);
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment.Remove("RICHLAZY_DEBUG");

@@ -13,7 +13,8 @@ namespace RichLazyOrleans.Cli.Tests;
 /// </summary>
 internal sealed class ClusterHarness : IDisposable
 {
-    public static string? RedisServer { get; } = new[] { "/usr/bin/redis-server", "/usr/local/bin/redis-server" }.FirstOrDefault(File.Exists);
+    public static string? RedisServer { get; } =
+        new[] { "/usr/bin/redis-server", "/usr/local/bin/redis-server" }.FirstOrDefault(File.Exists);
 
     public sealed class Node(string name, int port, int gateway)
     {
@@ -23,7 +24,8 @@ internal sealed class ClusterHarness : IDisposable
         public Process? Process { get; set; }
         public ConcurrentQueue<string> Lines { get; } = new();
         public bool Up => Lines.Any(l => l.Contains("silo up"));
-        /// <summary>Part of the silo's Orleans address as the `silo` column and the logs show it (S127.0.0.1:PORT:GENERATION).</summary>
+        /// <summary>Part of the silo's Orleans address as the `silo` column and the logs show it
+        /// (S127.0.0.1:PORT:GENERATION).</summary>
         public string Address => $"127.0.0.1:{Port}:";
     }
 
@@ -44,7 +46,10 @@ internal sealed class ClusterHarness : IDisposable
 
     public static Process Start(string file, IEnumerable<string> args, Action<string>? onLine = null)
     {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var psi = new ProcessStartInfo(file)
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
         foreach (var a in args) psi.ArgumentList.Add(a);
         psi.Environment.Remove("RICHLAZY_DEBUG");
         var p = Process.Start(psi)!;
@@ -57,7 +62,11 @@ internal sealed class ClusterHarness : IDisposable
 
     public void StartRedis()
     {
-        _redis = Start(RedisServer!, ["--port", $"{RedisPort}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--dir", _redisDir]);
+        _redis = Start(RedisServer!,
+        [
+            "--port", $"{RedisPort}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes",
+            "--appendfsync", "always", "--dir", _redisDir,
+        ]);
         for (var deadline = DateTime.UtcNow.AddSeconds(20); ; Thread.Sleep(100))
         {
             try { using var c = new TcpClient(); c.Connect(IPAddress.Loopback, RedisPort); return; }
@@ -76,7 +85,8 @@ internal sealed class ClusterHarness : IDisposable
 
     public Node AddSilo(string name) { var n = new Node(name, FreePort(), FreePort()); Silos.Add(n); return n; }
 
-    /// <summary>Starts (or restarts, on the same ports) a silo process with one slot and information-level logs.</summary>
+    /// <summary>Starts (or restarts, on the same ports) a silo process with one slot and information-level
+    /// logs.</summary>
     /// <param name="extra">more `richlazy silo` flags (e.g. TLS)</param>
     public void StartSilo(Node n, int slots = 1, params string[] extra)
     {
@@ -93,7 +103,8 @@ internal sealed class ClusterHarness : IDisposable
             Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {what}");
     }
 
-    /// <summary>Adds and starts <paramref name="count"/> silos (silo1, silo2, ...) and waits until they are up.</summary>
+    /// <summary>Adds and starts <paramref name="count"/> silos (silo1, silo2, ...) and waits until they are
+    /// up.</summary>
     public List<Node> StartSilos(int count, int slots = 1, params string[] extra)
     {
         var nodes = Enumerable.Range(1, count).Select(i => AddSilo($"silo{i}")).ToList();
@@ -102,7 +113,8 @@ internal sealed class ClusterHarness : IDisposable
         return nodes;
     }
 
-    public void WaitUp(IEnumerable<Node> nodes) => WaitUntil(() => nodes.All(n => n.Up), TimeSpan.FromSeconds(120), "the silos to start\n" + Logs());
+    public void WaitUp(IEnumerable<Node> nodes) =>
+        WaitUntil(() => nodes.All(n => n.Up), TimeSpan.FromSeconds(120), "the silos to start\n" + Logs());
 
     public static void Kill(Node n)
     {
@@ -140,7 +152,8 @@ internal sealed class ClusterHarness : IDisposable
     }
 
     /// <summary>Everything the silos printed (for failure messages).</summary>
-    public string Logs() => string.Join("\n", Silos.SelectMany(s => s.Lines.Select(l => $"[{s.Name}] {l}")).TakeLast(200));
+    public string Logs() =>
+        string.Join("\n", Silos.SelectMany(s => s.Lines.Select(l => $"[{s.Name}] {l}")).TakeLast(200));
 
     public void Dispose()
     {

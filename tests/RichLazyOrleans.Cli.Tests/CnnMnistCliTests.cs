@@ -21,15 +21,20 @@ public class CnnMnistCliTests : IDisposable
         // 12x12 digits: big enough for two poolings, small enough for a fast test.
         foreach (var (prefix, n, seed) in new[] { ("train", 400, 1UL), ("t10k", 100, 1UL) })
         {
-            var d = prefix == "train" ? SyntheticDigits.Generate(n, seed, size: 12) : SyntheticDigits.GenerateTest(n, seed, size: 12);
-            Idx.Write(Path.Combine(_data, $"{prefix}-images-idx3-ubyte.gz"), IdxType.UByte, [d.Count, d.Rows, d.Cols], d.Images.Select(v => Math.Round(v * 255)).ToArray(), gzip: true);
-            Idx.Write(Path.Combine(_data, $"{prefix}-labels-idx1-ubyte"), IdxType.UByte, [d.Count], d.Labels.Select(l => (double)l).ToArray());
+            var d = prefix == "train"
+                ? SyntheticDigits.Generate(n, seed, size: 12)
+                : SyntheticDigits.GenerateTest(n, seed, size: 12);
+            Idx.Write(Path.Combine(_data, $"{prefix}-images-idx3-ubyte.gz"), IdxType.UByte, [d.Count, d.Rows, d.Cols],
+                d.Images.Select(v => Math.Round(v * 255)).ToArray(), gzip: true);
+            Idx.Write(Path.Combine(_data, $"{prefix}-labels-idx1-ubyte"), IdxType.UByte, [d.Count],
+                d.Labels.Select(l => (double)l).ToArray());
         }
     }
 
     public void Dispose() => Directory.Delete(_data, true);
 
-    private string Small => $$""" "data_dir": "{{_data}}", "channels1": 4, "channels2": 6, "kernel": 3, "smoothness_cutoff": 0.7, "batch_size": 32, "probe_size": 4, "eval_size": 200 """;
+    private string Small => $$""" "data_dir": "{{_data}}", "channels1": 4, "channels2": 6, "kernel": 3,"""
+        + """ "smoothness_cutoff": 0.7, "batch_size": 32, "probe_size": 4, "eval_size": 200 """;
 
     [Theory]
     [InlineData(""" "alpha": 0 """, "alpha")]
@@ -62,9 +67,11 @@ public class CnnMnistCliTests : IDisposable
         Assert.Equal(Path.Combine(_data, "train-labels-idx1-ubyte"), c.TrainLabels);
         Assert.Equal(Path.Combine(_data, "t10k-images-idx3-ubyte.gz"), c.TestImages);
         // Defaults as documented.
-        Assert.Equal((16, 32, 5, 0.05, 64, 2000L, 32), (c.Channels1, c.Channels2, c.Kernel, c.Lr, c.BatchSize, c.Steps, c.ProbeSize));
+        Assert.Equal((16, 32, 5, 0.05, 64, 2000L, 32),
+            (c.Channels1, c.Channels2, c.Kernel, c.Lr, c.BatchSize, c.Steps, c.ProbeSize));
         Assert.Equal([0L, 10, 100, 1000, 2000], c.Checkpoints);
-        var e = Assert.Throws<SpecException>(() => CnnMnistRun.Parse(new Spec(JsonNode.Parse("""{ "steps": 10 }""")!.AsObject())));
+        var e = Assert.Throws<SpecException>(() =>
+            CnnMnistRun.Parse(new Spec(JsonNode.Parse("""{ "steps": 10 }""")!.AsObject())));
         Assert.Contains("'train_images'", e.Message);
     }
 
@@ -73,11 +80,16 @@ public class CnnMnistCliTests : IDisposable
     {
         string filters = Directory.CreateTempSubdirectory("richlazy-cnn-filters-").FullName;
         // filters_dir alone asks for the PNGs; it may be shared by runs, so the names tell runs apart.
-        var r = CliProcess.Run("run", "cnn-mnist", "--spec", CliProcess.SpecFile($$"""{ {{Small}}, "steps": 60, "checkpoints": [0, 60], "filters_dir": "{{filters}}" }"""));
+        var r = CliProcess.Run("run", "cnn-mnist", "--spec", CliProcess.SpecFile(
+            $$"""{ {{Small}}, "steps": 60, "checkpoints": [0, 60], "filters_dir": "{{filters}}" }"""));
         Assert.True(r.ExitCode == 0, r.Stderr);
         var rows = JsonNode.Parse(r.Stdout)!.AsArray();
         Assert.Equal([0L, 60L], rows.Select(x => x!["step"]!.GetValue<long>()));
-        foreach (var key in new[] { "train_loss", "train_accuracy", "test_loss", "test_accuracy", "kernel_distance", "parameter_distance", "filter_smoothness", "status", "resumed_from_step" })
+        foreach (var key in new[]
+        {
+            "train_loss", "train_accuracy", "test_loss", "test_accuracy", "kernel_distance", "parameter_distance",
+            "filter_smoothness", "status", "resumed_from_step",
+        })
             Assert.All(rows, x => Assert.True(x!.AsObject().ContainsKey(key), key));
         Assert.True(rows[1]!["kernel_distance"]!.GetValue<double>() > 0);
         Assert.Contains("white-noise filter smoothness", r.Stderr);
@@ -86,9 +98,11 @@ public class CnnMnistCliTests : IDisposable
         Assert.Matches(@"^filters-alpha1-seed0-[0-9a-f]{8}-00000000\.png$", pngs[0]);
         Assert.Equal(pngs[0].Replace("-00000000.png", "-00000060.png"), pngs[1]);
         // Another alpha into the same directory does not overwrite them.
-        Assert.Equal(0, CliProcess.Run("run", "cnn-mnist", "--spec", CliProcess.SpecFile($$"""{ {{Small}}, "alpha": 2, "steps": 0, "checkpoints": [0], "filters_dir": "{{filters}}" }""")).ExitCode);
+        Assert.Equal(0, CliProcess.Run("run", "cnn-mnist", "--spec", CliProcess.SpecFile(
+            $$"""{ {{Small}}, "alpha": 2, "steps": 0, "checkpoints": [0], "filters_dir": "{{filters}}" }""")).ExitCode);
         Assert.Equal(3, Directory.GetFiles(filters, "*.png").Length);
-        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, File.ReadAllBytes(Path.Combine(filters, pngs[0])).Take(4));
+        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' },
+            File.ReadAllBytes(Path.Combine(filters, pngs[0])).Take(4));
         Directory.Delete(filters, true);
     }
 
@@ -129,10 +143,12 @@ public class CnnMnistCliTests : IDisposable
         Assert.True(r.ExitCode == 0, r.Stderr);
         var rows = await ResultFiles.ReadAllAsync(dir);
         Assert.Equal(12, rows.Count);   // 2 alphas x 2 seeds x 3 checkpoints
-        Assert.All(rows, x => Assert.True(x.FilterSmoothness is >= 0 and <= 1 && x.KernelDistance is >= 0 && x.TestAccuracy is >= 0));
+        Assert.All(rows, x => Assert.True(
+            x.FilterSmoothness is >= 0 and <= 1 && x.KernelDistance is >= 0 && x.TestAccuracy is >= 0));
         Assert.Equal([1.0, 4.0], rows.Select(x => Math.Round(x.Alpha!.Value, 9)).Distinct().Order());
         // Filter PNGs land in each run's checkpoint directory.
-        Assert.Equal(12, Directory.GetFiles(Path.Combine(dir, "checkpoints"), "filters-*.png", SearchOption.AllDirectories).Length);
+        Assert.Equal(12, Directory.GetFiles(Path.Combine(dir, "checkpoints"), "filters-*.png",
+            SearchOption.AllDirectories).Length);
 
         var plot = CliProcess.Run("plot", dir, "--curves", "--metric", "kernel_distance");
         Assert.True(plot.ExitCode == 0, plot.Stderr);
@@ -158,16 +174,25 @@ public class CnnMnistCliTests : IDisposable
             grid: { initial: [2] }
             """;
         string spec = SpecFile(yaml);
-        string dir = Directory.CreateTempSubdirectory("richlazy-cnn-kill-").FullName, clean = Directory.CreateTempSubdirectory("richlazy-cnn-clean-").FullName;
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "richlazy.dll"), "sweep", "run", spec, "--out", dir, "--slots", "2" }) psi.ArgumentList.Add(a);
+        string dir = Directory.CreateTempSubdirectory("richlazy-cnn-kill-").FullName,
+            clean = Directory.CreateTempSubdirectory("richlazy-cnn-clean-").FullName;
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        foreach (var a in new[]
+        {
+            Path.Combine(AppContext.BaseDirectory, "richlazy.dll"), "sweep", "run", spec, "--out", dir, "--slots", "2",
+        })
+            psi.ArgumentList.Add(a);
         string checkpoints = Path.Combine(dir, "checkpoints");
         using (var victim = Process.Start(psi)!)
         try
         {
             // Killed once some run has saved a state past step 1000 (its row at 1000 may or may not be written).
-            static bool SavedPast1000(string d) => Directory.Exists(d) && Directory.EnumerateFiles(d, "state-*.bin", SearchOption.AllDirectories)
-                .Any(f => long.Parse(Path.GetFileNameWithoutExtension(f)[6..]) > 1000);
+            static bool SavedPast1000(string d) => Directory.Exists(d)
+                && Directory.EnumerateFiles(d, "state-*.bin", SearchOption.AllDirectories)
+                    .Any(f => long.Parse(Path.GetFileNameWithoutExtension(f)[6..]) > 1000);
             for (var deadline = DateTime.UtcNow.AddSeconds(240); !SavedPast1000(checkpoints); Thread.Sleep(20))
             {
                 Assert.False(victim.HasExited, "the sweep finished before it could be killed; make the runs longer");
@@ -190,7 +215,8 @@ public class CnnMnistCliTests : IDisposable
         Assert.Equal(rows.Count, rows.Select(x => (x.RunId, x.Step)).Distinct().Count());   // nothing written twice
         Assert.Contains(rows, x => x.ResumedFromStep > 1000);   // some run went on from its saved state, not from 0
         // Every metric of every row equals the clean run's, bit for bit (resume is exact).
-        static string Key(ResultRow x) => $"{x.RunId}/{x.Step}: {x.TrainLoss:R} {x.TestLoss:R} {x.TrainAccuracy:R} {x.TestAccuracy:R} {x.KernelDistance:R} {x.ParameterDistance:R} {x.FilterSmoothness:R}";
+        static string Key(ResultRow x) => $"{x.RunId}/{x.Step}: {x.TrainLoss:R} {x.TestLoss:R} {x.TrainAccuracy:R} "
+            + $"{x.TestAccuracy:R} {x.KernelDistance:R} {x.ParameterDistance:R} {x.FilterSmoothness:R}";
         Assert.Equal(expected.Select(Key).Order(), rows.Select(Key).Order());
         Assert.All(rows, x => Assert.NotNull(x.FilterSmoothness));
         Directory.Delete(dir, true);

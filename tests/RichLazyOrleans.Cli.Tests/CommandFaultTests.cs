@@ -85,7 +85,8 @@ public class CommandFaultTests
         using var c = new ClusterHarness();
         c.StartRedis();
         var silos = c.StartSilos(2, 1, "--allow-commands");
-        string name = $"cmd-{signal.ToLowerInvariant()}", dir = Directory.CreateTempSubdirectory("rl-cmd-fault-out-").FullName;
+        string name = $"cmd-{signal.ToLowerInvariant()}",
+            dir = Directory.CreateTempSubdirectory("rl-cmd-fault-out-").FullName;
         var (client, lines) = c.Client("sweep", "run", Spec(name, python), "--out", dir, "--redis", c.Redis);
         // Wait until a silo runs a program that has saved a state, then take that silo away.
         ClusterHarness.Node? victim = null;
@@ -153,7 +154,8 @@ public class CommandFaultTests
         Assert.Contains("CUDA out of memory", run.Stderr);   // the stderr tail, in the status
         Assert.Contains("timeout_s = 3", run.Stderr);
         var rows = await ResultFiles.ReadAllAsync(dir);
-        var byRun = rows.GroupBy(r => (long)Math.Round(r.Metric("mode")!.Value)).ToDictionary(g => g.Key, g => g.ToList());
+        var byRun = rows.GroupBy(r => (long)Math.Round(r.Metric("mode")!.Value))
+            .ToDictionary(g => g.Key, g => g.ToList());
         Assert.Equal([0L, 1], byRun[2].Select(r => r.Step).Order());        // garbage ignored, rows kept
         Assert.Equal([0L, 1, 2], byRun[3].Select(r => r.Step).Order());     // a repeated step once
         Assert.Equal(0.5, byRun[3].Single(r => r.Step == 1).Loss);         // the first report of it

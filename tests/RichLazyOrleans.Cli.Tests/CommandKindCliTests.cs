@@ -158,7 +158,8 @@ public class CommandKindCliTests
         // Gradient descent at a small enough rate lowers the training loss.
         var slow = runs.Where(g => g.First().Metric("lr") < 0.05).ToList();
         Assert.NotEmpty(slow);
-        Assert.All(slow, g => Assert.True(g.Single(x => x.Step == 400).TrainLoss < g.Single(x => x.Step == 0).TrainLoss));
+        Assert.All(slow, g =>
+            Assert.True(g.Single(x => x.Step == 400).TrainLoss < g.Single(x => x.Step == 0).TrainLoss));
         Assert.Equal(runs.Count, Directory.GetFiles(Path.Combine(dir, "logs"), "*.log").Length);
         Assert.True(File.Exists(Path.Combine(dir, "checkpoints", runs[0].Key, "state.npz")));
     }
@@ -179,7 +180,8 @@ public class CommandKindCliTests
         string dir = Directory.CreateTempSubdirectory("rl-gpu-").FullName;
         string spec = Path.Combine(dir, "gpu.yaml");
         File.WriteAllText(spec, Yaml("gpu-pinned", ", device: cuda"));
-        var r = CliProcess.Run("sweep", "run", spec, "--out", Path.Combine(dir, "out"), "--gpus", "0,1", "--slots", "1");
+        var r = CliProcess.Run("sweep", "run", spec, "--out", Path.Combine(dir, "out"), "--gpus", "0,1",
+            "--slots", "1");
         Assert.True(r.ExitCode == 0, r.Stderr);
         var held = Directory.GetFiles(Path.Combine(dir, "out", "checkpoints"), "gpu", SearchOption.AllDirectories)
             .Select(f => File.ReadAllText(f).Trim().Split(' ')).Select(x => (Gpu: x[0], From: long.Parse(x[1]),
@@ -201,7 +203,8 @@ public class CommandKindCliTests
         Assert.Contains("--gpus", refused.Stderr);
         // A run that does not ask sees no GPU, even on a silo with GPU slots.
         File.WriteAllText(spec, Yaml("gpu-cpu", ""));
-        Assert.Equal(0, CliProcess.Run("sweep", "run", spec, "--out", Path.Combine(dir, "cpu"), "--gpus", "0").ExitCode);
+        Assert.Equal(0,
+            CliProcess.Run("sweep", "run", spec, "--out", Path.Combine(dir, "cpu"), "--gpus", "0").ExitCode);
         Assert.All(Directory.GetFiles(Path.Combine(dir, "cpu", "checkpoints"), "gpu", SearchOption.AllDirectories),
             f => Assert.StartsWith(" ", File.ReadAllText(f)));
     }

@@ -14,16 +14,22 @@ public sealed class DataCliTests : IDisposable
     public void Digits_writes_mnist_named_idx_files_and_a_preview()
     {
         string outDir = Path.Combine(_dir, "digits"), preview = Path.Combine(_dir, "look", "preview.png");
-        var r = CliProcess.Run("data", "digits", "--out", outDir, "--train", "150", "--test", "30", "--seed", "3", "--preview", preview);
+        var r = CliProcess.Run("data", "digits", "--out", outDir, "--train", "150", "--test", "30", "--seed", "3",
+            "--preview", preview);
         Assert.True(r.ExitCode == 0, r.Stderr);
         Assert.Equal("", r.Stderr);
         Assert.Contains("not MNIST", r.Stdout);
-        foreach (var name in new[] { "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte" })
+        foreach (var name in new[]
+        {
+            "train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte",
+        })
             Assert.Contains(Path.Combine(outDir, name), r.Stdout);
         Assert.Contains(preview, r.Stdout);
 
-        var train = Idx.LoadMnist(Path.Combine(outDir, "train-images-idx3-ubyte"), Path.Combine(outDir, "train-labels-idx1-ubyte"));
-        var test = Idx.LoadMnist(Path.Combine(outDir, "t10k-images-idx3-ubyte"), Path.Combine(outDir, "t10k-labels-idx1-ubyte"));
+        var train = Idx.LoadMnist(Path.Combine(outDir, "train-images-idx3-ubyte"),
+            Path.Combine(outDir, "train-labels-idx1-ubyte"));
+        var test = Idx.LoadMnist(Path.Combine(outDir, "t10k-images-idx3-ubyte"),
+            Path.Combine(outDir, "t10k-labels-idx1-ubyte"));
         Assert.Equal([150, 28, 28], train.Shape);
         Assert.Equal([30, 28, 28], test.Shape);
         Assert.Equal(SyntheticDigits.Generate(150, 3).Images, train.Images);
@@ -43,9 +49,13 @@ public sealed class DataCliTests : IDisposable
         var r = CliProcess.Run("data", "digits", "--out", _dir, "--train", "20", "--test", "10", "--gzip");
         Assert.True(r.ExitCode == 0, r.Stderr);
         Assert.Equal(
-            ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz", "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"],
+            [
+                "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz",
+                "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+            ],
             Directory.GetFiles(_dir).Select(Path.GetFileName).Order(StringComparer.Ordinal));
-        var train = Idx.LoadMnist(Path.Combine(_dir, "train-images-idx3-ubyte.gz"), Path.Combine(_dir, "train-labels-idx1-ubyte.gz"));
+        var train = Idx.LoadMnist(Path.Combine(_dir, "train-images-idx3-ubyte.gz"),
+            Path.Combine(_dir, "train-labels-idx1-ubyte.gz"));
         Assert.Equal(SyntheticDigits.Generate(20, 0).Labels, train.Labels);
     }
 

@@ -6,10 +6,12 @@ using RichLazyOrleans.Sweeps;
 
 namespace RichLazyOrleans.Cli.Tests;
 
-/// <summary>Every example sweep in client/RichLazyOrleans.Cli/examples parses, and its run specs validate at both ends of every axis, as the coordinator builds them.</summary>
+/// <summary>Every example sweep in client/RichLazyOrleans.Cli/examples parses, and its run specs validate at both
+/// ends of every axis, as the coordinator builds them.</summary>
 public class ExampleSpecsTests : IDisposable
 {
-    private static readonly string Examples = Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "client", "RichLazyOrleans.Cli", "examples");
+    private static readonly string Examples = Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..",
+        "client", "RichLazyOrleans.Cli", "examples");
     // cnn-mnist examples point at data/mnist, which a user provides: stand-in files with the standard names.
     private readonly string _data = Directory.CreateTempSubdirectory("richlazy-examples-").FullName;
 
@@ -25,8 +27,10 @@ public class ExampleSpecsTests : IDisposable
     [Fact]
     public void There_is_an_example_for_each_deep_network_kind()
     {
-        var kinds = Directory.GetFiles(Examples, "*.yaml").Select(f => SweepSpec.Parse(File.ReadAllText(f), KindCatalog.Kinds).Kind).ToHashSet();
-        Assert.Superset(new HashSet<string> { "cnn-mnist", "rhm", "grokking", "teacher-student", "single-neuron" }, kinds);
+        var kinds = Directory.GetFiles(Examples, "*.yaml")
+            .Select(f => SweepSpec.Parse(File.ReadAllText(f), KindCatalog.Kinds).Kind).ToHashSet();
+        Assert.Superset(new HashSet<string> { "cnn-mnist", "rhm", "grokking", "teacher-student", "single-neuron" },
+            kinds);
     }
 
     [Theory]

@@ -4,19 +4,25 @@ using RichLazyOrleans.RunKinds;
 
 namespace RichLazyOrleans.Cli.Tests;
 
-/// <summary>`richlazy run grokking`: the output contract and bad input (the example sweeps: ExampleSpecsTests).</summary>
+/// <summary>`richlazy run grokking`: the output contract and bad input (the example sweeps:
+/// ExampleSpecsTests).</summary>
 public class GrokkingCliTests
 {
-    private const string Tiny = """ "p": 7, "train_fraction": 0.5, "d_model": 16, "heads": 2, "d_mlp": 32, "lr": 0.01, "seed": 2 """;
+    private const string Tiny = """ "p": 7, "train_fraction": 0.5, "d_model": 16, "heads": 2, "d_mlp": 32,"""
+        + """ "lr": 0.01, "seed": 2 """;
 
     [Fact]
     public void Prints_the_contract_keys_per_checkpoint()
     {
-        var r = CliProcess.Run("run", "grokking", "--spec", CliProcess.SpecFile($$"""{ {{Tiny}}, "steps": 200, "checkpoints": [0, 20, 200] }"""));
+        var r = CliProcess.Run("run", "grokking", "--spec",
+            CliProcess.SpecFile($$"""{ {{Tiny}}, "steps": 200, "checkpoints": [0, 20, 200] }"""));
         Assert.True(r.ExitCode == 0, r.Stderr);
         var rows = JsonNode.Parse(r.Stdout)!.AsArray();
         Assert.Equal([0L, 20L, 200L], rows.Select(x => x!["step"]!.GetValue<long>()));
-        foreach (var key in new[] { "train_loss", "val_loss", "train_accuracy", "val_accuracy", "steps_to_grok", "status", "resumed_from_step" })
+        foreach (var key in new[]
+        {
+            "train_loss", "val_loss", "train_accuracy", "val_accuracy", "steps_to_grok", "status", "resumed_from_step",
+        })
             Assert.All(rows, x => Assert.True(x!.AsObject().ContainsKey(key), key));
         Assert.True(rows[2]!["train_loss"]!.GetValue<double>() < rows[0]!["train_loss"]!.GetValue<double>());
         Assert.All(rows, x => Assert.Equal("ok", x!["status"]!.GetValue<string>()));

@@ -23,9 +23,15 @@ public class LocalSiloCliTests
         // The silo confines sweeps' paths to a results root (the gateway has no authentication).
         string root = Directory.CreateTempSubdirectory("rl-local-root-").FullName;
         string Out() => Directory.CreateDirectory(Path.Combine(root, $"out-{Guid.NewGuid():N}")).FullName;
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "richlazy.dll"), "silo", "--port", $"{port}", "--gateway", $"{gateway}", "--slots", "2",
-            "--results-root", root, "--data-root", root })
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false,
+        };
+        foreach (var a in new[]
+        {
+            Path.Combine(AppContext.BaseDirectory, "richlazy.dll"), "silo", "--port", $"{port}",
+            "--gateway", $"{gateway}", "--slots", "2", "--results-root", root, "--data-root", root,
+        })
             psi.ArgumentList.Add(a);
         using var silo = Process.Start(psi)!;
         try
@@ -34,8 +40,10 @@ public class LocalSiloCliTests
             static string Spec(string name, int ms, int budget)
             {
                 string path = Path.Combine(Directory.CreateTempSubdirectory("rl-local-").FullName, "s.yaml");
-                File.WriteAllText(path, $"name: {name}\nkind: synthetic\nparams: {{ c0: 0, c1: 0.5, c2: 0, width: 0.05, duration_ms: {ms} }}\n"
-                    + "axes:\n  tau: { from: 0.1, to: 10, scale: log }\n  delta: { from: -1, to: 1 }\ngrid: { initial: [5, 5] }\n"
+                File.WriteAllText(path, $"name: {name}\nkind: synthetic\n"
+                    + $"params: {{ c0: 0, c1: 0.5, c2: 0, width: 0.05, duration_ms: {ms} }}\n"
+                    + "axes:\n  tau: { from: 0.1, to: 10, scale: log }\n  delta: { from: -1, to: 1 }\n"
+                    + "grid: { initial: [5, 5] }\n"
                     + $"refine: {{ metric: value, threshold: 0.5, max_depth: 2, budget: {budget} }}\n");
                 return path;
             }
@@ -103,7 +111,8 @@ public class LocalSiloCliTests
             Assert.All(jsonl.Stdout.Trim().Split('\n'), l => Assert.NotNull(System.Text.Json.Nodes.JsonNode.Parse(l)));
 
             string dir2 = Out();
-            Assert.Equal(0, CliProcess.Run("sweep", "submit", Spec("local-b", 200, 200), "--out", dir2, "--gateway", g).ExitCode);
+            Assert.Equal(0,
+                CliProcess.Run("sweep", "submit", Spec("local-b", 200, 200), "--out", dir2, "--gateway", g).ExitCode);
             var listed = System.Text.Json.Nodes.JsonNode.Parse(CliProcess.Run("sweep", "list", "--json", "--gateway", g)
                 .Stdout)!.AsArray().Select(x => x!["sweep_id"]!.GetValue<string>()).ToList();
             Assert.Equal(["local-a", "local-b"], listed);

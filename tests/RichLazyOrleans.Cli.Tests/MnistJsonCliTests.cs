@@ -43,17 +43,21 @@ public class MnistJsonCliTests
             for (int k = 0; k < set.Count; k++)
             {
                 int digit = set.Labels[k];
-                var bytes = Enumerable.Range(0, 784).Select(p => (int)Math.Round(set.Images[k * 784 + p] * 255)).ToArray();
-                int image = Enumerable.Range(0, 3).Single(i => Enumerable.Range(0, 784).All(p => bytes[p] == Byte(digit, i, p)));
+                var bytes = Enumerable.Range(0, 784)
+                    .Select(p => (int)Math.Round(set.Images[k * 784 + p] * 255)).ToArray();
+                int image = Enumerable.Range(0, 3)
+                    .Single(i => Enumerable.Range(0, 784).All(p => bytes[p] == Byte(digit, i, p)));
                 Assert.True(seen.Add((digit, image)), $"digit {digit} image {image} twice");
             }
         Assert.Equal(30, seen.Count);
         // The same seed gives the same split; another seed another.
         string b = Directory.CreateTempSubdirectory("rl-mnist-idx-").FullName;
-        Assert.Equal(0, CliProcess.Run("data", "mnist-json", "--from", package, "--out", b, "--test", "10", "--seed", "5").ExitCode);
+        Assert.Equal(0, CliProcess.Run("data", "mnist-json", "--from", package, "--out", b, "--test", "10",
+            "--seed", "5").ExitCode);
         Assert.Equal(File.ReadAllBytes(paths.TestLabels), File.ReadAllBytes(SyntheticDigits.Paths(b).TestLabels));
         string c = Directory.CreateTempSubdirectory("rl-mnist-idx-").FullName;
-        Assert.Equal(0, CliProcess.Run("data", "mnist-json", "--from", package, "--out", c, "--test", "10", "--seed", "6").ExitCode);
+        Assert.Equal(0, CliProcess.Run("data", "mnist-json", "--from", package, "--out", c, "--test", "10",
+            "--seed", "6").ExitCode);
         Assert.NotEqual(File.ReadAllBytes(paths.TestImages), File.ReadAllBytes(SyntheticDigits.Paths(c).TestImages));
     }
 
@@ -64,14 +68,16 @@ public class MnistJsonCliTests
         string digits = Path.Combine(package, "src", "digits");
         string Run(string test = "2")
         {
-            var r = CliProcess.Run("data", "mnist-json", "--from", package, "--out", Path.Combine(package, "out"), "--test", test);
+            var r = CliProcess.Run("data", "mnist-json", "--from", package, "--out", Path.Combine(package, "out"),
+                "--test", test);
             Assert.Equal(2, r.ExitCode);
             return Assert.Single(r.Stderr.Trim().Split('\n'));
         }
         Assert.Contains("--test must be between 0 and 9", Run("10"));
         File.WriteAllText(Path.Combine(digits, "4.json"), """{ "data": [0.5, 0.5] }""");
         Assert.Contains("not a whole number of 28x28 images", Run());
-        File.WriteAllText(Path.Combine(digits, "4.json"), "{ \"data\": [" + string.Join(",", Enumerable.Repeat("2", 784)) + "] }");
+        File.WriteAllText(Path.Combine(digits, "4.json"),
+            "{ \"data\": [" + string.Join(",", Enumerable.Repeat("2", 784)) + "] }");
         Assert.Contains("outside [0, 1]", Run());
         File.WriteAllText(Path.Combine(digits, "4.json"), "not json");
         Assert.Contains("4.json", Run());
@@ -96,7 +102,8 @@ public class MnistJsonCliTests
         var counts = train.Labels.Concat(test.Labels).GroupBy(l => l).OrderBy(g => g.Key).Select(g => g.Count());
         Assert.Equal([1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978], counts);
         // The package's values are byte ÷ 255 to 3 decimals: every byte maps back to the value it came from.
-        using var zeros = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(dir, "package", "src", "digits", "0.json")));
+        using var zeros =
+            JsonDocument.Parse(File.ReadAllBytes(Path.Combine(dir, "package", "src", "digits", "0.json")));
         var values = zeros.RootElement.GetProperty("data").EnumerateArray().Select(v => v.GetDouble()).ToArray();
         Assert.All(values, v => Assert.Equal(v, Math.Round(Math.Round(v * 255) / 255, 3), 12));
     }

@@ -11,7 +11,8 @@ public class PhaseDiagramTests
     public void Writes_a_csv_whose_rows_match_the_exact_solution_and_png_heatmaps()
     {
         string dir = Path.Combine(Path.GetTempPath(), $"richlazy-pd-{Guid.NewGuid():N}");
-        var r = CliProcess.Run("theory", "phase-diagram", "--out", dir, "--points", "9", "--times", "2,1e9", "--d", "4", "--angle", "100");
+        var r = CliProcess.Run("theory", "phase-diagram", "--out", dir, "--points", "9", "--times", "2,1e9",
+            "--d", "4", "--angle", "100");
         Assert.True(r.ExitCode == 0, r.Stderr);
         var lines = File.ReadAllLines(Path.Combine(dir, "single-neuron-phase.csv"));
         Assert.Equal("tau,delta,alpha,t,kernel_distance,loss,a,beta_norm", lines[0]);
@@ -23,7 +24,8 @@ public class PhaseDiagramTests
             var f = line.Split(',').Select(s => double.Parse(s, CultureInfo.InvariantCulture)).ToArray();
             double tau = f[0], delta = f[1], alpha = f[2], t = f[3];
             Assert.Equal(Initialisation.Alpha(tau, delta), alpha);
-            var s = new SingleNeuronExact([1, 0, 0, 0], tau / alpha, [tau * alpha * Math.Cos(theta), tau * alpha * Math.Sin(theta), 0, 0]).At(t);
+            var s = new SingleNeuronExact([1, 0, 0, 0], tau / alpha,
+                [tau * alpha * Math.Cos(theta), tau * alpha * Math.Sin(theta), 0, 0]).At(t);
             Assert.Equal(s.KernelDistance, f[4]);
             Assert.Equal(s.Loss, f[5]);
         }

@@ -20,8 +20,10 @@ public class RedisClusterCliTests
         var silos = c.StartSilos(2, slots: 2);
 
         string spec = Path.Combine(Directory.CreateTempSubdirectory("rl-redis-").FullName, "s.yaml");
-        File.WriteAllText(spec, "name: redis-sweep\nkind: synthetic\nparams: { c0: 0, c1: 0.5, c2: 0, width: 0.05, duration_ms: 250 }\n"
-            + "axes:\n  tau: { from: 0.1, to: 10, scale: log }\n  delta: { from: -1, to: 1 }\ngrid: { initial: [6, 6] }\n");
+        File.WriteAllText(spec, "name: redis-sweep\nkind: synthetic\n"
+            + "params: { c0: 0, c1: 0.5, c2: 0, width: 0.05, duration_ms: 250 }\n"
+            + "axes:\n  tau: { from: 0.1, to: 10, scale: log }\n  delta: { from: -1, to: 1 }\n"
+            + "grid: { initial: [6, 6] }\n");
         string dir = Directory.CreateTempSubdirectory("rl-redis-out-").FullName;
         // Silos need a few seconds to join; the client retries until they answer.
         var run = c.RunUntilOk(TimeSpan.FromSeconds(90), "sweep", "run", spec, "--out", dir, "--redis", c.Redis);

@@ -15,10 +15,26 @@ public class ResumeAfterKillTests
     public static TheoryData<string, string, long> Cases => new()
     {
         // kind, spec (checkpoint_dir appended), kill once two states at or past this step exist
-        { "grokking", """ "p": 7, "train_fraction": 0.5, "d_model": 8, "heads": 2, "d_mlp": 16, "steps": 6000, "checkpoints": [0, 1000, 3000, 6000], "eval_every": 100, "checkpoint_every": 250 """, 2000 },
+        {
+            "grokking",
+            """ "p": 7, "train_fraction": 0.5, "d_model": 8, "heads": 2, "d_mlp": 16, "steps": 6000,"""
+            + """ "checkpoints": [0, 1000, 3000, 6000], "eval_every": 100, "checkpoint_every": 250 """,
+            2000
+        },
         // rhm states are keyed size_index·(steps + 1) + step: 6001 is the start of the second size.
-        { "rhm", """ "v": 4, "s": 2, "L": 2, "m": 2, "width": 16, "steps": 6000, "train_sizes": [4, 8, 16], "checkpoint_every": 250 """, 6001 },
-        { "cnn-mnist", """ "data_dir": "DATA", "channels1": 2, "channels2": 3, "kernel": 3, "smoothness_cutoff": 0.7, "batch_size": 16, "probe_size": 2, "eval_size": 100, "steps": 4000, "checkpoints": [0, 2000, 4000], "checkpoint_every": 250 """, 1000 },
+        {
+            "rhm",
+            """ "v": 4, "s": 2, "L": 2, "m": 2, "width": 16, "steps": 6000, "train_sizes": [4, 8, 16],"""
+            + """ "checkpoint_every": 250 """,
+            6001
+        },
+        {
+            "cnn-mnist",
+            """ "data_dir": "DATA", "channels1": 2, "channels2": 3, "kernel": 3, "smoothness_cutoff": 0.7,"""
+            + """ "batch_size": 16, "probe_size": 2, "eval_size": 100, "steps": 4000,"""
+            + """ "checkpoints": [0, 2000, 4000], "checkpoint_every": 250 """,
+            1000
+        },
     };
 
     private static long StepOf(string f) => long.Parse(Path.GetFileNameWithoutExtension(f)[6..]);
@@ -26,7 +42,8 @@ public class ResumeAfterKillTests
     [Theory]
     [Trait("Category", "Fault")]
     [MemberData(nameof(Cases))]
-    public void Killed_with_SIGKILL_and_its_newest_state_corrupted_resumes_from_the_previous_one_bit_for_bit(string kind, string body, long killPast)
+    public void Killed_with_SIGKILL_and_its_newest_state_corrupted_resumes_from_the_previous_one_bit_for_bit(
+        string kind, string body, long killPast)
     {
         string dir = Directory.CreateTempSubdirectory($"richlazy-kill-{kind}-").FullName;
         string data = Path.Combine(dir, "data");
@@ -41,13 +58,21 @@ public class ResumeAfterKillTests
         string baselineSpec = CliProcess.SpecFile($$"""{ {{body}}, "checkpoint_dir": "{{states}}-baseline" }""");
         try
         {
-            var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "richlazy.dll"), "run", kind, "--spec", spec }) psi.ArgumentList.Add(a);
+            var psi = new ProcessStartInfo("dotnet")
+            {
+                RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+            };
+            foreach (var a in new[]
+            {
+                Path.Combine(AppContext.BaseDirectory, "richlazy.dll"), "run", kind, "--spec", spec,
+            })
+                psi.ArgumentList.Add(a);
             using (var victim = Process.Start(psi)!)
             try
             {
                 for (var deadline = DateTime.UtcNow.AddSeconds(180);
-                     !(Directory.Exists(states) && Directory.GetFiles(states, "state-*.bin").Count(f => StepOf(f) >= killPast) >= 2);
+                     !(Directory.Exists(states)
+                       && Directory.GetFiles(states, "state-*.bin").Count(f => StepOf(f) >= killPast) >= 2);
                      Thread.Sleep(10))
                 {
                     Assert.False(victim.HasExited, "the run finished before it could be killed; make it longer");

@@ -5,7 +5,8 @@ using RichLazyOrleans.Training;
 
 namespace RichLazyOrleans.Cli.Tests;
 
-/// <summary>`rhm`: spec parsing, bad keys, the output contract through the CLI, integer axes (the example sweeps: ExampleSpecsTests).</summary>
+/// <summary>`rhm`: spec parsing, bad keys, the output contract through the CLI, integer axes (the example sweeps:
+/// ExampleSpecsTests).</summary>
 public class RhmCliTests
 {
     [Theory]
@@ -24,7 +25,8 @@ public class RhmCliTests
     [InlineData(""" "learner": "cnn", "depth": 2 """, "depth")]
     public void Bad_keys_give_one_line_errors_naming_the_key(string body, string key)
     {
-        var spec = JsonNode.Parse("""{ "v": 4, "s": 2, "L": 2, "m": 2, "steps": 10, "train_sizes": [4, 8] }""")!.AsObject();
+        var spec = JsonNode.Parse("""{ "v": 4, "s": 2, "L": 2, "m": 2, "steps": 10, "train_sizes": [4, 8] }""")!
+            .AsObject();
         foreach (var (k, v) in JsonNode.Parse($"{{ {body} }}")!.AsObject()) spec[k] = v?.DeepClone();
         var e = Assert.Throws<SpecException>(() => RunKindRegistry.Get("rhm").Validate(new Spec(spec)));
         Assert.DoesNotContain('\n', e.Message);
@@ -40,7 +42,8 @@ public class RhmCliTests
         Assert.Equal(16, c.TestSize);
         Assert.Equal(4, c.Classes);
         var d = RhmRun.Parse(new Spec(JsonNode.Parse("""{ "seed": 7 }""")!.AsObject()));
-        Assert.Equal((8, 2, 2, 4, 8, 7UL, 7UL, 256, 2), (d.V, d.S, d.L, d.M, d.Classes, d.Seed, d.InitSeed, d.Width, d.HiddenLayers));
+        Assert.Equal((8, 2, 2, 4, 8, 7UL, 7UL, 256, 2),
+            (d.V, d.S, d.L, d.M, d.Classes, d.Seed, d.InitSeed, d.Width, d.HiddenLayers));
         // P_max = 8·4³ = 512: grid 16 .. 256.
         Assert.Equal([16, 256], new[] { d.TrainSizes[0], d.TrainSizes[^1] });
         Assert.Equal(6, d.TrainSizes.Length);
@@ -50,10 +53,15 @@ public class RhmCliTests
     [Fact]
     public void The_run_kind_prints_the_contract_keys()
     {
-        var spec = JsonNode.Parse("""{ "v": 4, "s": 2, "L": 2, "m": 2, "width": 16, "steps": 20, "train_sizes": [4, 8], "dtype": "float64" }""")!.AsObject();
+        var spec = JsonNode.Parse("""{ "v": 4, "s": 2, "L": 2, "m": 2, "width": 16, "steps": 20,"""
+            + """ "train_sizes": [4, 8], "dtype": "float64" }""")!.AsObject();
         var rows = RunKindRegistry.Get("rhm").Run(new Spec(spec));
         Assert.Equal(2, rows.Count);
-        foreach (var key in new[] { "step", "train_size", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "sample_complexity", "sample_complexity_interpolated", "status", "resumed_from_step" })
+        foreach (var key in new[]
+        {
+            "step", "train_size", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "sample_complexity",
+            "sample_complexity_interpolated", "status", "resumed_from_step",
+        })
             Assert.All(rows, r => Assert.True(r.ContainsKey(key), key));
         Assert.Equal(8, rows[1]["train_size"]!.GetValue<long>());
     }
@@ -61,7 +69,9 @@ public class RhmCliTests
     [Fact]
     public void Cli_run_prints_one_row_per_training_size()
     {
-        var r = CliProcess.Run("run", "rhm", "--spec", CliProcess.SpecFile("""{ "v": 4, "s": 2, "L": 2, "m": 2, "width": 16, "steps": 30, "lr": 0.01, "train_sizes": [4, 8, 16], "target_accuracy": 0.3 }"""));
+        var r = CliProcess.Run("run", "rhm", "--spec", CliProcess.SpecFile(
+            """{ "v": 4, "s": 2, "L": 2, "m": 2, "width": 16, "steps": 30, "lr": 0.01, "train_sizes": [4, 8, 16],"""
+            + """ "target_accuracy": 0.3 }"""));
         Assert.True(r.ExitCode == 0, r.Stderr);
         var rows = JsonNode.Parse(r.Stdout)!.AsArray();
         Assert.Equal([0L, 1L, 2L], rows.Select(x => x!["step"]!.GetValue<long>()));
@@ -72,10 +82,12 @@ public class RhmCliTests
     [Fact]
     public void Learner_defaults_to_the_mlp_and_cnn_selects_the_conv_net()
     {
-        var mlp = RhmRun.Parse(new Spec(JsonNode.Parse("""{ "v": 4, "s": 2, "L": 2, "m": 2, "depth": 3 }""")!.AsObject()));
+        var mlp = RhmRun.Parse(
+            new Spec(JsonNode.Parse("""{ "v": 4, "s": 2, "L": 2, "m": 2, "depth": 3 }""")!.AsObject()));
         Assert.Equal((RhmLearner.Mlp, 3), (mlp.Learner, mlp.HiddenLayers));
         Assert.DoesNotContain("cnn", mlp.Fingerprint());
-        var cnn = RhmRun.Parse(new Spec(JsonNode.Parse("""{ "v": 4, "s": 2, "L": 2, "m": 2, "learner": "cnn" }""")!.AsObject()));
+        var cnn = RhmRun.Parse(
+            new Spec(JsonNode.Parse("""{ "v": 4, "s": 2, "L": 2, "m": 2, "learner": "cnn" }""")!.AsObject()));
         Assert.Equal(RhmLearner.Cnn, cnn.Learner);
         Assert.EndsWith(";cnn", cnn.Fingerprint());
     }
@@ -83,7 +95,9 @@ public class RhmCliTests
     [Fact]
     public void Cli_run_with_the_cnn_learner_prints_one_row_per_training_size()
     {
-        var r = CliProcess.Run("run", "rhm", "--spec", CliProcess.SpecFile("""{ "learner": "cnn", "v": 4, "s": 2, "L": 2, "m": 2, "width": 16, "steps": 30, "lr": 0.01, "train_sizes": [4, 8, 16], "target_accuracy": 0.3 }"""));
+        var r = CliProcess.Run("run", "rhm", "--spec", CliProcess.SpecFile(
+            """{ "learner": "cnn", "v": 4, "s": 2, "L": 2, "m": 2, "width": 16, "steps": 30, "lr": 0.01,"""
+            + """ "train_sizes": [4, 8, 16], "target_accuracy": 0.3 }"""));
         Assert.True(r.ExitCode == 0, r.Stderr);
         var rows = JsonNode.Parse(r.Stdout)!.AsArray();
         Assert.Equal([0L, 1L, 2L], rows.Select(x => x!["step"]!.GetValue<long>()));
@@ -95,7 +109,8 @@ public class RhmCliTests
     [Fact]
     public void Cli_bad_key_exits_2_with_one_line()
     {
-        var r = CliProcess.Run("run", "rhm", "--spec", CliProcess.SpecFile("""{ "v": 4, "s": 2, "L": 2, "m": 2, "alpha": 0 }"""));
+        var r = CliProcess.Run("run", "rhm", "--spec",
+            CliProcess.SpecFile("""{ "v": 4, "s": 2, "L": 2, "m": 2, "alpha": 0 }"""));
         Assert.Equal(2, r.ExitCode);
         Assert.Equal("", r.Stdout);
         Assert.Contains("'alpha'", Assert.Single(r.Stderr.Trim().Split('\n')));
@@ -122,8 +137,10 @@ public class RhmCliTests
         var rows = await RichLazyOrleans.Results.ResultFiles.ReadAllAsync(dir);
         Assert.Equal(8, rows.Count);   // 4 widths x 2 sizes
         Assert.All(rows, x => Assert.Equal("ok", x.Status));
-        Assert.Equal([4.0, 8.0], rows.Select(x => x.TrainSize!.Value).Distinct().Order());   // integer-valued metrics reach Parquet
-        // The width each run trained with, from its saved state's fingerprint ("rhm/1;v;s;L;m;n_c;seed;init_seed;alpha;width;…").
+        // integer-valued metrics reach Parquet
+        Assert.Equal([4.0, 8.0], rows.Select(x => x.TrainSize!.Value).Distinct().Order());
+        // The width each run trained with, from its saved state's fingerprint
+        // ("rhm/1;v;s;L;m;n_c;seed;init_seed;alpha;width;…").
         var widths = Directory.GetDirectories(Path.Combine(dir, "checkpoints"))
             .Select(d => new StateStore(d).Files().First().Path)
             .Select(f => long.Parse(StateStore.TryRead(f, out _)!.Fingerprint.Split(';')[9]))

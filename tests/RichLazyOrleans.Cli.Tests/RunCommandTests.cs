@@ -18,7 +18,8 @@ public class RunCommandTests
     [Fact]
     public void Single_neuron_prints_one_object_per_time_with_the_contract_keys()
     {
-        var spec = CliProcess.SpecFile("""{ "beta_star": [1.0, 0.5], "a0": 0.1, "w0": [0.05, -0.2], "eta_a": 1.0, "eta_w": 2.0, "times": [0, 0.5, 1e9] }""");
+        var spec = CliProcess.SpecFile("""{ "beta_star": [1.0, 0.5], "a0": 0.1, "w0": [0.05, -0.2], "eta_a": 1.0,"""
+            + """ "eta_w": 2.0, "times": [0, 0.5, 1e9] }""");
         var rows = Rows(CliProcess.Run("run", "single-neuron", "--spec", spec));
         Assert.Equal(3, rows.Count);
         foreach (var key in new[] { "t", "a", "w", "beta", "delta", "kernel_distance" })
@@ -38,7 +39,8 @@ public class RunCommandTests
     [Fact]
     public void Single_neuron_accepts_tau_delta_w_dir()
     {
-        var spec = CliProcess.SpecFile("""{ "beta_star": [2.0], "tau": 0.5, "delta": -0.3, "w_dir": [-3.0], "times": [0] }""");
+        var spec = CliProcess.SpecFile(
+            """{ "beta_star": [2.0], "tau": 0.5, "delta": -0.3, "w_dir": [-3.0], "times": [0] }""");
         var rows = Rows(CliProcess.Run("run", "single-neuron", "--spec", spec));
         double alpha = Initialisation.Alpha(0.5, -0.3);
         Assert.Equal(0.5 / alpha, rows[0]!["a"]!.GetValue<double>(), 14);
@@ -50,27 +52,33 @@ public class RunCommandTests
     public void Two_layer_linear_auto_uses_exact_for_balanced_and_numeric_otherwise_and_they_agree()
     {
         // h = 1 inits are always λ-balanced; compare the exact answer with solver numeric.
-        const string common = """ "sigma_yx": [[1.0, 0.2, 0.0], [0.1, 0.5, 0.3]], "w1": [[0.1, 0.0, -0.1]], "w2": [[0.2], [0.05]], "times": [0, 1, 5, 20] """;
+        const string common = """ "sigma_yx": [[1.0, 0.2, 0.0], [0.1, 0.5, 0.3]], "w1": [[0.1, 0.0, -0.1]],"""
+            + """ "w2": [[0.2], [0.05]], "times": [0, 1, 5, 20] """;
         var auto = Rows(CliProcess.Run("run", "two-layer-linear", "--spec", CliProcess.SpecFile($"{{ {common} }}")));
-        var numeric = Rows(CliProcess.Run("run", "two-layer-linear", "--spec", CliProcess.SpecFile($$"""{ {{common}}, "solver": "numeric", "rtol": 1e-12, "atol": 1e-18 }""")));
+        var numeric = Rows(CliProcess.Run("run", "two-layer-linear", "--spec",
+            CliProcess.SpecFile($$"""{ {{common}}, "solver": "numeric", "rtol": 1e-12, "atol": 1e-18 }""")));
         Assert.Equal(4, auto.Count);
         Assert.All(auto, r => Assert.Equal("exact", r!["solver"]!.GetValue<string>()));
         Assert.All(numeric, r => Assert.Equal("numeric", r!["solver"]!.GetValue<string>()));
         for (int i = 0; i < 4; i++)
         {
-            var a = auto[i]!["beta"]!.AsArray().SelectMany(r => r!.AsArray().Select(v => v!.GetValue<double>())).ToArray();
-            var n = numeric[i]!["beta"]!.AsArray().SelectMany(r => r!.AsArray().Select(v => v!.GetValue<double>())).ToArray();
+            var a = auto[i]!["beta"]!.AsArray()
+                .SelectMany(r => r!.AsArray().Select(v => v!.GetValue<double>())).ToArray();
+            var n = numeric[i]!["beta"]!.AsArray()
+                .SelectMany(r => r!.AsArray().Select(v => v!.GetValue<double>())).ToArray();
             Assert.Equal(6, a.Length);
             double diff = Math.Sqrt(a.Zip(n, (x, y) => (x - y) * (x - y)).Sum()), norm = Math.Sqrt(a.Sum(x => x * x));
             Assert.True(diff <= 1e-8 * norm, $"t index {i}: |diff| {diff:G3}");
-            Assert.Equal(auto[i]!["kernel_distance"]!.GetValue<double>(), numeric[i]!["kernel_distance"]!.GetValue<double>(), 8);
+            Assert.Equal(auto[i]!["kernel_distance"]!.GetValue<double>(),
+                numeric[i]!["kernel_distance"]!.GetValue<double>(), 8);
         }
     }
 
     [Fact]
     public void Two_layer_linear_exact_refuses_an_unbalanced_init_with_exit_2_and_one_line()
     {
-        var spec = CliProcess.SpecFile("""{ "sigma_yx": [[1.0, 0.0], [0.0, 0.5]], "w1": [[0.3, 0.1], [0.0, 0.2]], "w2": [[0.2, -0.4], [0.1, 0.0]], "times": [1], "solver": "exact" }""");
+        var spec = CliProcess.SpecFile("""{ "sigma_yx": [[1.0, 0.0], [0.0, 0.5]], "w1": [[0.3, 0.1], [0.0, 0.2]],"""
+            + """ "w2": [[0.2, -0.4], [0.1, 0.0]], "times": [1], "solver": "exact" }""");
         var r = CliProcess.Run("run", "two-layer-linear", "--spec", spec);
         Assert.Equal(2, r.ExitCode);
         Assert.Equal("", r.Stdout);
@@ -158,13 +166,16 @@ public class RunCommandTests
     [InlineData("single-neuron", """{ "a0": 1, "w0": [1], "times": [0] }""", "beta_star")]
     [InlineData("single-neuron", """{ "beta_star": [1, 2], "a0": 1, "w0": [1], "times": [0] }""", "w0")]
     [InlineData("single-neuron", """{ "beta_star": [1], "a0": 1, "w0": [1], "times": [-1] }""", "times")]
-    [InlineData("single-neuron", """{ "beta_star": [1], "tau": -0.5, "delta": 0, "w_dir": [1], "times": [0] }""", "tau")]
+    [InlineData("single-neuron", """{ "beta_star": [1], "tau": -0.5, "delta": 0, "w_dir": [1], "times": [0] }""",
+        "tau")]
     [InlineData("single-neuron", """{ "beta_star": [1], "a0": "NaN", "w0": [1], "times": [0] }""", "a0")]
     [InlineData("single-neuron", """{ "beta_star": [1], "a0": 1, "w0": [1], "times": [0], "eta_A": 2 }""", "eta_A")]
     [InlineData("single-neuron", """{ "beta_star": [1], "a0": 1, "w0": [1], "times": [0], "eta_a": 0 }""", "eta_a")]
     [InlineData("two-layer-linear", """{ "sigma_yx": [[1, 0]], "w1": [[1, 0, 0]], "w2": [[1]], "times": [0] }""", "w1")]
-    [InlineData("two-layer-linear", """{ "sigma_yx": [[1, 0], [0]], "w1": [[1, 0]], "w2": [[1]], "times": [0] }""", "sigma_yx")]
-    [InlineData("two-layer-linear", """{ "sigma_yx": [[1, 0]], "w1": [[1, 0]], "w2": [[1]], "times": [0], "solver": "magic" }""", "solver")]
+    [InlineData("two-layer-linear", """{ "sigma_yx": [[1, 0], [0]], "w1": [[1, 0]], "w2": [[1]], "times": [0] }""",
+        "sigma_yx")]
+    [InlineData("two-layer-linear",
+        """{ "sigma_yx": [[1, 0]], "w1": [[1, 0]], "w2": [[1]], "times": [0], "solver": "magic" }""", "solver")]
     [InlineData("two-layer-linear", """{ "sigma_yx": [[1, 0]], "w1": [[1, 0]], "w2": [[1, 2]], "times": [0] }""", "w2")]
     [InlineData("synthetic", """{ "tau": 1, "delta": 0, "c0": 0, "c1": 0, "c2": 0, "width": 0 }""", "width")]
     [InlineData("two-layer-linear",
@@ -209,7 +220,8 @@ public class RunCommandTests
     [Fact]
     public void Synthetic_gives_the_logistic_phase_field()
     {
-        var r = Rows(CliProcess.Run("run", "synthetic", "--spec", CliProcess.SpecFile("""{ "tau": 10, "delta": 0.5, "c0": 0.2, "c1": 1.0, "c2": -0.4, "width": 0.1 }""")));
+        var r = Rows(CliProcess.Run("run", "synthetic", "--spec",
+            CliProcess.SpecFile("""{ "tau": 10, "delta": 0.5, "c0": 0.2, "c1": 1.0, "c2": -0.4, "width": 0.1 }""")));
         double z = (1 - 0.2 - 0.5 + 0.4 * 0.25) / 0.1;
         Assert.Equal(1 / (1 + Math.Exp(-z)), r[0]!["value"]!.GetValue<double>(), 15);
         Assert.Equal(0, r[0]!["step"]!.GetValue<long>());

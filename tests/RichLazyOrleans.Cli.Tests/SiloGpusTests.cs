@@ -13,7 +13,8 @@ public class SiloGpusTests
         Assert.Equal(["0", "1", "3"], SiloGpus.Parse("0, 1,3"));
         Assert.Empty(SiloGpus.Parse(null));
         Assert.Empty(SiloGpus.Parse("none"));
-        const string smi = "GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-1c2d)\nGPU 1: NVIDIA H100 80GB HBM3 (UUID: GPU-9f0e)\n";
+        const string smi = "GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-1c2d)\n"
+            + "GPU 1: NVIDIA H100 80GB HBM3 (UUID: GPU-9f0e)\n";
         Assert.Equal(["0", "1"], SiloGpus.Parse("all", () => smi));
         Assert.Contains("lists no GPU", Assert.Throws<SpecException>(() => SiloGpus.Parse("all", () => null)).Message);
         Assert.Contains("not a GPU ordinal", Assert.Throws<SpecException>(() => SiloGpus.Parse("0,x")).Message);

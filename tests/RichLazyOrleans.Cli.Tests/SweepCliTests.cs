@@ -32,13 +32,23 @@ public class SweepCliTests
     public async Task An_embedded_sweep_killed_mid_way_and_run_again_writes_only_the_missing_rows()
     {
         string spec = SpecFile(Synthetic.Replace("duration_ms: 1", "duration_ms: 60"));
-        string dir = Directory.CreateTempSubdirectory("richlazy-cli-rerun-").FullName, clean = Directory.CreateTempSubdirectory("richlazy-cli-clean-").FullName;
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "richlazy.dll"), "sweep", "run", spec, "--out", dir, "--slots", "2" }) psi.ArgumentList.Add(a);
+        string dir = Directory.CreateTempSubdirectory("richlazy-cli-rerun-").FullName,
+            clean = Directory.CreateTempSubdirectory("richlazy-cli-clean-").FullName;
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        foreach (var a in new[]
+        {
+            Path.Combine(AppContext.BaseDirectory, "richlazy.dll"), "sweep", "run", spec, "--out", dir, "--slots", "2",
+        })
+            psi.ArgumentList.Add(a);
         using (var victim = Process.Start(psi)!)
         {
             string runs = Path.Combine(dir, "runs");
-            for (var deadline = DateTime.UtcNow.AddSeconds(60); !(Directory.Exists(runs) && Directory.GetFiles(runs, "*.parquet").Length >= 1); Thread.Sleep(20))
+            for (var deadline = DateTime.UtcNow.AddSeconds(60);
+                 !(Directory.Exists(runs) && Directory.GetFiles(runs, "*.parquet").Length >= 1);
+                 Thread.Sleep(20))
             {
                 Assert.False(victim.HasExited, "the sweep finished before it could be killed");
                 Assert.True(DateTime.UtcNow < deadline, "no results appeared");
@@ -67,7 +77,8 @@ public class SweepCliTests
         Assert.InRange(rows.Select(x => (x.LatticeI, x.LatticeJ)).Distinct().Count(), 26, 60);
 
         // The same sweep name with another spec into that directory would mix results: refused, nothing written.
-        var other = CliProcess.Run("sweep", "run", SpecFile(Synthetic.Replace("c0: 0.1", "c0: 0.3")), "--out", dir, "--slots", "2");
+        var other = CliProcess.Run("sweep", "run", SpecFile(Synthetic.Replace("c0: 0.1", "c0: 0.3")), "--out", dir,
+            "--slots", "2");
         Assert.Equal(2, other.ExitCode);
         Assert.Contains("different spec", other.Stderr);
         Assert.Equal(rows.Count, (await ResultFiles.ReadAllAsync(dir)).Count);
@@ -290,7 +301,8 @@ public class SweepCliTests
         Skip.If(Which("node") is null || Which("npm") is null,
             "node/npm not installed; the hyparquet interop check did not run");
         string dir = Directory.CreateTempSubdirectory("richlazy-interop-").FullName;
-        var r = CliProcess.Run("sweep", "run", SpecFile(Synthetic.Replace("cli-synthetic", "interop")), "--out", dir, "--slots", "2");
+        var r = CliProcess.Run("sweep", "run", SpecFile(Synthetic.Replace("cli-synthetic", "interop")), "--out", dir,
+            "--slots", "2");
         Assert.True(r.ExitCode == 0, r.Stderr);
         var expected = await ResultFiles.ReadAllAsync(dir);
 
@@ -355,11 +367,16 @@ public class SweepCliTests
     }
 
     private static string? Which(string tool) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(d => Path.Combine(d, tool)).FirstOrDefault(File.Exists);
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Select(d => Path.Combine(d, tool))
+            .FirstOrDefault(File.Exists);
 
     private static string Run(string tool, string cwd, params string[] args)
     {
-        var psi = new ProcessStartInfo(tool) { WorkingDirectory = cwd, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var psi = new ProcessStartInfo(tool)
+        {
+            WorkingDirectory = cwd, RedirectStandardOutput = true, RedirectStandardError = true,
+            UseShellExecute = false,
+        };
         foreach (var a in args) psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();

@@ -4,7 +4,8 @@ using System.Text.Json.Nodes;
 
 namespace RichLazyOrleans.Cli.Tests;
 
-/// <summary>`richlazy run teacher-student`: contract, bad input, and a real SIGKILL mid-run followed by a resume.</summary>
+/// <summary>`richlazy run teacher-student`: contract, bad input, and a real SIGKILL mid-run followed by a
+/// resume.</summary>
 public class TeacherStudentCliTests
 {
     private const string Small = """ "tau": 0.3, "delta": 0.5, "seed": 3, "n": 200, "d": 20, "m": 10, "n_test": 200 """;
@@ -12,11 +13,16 @@ public class TeacherStudentCliTests
     [Fact]
     public void Prints_the_contract_keys_per_checkpoint()
     {
-        var r = CliProcess.Run("run", "teacher-student", "--spec", CliProcess.SpecFile($$"""{ {{Small}}, "steps": 500, "checkpoints": [0, 10, 500] }"""));
+        var r = CliProcess.Run("run", "teacher-student", "--spec",
+            CliProcess.SpecFile($$"""{ {{Small}}, "steps": 500, "checkpoints": [0, 10, 500] }"""));
         Assert.True(r.ExitCode == 0, r.Stderr);
         var rows = JsonNode.Parse(r.Stdout)!.AsArray();
         Assert.Equal([0L, 10L, 500L], rows.Select(x => x!["step"]!.GetValue<long>()));
-        foreach (var key in new[] { "train_loss", "test_loss", "kernel_distance", "hamming_distance", "parameter_distance", "delta_drift", "status" })
+        foreach (var key in new[]
+        {
+            "train_loss", "test_loss", "kernel_distance", "hamming_distance", "parameter_distance", "delta_drift",
+            "status",
+        })
             Assert.All(rows, x => Assert.True(x!.AsObject().ContainsKey(key), key));
         Assert.Equal(0.0, rows[0]!["kernel_distance"]!.GetValue<double>());
         Assert.True(rows[2]!["train_loss"]!.GetValue<double>() < rows[0]!["train_loss"]!.GetValue<double>());
@@ -39,7 +45,8 @@ public class TeacherStudentCliTests
     [InlineData(""" "tau": 0.3, "delta": 0.5, "stop": "converged", "stop_atol": -1 """, "stop_atol")]
     public void Bad_input_exits_2_with_one_line_naming_the_key(string body, string key)
     {
-        var r = CliProcess.Run("run", "teacher-student", "--spec", CliProcess.SpecFile($"{{ {body}, \"n\": 20, \"d\": 4, \"n_test\": 10 }}"));
+        var r = CliProcess.Run("run", "teacher-student", "--spec",
+            CliProcess.SpecFile($"{{ {body}, \"n\": 20, \"d\": 4, \"n_test\": 10 }}"));
         Assert.Equal(2, r.ExitCode);
         Assert.Equal("", r.Stdout);
         var line = Assert.Single(r.Stderr.Trim().Split('\n'));
@@ -66,7 +73,8 @@ public class TeacherStudentCliTests
     [Fact]
     public void A_diverging_run_reports_status_diverged_and_exits_0()
     {
-        var r = CliProcess.Run("run", "teacher-student", "--spec", CliProcess.SpecFile($$"""{ {{Small}}, "lr": 1000, "steps": 2000, "checkpoints": [0, 2000] }"""));
+        var r = CliProcess.Run("run", "teacher-student", "--spec",
+            CliProcess.SpecFile($$"""{ {{Small}}, "lr": 1000, "steps": 2000, "checkpoints": [0, 2000] }"""));
         Assert.True(r.ExitCode == 0, r.Stderr);
         var rows = JsonNode.Parse(r.Stdout)!.AsArray();
         Assert.Equal("diverged", rows[^1]!["status"]!.GetValue<string>());
@@ -74,17 +82,26 @@ public class TeacherStudentCliTests
 
     [Fact]
     [Trait("Category", "Fault")]
-    public void Killed_with_SIGKILL_mid_run_and_its_newest_checkpoint_corrupted_resumes_from_the_previous_one_bit_for_bit()
+    public void
+        Killed_with_SIGKILL_mid_run_and_its_newest_checkpoint_corrupted_resumes_from_the_previous_one_bit_for_bit()
     {
         string dir = Directory.CreateTempSubdirectory("richlazy-kill-").FullName;
-        string body = $$"""{ {{Small}}, "steps": 150000, "checkpoints": [0, 100, 1000, 10000, 60000, 150000], "checkpoint_every": 2000, "checkpoint_dir": "{{dir}}" }""";
+        string body = $$"""{ {{Small}}, "steps": 150000, "checkpoints": [0, 100, 1000, 10000, 60000, 150000],"""
+            + $$""" "checkpoint_every": 2000, "checkpoint_dir": "{{dir}}" }""";
         string spec = CliProcess.SpecFile(body);
         string baselineSpec = CliProcess.SpecFile(body.Replace(dir, dir + "-baseline"));
         static long StepOf(string f) => long.Parse(Path.GetFileNameWithoutExtension(f)[6..]);
 
         // The victim: a real process, killed with SIGKILL once it has saved two states past step 20000.
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "richlazy.dll"), "run", "teacher-student", "--spec", spec }) psi.ArgumentList.Add(a);
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        foreach (var a in new[]
+        {
+            Path.Combine(AppContext.BaseDirectory, "richlazy.dll"), "run", "teacher-student", "--spec", spec,
+        })
+            psi.ArgumentList.Add(a);
         using (var victim = Process.Start(psi)!)
         {
             var deadline = DateTime.UtcNow.AddSeconds(120);
@@ -123,7 +140,8 @@ public class TeacherStudentCliTests
             Assert.Equal(fallback, ro["resumed_from_step"]!.GetValue<long>());
             ro.Remove("resumed_from_step");
             b[i]!.AsObject().Remove("resumed_from_step");
-            Assert.Equal(b[i]!.ToJsonString(), ro.ToJsonString());   // every metric, bit for bit (round-trip formatting)
+            // every metric, bit for bit (round-trip formatting)
+            Assert.Equal(b[i]!.ToJsonString(), ro.ToJsonString());
         }
     }
 }

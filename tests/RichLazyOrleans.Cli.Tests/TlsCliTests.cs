@@ -71,7 +71,8 @@ public class TlsCliTests
         var lines = new ConcurrentQueue<string>();
         using var silo = ClusterHarness.Start("dotnet",
             [Dll, "silo", "--port", $"{port}", "--gateway", g, "--slots", "2",
-                "--results-root", Path.GetTempPath(), "--data-root", Path.GetTempPath(), .. TestPki.Flags(siloCert, ca.CaPem)],
+                "--results-root", Path.GetTempPath(), "--data-root", Path.GetTempPath(),
+                .. TestPki.Flags(siloCert, ca.CaPem)],
             lines.Enqueue);
         try
         {

@@ -27,7 +27,8 @@ public class TrainingMeterTests
         {
             ["teacher-student"] = """{ "tau": 1, "delta": 0, "n": 10, "d": 3, "m": 4, "n_test": 10, "steps": 1024 }""",
             ["grokking"] = """{ "p": 5, "d_model": 8, "heads": 2, "d_mlp": 8, "steps": 1024, "checkpoints": [1024] }""",
-            ["rhm"] = """{ "v": 3, "s": 2, "L": 2, "m": 2, "width": 8, "steps": 1024, "train_sizes": [4], "test_size": 4 }""",
+            ["rhm"] = """{ "v": 3, "s": 2, "L": 2, "m": 2, "width": 8, "steps": 1024,"""
+                + """ "train_sizes": [4], "test_size": 4 }""",
             ["cnn-mnist"] = $$"""{ "data_dir": "{{digits}}", "channels1": 2, "channels2": 2, "batch_size": 4, """
                 + """ "steps": 1024, "checkpoints": [1024], "eval_size": 16, "probe_size": 2 }""",
         };
@@ -44,6 +45,7 @@ public class TrainingMeterTests
                     if (tag.Key == "kind")
                         byKind[(string)tag.Value!] = byKind.GetValueOrDefault((string)tag.Value!) + point.GetSumLong();
         foreach (var kind in specs.Keys)
-            Assert.True(byKind.GetValueOrDefault(kind) >= 1024, $"{kind}: {byKind.GetValueOrDefault(kind)} steps exported");
+            Assert.True(byKind.GetValueOrDefault(kind) >= 1024,
+                $"{kind}: {byKind.GetValueOrDefault(kind)} steps exported");
     }
 }

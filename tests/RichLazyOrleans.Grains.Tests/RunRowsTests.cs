@@ -36,7 +36,8 @@ public class RunRowsTests
         foreach (var r in new[] { row, parsed })
         {
             var typed = factory.Make(r, 0, default);
-            var result = Assert.Single(Columns("rhm", spec).Compose(new RowBatch("p0-s0", "silo", default, 0, [typed])));
+            var result = Assert.Single(
+                Columns("rhm", spec).Compose(new RowBatch("p0-s0", "silo", default, 0, [typed])));
             Assert.Equal(1200, result.SampleComplexity);
             Assert.Equal(64, result.TrainSize);
             Assert.Equal(0.5, result.TestAccuracy);
@@ -73,7 +74,8 @@ public class RunRowsTests
 
         // Run grains send rows to the coordinator typed, through Orleans' serializer (the surrogates).
         var back = Orleans.Deserialize<RowBatch>(Orleans.SerializeToArray(batch))!;
-        Assert.Equal(("p1_2-s0", "silo-a", started, 0.375), (back.RunId, back.Silo, back.StartedAt, back.QueuedSeconds));
+        Assert.Equal(("p1_2-s0", "silo-a", started, 0.375),
+            (back.RunId, back.Silo, back.StartedAt, back.QueuedSeconds));
         Assert.Equal(rows.Select(r => (r.Step, r.Status, r.WallSeconds, r.FinishedAt)),
             back.Rows.Select(r => (r.Step, r.Status, r.WallSeconds, r.FinishedAt)));
         Assert.Equal(0.25, back.Rows[0].Metrics[0]);
