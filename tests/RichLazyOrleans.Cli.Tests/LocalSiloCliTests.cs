@@ -9,17 +9,11 @@ namespace RichLazyOrleans.Cli.Tests;
 /// <summary>`richlazy silo` as a real process, driven by `sweep submit`, `watch`, `status` and `cancel`.</summary>
 public class LocalSiloCliTests
 {
-    private static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
 
     [Fact]
     public async Task Submit_then_watch_completes_and_cancel_stops_another_sweep()
     {
-        int port = FreePort(), gateway = FreePort();
+        int port = ClusterHarness.FreePort(), gateway = ClusterHarness.FreePort();
         // The silo confines sweeps' paths to a results root (the gateway has no authentication).
         string root = Directory.CreateTempSubdirectory("rl-local-root-").FullName;
         string Out() => Directory.CreateDirectory(Path.Combine(root, $"out-{Guid.NewGuid():N}")).FullName;

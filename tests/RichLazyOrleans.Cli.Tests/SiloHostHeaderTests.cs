@@ -12,12 +12,6 @@ namespace RichLazyOrleans.Cli.Tests;
 /// </summary>
 public class SiloHostHeaderTests
 {
-    private static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
 
     [Fact]
     public void Allowed_hosts_are_the_listeners_own_names_on_loopback_and_localhost_binds()
@@ -36,7 +30,7 @@ public class SiloHostHeaderTests
     [Fact]
     public async Task A_loopback_listener_refuses_a_foreign_host_header()
     {
-        int port = FreePort(), gateway = FreePort(), http = FreePort();
+        int port = ClusterHarness.FreePort(), gateway = ClusterHarness.FreePort(), http = ClusterHarness.FreePort();
         string root = Directory.CreateTempSubdirectory("rl-host-").FullName;
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "richlazy.dll"));

@@ -15,13 +15,6 @@ public class SiloHttpCliTests
 {
     private const string Token = "0123456789abcdef-test-token";
 
-    private static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
-
     [Fact]
     public void Exposure_refuses_an_open_dashboard_beyond_loopback_and_says_who_reaches_what()
     {
@@ -38,7 +31,7 @@ public class SiloHttpCliTests
     [Fact]
     public async Task A_dashboard_beyond_loopback_needs_the_token_and_the_probes_stay_open()
     {
-        int port = FreePort(), gateway = FreePort(), http = FreePort();
+        int port = ClusterHarness.FreePort(), gateway = ClusterHarness.FreePort(), http = ClusterHarness.FreePort();
         string root = Directory.CreateTempSubdirectory("rl-http-").FullName;
         string[] args = ["silo", "--port", $"{port}", "--gateway", $"{gateway}", "--http-port", $"{http}",
             "--http-bind", "0.0.0.0", "--dashboard", "--results-root", root, "--data-root", root];

@@ -45,7 +45,7 @@ public partial class SweepPageBrowserTests
         string dir = Directory.CreateTempSubdirectory("richlazy-page-").FullName;
         string spec = Path.Combine(dir, "spec.yaml");
         await File.WriteAllTextAsync(spec, Spec);
-        int port = FreePort();
+        int port = ClusterHarness.FreePort();
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "richlazy.dll"), "sweep", "run", spec,
                      "--out", Path.Combine(dir, "out"), "--slots", "2", "--http-port", $"{port}" })
@@ -125,10 +125,4 @@ public partial class SweepPageBrowserTests
     [GeneratedRegex("class=\"phase\"[^>]*data-points=\"(\\d+)\"")]
     private static partial Regex PointsAttribute();
 
-    private static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
 }
