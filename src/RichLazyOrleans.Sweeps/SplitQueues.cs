@@ -25,13 +25,13 @@ internal sealed class SplitQueues
     private sealed class Simplex(int[] vertices, LatticePoint a, LatticePoint b, long len, double size)
     {
         public int[] Vertices { get; } = vertices;
-        public LatticePoint A { get; } = a;   // its longest edge, for exploring
+        public LatticePoint A { get; } = a;   // its longest edge, which exploring splits
         public LatticePoint B { get; } = b;
         public long Len { get; } = len;
         public double Size { get; } = size;
         public bool Straddles { get; set; }
         public Entry? Crossing { get; set; }
-        public Entry? Exploring { get; set; }   // keyed by an upper bound of its score (see ExploringBound)
+        public Entry? Exploring { get; set; }   // keyed by an upper bound of its score (see _boundRange)
         public double Lo { get; set; }
         public double Hi { get; set; }
     }
@@ -116,8 +116,15 @@ internal sealed class SplitQueues
         s.Lo = s.Vertices.Min(v => values[v]);
         s.Hi = s.Vertices.Max(v => values[v]);
         s.Exploring = _splits.Midpoint(s.A, s.B) is { } mid ? new Entry(0, mid, id) : null;
-        if (s.Exploring is { } x && !double.IsNaN(_boundRange))
-            _exploring.Add((s.Exploring = x with { Key = Bound(s) }).Value);
+        if (!double.IsNaN(_boundRange)) Queue(s);
+    }
+
+    /// <summary>Puts a simplex's exploring split in the queue, keyed at the bound range.</summary>
+    private void Queue(Simplex s)
+    {
+        if (s.Exploring is not { } e) return;
+        s.Exploring = e with { Key = _splits.ExplorationScore(s.Len, s.Lo, s.Hi, _boundRange) };
+        _exploring.Add(s.Exploring.Value);
     }
 
     /// <summary>The crossing split of the largest straddling simplex (<see cref="MeshSplits.BestCrossingEdge"/>).
@@ -137,7 +144,7 @@ internal sealed class SplitQueues
             _boundRange = range > 0 ? range / 1.01 : range;
             _exploring.Clear();
             foreach (var s in _live)
-                if (s?.Exploring is { } e) _exploring.Add((s.Exploring = e with { Key = Bound(s) }).Value);
+                if (s is not null) Queue(s);
         }
         bool found = false;
         double bestScore = 0;
@@ -152,8 +159,6 @@ internal sealed class SplitQueues
         }
         return found && bestScore >= 0 ? best : null;
     }
-
-    private double Bound(Simplex s) => _splits.ExplorationScore(s.Len, s.Lo, s.Hi, _boundRange);
 
     private void Count(int[] vertices, int delta)
     {

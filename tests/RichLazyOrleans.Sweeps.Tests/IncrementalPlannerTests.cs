@@ -19,7 +19,7 @@ public class IncrementalPlannerTests(ITestOutputHelper output)
         public ReferenceBoundaryPlanner Old() => new(Lattice, Seeds, Adaptive, Refine, Options);
     }
 
-    private static Case RandomCase(Random r, bool odd)
+    private static Case RandomCase(Random r, bool odd, int extra)
     {
         int dims = r.Next(2) + 1;
         int[] initial = dims == 1 ? [r.Next(2, 7)] : [r.Next(2, 6), r.Next(2, 6)];
@@ -59,7 +59,7 @@ public class IncrementalPlannerTests(ITestOutputHelper output)
         var refine = r.Next(12) == 0
             ? null
             : new RefineSpec("value", shape == 0 || shape == 3 ? 0.3 + 0.4 * r.NextDouble() : 0.5, lattice.MaxDepth,
-                initialCount + r.Next(0, dims == 1 ? 40 : 110));
+                initialCount + r.Next(0, dims == 1 ? 40 : extra));
         PlannerOptions? options = !odd ? null : new PlannerOptions(r.Next(1, 12),
             r.Next(4) == 0 ? -0.5 : 20 * r.NextDouble(), r.Next(4) == 0 ? 0 : 0.5 + 2.5 * r.NextDouble(),
             r.Next(3) == 0 ? 0 : 8 * r.NextDouble());
@@ -134,18 +134,23 @@ public class IncrementalPlannerTests(ITestOutputHelper output)
         p.Points().Select(s => $"{s.Point} d{s.Depth} o{s.Order} {s.Seeds}/{s.Proposed} "
             + $"{BitConverter.DoubleToInt64Bits(s.Mean):X} {BitConverter.DoubleToInt64Bits(s.StdError):X}").ToList();
 
+    /// <summary>Histories in blocks of seeds: default options or odd ones (which also take the planner's slow paths:
+    /// no prior weight, Z = 0, a negative variation), up to <paramref name="extra"/> points past the lattice on two
+    /// axes (40 on one).</summary>
     [Theory]
-    [InlineData(0, 150, false)]
-    [InlineData(1, 150, false)]
-    [InlineData(2, 100, true)]
-    [InlineData(3, 100, true)]
-    public void The_incremental_planner_makes_the_reference_planner_s_choices(int block, int histories, bool odd)
+    [InlineData(0, 200, false, 110)]
+    [InlineData(1, 200, false, 110)]
+    [InlineData(2, 150, true, 110)]
+    [InlineData(3, 150, true, 110)]
+    [InlineData(4, 30, false, 400)]
+    public void The_incremental_planner_makes_the_reference_planner_s_choices(int block, int histories, bool odd,
+        int extra)
     {
         int runs = 0;
         for (int k = 0; k < histories; k++)
         {
             int seed = 1000 * block + k;
-            var c = RandomCase(new Random(seed), odd);
+            var c = RandomCase(new Random(seed), odd, extra);
             try
             {
                 runs += Compare(c, new Random(seed + 1_000_000));
