@@ -24,7 +24,9 @@ public sealed class Delaunay
     private readonly List<int> _positionOf = [];   // id -> position; -1 once removed
     // Circumcircles in double, only to skip triangles far from a new point (the exact test decides the rest).
     private readonly List<(double X, double Y, double R2)> _circles = [];   // by id
-    private readonly Dictionary<long, int> _edgeOwner = [];   // directed edge (a, b) -> id of its triangle
+    // Directed edge (a, b) -> id of its triangle. Keyed by the pair, not by a packed long: a long's hash is a ^ b,
+    // which puts the edges between vertices of nearby numbers (most of them) in a few buckets.
+    private readonly Dictionary<(int, int), int> _edgeOwner = [];
     private readonly List<int> _outEdge = [];   // vertex v -> some b with (v, b) a directed edge of the mesh
     private readonly VertexCells _cells = new();
     private readonly List<int> _removed = [], _added = [], _moved = [];
@@ -170,7 +172,7 @@ public sealed class Delaunay
         throw new InvalidOperationException("no triangle holds the point (bug)");
     }
 
-    private static long Key(int a, int b) => ((long)a << 32) | (uint)b;
+    private static (int, int) Key(int a, int b) => (a, b);
 
     private static IEnumerable<(int, int)> Edges(Tri t) => [(t.A, t.B), (t.B, t.C), (t.C, t.A)];
 
