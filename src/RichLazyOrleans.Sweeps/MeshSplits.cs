@@ -4,7 +4,8 @@ namespace RichLazyOrleans.Sweeps;
 /// Where to split the mesh next, given the values at its vertices (NaN: unknown): the boundary-seeking choice
 /// (a crossing edge of the largest straddling simplex) and the exploring one (the largest simplex, weighted by
 /// how its values spread). Candidates are lattice points not yet <paramref name="taken"/>; ties go to the
-/// smallest point, so the choice depends on the mesh and values only.
+/// smallest point, so the choice depends on the mesh and values only. The scans over every simplex are what the
+/// planner's queues (<see cref="SplitQueues"/>) answer incrementally, with the same per-simplex formulas.
 /// </summary>
 internal sealed class MeshSplits(Mesh mesh, Func<LatticePoint, bool> taken, double threshold, double variation)
 {
@@ -15,20 +16,32 @@ internal sealed class MeshSplits(Mesh mesh, Func<LatticePoint, bool> taken, doub
     /// </summary>
     public LatticePoint? BestExploration(List<int[]> simplices, double[] values)
     {
-        var known = values.Where(x => !double.IsNaN(x)).ToList();
-        double range = known.Count > 1 ? known.Max() - known.Min() : 0;
+        double range = Range(values);
         double bestScore = -1;
         LatticePoint best = default;
         foreach (var s in simplices)
         {
             var (a, b, len) = LongestEdge(s);
-            double lo = s.Min(v => values[v]), hi = s.Max(v => values[v]);
-            double spread = range > 0 && !double.IsNaN(lo) && !double.IsNaN(hi) ? (hi - lo) / range : 0;
-            double score = len * (1 + variation * spread);
+            double score = ExplorationScore(len, s.Min(v => values[v]), s.Max(v => values[v]), range);
             if (score < bestScore || Midpoint(a, b) is not { } m) continue;
             if (score > bestScore || m.CompareTo(best) < 0) { bestScore = score; best = m; }
         }
         return bestScore < 0 ? null : best;
+    }
+
+    /// <summary>The range of the known values (0 with fewer than two).</summary>
+    public static double Range(double[] values)
+    {
+        var known = values.Where(x => !double.IsNaN(x)).ToList();
+        return known.Count > 1 ? known.Max() - known.Min() : 0;
+    }
+
+    /// <summary>Size × (1 + Variation · spread) of a simplex whose longest edge has squared length
+    /// <paramref name="len"/> and whose corner values span [lo, hi] (lo NaN: a corner is unknown).</summary>
+    public double ExplorationScore(long len, double lo, double hi, double range)
+    {
+        double spread = range > 0 && !double.IsNaN(lo) && !double.IsNaN(hi) ? (hi - lo) / range : 0;
+        return len * (1 + variation * spread);
     }
 
     /// <summary>
@@ -39,24 +52,9 @@ internal sealed class MeshSplits(Mesh mesh, Func<LatticePoint, bool> taken, doub
     {
         double bestScore = -1;
         LatticePoint best = default;
-        double t = threshold;
         foreach (var s in simplices)
         {
-            long edgeLen = -1;
-            LatticePoint? mid = null;
-            for (int k = 0; k < s.Length; k++)
-            {
-                if (s.Length == 2 && k == 1) break;
-                int va = s[k], vb = s[(k + 1) % s.Length];
-                if (double.IsNaN(values[va]) || double.IsNaN(values[vb])
-                    || (values[va] >= t) == (values[vb] >= t)) continue;
-                var (a, b) = (mesh[va], mesh[vb]);
-                long di = a.I - b.I, dj = a.J - b.J, len = di * di + dj * dj;
-                if (len <= edgeLen || Midpoint(a, b) is not { } m) continue;
-                edgeLen = len;
-                mid = m;
-            }
-            if (mid is not { } mp) continue;
+            if (CrossingMidpoint(s, values) is not { } mp) continue;
             double score = Size(s);
             if (score < bestScore) continue;
             if (score > bestScore || mp.CompareTo(best) < 0) { bestScore = score; best = mp; }
@@ -64,8 +62,30 @@ internal sealed class MeshSplits(Mesh mesh, Func<LatticePoint, bool> taken, doub
         return bestScore < 0 ? null : best;
     }
 
+    /// <summary>The new midpoint of a simplex's longest crossing edge (the first such edge, in its vertex order, of
+    /// those whose midpoint is new); null when no crossing edge has one.</summary>
+    public LatticePoint? CrossingMidpoint(int[] s, double[] values)
+    {
+        long edgeLen = -1;
+        LatticePoint? mid = null;
+        double t = threshold;
+        for (int k = 0; k < s.Length; k++)
+        {
+            if (s.Length == 2 && k == 1) break;
+            int va = s[k], vb = s[(k + 1) % s.Length];
+            if (double.IsNaN(values[va]) || double.IsNaN(values[vb])
+                || (values[va] >= t) == (values[vb] >= t)) continue;
+            var (a, b) = (mesh[va], mesh[vb]);
+            long di = a.I - b.I, dj = a.J - b.J, len = di * di + dj * dj;
+            if (len <= edgeLen || Midpoint(a, b) is not { } m) continue;
+            edgeLen = len;
+            mid = m;
+        }
+        return mid;
+    }
+
     /// <summary>Area of a triangle, length of an interval (lattice units).</summary>
-    private double Size(int[] s)
+    public double Size(int[] s)
     {
         if (s.Length == 2) return Math.Abs(mesh[s[1]].I - mesh[s[0]].I);
         var (a, b, c) = (mesh[s[0]], mesh[s[1]], mesh[s[2]]);
@@ -86,7 +106,7 @@ internal sealed class MeshSplits(Mesh mesh, Func<LatticePoint, bool> taken, doub
         return any && above && below;
     }
 
-    private (LatticePoint A, LatticePoint B, long Len2) LongestEdge(int[] s)
+    public (LatticePoint A, LatticePoint B, long Len2) LongestEdge(int[] s)
     {
         (LatticePoint, LatticePoint, long) best = default;
         best.Item3 = -1;
@@ -105,7 +125,7 @@ internal sealed class MeshSplits(Mesh mesh, Func<LatticePoint, bool> taken, doub
 
     /// <summary>The lattice point halfway along an edge (rounded where the edge's ends differ by an odd amount),
     /// if new.</summary>
-    private LatticePoint? Midpoint(LatticePoint a, LatticePoint b)
+    public LatticePoint? Midpoint(LatticePoint a, LatticePoint b)
     {
         int si = a.I + b.I, sj = a.J + b.J;
         foreach (var (di, dj) in new[] { (0, 0), (1, 0), (0, 1), (1, 1) })
