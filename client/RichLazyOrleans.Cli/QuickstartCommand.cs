@@ -29,7 +29,10 @@ internal static class QuickstartCommand
             Description = "device slots of the embedded silo (default: one per core)",
             DefaultValueFactory = _ => SlotPool.DefaultSlots(),
         };
-        var cmd = new Command("quickstart", "On an embedded silo: an adaptive exact single-neuron phase diagram and a small adaptive teacher-student sweep, each with Parquet results and a PNG.") { output, slots };
+        var cmd = new Command("quickstart",
+            "On an embedded silo: an adaptive exact single-neuron phase diagram and a small adaptive "
+            + "teacher-student sweep, each with Parquet results and a PNG.")
+            { output, slots };
         cmd.SetAction(async (p, ct) =>
         {
             string outDir = p.GetValue(output)!.FullName;
@@ -43,7 +46,8 @@ internal static class QuickstartCommand
             {
                 foreach (var name in new[] { "quickstart-single-neuron", "quickstart-teacher-student" })
                 {
-                    using var stream = typeof(SweepCommands).Assembly.GetManifestResourceStream($"examples/{name}.yaml")!;
+                    using var stream = typeof(SweepCommands).Assembly
+                        .GetManifestResourceStream($"examples/{name}.yaml")!;
                     string yaml = new StreamReader(stream).ReadToEnd();
                     var spec = SweepSpec.Parse(yaml, KindCatalog.Kinds);
                     string dir = Path.Combine(outDir, name);

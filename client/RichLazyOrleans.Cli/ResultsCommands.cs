@@ -71,7 +71,8 @@ internal static partial class ResultsCommands
         string metric = metricName ?? metrics.FirstOrDefault()
             ?? throw new SpecException($"kind '{spec.Kind}' declares no metric to plot; give --metric");
         if (!metrics.Contains(metric))
-            throw new SpecException($"--metric: unknown metric '{metric}' (this sweep's: {string.Join(", ", metrics)})");
+            throw new SpecException(
+                $"--metric: unknown metric '{metric}' (this sweep's: {string.Join(", ", metrics)})");
         return (spec, metric);
     }
 

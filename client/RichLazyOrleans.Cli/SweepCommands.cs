@@ -18,7 +18,8 @@ internal static class SweepCommands
 {
     public static Command Create()
     {
-        var cmd = new Command("sweep", "Phase-diagram sweeps over (tau, delta) or (tau, alpha), refined where the regime changes.");
+        var cmd = new Command("sweep",
+            "Phase-diagram sweeps over (tau, delta) or (tau, alpha), refined where the regime changes.");
         var spec = new Argument<FileInfo>("spec") { Description = "sweep spec (YAML)" };
         var output = new Option<DirectoryInfo>("--out")
         {
@@ -71,7 +72,8 @@ internal static class SweepCommands
         Task<int> Connect(ParseResult p, Func<IClusterClient, Task<int>> action, CancellationToken ct) =>
             WithClient(p.GetValue(gateway), p.GetValue(clusterRedis), tls.Read(p), action, ct);
         var name = new Argument<string>("name") { Description = "sweep id (the spec's name)" };
-        var submit = new Command("submit", "Start a sweep on a running silo and return.") { spec, output, gateway, clusterRedis };
+        var submit = new Command("submit", "Start a sweep on a running silo and return.")
+            { spec, output, gateway, clusterRedis };
         submit.SetAction(async (p, ct) =>
         {
             var (sweep, yaml) = LoadSpec(p.GetValue(spec)!.FullName);
@@ -81,7 +83,8 @@ internal static class SweepCommands
                 var s = await client.GetGrain<ISweepCoordinatorGrain>(sweep.Name).Start(new SweepRequest(yaml, outDir));
                 if (s.Finished)
                     throw new SpecException($"sweep '{sweep.Name}' already ended ({s.State}); nothing was started: "
-                        + $"`richlazy sweep resume {sweep.Name}` continues it, `richlazy sweep delete {sweep.Name}` forgets it");
+                        + $"`richlazy sweep resume {sweep.Name}` continues it, "
+                        + $"`richlazy sweep delete {sweep.Name}` forgets it");
                 Directory.CreateDirectory(outDir);
                 File.WriteAllText(Path.Combine(outDir, "sweep.yaml"), yaml);
                 Console.WriteLine($"submitted {sweep.Name}: {SweepRunner.Line(s)}");
@@ -120,7 +123,8 @@ internal static class SweepCommands
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
                     lostSince ??= DateTime.UtcNow;
-                    Console.Error.WriteLine($"richlazy: no answer from the cluster ({e.Message.Split('\n')[0]}); waiting");
+                    Console.Error.WriteLine(
+                        $"richlazy: no answer from the cluster ({e.Message.Split('\n')[0]}); waiting");
                     if (DateTime.UtcNow - lostSince > SweepRunner.LostContactLimit) throw;
                 }
             }
@@ -140,7 +144,8 @@ internal static class SweepCommands
                     .Select(s => (System.Text.Json.Nodes.JsonNode)SweepStatusJson.Of(s)).ToArray()).ToJsonString());
             else if (statuses.Length == 0) Console.WriteLine("no sweeps");
             else
-                foreach (var s in statuses) Console.WriteLine($"{s.SweepId}: {SweepRunner.Line(s)["richlazy: ".Length..]}");
+                foreach (var s in statuses)
+                    Console.WriteLine($"{s.SweepId}: {SweepRunner.Line(s)["richlazy: ".Length..]}");
             return 0;
         }, ct));
         var stopRuns = new Option<bool>("--stop-runs")
@@ -156,7 +161,11 @@ internal static class SweepCommands
             Console.WriteLine(SweepRunner.Line(s));
             return 0;
         }, ct));
-        var resume = new Command("resume", "Wake a sweep after its silos were restarted, or continue a cancelled or failed one: it restores itself from its state and the results directory and starts its unfinished runs again (after a restart it also does so by itself within a minute).") { name, gateway, clusterRedis };
+        var resume = new Command("resume",
+            "Wake a sweep after its silos were restarted, or continue a cancelled or failed one: "
+            + "it restores itself from its state and the results directory and starts its unfinished runs again "
+            + "(after a restart it also does so by itself within a minute).")
+            { name, gateway, clusterRedis };
         resume.SetAction(async (p, ct) => await Connect(p, async client =>
         {
             var s = await client.GetGrain<ISweepCoordinatorGrain>(p.GetValue(name)!).Resume();
@@ -165,18 +174,22 @@ internal static class SweepCommands
             return 0;
         }, ct));
         var withResults = new Option<bool>("--results") { Description = "also delete its results directory" };
-        var delete = new Command("delete", "Forget a sweep that is not running (cancel it first), so its name can be used again.")
+        var delete = new Command("delete",
+            "Forget a sweep that is not running (cancel it first), so its name can be used again.")
         {
             name, gateway, clusterRedis, withResults,
         };
         delete.SetAction(async (p, ct) => await Connect(p, async client =>
         {
             var g = client.GetGrain<ISweepCoordinatorGrain>(p.GetValue(name)!);
-            if ((await g.GetStatus()).State == "new") throw new SpecException($"no sweep named '{p.GetValue(name)}' on this cluster");
+            if ((await g.GetStatus()).State == "new")
+                throw new SpecException($"no sweep named '{p.GetValue(name)}' on this cluster");
             string dir = await g.Delete();
             bool own = OwnResults(dir, p.GetValue(name)!);
             if (p.GetValue(withResults) && own) Directory.Delete(dir, recursive: true);
-            Console.WriteLine($"deleted sweep {p.GetValue(name)}{(p.GetValue(withResults) ? own ? $" and {dir}" : $"; {dir} kept (not this sweep's results)" : $"; its results stay in {dir}")}");
+            Console.WriteLine($"deleted sweep {p.GetValue(name)}" + (p.GetValue(withResults)
+                ? own ? $" and {dir}" : $"; {dir} kept (not this sweep's results)"
+                : $"; its results stay in {dir}"));
             return 0;
         }, ct));
         foreach (var c in new[] { submit, statusCmd, watch, cancel, resume, delete, list }) cmd.Subcommands.Add(c);
@@ -184,7 +197,9 @@ internal static class SweepCommands
         return cmd;
     }
 
-    /// <summary>What a sweep writes in its results folder; a folder holding anything else is not only its own.</summary>
+    /// <summary>
+    /// What a sweep writes in its results folder; a folder holding anything else is not only its own.
+    /// </summary>
     private static readonly string[] ResultEntries = ["runs", "logs", "checkpoints", "journal", "points.parquet",
         "boundary.json", "manifest.json", "sweep.yaml", ".richlazy.lock", "results.csv"];
 
@@ -232,7 +247,9 @@ internal static class SweepCommands
         // A silo that refuses the handshake looks like no silo to the Orleans client: name TLS as a cause.
         string hint = tls is null ? "; a silo with TLS needs --tls-cert/--tls-ca here too"
             : "; or the TLS handshake failed (each side's certificate must chain to the other's --tls-ca)";
-        string where = redis is null ? $"on 127.0.0.1:{gatewayPort} (start one with `richlazy silo`)" : $"in the cluster registered at Redis {SiloCommand.RedactPassword(redis)} (start silos with `richlazy silo --redis ...`)";
+        string where = redis is null ? $"on 127.0.0.1:{gatewayPort} (start one with `richlazy silo`)"
+            : $"in the cluster registered at Redis {SiloCommand.RedactPassword(redis)} "
+                + "(start silos with `richlazy silo --redis ...`)";
         // The Orleans client keeps trying an absent gateway for about three minutes; a person waits ~10 s.
         var start = host.StartAsync(ct);
         if (await Task.WhenAny(start, Task.Delay(ConnectTimeout, ct)) != start)
@@ -251,7 +268,8 @@ internal static class SweepCommands
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
             // Ctrl+C on a client (watch, status): it only stops looking; the sweep goes on. Quietly, like a shell.
-            Console.Error.WriteLine("richlazy: stopped watching; the sweep goes on (`sweep watch NAME` to follow it again)");
+            Console.Error.WriteLine(
+                "richlazy: stopped watching; the sweep goes on (`sweep watch NAME` to follow it again)");
             return 130;
         }
         finally { await host.StopAsync(CancellationToken.None); }
@@ -263,7 +281,8 @@ internal static class SweepCommands
     {
         var (spec, yaml) = LoadSpec(specPath);
         // CPU slots: cores ÷ threads per run (the runs' `threads` param, 1 by default).
-        int threads = spec.Params["threads"] is System.Text.Json.Nodes.JsonValue tv && tv.TryGetValue(out long t) ? (int)Math.Max(1, t) : 1;
+        int threads = spec.Params["threads"] is System.Text.Json.Nodes.JsonValue tv && tv.TryGetValue(out long t)
+            ? (int)Math.Max(1, t) : 1;
         int slots = requestedSlots ?? SlotPool.DefaultSlots(threads);
         if (slots < (gpus.Count > 0 ? 0 : 1)) throw new SpecException("--slots must be >= 1 (>= 0 with --gpus)");
         if (httpPort is { } hp)
@@ -281,7 +300,8 @@ internal static class SweepCommands
             return SweepRunner.ExitCode(await SweepRunner.RunOnAsync(host.Services.GetRequiredService<IClusterClient>(),
                 spec, yaml, outDir, slots + gpus.Count, ct));
         }
-        finally { await host.StopAsync(CancellationToken.None); }   // also after a bad spec: a clean stop, no shutdown noise
+        // also after a bad spec: a clean stop, no shutdown noise
+        finally { await host.StopAsync(CancellationToken.None); }
     }
 
     internal static (SweepSpec Spec, string Yaml) LoadSpec(string specPath) =>

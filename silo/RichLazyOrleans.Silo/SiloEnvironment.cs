@@ -35,7 +35,8 @@ public static class SiloEnvironment
     public const string TlsKey = "RICHLAZY_TLS_KEY";              // --tls-key: PEM private key of a PEM certificate
     public const string TlsPassword = "RICHLAZY_TLS_PASSWORD";    // --tls-password: PKCS#12 or PEM key password
     public const string TlsCa = "RICHLAZY_TLS_CA";                // --tls-ca: PEM CA bundle peers must chain to
-    public const string HttpHosts = "RICHLAZY_HTTP_HOSTS";        // Host names the HTTP listener answers besides its own
+    // Host names the HTTP listener answers besides its own
+    public const string HttpHosts = "RICHLAZY_HTTP_HOSTS";
 
     /// <summary>Every variable above, with what it means.</summary>
     public static IReadOnlyDictionary<string, string> Variables { get; } = new Dictionary<string, string>

@@ -10,7 +10,8 @@ public sealed record RunRequest(string SweepId, string RunId, string Kind, strin
 
 /// <summary>
 /// What a finished run reports back to its coordinator: how it ended and the rows it had not sent yet
-/// (<paramref name="Tail"/>; rows sent before as progress are not sent again). <paramref name="Rows"/> counts every row of the attempt.
+/// (<paramref name="Tail"/>; rows sent before as progress are not sent again). <paramref name="Rows"/> counts every
+/// row of the attempt.
 /// </summary>
 /// <paramref name="IgnoredLines"/> counts lines a `command` program printed that were not rows.
 public sealed record RunResult(string RunId, bool Succeeded, string Status, double? MetricValue, int Rows,

@@ -42,8 +42,10 @@ public sealed class SlotPool : IDisposable
         _threads = Enumerable.Range(0, Slots)
             .Select(i => new Thread(() => Loop(i)) { IsBackground = true, Name = $"richlazy-slot-{i}" }).ToArray();
         foreach (var t in _threads) t.Start();
-        Telemetry.Meter.CreateObservableGauge("richlazy.slots.busy", () => Busy, description: "runs executing on this silo's slots");
-        Telemetry.Meter.CreateObservableGauge("richlazy.slots.utilisation", () => Busy / (double)Slots, description: "busy slots / slots on this silo");
+        Telemetry.Meter.CreateObservableGauge("richlazy.slots.busy", () => Busy,
+            description: "runs executing on this silo's slots");
+        Telemetry.Meter.CreateObservableGauge("richlazy.slots.utilisation", () => Busy / (double)Slots,
+            description: "busy slots / slots on this silo");
     }
 
     [ThreadStatic] private static int t_slot;
@@ -74,7 +76,8 @@ public sealed class SlotPool : IDisposable
             if (IsStopping) { done.SetCanceled(Stopping); return; }   // queued behind the shutdown: never started
             int now = Interlocked.Increment(ref _busy);
             int seen;
-            while (now > (seen = Volatile.Read(ref _maxBusy)) && Interlocked.CompareExchange(ref _maxBusy, now, seen) != seen) { }
+            while (now > (seen = Volatile.Read(ref _maxBusy))
+                && Interlocked.CompareExchange(ref _maxBusy, now, seen) != seen) { }
             try { done.SetResult(work(Stopping)); }
             catch (OperationCanceledException e) { done.SetCanceled(e.CancellationToken); }
             catch (Exception e) { done.SetException(e); }
@@ -93,7 +96,10 @@ public sealed class SlotPool : IDisposable
     private sealed class Exit(SlotPool pool) : IDisposable
     {
         private int _done;
-        public void Dispose() { if (Interlocked.Exchange(ref _done, 1) == 0) Interlocked.Decrement(ref pool._executions); }
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _done, 1) == 0) Interlocked.Decrement(ref pool._executions);
+        }
     }
 
     public int Executions => Volatile.Read(ref _executions);
@@ -101,7 +107,9 @@ public sealed class SlotPool : IDisposable
     /// <summary>From now on no run starts here, and running ones are told to checkpoint and stop.</summary>
     public void BeginStopping() => _stopping.Cancel();
 
-    /// <summary>Stops the runs (they checkpoint) and waits until every execution has reported, or the timeout.</summary>
+    /// <summary>
+    /// Stops the runs (they checkpoint) and waits until every execution has reported, or the timeout.
+    /// </summary>
     public async Task<bool> DrainAsync(TimeSpan timeout)
     {
         BeginStopping();
@@ -111,7 +119,8 @@ public sealed class SlotPool : IDisposable
     }
 
     /// <summary>Default: one slot per core for single-threaded runs.</summary>
-    public static int DefaultSlots(int threadsPerRun = 1) => Math.Max(1, Environment.ProcessorCount / Math.Max(1, threadsPerRun));
+    public static int DefaultSlots(int threadsPerRun = 1) =>
+        Math.Max(1, Environment.ProcessorCount / Math.Max(1, threadsPerRun));
 
     public void Dispose()
     {

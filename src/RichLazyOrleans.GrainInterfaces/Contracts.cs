@@ -33,7 +33,8 @@ public sealed record SweepStatus(
     public bool Finished => State is "complete" or "cancelled" or "failed";
 }
 
-/// <summary>One grain per run, keyed "SWEEP_ID/RUN_ID": owns its configuration and status, holds a device slot while running.</summary>
+/// <summary>One grain per run, keyed "SWEEP_ID/RUN_ID": owns its configuration and status, holds a device slot
+/// while running.</summary>
 public interface IRunGrain : IGrainWithStringKey
 {
     /// <summary>
@@ -70,7 +71,8 @@ public interface ISweepCoordinatorGrain : IGrainWithStringKey
     /// <summary>Stops dispatching, and runs already started save their state and stop instead of finishing
     /// (Ctrl+C on `sweep run` in a cluster); `Resume` continues them from there.</summary>
     Task<SweepStatus> Stop();
-    /// <summary>A run stopped before finishing because its silo is shutting down (it saved a checkpoint); start it elsewhere.</summary>
+    /// <summary>A run stopped before finishing because its silo is shutting down (it saved a checkpoint); start it
+    /// elsewhere.</summary>
     [OneWay] Task RunInterrupted(string runId, string silo, RowBatch? tail = null);   // with its unsent rows
     /// <summary>
     /// Wakes the sweep (restoring it from durable state) and starts its unfinished runs again at once; a cancelled

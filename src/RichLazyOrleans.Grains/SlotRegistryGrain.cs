@@ -29,7 +29,8 @@ public sealed class SlotRegistryGrain : Grain, ISlotRegistryGrain
     private void Expire()
     {
         var now = DateTime.UtcNow;
-        foreach (var gone in _slots.Where(kv => now - kv.Value.Seen > Expiry).Select(kv => kv.Key).ToList()) _slots.Remove(gone);
+        foreach (var gone in _slots.Where(kv => now - kv.Value.Seen > Expiry).Select(kv => kv.Key).ToList())
+            _slots.Remove(gone);
     }
     public Task Unregister(string silo) { _slots.Remove(silo); return Task.CompletedTask; }
 

@@ -9,7 +9,8 @@ using RichLazyOrleans.Sweeps;
 
 namespace RichLazyOrleans.Grains;
 
-/// <summary>A sweep coming back from its saved state and the rows on disk, and the in-memory side every running sweep sets up.</summary>
+/// <summary>A sweep coming back from its saved state and the rows on disk, and the in-memory side every running
+/// sweep sets up.</summary>
 public sealed partial class SweepCoordinatorGrain
 {
     /// <summary>Rebuilds a sweep from its saved state and the rows on disk; dispatches every unfinished run.</summary>

@@ -9,7 +9,8 @@ public enum PathUse { Read, Write }
 /// inside the directory another key names (an IDX file inside `data_dir`).</summary>
 /// <param name="Implicit">File names looked for under <paramref name="RelativeTo"/> when the key is not given (a
 /// kind's standard names): they are checked too, so a link planted under that name cannot lead outside.</param>
-public sealed record PathKey(string Key, PathUse Use, string? RelativeTo = null, IReadOnlyList<string>? Implicit = null);
+public sealed record PathKey(string Key, PathUse Use, string? RelativeTo = null,
+    IReadOnlyList<string>? Implicit = null);
 
 /// <summary>A path a spec names, resolved as the run will use it.</summary>
 public sealed record SpecPath(string Key, string Path, PathUse Use);

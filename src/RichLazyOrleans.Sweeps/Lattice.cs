@@ -36,7 +36,8 @@ public sealed class Lattice
     public int CellSize(int depth) => 1 << (MaxDepth - depth);
 
     /// <summary>Fractions (u, v) ∈ [0, 1]² of the axes at a lattice point.</summary>
-    public (double U, double V) Fractions(LatticePoint p) => (p.I / (double)Extent[0], Dims == 2 ? p.J / (double)Extent[1] : 0);
+    public (double U, double V) Fractions(LatticePoint p) =>
+        (p.I / (double)Extent[0], Dims == 2 ? p.J / (double)Extent[1] : 0);
 
     /// <summary>The refinement level at which a point first appears (0: initial lattice).</summary>
     public int DepthOf(LatticePoint p)
@@ -79,7 +80,9 @@ public sealed class Lattice
         foreach (var (a, b) in Offsets(2)) yield return new LatticePoint(c.I + a * s, c.J + b * s);
     }
 
-    /// <summary>The lattice points of the cell at half its spacing (3 per axis): corners, edge midpoints, centre.</summary>
+    /// <summary>
+    /// The lattice points of the cell at half its spacing (3 per axis): corners, edge midpoints, centre.
+    /// </summary>
     public IEnumerable<LatticePoint> RefinedPoints(Cell c)
     {
         int h = CellSize(c.Depth) / 2;
@@ -106,7 +109,8 @@ public sealed class Lattice
         foreach (var (a, b) in steps)
         {
             int i = c.I + a * s, j = c.J + b * s;
-            if (i >= 0 && i < Extent[0] && (Dims == 1 || (j >= 0 && j < Extent[1]))) yield return new Cell(c.Depth, i, j);
+            if (i >= 0 && i < Extent[0] && (Dims == 1 || (j >= 0 && j < Extent[1])))
+                yield return new Cell(c.Depth, i, j);
         }
     }
 }

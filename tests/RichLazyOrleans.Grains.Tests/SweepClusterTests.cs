@@ -27,14 +27,16 @@ public sealed class ClusterFixture : IDisposable
     }
 
     /// <summary>Each silo's slot pool (to check that no silo ever ran more than its slots).</summary>
-    public IEnumerable<SlotPool> Pools => Cluster.Silos.OfType<InProcessSiloHandle>().Select(s => s.SiloHost.Services.GetRequiredService<SlotPool>());
+    public IEnumerable<SlotPool> Pools => Cluster.Silos.OfType<InProcessSiloHandle>()
+        .Select(s => s.SiloHost.Services.GetRequiredService<SlotPool>());
 
     public void Dispose() => Cluster.StopAllSilos();
 }
 
 public class SweepClusterTests(ClusterFixture fixture) : IClassFixture<ClusterFixture>
 {
-    private static string Spec(string name, int budget, int durationMs, string seeds = "", string kind = "synthetic") => $$"""
+    private static string Spec(string name, int budget, int durationMs, string seeds = "",
+        string kind = "synthetic") => $$"""
         name: {{name}}
         kind: {{kind}}
         params: { c0: 0.1, c1: 0.6, c2: -0.3, width: 0.05, duration_ms: {{durationMs}} }
@@ -79,7 +81,8 @@ public class SweepClusterTests(ClusterFixture fixture) : IClassFixture<ClusterFi
         // Values are the synthetic field at each point's (tau, delta).
         foreach (var r in rows)
         {
-            double z = (Math.Log10(r.Tau!.Value) - 0.1 - 0.6 * r.Delta!.Value + 0.3 * r.Delta.Value * r.Delta.Value) / 0.05;
+            double z = (Math.Log10(r.Tau!.Value) - 0.1 - 0.6 * r.Delta!.Value
+                + 0.3 * r.Delta.Value * r.Delta.Value) / 0.05;
             Assert.Equal(1 / (1 + Math.Exp(-z)), r.Value!.Value, 12);
         }
         Assert.All(fixture.Pools, p => Assert.InRange(p.MaxBusy, 0, ClusterFixture.SlotsPerSilo));
@@ -141,7 +144,14 @@ public class SweepClusterTests(ClusterFixture fixture) : IClassFixture<ClusterFi
         const string spec = """
             name: cluster-ts
             kind: teacher-student
-            params: { delta: 0.3, n: 100, d: 10, m: 10, n_test: 100, steps: 60000, checkpoints: [0, 10, 100, 1000, 60000] }
+            params:
+              delta: 0.3
+              n: 100
+              d: 10
+              m: 10
+              n_test: 100
+              steps: 60000
+              checkpoints: [0, 10, 100, 1000, 60000]
             axes:
               tau: { from: 0.2, to: 1.0, scale: log }
             seeds: [1, 2]
@@ -170,7 +180,8 @@ public class SweepClusterTests(ClusterFixture fixture) : IClassFixture<ClusterFi
         Assert.InRange(Directory.GetFiles(Path.Combine(dir, "runs"), "*.parquet").Length, 1,
             ResultSink.MinFilesToCompact);
         Assert.Empty(Directory.GetFiles(Path.Combine(dir, "runs"), ".*"));
-        Assert.All(rows.GroupBy(r => r.RunId), run => Assert.Equal([0L, 10L, 100L, 1000L, 60000L], run.Select(r => r.Step).Order()));
+        Assert.All(rows.GroupBy(r => r.RunId),
+            run => Assert.Equal([0L, 10L, 100L, 1000L, 60000L], run.Select(r => r.Step).Order()));
         // Resumable kinds keep their states beside the results.
         Assert.Equal(6, Directory.GetDirectories(Path.Combine(dir, "checkpoints")).Length);
     }
@@ -290,7 +301,8 @@ public class SweepClusterTests(ClusterFixture fixture) : IClassFixture<ClusterFi
     {
         string dir = Directory.CreateTempSubdirectory("rl-sweep-").FullName;
         var bad = fixture.Cluster.GrainFactory.GetGrain<ISweepCoordinatorGrain>("cluster-bad");
-        var e = await Assert.ThrowsAsync<SpecException>(() => bad.Start(new SweepRequest(Spec("cluster-bad", 10, 0), dir)));
+        var e = await Assert.ThrowsAsync<SpecException>(
+            () => bad.Start(new SweepRequest(Spec("cluster-bad", 10, 0), dir)));
         Assert.Contains("refine.budget", e.Message);
         // A deterministic kind (exact theory) takes no seed, so several seeds would only repeat its runs.
         const string deterministic = """

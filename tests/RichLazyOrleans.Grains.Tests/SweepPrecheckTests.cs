@@ -28,7 +28,8 @@ public class SweepPrecheckTests : IDisposable
             + "axes:\n  tau: { from: 0.1, to: 1 }\ngrid: { initial: [3] }\n";
         var e = Refused(yaml, Out, memory: 8L << 30);
         Assert.Matches(
-            @"one teacher-student run needs about 1\d\.\d GiB of memory .* more than the 8\.0 GiB a silo has", e.Message);
+            @"one teacher-student run needs about 1\d\.\d GiB of memory .* "
+            + @"more than the 8\.0 GiB a silo has", e.Message);
         SweepRuns.Validate(yaml, KindCatalog.Kinds, "pre", Out, memory: 64L << 30);
         Assert.False(Directory.Exists(Out));
     }

@@ -7,9 +7,13 @@ public class SweepSpecTests
     internal static readonly Dictionary<string, KindInfo> Kinds = new()
     {
         ["teacher-student"] = new("teacher-student",
-            new Dictionary<string, (double, double)> { ["kernel_distance"] = (0, 1), ["test_loss"] = (0, double.PositiveInfinity) },
+            new Dictionary<string, (double, double)>
+            {
+                ["kernel_distance"] = (0, 1), ["test_loss"] = (0, double.PositiveInfinity),
+            },
             new HashSet<string> { "tau", "delta", "alpha", "lr", "base_lr" }),
-        ["synthetic"] = new("synthetic", new Dictionary<string, (double, double)> { ["value"] = (0, 1) }, new HashSet<string> { "tau", "delta" }),
+        ["synthetic"] = new("synthetic", new Dictionary<string, (double, double)> { ["value"] = (0, 1) },
+            new HashSet<string> { "tau", "delta" }),
     };
 
     private const string Example = """
@@ -65,14 +69,17 @@ public class SweepSpecTests
     public void Garbage_is_refused_with_one_line()
     {
         Assert.Contains("YAML", Assert.Throws<SpecException>(() => SweepSpec.Parse("name: [unclosed", Kinds)).Message);
-        Assert.Contains("mapping", Assert.Throws<SpecException>(() => SweepSpec.Parse("- just\n- a list", Kinds)).Message);
-        Assert.Contains("'name'", Assert.Throws<SpecException>(() => SweepSpec.Parse("kind: synthetic\naxes: { tau: { from: 0.1, to: 1, scale: log } }", Kinds)).Message);
+        Assert.Contains("mapping",
+            Assert.Throws<SpecException>(() => SweepSpec.Parse("- just\n- a list", Kinds)).Message);
+        Assert.Contains("'name'", Assert.Throws<SpecException>(() => SweepSpec.Parse(
+            "kind: synthetic\naxes: { tau: { from: 0.1, to: 1, scale: log } }", Kinds)).Message);
     }
 
     [Fact]
     public void Refine_is_optional_and_one_axis_is_allowed()
     {
-        var s = SweepSpec.Parse("name: a\nkind: synthetic\naxes: { delta: { from: -1, to: 1 } }\ngrid: { initial: [9] }\nparams: { tau: 1, c0: 0, c1: 1, c2: 0, width: 0.1 }", Kinds);
+        var s = SweepSpec.Parse("name: a\nkind: synthetic\naxes: { delta: { from: -1, to: 1 } }\n"
+            + "grid: { initial: [9] }\nparams: { tau: 1, c0: 0, c1: 1, c2: 0, width: 0.1 }", Kinds);
         Assert.Null(s.Refine);
         Assert.Single(s.Axes);
         Assert.Equal(9, s.InitialPoints);

@@ -62,7 +62,8 @@ public sealed class RoundRefinement(Lattice lattice, double threshold, int budge
         while (stack.Count > 0)
         {
             var c = stack.Pop();
-            if (c.Depth < Lattice.MaxDepth && known.Contains(Lattice.Centre(c)) && Lattice.RefinedPoints(c).All(known.Contains))
+            if (c.Depth < Lattice.MaxDepth && known.Contains(Lattice.Centre(c))
+                && Lattice.RefinedPoints(c).All(known.Contains))
                 foreach (var child in Lattice.Children(c)) stack.Push(child);
             else yield return c;
         }
