@@ -13,7 +13,7 @@ public sealed partial class SweepCoordinatorGrain
         else if (S.Phase is SweepPhase.Cancelled or SweepPhase.Failed && S.SpecYaml.Length > 0)
         {
             // Continue a stopped sweep: restored from its state and the rows on disk, like after a crash.
-            (S.Phase, S.Message) = (SweepPhase.Running, null);
+            (S.Phase, S.Message, S.FailedFast) = (SweepPhase.Running, null, null);
             await RestoreAsync();
         }
         return Status();

@@ -10,7 +10,8 @@ public sealed partial class SweepCoordinatorGrain
     {
         if (!Dispatching || _writer.Superseded) return;
         if (S.Phase == SweepPhase.Running) await _dispatcher!.RefreshSlotsAsync();
-        if (S.Phase == SweepPhase.Cancelling && _dispatcher!.InFlight == 0) await FinishAsync(SweepPhase.Cancelled);
+        if (S.Phase == SweepPhase.Cancelling && _dispatcher!.InFlight == 0)
+            await FinishAsync(S.FailedFast is null ? SweepPhase.Cancelled : SweepPhase.Failed);
         if (S.Phase != SweepPhase.Running) return;
         // Taking and putting in flight happen with no await between: concurrent calls never overfill the window.
         var runs = _plan!.Take(_dispatcher!.Room);

@@ -25,7 +25,8 @@ public sealed partial class SweepCoordinatorGrain
             + "rows on disk (recovery {N})", SweepId, _plan!.GridPoints, S.Finished.Count, _plan.Queued, ledger.Rows,
             S.Recoveries);
         bool cancelled = S.Phase == SweepPhase.Cancelling
-            || S.Phase == SweepPhase.Finishing && S.FinishingAs == SweepPhase.Cancelled;
+            || S.Phase == SweepPhase.Finishing && S.FinishingAs == SweepPhase.Cancelled
+            || S.FailedFast is not null;   // stopped because its first runs all failed: it does not run on
         // A sweep that was finishing as complete goes on running: it ends again once every run is durably told.
         S.Phase = cancelled ? SweepPhase.Cancelling : SweepPhase.Running;
         await SaveAsync();

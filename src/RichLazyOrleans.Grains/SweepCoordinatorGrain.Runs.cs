@@ -21,10 +21,11 @@ public sealed partial class SweepCoordinatorGrain
             if (result.Succeeded && columns is not null) _sink!.Accept(columns, result.Tail);
             else
             {
-                S.Message = $"run {result.RunId} failed: {result.Error}";
-                _logger.LogWarning("sweep {Sweep}: {Message}", SweepId, S.Message);
+                if (S.FailedFast is null) S.Message = $"run {result.RunId} failed: {result.Error}";
+                _logger.LogWarning("sweep {Sweep}: run {RunId} failed: {Error}", SweepId, result.RunId, result.Error);
             }
             _sink!.Finish(result.RunId, finished);   // recorded in durable state once its rows are on disk (FlushAsync)
+            if (!result.Succeeded) await FailFastAsync();
             if (_sink.NeedsEarlyFlush) await FlushAsync();
         }
         await AdvanceAsync();
@@ -38,6 +39,24 @@ public sealed partial class SweepCoordinatorGrain
             _streamed = true;
         }
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// The sweep's first runs all failed with one reason (at least max_failures of them, none succeeded): running
+    /// the rest would fail them alike (a misspelt path, a missing module), so the sweep stops with that reason;
+    /// runs already started finish, and it ends as failed. `sweep resume` continues it once the cause is fixed.
+    /// </summary>
+    private async Task FailFastAsync()
+    {
+        int limit = _plan!.Spec.MaxFailures;
+        if (limit <= 0 || S.Phase != SweepPhase.Running || _plan.Done > 0 || _plan.Failed < limit) return;
+        var reasons = S.Finished.Values.Concat(_sink!.Unflushed).Where(f => !f.Succeeded).Select(f => f.Error)
+            .Distinct().ToList();
+        if (reasons.Count != 1) return;
+        S.FailedFast = S.Message = $"the first {_plan.Failed} runs all failed with the same reason, so the sweep "
+            + $"stopped (max_failures: {limit}): {reasons[0]}";
+        _logger.LogError("sweep {Sweep}: {Message}", SweepId, S.Message);
+        await Cancel();
     }
 
     public Task RunStarted(string runId)

@@ -40,4 +40,6 @@ public sealed class SweepGrainState
     [Id(19)] public int RowsWritten { get; set; }
     /// <summary>Lines `command` programs printed that were not rows, over the runs told so far.</summary>
     [Id(20)] public int IgnoredLines { get; set; }
+    /// <summary>Why the sweep stopped early: its first runs all failed alike (max_failures); null otherwise.</summary>
+    [Id(21)] public string? FailedFast { get; set; }
 }

@@ -70,7 +70,7 @@ public sealed record KindInfo(string Name, IReadOnlyDictionary<string, (double M
 /// <param name="Planner">A name in <see cref="PlannerRegistry"/> (the spec's `planner:`).</param>
 public sealed record SweepSpec(string Name, string Kind, JsonObject Params, IReadOnlyList<Axis> Axes,
     IReadOnlyList<long> Seeds, IReadOnlyList<int> Initial, RefineSpec? Refine, AdaptiveSeeds? SeedRange = null,
-    string Planner = PlannerRegistry.Default)
+    string Planner = PlannerRegistry.Default, int MaxFailures = SweepSpec.DefaultMaxFailures)
 {
     /// <summary>Grid points of the initial lattice.</summary>
     public int InitialPoints => Initial.Aggregate(1, (a, b) => a * b);
@@ -83,6 +83,13 @@ public sealed record SweepSpec(string Name, string Kind, JsonObject Params, IRea
     /// .NAME.GUID.tmp first (name + 38 characters), which must stay under the 255 bytes file systems allow.
     /// </summary>
     public const int MaxNameLength = 100;
+
+    /// <summary>
+    /// When this many runs have failed, every one so far with the same reason and none succeeded, the sweep stops
+    /// with that reason (`max_failures:`; 0 never stops): a misspelt path or a missing module fails every run alike,
+    /// and running the other hundreds only repeats it.
+    /// </summary>
+    public const int DefaultMaxFailures = 3;
 
     /// <summary>
     /// Most grid points a sweep may have (initial lattice or budget), and most runs (points × seeds). A coordinator
@@ -135,7 +142,7 @@ public sealed record SweepSpec(string Name, string Kind, JsonObject Params, IRea
             throw new SpecException($"{what} is not valid YAML: {e.Message.Split('\n')[0]}");
         }
 
-        var known = new[] { "name", "kind", "params", "axes", "seeds", "grid", "refine", "planner" };
+        var known = new[] { "name", "kind", "params", "axes", "seeds", "grid", "refine", "planner", "max_failures" };
         foreach (var key in root.Children.Keys.Select(Str))
             if (!known.Contains(key))
                 throw new SpecException($"unknown key '{key}' (known: {string.Join(", ", known)})");
@@ -221,7 +228,10 @@ public sealed record SweepSpec(string Name, string Kind, JsonObject Params, IRea
             throw new SpecException($"key 'grid.initial': {string.Join(" x ", initial)} = {initialPoints} grid "
                 + $"points is more than a sweep may have ({MaxPoints})");
         CheckIntegerAxes(axes, initial, refine?.MaxDepth ?? 0);
-        var spec = new SweepSpec(name, kind, parameters, axes, seeds, initial, refine, seedRange, planner.Name);
+        int maxFailures = Child(root, "max_failures") is null ? DefaultMaxFailures
+            : (int)RequiredInteger(root, "max_failures", "max_failures", 0, MaxRuns);
+        var spec = new SweepSpec(name, kind, parameters, axes, seeds, initial, refine, seedRange, planner.Name,
+            maxFailures);
         long points = planner.GridPoints(spec);
         if (points > MaxPoints)
             throw new SpecException($"key 'planner': {planner.Name} would run {points} grid points, more than a "

@@ -172,4 +172,36 @@ public class CommandRowsCliTests
         Assert.Equal("700", lines[1]);
         Assert.False(File.Exists(lines[2]));
     }
+
+    [Fact]
+    public void A_sweep_whose_first_runs_all_fail_alike_stops_with_that_reason()
+    {
+        string dir = Directory.CreateTempSubdirectory("rl-cmdrows-failfast-").FullName;
+        string Spec(string extra) => $$"""
+            name: fail-fast
+            kind: command
+            params:
+              command: [sh, -c, "echo 'ModuleNotFoundError: No module named torch' >&2; exit 1"]
+              metrics: [loss]
+            axes:
+              lr: { from: 0.1, to: 1.0 }
+            grid: { initial: [12] }
+            {{extra}}
+            """;
+        File.WriteAllText(Path.Combine(dir, "a.yaml"), Spec(""));
+        var r = CliProcess.Run("sweep", "run", Path.Combine(dir, "a.yaml"), "--out", Path.Combine(dir, "a"),
+            "--slots", "1");
+        Assert.Equal(1, r.ExitCode);
+        Assert.Contains("sweep fail-fast: failed", r.Stdout);
+        Assert.Contains("all failed with the same reason, so the sweep stopped (max_failures: 3)", r.Stderr);
+        Assert.Contains("No module named torch", r.Stderr);
+        int failed = int.Parse(System.Text.RegularExpressions.Regex.Match(r.Stdout, @"(\d+) failed").Groups[1].Value);
+        Assert.InRange(failed, 3, 5);   // the three, and the runs already started (a window of 2 per slot)
+
+        File.WriteAllText(Path.Combine(dir, "b.yaml"), Spec("max_failures: 0").Replace("fail-fast", "no-fail-fast"));
+        r = CliProcess.Run("sweep", "run", Path.Combine(dir, "b.yaml"), "--out", Path.Combine(dir, "b"),
+            "--slots", "2");
+        Assert.Contains("all 12 run(s) failed", r.Stdout);
+        Assert.DoesNotContain("max_failures", r.Stderr);
+    }
 }
