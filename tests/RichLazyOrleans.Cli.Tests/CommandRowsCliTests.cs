@@ -204,4 +204,51 @@ public class CommandRowsCliTests
         Assert.Contains("all 12 run(s) failed", r.Stdout);
         Assert.DoesNotContain("max_failures", r.Stderr);
     }
+
+    /// <summary>Ctrl+C on a `command` sweep whose program even ignores SIGTERM: exit 130 within grace_s + 5 s, a
+    /// few lines on stderr and no stack trace (the probe saw 90-97 s and 1.7 MB of traces).</summary>
+    [SkippableFact]
+    public async Task Ctrl_c_on_a_command_sweep_is_quick_and_quiet()
+    {
+        string? python = Python();
+        Skip.If(python is null || OperatingSystem.IsWindows(), "no python3, or no SIGINT");
+        string dir = Directory.CreateTempSubdirectory("rl-cmdrows-ctrlc-").FullName;
+        string program = Program(dir, """
+            import signal, time
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)   # a stubborn program: only SIGKILL ends it
+            json.load(sys.stdin)
+            for step in range(10_000):
+                print(json.dumps({"step": step, "loss": 1 / (step + 1)}), flush=True)
+                time.sleep(0.1)
+            """);
+        File.WriteAllText(Path.Combine(dir, "sweep.yaml"), $$"""
+            name: ctrl-c
+            kind: command
+            params: { command: [{{python}}, {{program}}], metrics: [loss], grace_s: 3 }
+            axes:
+              lr: { from: 0.1, to: 1.0 }
+            grid: { initial: [4] }
+            """);
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet")
+            { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "richlazy.dll"), "sweep", "run",
+                     Path.Combine(dir, "sweep.yaml"), "--out", Path.Combine(dir, "out"), "--slots", "2" })
+            psi.ArgumentList.Add(a);
+        using var sweep = System.Diagnostics.Process.Start(psi)!;
+        var err = sweep.StandardError.ReadToEndAsync();
+        var output = sweep.StandardOutput.ReadToEndAsync();
+        string runs = Path.Combine(dir, "out", "runs");
+        for (var deadline = DateTime.UtcNow.AddSeconds(60);
+             !(Directory.Exists(runs) && Directory.EnumerateFiles(runs, "*.parquet").Any()); await Task.Delay(100))
+            Assert.True(DateTime.UtcNow < deadline && !sweep.HasExited, "no rows were written");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using (var kill = System.Diagnostics.Process.Start("kill", ["-INT", $"{sweep.Id}"])!) kill.WaitForExit();
+        Assert.True(sweep.WaitForExit(60_000), "sweep run did not stop on Ctrl+C");
+        double seconds = clock.Elapsed.TotalSeconds;
+        string stderr = await err;
+        Assert.True(sweep.ExitCode == 130, $"exit {sweep.ExitCode}: {stderr}{await output}");
+        Assert.True(seconds < 3 + 5, $"took {seconds:F1} s (grace_s 3)");
+        Assert.DoesNotContain("   at ", stderr);   // no stack trace
+        Assert.True(stderr.Length < 4000, $"{stderr.Length} characters on stderr:\n{stderr}");
+    }
 }
