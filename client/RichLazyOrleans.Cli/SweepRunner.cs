@@ -77,7 +77,8 @@ internal static class SweepRunner
                 }
                 return fresh;
             }
-            catch (Exception e) when (e is not OperationCanceledException)
+            // Also a TaskCanceledException that is not ours: Orleans cancels calls pending on a gateway that died.
+            catch (Exception e) when (!ct.IsCancellationRequested)
             {
                 if (lostSince is null)
                 {

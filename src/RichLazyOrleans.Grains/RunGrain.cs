@@ -76,7 +76,10 @@ public sealed partial class RunGrain(SlotPool slots, PathRoots roots, CommandPol
         // Rows of long runs reach the coordinator (and the Parquet files) while the run goes on. Only
         // resumable (training) kinds run long; theory and synthetic runs skip the timer's cost.
         if (kind.Resumable)
-            _progressTimer = this.RegisterGrainTimer(_ => SendRowsAsync(), ProgressEvery, ProgressEvery);
+            // Interleaving: a send that waits on an unreachable coordinator (its silo died) must not hold up the
+            // restored coordinator's Start; sends stay one at a time (_sending).
+            _progressTimer = this.RegisterGrainTimer(_ => SendRowsAsync(), new GrainTimerCreationOptions
+                { DueTime = ProgressEvery, Period = ProgressEvery, Interleave = true });
         if (_durable) await CountAttemptAsync(spec);
         _ = ExecuteAsync(request, spec, execution);
         return _durable ? State.Attempts : 1;

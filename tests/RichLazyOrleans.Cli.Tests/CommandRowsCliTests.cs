@@ -26,7 +26,7 @@ public class CommandRowsCliTests
         print(json.dumps({"step": 0, "loss": 1.0, "acc": 0.5}))
         print(json.dumps({"step": 1, "loss": float("nan"), "acc": float("inf")}))
         print(json.dumps({"step": 2, "loss": -math.inf, "acc": None, "note": "NaN in a string stays a string"}))
-        print('{"step": 3, "loss": 1, "loss": 2}')
+        print('{"step": 3, "loss": 1, ' + '"loss": 2}')
         print(json.dumps({"step": 1e300, "loss": 0.1}))
         print("x" * (2 * 1024 * 1024))
         print(json.dumps({"step": 4, "loss": 0.25, "status": "diverged"}))
