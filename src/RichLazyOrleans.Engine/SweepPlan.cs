@@ -46,11 +46,9 @@ public sealed class SweepPlan
 
     public RunRequest? Get(string runId) => _byId.GetValueOrDefault(runId);
 
-    /// <summary>The columns an unfinished run's rows share (made once per run, dropped when it is told); null for a
-    /// run that is unknown or finished, whose rows are not wanted.</summary>
-    public RunColumns? Columns(string runId) =>
-        IsFinished(runId) || !_byId.TryGetValue(runId, out var r) ? null
-        : _columns.TryGetValue(runId, out var c) ? c : _columns[runId] = _runs.Columns(r);
+    /// <summary>The columns an unfinished run's rows share (made with its request, dropped when it is told); null
+    /// for a run that is unknown or finished, whose rows are not wanted.</summary>
+    public RunColumns? Columns(string runId) => IsFinished(runId) ? null : _columns.GetValueOrDefault(runId);
     public bool IsFinished(string runId) => _told.ContainsKey(runId);
 
     /// <summary>
@@ -156,7 +154,6 @@ public sealed class SweepPlan
     {
         if (!_byId.TryGetValue(result.RunId, out var r) || IsFinished(result.RunId)) return null;
         Record(result.RunId, result.Succeeded);
-        _columns.Remove(result.RunId);
         _planner.Tell(new LatticePoint(r.LatticeI, r.LatticeJ), r.Seed, Metric(result.Succeeded, result.MetricValue));
         return new FinishedRun(r.LatticeI, r.LatticeJ, r.Seed, result.Succeeded, result.MetricValue, result.Error);
     }
@@ -170,8 +167,9 @@ public sealed class SweepPlan
 
     private RunRequest Add(PlannedRun p)
     {
-        var request = _runs.Request(p.Point, p.Seed, p.Depth);
+        var (request, columns) = _runs.Make(p.Point, p.Seed, p.Depth);
         _byId[request.RunId] = request;
+        _columns[request.RunId] = columns;
         _points.Add(p.Point);
         Depth = Math.Max(Depth, p.Depth);
         return request;
@@ -186,6 +184,7 @@ public sealed class SweepPlan
     private void Record(string runId, bool succeeded)
     {
         _told[runId] = succeeded;
+        _columns.Remove(runId);
         if (succeeded) Done++; else Failed++;
     }
 

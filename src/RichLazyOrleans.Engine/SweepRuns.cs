@@ -19,18 +19,18 @@ public sealed class SweepRuns(SweepSpec spec, string resultsDir, string? tracePa
     public string RunId(LatticePoint p, long seed) =>
         spec.Axes.Count == 2 ? $"p{p.I}_{p.J}-s{seed}" : $"p{p.I}-s{seed}";
 
-    public RunRequest Request(LatticePoint p, long seed, int depth)
+    public RunRequest Request(LatticePoint p, long seed, int depth) => Make(p, seed, depth).Request;
+
+    /// <summary>The run to send and the columns every row of it shares (<see cref="RunColumns"/>), from one
+    /// build of its spec.</summary>
+    public (RunRequest Request, RunColumns Columns) Make(LatticePoint p, long seed, int depth)
     {
         var runSpec = RunSpec(p, seed);
-        return new RunRequest(spec.Name, RunId(p, seed), spec.Kind, runSpec.ToJsonString(), p.I, p.J, depth, seed,
+        var run = new RunRequest(spec.Name, RunId(p, seed), spec.Kind, runSpec.ToJsonString(), p.I, p.J, depth, seed,
             resultsDir, spec.Refine?.Metric, traceParent, [.. spec.Axes.Select(a => a.Name)]);
+        return (run, new RunColumns(spec.Name, run.RunId, spec.Kind, runSpec, run.Axes ?? [], seed, depth, p.I, p.J,
+            Schema.Metrics, run.SpecJson));
     }
-
-    /// <summary>The columns every row of this run shares (<see cref="RunColumns"/>), from the spec it was sent.
-    /// </summary>
-    public RunColumns Columns(RunRequest run) => new(spec.Name, run.RunId, spec.Kind,
-        RunSpec(new LatticePoint(run.LatticeI, run.LatticeJ), run.Seed), run.Axes ?? [], run.Seed, run.Depth,
-        run.LatticeI, run.LatticeJ, Schema.Metrics, run.SpecJson);
 
     /// <summary>A run's full spec: the sweep's params, its axis values and seed, and where it saves states.</summary>
     private JsonObject RunSpec(LatticePoint p, long seed)

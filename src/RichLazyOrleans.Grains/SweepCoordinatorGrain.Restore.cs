@@ -1,10 +1,7 @@
 using System.Diagnostics;
-using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
-using Orleans.Concurrency;
 using RichLazyOrleans.Engine;
 using RichLazyOrleans.GrainInterfaces;
-using RichLazyOrleans.RunKinds;
 using RichLazyOrleans.Sweeps;
 
 namespace RichLazyOrleans.Grains;
